@@ -1,0 +1,244 @@
+"""The pytest plugin.
+
+With a -k or -m filter, the native core decides before collection which test
+modules cannot hold a selected item; ``pytest_ignore_collect`` keeps pytest
+from importing exactly those. Everything else - collecting the imported
+files, deselecting, running, reporting - is pytest's own work.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+
+import pytest
+
+from pytest_fastcollect import environment
+from pytest_fastcollect.native import Native, load
+
+WORKERINPUT_KEY = "fastcollect_skip"
+
+
+@dataclass
+class State:
+    """Everything the plugin knows during one run (kept in config.stash)."""
+
+    active: bool  # a filter was given and the plugin is enabled
+    explain: bool = False
+    native: Optional[Native] = None
+    disabled: Optional[str] = None  # why nothing is skipped, when not a normal decision
+    decided: bool = False
+    skip: FrozenSet[str] = frozenset()
+    imported: List[Tuple[str, str]] = field(default_factory=list)
+    stats: Dict[str, Any] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+    skipped: int = 0
+    elapsed_ms: float = 0.0
+    from_controller: bool = False
+
+
+STATE_KEY = pytest.StashKey[State]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("fastcollect", "fast selective collection (pytest-fastcollect)")
+    group.addoption(
+        "--no-fast-collect",
+        action="store_true",
+        default=False,
+        dest="no_fast_collect",
+        help="import every test file as plain pytest does, even with -k/-m",
+    )
+    group.addoption(
+        "--fast-collect-explain",
+        action="store_true",
+        default=False,
+        dest="fast_collect_explain",
+        help="list why each imported test file could not be skipped",
+    )
+    parser.addini(
+        "fast_collect",
+        type="bool",
+        default=True,
+        help="skip importing test files that cannot match -k/-m (default: true)",
+    )
+
+
+def _has_filter(config: pytest.Config) -> bool:
+    keyword = (config.option.keyword or "").lstrip()
+    return bool(keyword) or bool(config.option.markexpr)
+
+
+def _enabled(config: pytest.Config) -> bool:
+    if config.option.no_fast_collect:
+        return False
+    if os.environ.get("PYTEST_FASTCOLLECT", "").strip().lower() in ("0", "false", "no", "off"):
+        return False
+    try:
+        return bool(config.getini("fast_collect"))
+    except (ValueError, KeyError):
+        return True
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    state = State(active=_enabled(config) and _has_filter(config))
+    state.explain = bool(config.option.fast_collect_explain)
+    config.stash[STATE_KEY] = state
+    if not state.active:
+        return
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        # An xdist worker: take the controller's decision, never make one.
+        skip = workerinput.get(WORKERINPUT_KEY)
+        state.decided = True
+        state.from_controller = True
+        if skip is None:
+            state.active = False
+        else:
+            state.skip = frozenset(skip)
+        return
+    if getattr(config.option, "doctestmodules", False):
+        state.disabled = "--doctest-modules collects every module"
+        state.active = False
+        return
+    native = load()
+    if isinstance(native, str):
+        state.disabled = native
+        state.active = False
+        return
+    state.native = native
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(XdistController(config), "fastcollect-xdist")
+
+
+def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
+    cache = getattr(config, "cache", None)
+    if cache is None:
+        state.warnings.append("cache plugin disabled: running without an index")
+        return None
+    try:
+        return str(cache.mkdir("fastcollect"))
+    except OSError as exc:
+        state.warnings.append(f"cache directory not usable ({exc.strerror}): running without an index")
+        return None
+
+
+def decide(config: pytest.Config, state: State) -> None:
+    """Makes the decision once per run; every failure leaves plain pytest behaviour."""
+    if state.decided:
+        return
+    state.decided = True
+    start = time.perf_counter()
+    try:
+        reason = environment.foreign_collection_hooks(config)
+        if reason:
+            state.disabled = reason
+            return
+        assert state.native is not None
+        scan_config = environment.scan_config(config, _index_dir(config, state))
+        result = state.native.core.scan(state.native.language, scan_config)
+    except Exception as exc:  # noqa: BLE001 - never break a run
+        state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"
+        return
+    finally:
+        state.elapsed_ms = (time.perf_counter() - start) * 1000
+    state.warnings.extend(result["warnings"])
+    state.stats = result["stats"]
+    if result["error"]:
+        state.disabled = result["error"]
+        return
+    state.skip = frozenset(result["skip"])
+    state.imported = list(result["imported"])
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optional[bool]:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.active:
+        return None
+    if not state.decided:
+        decide(config, state)
+    if str(collection_path) in state.skip:
+        state.skipped += 1
+        return True
+    return None
+
+
+def _summary(state: State) -> List[str]:
+    if state.disabled and not state.skip:
+        lines = [f"fastcollect: importing every test file: {state.disabled}"]
+    elif state.from_controller:
+        lines = [f"fastcollect: skipped {state.skipped} test files (decided by the xdist controller)"]
+    else:
+        s = state.stats
+        total = len(state.skip) + len(state.imported)
+        lines = [
+            f"fastcollect: imported {len(state.imported)} of {total} test files, skipped {state.skipped}; "
+            f"index: {s.get('parsed', 0)} parsed, {s.get('from_index', 0)} from index; "
+            f"{state.elapsed_ms:.0f} ms"
+        ]
+    lines.extend(f"fastcollect: warning: {w}" for w in state.warnings)
+    return lines
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> List[str]:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or (not state.active and not state.disabled):
+        return []
+    return _summary(state)
+
+
+_QUOTED = re.compile(r"'[^']*'|\S+\.py\b|@\S+")
+
+
+def rule_of(reason: str) -> str:
+    """A reason with names and paths taken out, to count which rules import most."""
+    text = reason.split(": ", 1)[1] if reason.startswith("cannot decide ") else reason
+    return _QUOTED.sub("…", text)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or not state.explain:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("fastcollect explain")
+    if state.disabled:
+        write(f"nothing skipped: {state.disabled}")
+    rootpath = str(config.rootpath) + os.sep
+    for path, reason in sorted(state.imported):
+        write(f"{path[len(rootpath):] if path.startswith(rootpath) else path}: {reason}")
+    counts = Counter(rule_of(reason) for _, reason in state.imported)
+    if counts:
+        write("imports by rule:")
+        for rule, n in counts.most_common():
+            write(f"  {n:6d}  {rule}")
+    write(f"skipped {len(state.skip)} test files")
+
+
+class XdistController:
+    """Registered on the xdist controller: decides once, hands the decision to
+    every worker through workerinput, so all workers collect the same files."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        state = self.config.stash.get(STATE_KEY, None)
+        if state is None or not state.active:
+            node.workerinput[WORKERINPUT_KEY] = None
+            return
+        decide(self.config, state)
+        node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        state = self.config.stash.get(STATE_KEY, None)
+        if state is not None and state.decided:
+            for line in _summary(state):
+                terminalreporter.write_line(line)

@@ -1,0 +1,915 @@
+// Walks a tree-sitter Python tree and records the facts of facts.h.
+//
+// The walk is deliberately conservative: every construct it does not fully
+// understand is written down (as an Unknown decorator, a bound name, or a
+// "dynamic" reason) so that the model can treat it as Unknown. Statement
+// nesting is bounded, so hostile input cannot exhaust the stack.
+#include "extract.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+namespace fc {
+
+int min_language_version() { return TREE_SITTER_MIN_COMPATIBLE_LANGUAGE_VERSION; }
+int max_language_version() { return TREE_SITTER_LANGUAGE_VERSION; }
+bool language_supported(const TSLanguage* lang) {
+  if (lang == nullptr) return false;
+  auto v = static_cast<int>(ts_language_version(lang));
+  return v >= min_language_version() && v <= max_language_version();
+}
+
+namespace {
+
+constexpr int kMaxDepth = 64;
+
+bool is(TSNode n, const char* type) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), type) == 0; }
+
+TSNode field(TSNode n, const char* name) {
+  return ts_node_child_by_field_name(n, name, static_cast<uint32_t>(std::strlen(name)));
+}
+
+// Parenthesised expressions are transparent everywhere we look at values.
+TSNode unparen(TSNode n) {
+  while (is(n, "parenthesized_expression") && ts_node_named_child_count(n) == 1) n = ts_node_named_child(n, 0);
+  return n;
+}
+
+struct Ctx {
+  std::string_view src;
+  // Names bound to the pytest module, to pytest.mark, pytest.param, pytest.fixture.
+  std::set<std::string> pytest_names, mark_names, param_names, fixture_names;
+  // Module-level names assigned exactly once to a mark expression (slow = pytest.mark.slow).
+  std::map<std::string, Decorator> mark_aliases;
+
+  std::string text(TSNode n) const {
+    uint32_t a = ts_node_start_byte(n), b = ts_node_end_byte(n);
+    if (b > src.size() || a > b) return {};
+    return std::string(src.substr(a, b - a));
+  }
+};
+
+// A plain string literal's value; false for f-strings, bytes, escapes,
+// implicit concatenation, or anything that is not a string.
+bool string_value(const Ctx& c, TSNode n, std::string& out) {
+  n = unparen(n);
+  if (!is(n, "string")) return false;
+  out.clear();
+  uint32_t count = ts_node_child_count(n);
+  for (uint32_t i = 0; i < count; ++i) {
+    TSNode ch = ts_node_child(n, i);
+    const char* t = ts_node_type(ch);
+    if (std::strcmp(t, "string_start") == 0) {
+      std::string s = c.text(ch);
+      for (char q : s) {
+        if (q == '"' || q == '\'') break;
+        if (q != 'r' && q != 'R' && q != 'u' && q != 'U') return false;  // f, b prefixes
+      }
+    } else if (std::strcmp(t, "string_content") == 0) {
+      // Escapes inside content appear as separate children; reject them.
+      uint32_t inner = ts_node_named_child_count(ch);
+      if (inner != 0) return false;
+      out += c.text(ch);
+    } else if (std::strcmp(t, "string_end") == 0) {
+    } else {
+      return false;  // interpolation, escape_sequence, ...
+    }
+  }
+  return true;
+}
+
+// Dotted chain of identifiers: pytest.mark.slow -> {"pytest","mark","slow"}.
+bool dotted(const Ctx& c, TSNode n, std::vector<std::string>& out) {
+  n = unparen(n);
+  if (is(n, "identifier")) {
+    out.push_back(c.text(n));
+    return true;
+  }
+  if (is(n, "attribute")) {
+    if (!dotted(c, field(n, "object"), out)) return false;
+    TSNode attr = field(n, "attribute");
+    if (ts_node_is_null(attr)) return false;
+    out.push_back(c.text(attr));
+    return true;
+  }
+  return false;
+}
+
+std::string leftmost_identifier(const Ctx& c, TSNode n) {
+  for (int guard = 0; guard < kMaxDepth && !ts_node_is_null(n); ++guard) {
+    n = unparen(n);
+    if (is(n, "identifier")) return c.text(n);
+    if (is(n, "attribute")) n = field(n, "object");
+    else if (is(n, "call")) n = field(n, "function");
+    else if (is(n, "subscript")) n = field(n, "value");
+    else return {};
+  }
+  return {};
+}
+
+struct Args {
+  std::vector<TSNode> positional;
+  std::vector<std::pair<std::string, TSNode>> keyword;
+  bool splat = false;  // *args or **kwargs: nothing is known for sure
+  TSNode kw(const char* name) const {
+    for (const auto& [k, v] : keyword)
+      if (k == name) return v;
+    return TSNode{};
+  }
+};
+
+Args call_args(const Ctx& c, TSNode call) {
+  Args a;
+  TSNode list = field(call, "arguments");
+  if (ts_node_is_null(list)) return a;
+  if (!is(list, "argument_list")) {  // generator argument: f(x for x in y)
+    a.splat = true;
+    return a;
+  }
+  uint32_t n = ts_node_named_child_count(list);
+  for (uint32_t i = 0; i < n; ++i) {
+    TSNode ch = ts_node_named_child(list, i);
+    if (is(ch, "keyword_argument")) {
+      a.keyword.emplace_back(c.text(field(ch, "name")), field(ch, "value"));
+    } else if (is(ch, "list_splat") || is(ch, "dictionary_splat")) {
+      a.splat = true;
+    } else if (is(ch, "comment")) {
+    } else {
+      a.positional.push_back(ch);
+    }
+  }
+  return a;
+}
+
+// Elements of a list/tuple literal; false if the node is not one or holds a splat.
+bool sequence(TSNode n, std::vector<TSNode>& out) {
+  n = unparen(n);
+  if (!(is(n, "list") || is(n, "tuple"))) return false;
+  uint32_t count = ts_node_named_child_count(n);
+  for (uint32_t i = 0; i < count; ++i) {
+    TSNode ch = ts_node_named_child(n, i);
+    if (is(ch, "comment")) continue;
+    if (is(ch, "list_splat") || is(ch, "parenthesized_list_splat")) return false;
+    out.push_back(ch);
+  }
+  return true;
+}
+
+bool printable_plain(const std::string& s) {
+  for (unsigned char ch : s)
+    if (ch < 0x20 || ch > 0x7e || ch == '\\') return false;
+  return true;
+}
+
+// pytest's id for one literal value, or false if it cannot be known here.
+bool literal_id(const Ctx& c, TSNode v, const std::string& argname, size_t idx, std::string& out) {
+  v = unparen(v);
+  std::string s;
+  if (string_value(c, v, s)) {
+    if (!printable_plain(s)) return false;
+    out = s;
+    return true;
+  }
+  if (is(v, "integer")) {
+    s = c.text(v);
+    if (s.empty() || (s.size() > 1 && s[0] == '0')) return false;
+    for (char ch : s)
+      if (ch < '0' || ch > '9') return false;
+    out = s;
+    return true;
+  }
+  if (is(v, "unary_operator")) {
+    TSNode op = ts_node_child(v, 0);
+    TSNode arg = field(v, "argument");
+    std::string inner;
+    if (c.text(op) == "-" && is(unparen(arg), "integer") && literal_id(c, arg, argname, idx, inner)) {
+      if (inner == "0") return false;  // str(-0) is "0"
+      out = "-" + inner;
+      return true;
+    }
+    return false;
+  }
+  if (is(v, "true")) { out = "True"; return true; }
+  if (is(v, "false")) { out = "False"; return true; }
+  if (is(v, "none")) { out = "None"; return true; }
+  if (is(v, "list") || is(v, "tuple") || is(v, "dictionary") || is(v, "set")) {
+    out = argname + std::to_string(idx);  // no __name__: pytest falls back to argname+index
+    return true;
+  }
+  return false;
+}
+
+// An explicit id (pytest.param(id=...) or an ids=[...] entry).
+// Returns 1 known, 0 "None" (generate), -1 unknown.
+int explicit_id(const Ctx& c, TSNode v, std::string& out) {
+  v = unparen(v);
+  if (is(v, "none")) return 0;
+  std::string s;
+  if (string_value(c, v, s)) {
+    if (!printable_plain(s)) return -1;
+    out = s;
+    return 1;
+  }
+  if (is(v, "integer")) {
+    s = c.text(v);
+    for (char ch : s)
+      if (ch < '0' || ch > '9') return -1;
+    if (s.empty() || (s.size() > 1 && s[0] == '0')) return -1;
+    out = s;
+    return 1;
+  }
+  if (is(v, "true")) { out = "True"; return 1; }
+  if (is(v, "false")) { out = "False"; return 1; }
+  return -1;
+}
+
+Decorator resolve_decorator(const Ctx& c, TSNode expr);
+
+// marks=... of pytest.param: a mark or a list/tuple of marks.
+bool mark_names_of(const Ctx& c, TSNode v, std::vector<std::string>& out) {
+  v = unparen(v);
+  std::vector<TSNode> elems;
+  if (!sequence(v, elems)) elems.push_back(v);
+  for (TSNode e : elems) {
+    Decorator d = resolve_decorator(c, e);
+    if (d.kind != DecoKind::Mark && d.kind != DecoKind::Parametrize && d.kind != DecoKind::Usefixtures)
+      return false;
+    out.push_back(d.name);
+  }
+  return true;
+}
+
+bool is_param_call(const Ctx& c, TSNode e, TSNode& call) {
+  e = unparen(e);
+  if (!is(e, "call")) return false;
+  std::vector<std::string> chain;
+  if (!dotted(c, field(e, "function"), chain)) return false;
+  bool ok = (chain.size() == 2 && c.pytest_names.count(chain[0]) && chain[1] == "param") ||
+            (chain.size() == 1 && c.param_names.count(chain[0]));
+  if (ok) call = e;
+  return ok;
+}
+
+// Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
+ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
+                     TSNode values, TSNode ids) {
+  ParamSets p;
+  std::vector<TSNode> elems;
+  bool values_known = !ts_node_is_null(values) && sequence(values, elems);
+  if (!values_known) return p;  // ids and marks unknown
+
+  // ids=[...]: known entries, None entries, or unknown.
+  std::vector<int> id_state;
+  std::vector<std::string> id_text;
+  bool ids_ok = names_known;
+  if (!ts_node_is_null(ids)) {
+    std::vector<TSNode> id_nodes;
+    if (!sequence(ids, id_nodes) || id_nodes.size() != elems.size()) {
+      ids_ok = false;
+    } else {
+      for (TSNode n : id_nodes) {
+        std::string s;
+        int st = explicit_id(c, n, s);
+        if (st < 0) ids_ok = false;
+        id_state.push_back(st);
+        id_text.push_back(s);
+      }
+    }
+  }
+  p.marks_known = true;
+  for (size_t idx = 0; idx < elems.size(); ++idx) {
+    TSNode e = elems[idx];
+    std::vector<TSNode> vals;
+    std::vector<std::string> marks;
+    std::string pid;
+    int pid_state = 0;  // 0: none given
+    TSNode pcall;
+    if (is_param_call(c, e, pcall)) {
+      Args a = call_args(c, pcall);
+      if (a.splat) {
+        ids_ok = false;
+        p.marks_known = false;
+      }
+      vals = a.positional;
+      TSNode idn = a.kw("id");
+      if (!ts_node_is_null(idn)) {
+        pid_state = explicit_id(c, idn, pid);
+        if (pid_state < 0) ids_ok = false;
+      }
+      TSNode mk = a.kw("marks");
+      if (!ts_node_is_null(mk) && !mark_names_of(c, mk, marks)) p.marks_known = false;
+      for (const auto& [k, v] : a.keyword)
+        if (k != "id" && k != "marks") ids_ok = false;  // unexpected: pytest would error
+    } else {
+      TSNode inner = unparen(e);
+      if (argnames.size() == 1) {
+        vals.push_back(inner);
+      } else if (!sequence(inner, vals)) {
+        ids_ok = false;  // a variable: values unknown
+        // A variable may hold pytest.param objects with marks.
+        if (!(is(inner, "list") || is(inner, "tuple"))) p.marks_known = false;
+      }
+      // Any call in a plain value might produce a ParameterSet (marks) -- only
+      // pytest.param does, but an alias of it would too.
+      for (TSNode v : vals) {
+        TSNode uv = unparen(v);
+        if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") ||
+              is(uv, "false") || is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") ||
+              is(uv, "tuple") || is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string")))
+          p.marks_known = p.marks_known && !is(uv, "call") && !is(uv, "identifier") && !is(uv, "attribute") &&
+                          !is(uv, "subscript");
+      }
+      if (argnames.size() == 1 && !vals.empty()) {
+        TSNode uv = unparen(vals[0]);
+        if (is(uv, "call") || is(uv, "identifier") || is(uv, "attribute") || is(uv, "subscript"))
+          p.marks_known = false;
+      }
+    }
+    p.marks.push_back(marks);
+    if (!ids_ok) continue;
+    if (vals.size() != argnames.size()) {
+      ids_ok = false;
+      continue;
+    }
+    std::string id;
+    if (pid_state == 1) {
+      id = pid;
+    } else if (!id_state.empty() && id_state[idx] == 1) {
+      id = id_text[idx];
+    } else {
+      for (size_t k = 0; k < vals.size() && ids_ok; ++k) {
+        std::string one;
+        if (!literal_id(c, vals[k], argnames[k], idx, one)) ids_ok = false;
+        if (k) id += "-";
+        id += one;
+      }
+    }
+    p.ids.push_back(id);
+  }
+  if (elems.empty()) ids_ok = false;  // pytest makes one "empty parameter set" item
+  if (ids_ok) {
+    std::set<std::string> seen(p.ids.begin(), p.ids.end());
+    if (seen.size() != p.ids.size()) ids_ok = false;  // pytest adds suffixes to duplicates
+  }
+  p.ids_known = ids_ok;
+  if (!ids_ok) p.ids.clear();
+  return p;
+}
+
+void parametrize_args(const Ctx& c, const Args& a, Decorator& d) {
+  d.args_known = !a.splat;
+  TSNode names = a.positional.size() > 0 ? a.positional[0] : a.kw("argnames");
+  TSNode values = a.positional.size() > 1 ? a.positional[1] : a.kw("argvalues");
+  TSNode ids = a.positional.size() > 3 ? a.positional[3] : a.kw("ids");
+  std::string s;
+  std::vector<TSNode> elems;
+  if (!ts_node_is_null(names) && string_value(c, names, s)) {
+    size_t start = 0;
+    while (start <= s.size()) {
+      size_t comma = s.find(',', start);
+      if (comma == std::string::npos) comma = s.size();
+      std::string part = s.substr(start, comma - start);
+      size_t b = part.find_first_not_of(" \t"), e = part.find_last_not_of(" \t");
+      if (b != std::string::npos) d.args.push_back(part.substr(b, e - b + 1));
+      start = comma + 1;
+    }
+  } else if (!ts_node_is_null(names) && sequence(names, elems)) {
+    for (TSNode e : elems) {
+      if (!string_value(c, e, s)) {
+        d.args_known = false;
+        break;
+      }
+      d.args.push_back(s);
+    }
+  } else {
+    d.args_known = false;
+  }
+  if (!d.args_known || d.args.empty()) {
+    d.args_known = false;
+    d.params = ParamSets{};
+    // marks unknown, ids unknown
+    return;
+  }
+  d.params = param_sets(c, d.args, d.args_known, values, ids);
+}
+
+void fixture_args(const Ctx& c, const Args& a, Decorator& d) {
+  if (a.splat) {
+    d.autouse_known = false;
+    d.fixture_name_known = false;
+    d.has_params = true;
+    return;
+  }
+  // fixture(fixture_function=None, *, scope, params, autouse, ids, name)
+  if (!a.positional.empty()) {
+    d.has_params = true;  // unusual form; assume the worst
+    d.autouse_known = false;
+  }
+  TSNode params = a.kw("params");
+  if (!ts_node_is_null(params)) {
+    d.has_params = true;
+    d.params = param_sets(c, {d.fixture_name.empty() ? std::string("param") : d.fixture_name}, true, params,
+                          a.kw("ids"));
+    d.params.ids_known = false;  // the argname of a fixture's ids is decided in the model
+    d.params.ids.clear();
+  }
+  TSNode au = a.kw("autouse");
+  if (!ts_node_is_null(au)) {
+    au = unparen(au);
+    if (is(au, "true")) d.autouse = true;
+    else if (!is(au, "false")) d.autouse_known = false;
+  }
+  TSNode nm = a.kw("name");
+  if (!ts_node_is_null(nm)) {
+    std::string s;
+    if (string_value(c, nm, s)) d.fixture_name = s;
+    else d.fixture_name_known = false;
+  }
+}
+
+Decorator resolve_decorator(const Ctx& c, TSNode expr) {
+  Decorator d;
+  expr = unparen(expr);
+  TSNode callee = expr;
+  bool called = false;
+  if (is(expr, "call")) {
+    callee = field(expr, "function");
+    called = true;
+  }
+  std::vector<std::string> chain;
+  bool is_chain = dotted(c, callee, chain);
+  d.root = leftmost_identifier(c, expr);
+  d.name = c.text(expr).substr(0, 200);
+  if (!is_chain) return d;
+
+  std::string mark;
+  bool is_mark = false;
+  if (chain.size() == 3 && c.pytest_names.count(chain[0]) && chain[1] == "mark") {
+    is_mark = true;
+    mark = chain[2];
+  } else if (chain.size() == 2 && c.mark_names.count(chain[0])) {
+    is_mark = true;
+    mark = chain[1];
+  } else if (chain.size() == 1) {
+    auto it = c.mark_aliases.find(chain[0]);
+    if (it != c.mark_aliases.end()) {
+      if (!called) return it->second;
+      // Calling a stored MarkDecorator adds arguments; the name stays.
+      if (it->second.kind == DecoKind::Mark) {
+        Decorator m = it->second;
+        return m;
+      }
+      return d;
+    }
+  }
+  if (is_mark) {
+    d.name = mark;
+    d.root.clear();
+    if (mark == "parametrize") {
+      d.kind = DecoKind::Parametrize;
+      if (!called) {
+        d.args_known = false;
+        return d;
+      }
+      parametrize_args(c, call_args(c, expr), d);
+    } else if (mark == "usefixtures") {
+      d.kind = DecoKind::Usefixtures;
+      if (!called) return d;
+      Args a = call_args(c, expr);
+      d.args_known = !a.splat && a.keyword.empty();
+      for (TSNode n : a.positional) {
+        std::string s;
+        if (string_value(c, n, s)) d.args.push_back(s);
+        else d.args_known = false;
+      }
+    } else {
+      d.kind = DecoKind::Mark;
+    }
+    return d;
+  }
+  if ((chain.size() == 2 && c.pytest_names.count(chain[0]) && chain[1] == "fixture") ||
+      (chain.size() == 1 && c.fixture_names.count(chain[0]))) {
+    d.kind = DecoKind::Fixture;
+    d.name = "fixture";
+    d.root.clear();
+    if (called) fixture_args(c, call_args(c, expr), d);
+    return d;
+  }
+  if (chain.size() == 1 && (chain[0] == "staticmethod" || chain[0] == "classmethod")) {
+    d.kind = DecoKind::Builtin;
+    d.name = chain[0];
+    return d;
+  }
+  return d;
+}
+
+void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
+  TSNode ps = field(fn, "parameters");
+  if (ts_node_is_null(ps)) return;
+  uint32_t n = ts_node_named_child_count(ps);
+  for (uint32_t i = 0; i < n; ++i) {
+    TSNode p = ts_node_named_child(ps, i);
+    if (is(p, "identifier")) {
+      out.push_back(c.text(p));
+    } else if (is(p, "default_parameter") || is(p, "typed_default_parameter")) {
+      out.push_back(c.text(field(p, "name")));
+    } else if (is(p, "typed_parameter")) {
+      TSNode id = ts_node_named_child(p, 0);
+      if (is(id, "identifier")) out.push_back(c.text(id));
+    }
+  }
+}
+
+// Identifiers bound by an assignment target (a, (b, c), x.y -> x, x[0] -> x).
+void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int depth = 0) {
+  t = unparen(t);
+  if (ts_node_is_null(t) || depth > kMaxDepth) return;
+  if (is(t, "identifier")) {
+    out.push_back(c.text(t));
+    return;
+  }
+  if (is(t, "attribute") || is(t, "subscript")) {
+    std::string base = leftmost_identifier(c, t);
+    if (!base.empty()) out.push_back(base);
+    if (is(t, "attribute")) {
+      TSNode attr = field(t, "attribute");
+      if (c.text(attr) == "__test__") out.push_back("__test__");
+    }
+    return;
+  }
+  uint32_t n = ts_node_named_child_count(t);
+  for (uint32_t i = 0; i < n; ++i) bound_names(c, ts_node_named_child(t, i), out, depth + 1);
+}
+
+struct Scope {
+  std::vector<Func>* funcs;
+  std::vector<Class>* classes;
+  std::vector<std::string>* bound;
+  std::vector<std::string>* dynamic;
+  MarkList* pytestmark;
+  std::vector<Import>* imports;  // module scope only
+  bool module;
+};
+
+void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth);
+
+void add_dynamic(Scope& s, const std::string& why) {
+  if (std::find(s.dynamic->begin(), s.dynamic->end(), why) == s.dynamic->end()) s.dynamic->push_back(why);
+}
+
+void set_pytestmark(Ctx& c, Scope& s, TSNode value, bool conditional) {
+  MarkList& m = *s.pytestmark;
+  if (m.present || conditional) m.known = false;  // reassigned: which value wins is not static
+  m.present = true;
+  std::vector<TSNode> elems;
+  if (!sequence(value, elems)) elems.push_back(unparen(value));
+  for (TSNode e : elems) {
+    Decorator d = resolve_decorator(c, e);
+    if (d.kind == DecoKind::Mark || d.kind == DecoKind::Parametrize || d.kind == DecoKind::Usefixtures)
+      m.marks.push_back(d);
+    else
+      m.known = false;
+  }
+}
+
+void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
+  std::vector<TSNode> targets;
+  TSNode value = asg;
+  while (is(value, "assignment")) {
+    TSNode left = field(value, "left");
+    targets.push_back(left);
+    TSNode right = field(value, "right");
+    if (ts_node_is_null(right)) {  // annotation only: x: int
+      value = TSNode{};
+      break;
+    }
+    value = right;
+  }
+  for (TSNode t : targets) {
+    std::vector<std::string> names;
+    bound_names(c, t, names);
+    bool single = is(unparen(t), "identifier");
+    for (const auto& n : names) {
+      if (single && n == "pytestmark" && !ts_node_is_null(value)) {
+        set_pytestmark(c, s, value, conditional);
+        continue;
+      }
+      if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
+      s.bound->push_back(n);
+      if (s.module && single && !ts_node_is_null(value)) {
+        // name = pytest.mark.x  /  name = pytest (aliases)
+        Decorator d = resolve_decorator(c, value);
+        bool first = !c.mark_aliases.count(n);
+        if (!conditional && first &&
+            (d.kind == DecoKind::Mark || d.kind == DecoKind::Parametrize || d.kind == DecoKind::Usefixtures)) {
+          c.mark_aliases[n] = d;
+        } else {
+          c.mark_aliases.erase(n);
+        }
+      }
+    }
+  }
+}
+
+void process_import(Ctx& c, TSNode st, Scope& s) {
+  bool from = is(st, "import_from_statement");
+  std::string module_root;
+  if (from) {
+    TSNode mod = field(st, "module_name");
+    if (is(mod, "relative_import")) {
+      module_root = "";
+    } else {
+      std::vector<std::string> chain;
+      dotted(c, mod, chain);
+      std::string t = c.text(mod);
+      module_root = t.substr(0, t.find('.'));
+    }
+  }
+  uint32_t n = ts_node_named_child_count(st);
+  for (uint32_t i = 0; i < n; ++i) {
+    TSNode ch = ts_node_named_child(st, i);
+    if (from && ts_node_eq(ch, field(st, "module_name"))) continue;
+    if (is(ch, "wildcard_import")) {
+      add_dynamic(s, "star import from '" + c.text(field(st, "module_name")) + "'");
+      continue;
+    }
+    std::string full, bound;
+    if (is(ch, "aliased_import")) {
+      full = c.text(field(ch, "name"));
+      bound = c.text(field(ch, "alias"));
+    } else if (is(ch, "dotted_name")) {
+      full = c.text(ch);
+      bound = from ? full : full.substr(0, full.find('.'));
+    } else {
+      continue;
+    }
+    Import imp;
+    imp.bound = bound;
+    imp.from = from;
+    imp.module = from ? module_root : full.substr(0, full.find('.'));
+    // Aliases of pytest and its helpers.
+    if (!from && full == "pytest") c.pytest_names.insert(bound);
+    if (from && c.text(field(st, "module_name")) == "pytest") {
+      if (full == "mark") c.mark_names.insert(bound);
+      if (full == "param") c.param_names.insert(bound);
+      if (full == "fixture") c.fixture_names.insert(bound);
+    }
+    if (s.imports) s.imports->push_back(imp);
+    else s.bound->push_back(bound);
+  }
+}
+
+Func make_func(Ctx& c, TSNode def, std::vector<Decorator> decos, bool conditional) {
+  Func f;
+  f.name = c.text(field(def, "name"));
+  f.line = ts_node_start_point(def).row + 1;
+  f.conditional = conditional;
+  f.decorators = std::move(decos);
+  // "async" is an anonymous child token of function_definition.
+  TSNode first = ts_node_child(def, 0);
+  f.is_async = !ts_node_is_null(first) && std::strcmp(ts_node_type(first), "async") == 0;
+  params_of(c, def, f.params);
+  return f;
+}
+
+void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool conditional, int depth) {
+  Class k;
+  k.name = c.text(field(def, "name"));
+  k.line = ts_node_start_point(def).row + 1;
+  k.conditional = conditional;
+  k.decorators = std::move(decos);
+  TSNode sup = field(def, "superclasses");
+  if (!ts_node_is_null(sup)) {
+    uint32_t n = ts_node_named_child_count(sup);
+    for (uint32_t i = 0; i < n; ++i) {
+      TSNode b = ts_node_named_child(sup, i);
+      if (is(b, "comment")) continue;
+      std::string t = c.text(b);
+      if (t != "object") k.bases.push_back(t);
+    }
+  }
+  Scope inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
+  if (depth >= kMaxDepth) {
+    add_dynamic(inner, "nesting too deep");
+  } else {
+    process_block(c, field(def, "body"), inner, false, depth + 1);
+  }
+  s.classes->push_back(std::move(k));
+}
+
+void process_definition(Ctx& c, TSNode node, Scope& s, bool conditional, int depth) {
+  std::vector<Decorator> decos;
+  TSNode def = node;
+  if (is(node, "decorated_definition")) {
+    uint32_t n = ts_node_named_child_count(node);
+    for (uint32_t i = 0; i < n; ++i) {
+      TSNode ch = ts_node_named_child(node, i);
+      if (is(ch, "decorator")) {
+        TSNode e = ts_node_named_child(ch, 0);
+        decos.push_back(resolve_decorator(c, e));
+      }
+    }
+    def = field(node, "definition");
+  }
+  if (is(def, "function_definition")) {
+    Func f = make_func(c, def, std::move(decos), conditional);
+    s.funcs->push_back(std::move(f));
+  } else if (is(def, "class_definition")) {
+    make_class(c, def, std::move(decos), s, conditional, depth);
+  } else {
+    add_dynamic(s, "unrecognised definition");
+  }
+}
+
+// Compound statements (if/try/for/while/with): their blocks run conditionally.
+void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
+  if (depth >= kMaxDepth) {
+    add_dynamic(s, "nesting too deep");
+    return;
+  }
+  if (is(st, "for_statement")) bound_names(c, field(st, "left"), *s.bound);
+  uint32_t n = ts_node_named_child_count(st);
+  for (uint32_t i = 0; i < n; ++i) {
+    TSNode ch = ts_node_named_child(st, i);
+    if (is(ch, "block")) {
+      process_block(c, ch, s, true, depth + 1);
+    } else if (is(ch, "elif_clause") || is(ch, "else_clause") || is(ch, "except_clause") ||
+               is(ch, "except_group_clause") || is(ch, "finally_clause") || is(ch, "with_clause") ||
+               is(ch, "with_item")) {
+      process_compound(c, ch, s, depth + 1);
+    } else if (is(ch, "as_pattern")) {
+      bound_names(c, field(ch, "alias"), *s.bound);
+    } else if (is(ch, "identifier") && is(st, "except_clause")) {
+      s.bound->push_back(c.text(ch));  // except E as name (older grammars)
+    }
+  }
+}
+
+bool safe_module_call(const Ctx& c, TSNode call, const std::set<std::string>& stdlib_bound) {
+  std::string root = leftmost_identifier(c, call);
+  if (root.empty()) return false;
+  if (c.pytest_names.count(root)) return true;
+  return stdlib_bound.count(root) > 0;
+}
+
+void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) {
+  if (ts_node_is_null(block)) return;
+  if (depth >= kMaxDepth) {
+    add_dynamic(s, "nesting too deep");
+    return;
+  }
+  uint32_t n = ts_node_named_child_count(block);
+  for (uint32_t i = 0; i < n; ++i) {
+    TSNode st = ts_node_named_child(block, i);
+    const char* t = ts_node_type(st);
+    if (!std::strcmp(t, "function_definition") || !std::strcmp(t, "class_definition") ||
+        !std::strcmp(t, "decorated_definition")) {
+      process_definition(c, st, s, conditional, depth);
+    } else if (!std::strcmp(t, "import_statement") || !std::strcmp(t, "import_from_statement")) {
+      process_import(c, st, s);
+    } else if (!std::strcmp(t, "expression_statement")) {
+      uint32_t m = ts_node_named_child_count(st);
+      for (uint32_t j = 0; j < m; ++j) {
+        TSNode e = ts_node_named_child(st, j);
+        if (is(e, "assignment")) {
+          process_assignment(c, e, s, conditional);
+        } else if (is(e, "augmented_assignment")) {
+          std::vector<std::string> names;
+          bound_names(c, field(e, "left"), names);
+          for (const auto& nm : names) {
+            if (nm == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
+            s.bound->push_back(nm);
+          }
+        } else if (is(e, "call")) {
+          // Only calls into pytest or the stdlib are taken as harmless here;
+          // anything else might inject names (the model decides with imports).
+          std::string root = leftmost_identifier(c, e);
+          s.bound->push_back("<call:" + root + ">");
+        }
+      }
+    } else if (!std::strcmp(t, "if_statement") || !std::strcmp(t, "try_statement") ||
+               !std::strcmp(t, "for_statement") || !std::strcmp(t, "while_statement") ||
+               !std::strcmp(t, "with_statement")) {
+      process_compound(c, st, s, depth);
+    } else if (!std::strcmp(t, "delete_statement")) {
+      bound_names(c, ts_node_named_child(st, 0), *s.bound);
+    } else if (!std::strcmp(t, "match_statement")) {
+      add_dynamic(s, "match statement at module or class level");
+    } else if (!std::strcmp(t, "exec_statement")) {
+      add_dynamic(s, "exec statement");
+    } else if (!std::strcmp(t, "type_alias_statement")) {
+      bound_names(c, field(st, "left"), *s.bound);
+    }
+    // pass, return, raise, assert, global, future imports, comments: nothing bound.
+  }
+}
+
+// Whole-tree scan (iterative) for constructs that can create names out of sight.
+void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
+  static const std::set<std::string> deny = {"globals", "locals", "vars", "exec", "eval",
+                                             "__import__", "_getframe", "currentframe", "__test__",
+                                             "__getattr__", "__dir__"};
+  TSTreeCursor cur = ts_tree_cursor_new(root);
+  struct CursorGuard {
+    TSTreeCursor* c;
+    ~CursorGuard() { ts_tree_cursor_delete(c); }
+  } guard{&cur};
+  std::set<std::string> found;
+  for (;;) {
+    TSNode n = ts_tree_cursor_current_node(&cur);
+    const char* t = ts_node_type(n);
+    if (!std::strcmp(t, "identifier")) {
+      std::string name = c.text(n);
+      if (deny.count(name)) {
+        found.insert(name);
+      } else if (name == "setattr" || name == "modules") {
+        TSNode parent = ts_node_parent(n);
+        if (name == "setattr" && is(parent, "call") && ts_node_eq(field(parent, "function"), n))
+          found.insert("setattr");
+        if (name == "modules" && is(parent, "attribute") && c.text(field(parent, "object")) == "sys")
+          found.insert("sys.modules");
+      }
+    } else if (!std::strcmp(t, "named_expression")) {
+      f.bound.push_back(c.text(field(n, "name")));
+    }
+    if (ts_tree_cursor_goto_first_child(&cur)) continue;
+    while (!ts_tree_cursor_goto_next_sibling(&cur)) {
+      if (!ts_tree_cursor_goto_parent(&cur)) {
+        for (const auto& x : found) f.dynamic.push_back("uses " + x);
+        return;
+      }
+    }
+  }
+}
+
+// First pass: pytest aliases from imports anywhere at module level, so that
+// decorators seen before an import still resolve the same way Python would
+// at run time (imports run first in practice; an alias rebound later is
+// caught by the mark alias rules).
+void collect_aliases(Ctx& c, TSNode block, int depth) {
+  if (depth > 8) return;
+  uint32_t n = ts_node_named_child_count(block);
+  for (uint32_t i = 0; i < n; ++i) {
+    TSNode st = ts_node_named_child(block, i);
+    if (is(st, "import_statement") || is(st, "import_from_statement")) {
+      std::vector<Import> sink;
+      std::vector<std::string> b, d;
+      MarkList m;
+      Scope s{nullptr, nullptr, &b, &d, &m, &sink, true};
+      process_import(c, st, s);
+    } else if (is(st, "if_statement") || is(st, "try_statement")) {
+      uint32_t k = ts_node_named_child_count(st);
+      for (uint32_t j = 0; j < k; ++j) {
+        TSNode ch = ts_node_named_child(st, j);
+        if (is(ch, "block")) collect_aliases(c, ch, depth + 1);
+        else if (ts_node_named_child_count(ch) > 0) {
+          TSNode body = field(ch, "body");
+          if (is(body, "block")) collect_aliases(c, body, depth + 1);
+          TSNode cons = field(ch, "consequence");
+          if (is(cons, "block")) collect_aliases(c, cons, depth + 1);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Extractor::Extractor(const TSLanguage* lang) : parser_(ts_parser_new()) {
+  ts_parser_set_language(parser_.get(), lang);
+}
+
+FileFacts Extractor::extract(std::string_view source) {
+  FileFacts f;
+  // A UTF-8 byte order mark is not Python syntax for tree-sitter; Python skips it.
+  if (source.size() >= 3 && static_cast<unsigned char>(source[0]) == 0xEF &&
+      static_cast<unsigned char>(source[1]) == 0xBB && static_cast<unsigned char>(source[2]) == 0xBF)
+    source.remove_prefix(3);
+  if (source.size() > UINT32_MAX / 2) {
+    f.dynamic.push_back("file too large to parse");
+    return f;
+  }
+  ts_parser_reset(parser_.get());
+  TreePtr tree(ts_parser_parse_string(parser_.get(), nullptr, source.data(), static_cast<uint32_t>(source.size())));
+  f.parsed = true;
+  if (!tree) {
+    f.syntax_error = true;
+    return f;
+  }
+  TSNode root = ts_tree_root_node(tree.get());
+  if (ts_node_has_error(root) || std::memchr(source.data(), 0, source.size()) != nullptr) {
+    f.syntax_error = true;
+    return f;
+  }
+  Ctx c;
+  c.src = source;
+  collect_aliases(c, root, 0);
+  Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
+  process_block(c, root, s, false, 0);
+  scan_tree(c, root, f);
+  return f;
+}
+
+}  // namespace fc

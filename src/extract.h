@@ -1,0 +1,40 @@
+// Fact extraction from Python source with tree-sitter.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include <tree_sitter/api.h>
+
+#include "facts.h"
+
+namespace fc {
+
+// Grammar ABI versions the linked tree-sitter runtime can read.
+int min_language_version();
+int max_language_version();
+bool language_supported(const TSLanguage* lang);
+
+struct ParserDeleter {
+  void operator()(TSParser* p) const { ts_parser_delete(p); }
+};
+struct TreeDeleter {
+  void operator()(TSTree* t) const { ts_tree_delete(t); }
+};
+using ParserPtr = std::unique_ptr<TSParser, ParserDeleter>;
+using TreePtr = std::unique_ptr<TSTree, TreeDeleter>;
+
+// One parser per thread; reusable across files.
+class Extractor {
+ public:
+  explicit Extractor(const TSLanguage* lang);
+  // Facts of one source file. Never throws on bad input: a source that cannot be
+  // parsed yields syntax_error = true.
+  FileFacts extract(std::string_view source);
+
+ private:
+  ParserPtr parser_;
+};
+
+}  // namespace fc

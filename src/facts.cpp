@@ -1,0 +1,245 @@
+// Binary encoding of FileFacts: varint lengths, length-prefixed strings.
+#include "facts.h"
+
+#include <cstring>
+
+namespace fc {
+namespace {
+
+class Writer {
+ public:
+  void u(uint64_t v) {
+    while (v >= 0x80) {
+      out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_.push_back(static_cast<char>(v));
+  }
+  void b(bool v) { u(v ? 1 : 0); }
+  void s(const std::string& v) {
+    u(v.size());
+    out_.append(v);
+  }
+  void ss(const std::vector<std::string>& v) {
+    u(v.size());
+    for (const auto& x : v) s(x);
+  }
+  std::string take() { return std::move(out_); }
+
+ private:
+  std::string out_;
+};
+
+class Reader {
+ public:
+  Reader(const char* d, size_t n) : p_(d), end_(d + n) {}
+  bool ok() const { return ok_; }
+  bool at_end() const { return p_ == end_; }
+  uint64_t u() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ >= end_) return fail();
+      auto c = static_cast<unsigned char>(*p_++);
+      v |= static_cast<uint64_t>(c & 0x7f) << shift;
+      if (!(c & 0x80)) return v;
+    }
+    return fail();
+  }
+  bool b() { return u() != 0; }
+  // A count of elements that each take at least one byte: bounded by what is left.
+  size_t count() {
+    uint64_t n = u();
+    if (n > static_cast<uint64_t>(end_ - p_)) return static_cast<size_t>(fail());
+    return static_cast<size_t>(n);
+  }
+  std::string s() {
+    size_t n = count();
+    if (!ok_) return {};
+    std::string v(p_, n);
+    p_ += n;
+    return v;
+  }
+  std::vector<std::string> ss() {
+    std::vector<std::string> v(count());
+    for (auto& x : v) x = s();
+    return v;
+  }
+
+ private:
+  uint64_t fail() {
+    ok_ = false;
+    p_ = end_;
+    return 0;
+  }
+  const char* p_;
+  const char* end_;
+  bool ok_ = true;
+};
+
+void put(Writer& w, const ParamSets& p) {
+  w.b(p.ids_known);
+  w.ss(p.ids);
+  w.b(p.marks_known);
+  w.u(p.marks.size());
+  for (const auto& m : p.marks) w.ss(m);
+}
+void get(Reader& r, ParamSets& p) {
+  p.ids_known = r.b();
+  p.ids = r.ss();
+  p.marks_known = r.b();
+  p.marks.resize(r.count());
+  for (auto& m : p.marks) m = r.ss();
+}
+
+void put(Writer& w, const Decorator& d) {
+  w.u(static_cast<uint64_t>(d.kind));
+  w.s(d.name);
+  w.ss(d.args);
+  w.b(d.args_known);
+  put(w, d.params);
+  w.b(d.has_params);
+  w.b(d.autouse);
+  w.b(d.autouse_known);
+  w.s(d.fixture_name);
+  w.b(d.fixture_name_known);
+  w.s(d.root);
+}
+void get(Reader& r, Decorator& d) {
+  uint64_t k = r.u();
+  d.kind = k <= static_cast<uint64_t>(DecoKind::Unknown) ? static_cast<DecoKind>(k)
+                                                         : DecoKind::Unknown;
+  d.name = r.s();
+  d.args = r.ss();
+  d.args_known = r.b();
+  get(r, d.params);
+  d.has_params = r.b();
+  d.autouse = r.b();
+  d.autouse_known = r.b();
+  d.fixture_name = r.s();
+  d.fixture_name_known = r.b();
+  d.root = r.s();
+}
+
+template <class T>
+void put_all(Writer& w, const std::vector<T>& v) {
+  w.u(v.size());
+  for (const auto& x : v) put(w, x);
+}
+template <class T>
+void get_all(Reader& r, std::vector<T>& v) {
+  v.resize(r.count());
+  for (auto& x : v) get(r, x);
+}
+
+void put(Writer& w, const Func& f) {
+  w.s(f.name);
+  w.u(f.line);
+  w.b(f.is_async);
+  w.b(f.conditional);
+  w.ss(f.params);
+  put_all(w, f.decorators);
+}
+void get(Reader& r, Func& f) {
+  f.name = r.s();
+  f.line = static_cast<uint32_t>(r.u());
+  f.is_async = r.b();
+  f.conditional = r.b();
+  f.params = r.ss();
+  get_all(r, f.decorators);
+}
+
+void put(Writer& w, const MarkList& m) {
+  w.b(m.known);
+  w.b(m.present);
+  put_all(w, m.marks);
+}
+void get(Reader& r, MarkList& m) {
+  m.known = r.b();
+  m.present = r.b();
+  get_all(r, m.marks);
+}
+
+void put(Writer& w, const Class& c) {
+  w.s(c.name);
+  w.u(c.line);
+  w.b(c.conditional);
+  w.ss(c.bases);
+  put_all(w, c.decorators);
+  put(w, c.pytestmark);
+  put_all(w, c.funcs);
+  put_all(w, c.classes);
+  w.ss(c.bound);
+  w.ss(c.dynamic);
+}
+// Nesting of stored classes is bounded by the extractor; the decoder bounds it too.
+bool get_class(Reader& r, Class& c, int depth);
+void get_classes(Reader& r, std::vector<Class>& v, int depth) {
+  v.resize(r.count());
+  for (auto& c : v) {
+    if (!get_class(r, c, depth)) return;
+  }
+}
+bool get_class(Reader& r, Class& c, int depth) {
+  if (depth > 256) {
+    r.u();  // cannot be valid: force failure below
+    return false;
+  }
+  c.name = r.s();
+  c.line = static_cast<uint32_t>(r.u());
+  c.conditional = r.b();
+  c.bases = r.ss();
+  get_all(r, c.decorators);
+  get(r, c.pytestmark);
+  get_all(r, c.funcs);
+  get_classes(r, c.classes, depth + 1);
+  c.bound = r.ss();
+  c.dynamic = r.ss();
+  return r.ok();
+}
+
+void put(Writer& w, const Import& i) {
+  w.s(i.bound);
+  w.s(i.module);
+  w.b(i.from);
+}
+void get(Reader& r, Import& i) {
+  i.bound = r.s();
+  i.module = r.s();
+  i.from = r.b();
+}
+
+}  // namespace
+
+std::string encode_facts(const FileFacts& f) {
+  Writer w;
+  w.u(kFactsVersion);
+  w.b(f.parsed);
+  w.b(f.syntax_error);
+  w.ss(f.dynamic);
+  put_all(w, f.funcs);
+  w.u(f.classes.size());
+  for (const auto& c : f.classes) put(w, c);
+  put(w, f.pytestmark);
+  w.ss(f.bound);
+  put_all(w, f.imports);
+  return w.take();
+}
+
+bool decode_facts(const char* data, size_t size, FileFacts& out) {
+  Reader r(data, size);
+  if (r.u() != kFactsVersion || !r.ok()) return false;
+  FileFacts f;
+  f.parsed = r.b();
+  f.syntax_error = r.b();
+  f.dynamic = r.ss();
+  get_all(r, f.funcs);
+  get_classes(r, f.classes, 0);
+  get(r, f.pytestmark);
+  f.bound = r.ss();
+  get_all(r, f.imports);
+  if (!r.ok() || !r.at_end()) return false;
+  out = std::move(f);
+  return true;
+}
+
+}  // namespace fc

@@ -1,0 +1,99 @@
+// Per-file facts: what a Python source could contribute to pytest's collection,
+// extracted without running it. The schema is independent of pytest's
+// configuration (name patterns are applied when a filter is evaluated), so one
+// index serves every run of a project.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fc {
+
+// Bumped whenever the layout or the meaning of any field changes; a stored
+// record with another version is ignored and the file is parsed again.
+constexpr uint32_t kFactsVersion = 3;
+
+// The ids of one parametrize decorator (or pytest.param list), as pytest would
+// build them, when every id could be computed from literals.
+struct ParamSets {
+  bool ids_known = false;                      // every id below is exact
+  std::vector<std::string> ids;                // one per parameter set
+  bool marks_known = false;                    // marks of each set are exact
+  std::vector<std::vector<std::string>> marks; // marks of each set (pytest.param(marks=))
+};
+
+enum class DecoKind : uint8_t {
+  Mark = 0,         // @pytest.mark.NAME or @pytest.mark.NAME(...)
+  Parametrize = 1,  // @pytest.mark.parametrize(...)
+  Usefixtures = 2,  // @pytest.mark.usefixtures(...)
+  Fixture = 3,      // @pytest.fixture / @pytest.fixture(...)
+  Builtin = 4,      // staticmethod, classmethod, or a decorator from the stdlib
+  Unknown = 5,      // anything else: may add attributes, marks, or a fixture
+};
+
+struct Decorator {
+  DecoKind kind = DecoKind::Unknown;
+  std::string name;              // mark name; builtin name; unknown: source text
+  std::vector<std::string> args; // usefixtures names, parametrize argnames
+  bool args_known = true;        // args above are exact
+  ParamSets params;              // parametrize sets, or fixture params
+  bool has_params = false;       // fixture(params=...) given
+  bool autouse = false;          // fixture(autouse=True); autouse_known false if not literal
+  bool autouse_known = true;
+  std::string fixture_name;      // fixture(name="...") or empty
+  bool fixture_name_known = true;
+  std::string root;              // unknown decorator: leftmost identifier (for stdlib checks)
+};
+
+struct Func {
+  std::string name;
+  uint32_t line = 0;
+  bool is_async = false;
+  bool conditional = false;          // defined inside if/try/for/with
+  std::vector<std::string> params;   // every parameter name
+  std::vector<Decorator> decorators; // in source order (top first)
+};
+
+struct MarkList {
+  bool known = true;               // false: pytestmark not a literal list of marks
+  bool present = false;            // pytestmark assigned at all
+  std::vector<Decorator> marks;    // each a Mark/Parametrize/Usefixtures decorator
+};
+
+struct Class {
+  std::string name;
+  uint32_t line = 0;
+  bool conditional = false;
+  std::vector<std::string> bases;      // source text of each base / keyword
+  std::vector<Decorator> decorators;
+  MarkList pytestmark;
+  std::vector<Func> funcs;
+  std::vector<Class> classes;
+  std::vector<std::string> bound;      // other names bound in the body
+  std::vector<std::string> dynamic;    // reasons the body cannot be predicted
+};
+
+struct Import {
+  std::string bound;   // the name bound in the module
+  std::string module;  // top-level module it comes from ("" for relative)
+  bool from = false;   // from-import (binds an object, not a module)
+};
+
+struct FileFacts {
+  bool parsed = false;                 // false: not parsed (too large, unreadable)
+  bool syntax_error = false;
+  std::vector<std::string> dynamic;    // module-level reasons for "cannot predict"
+  std::vector<Func> funcs;             // module-level functions
+  std::vector<Class> classes;          // module-level classes
+  MarkList pytestmark;                 // module pytestmark
+  std::vector<std::string> bound;      // other module-level bindings
+  std::vector<Import> imports;
+};
+
+// Binary form stored in the index. Decoding validates every length and fails
+// (returns false) on anything malformed.
+std::string encode_facts(const FileFacts& f);
+bool decode_facts(const char* data, size_t size, FileFacts& out);
+
+}  // namespace fc

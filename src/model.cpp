@@ -1,0 +1,574 @@
+// Predicts the items of a test module and evaluates -k / -m over them in
+// three-valued logic. Every gap in what is known turns into Unknown with a
+// reason, which is what --fast-collect-explain prints.
+#include "model.h"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <deque>
+
+namespace fc {
+namespace {
+
+constexpr size_t kMaxItemsPerFunction = 4096;
+
+// Hooks that cannot change which items exist or their names, keywords or
+// markers. A conftest defining any other pytest_* hook makes its subtree Unknown.
+const std::set<std::string>& harmless_hooks() {
+  static const std::set<std::string> s = {
+      "pytest_addoption", "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown",
+      "pytest_runtest_makereport", "pytest_runtest_logreport", "pytest_runtest_logstart",
+      "pytest_runtest_logfinish", "pytest_runtest_protocol", "pytest_pyfunc_call", "pytest_report_header",
+      "pytest_report_teststatus", "pytest_report_collectionfinish", "pytest_terminal_summary",
+      "pytest_assertrepr_compare", "pytest_assertion_pass", "pytest_fixture_setup",
+      "pytest_fixture_post_finalizer", "pytest_sessionstart", "pytest_sessionfinish", "pytest_unconfigure",
+      "pytest_ignore_collect", "pytest_collectreport", "pytest_warning_recorded", "pytest_keyboard_interrupt",
+      "pytest_exception_interact", "pytest_enter_pdb", "pytest_leave_pdb", "pytest_markeval_namespace",
+      "pytest_deselected", "pytest_collection_finish", "pytest_internalerror"};
+  return s;
+}
+
+bool non_ascii(const std::string& s) {
+  for (unsigned char c : s)
+    if (c >= 0x80) return true;
+  return false;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return s;
+}
+
+bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
+
+// Is `root` bound by an import of the stdlib or pytest?
+bool stdlib_name(const FileFacts& f, const std::string& root, const ModelConfig& cfg) {
+  if (root == "print" || root == "staticmethod" || root == "classmethod" || root == "property") return true;
+  for (const auto& imp : f.imports) {
+    if (imp.bound != root) continue;
+    return imp.module == "pytest" || imp.module == "_pytest" || cfg.stdlib.count(imp.module) > 0;
+  }
+  return false;
+}
+
+bool safe_call(const FileFacts& f, const std::string& entry, const ModelConfig& cfg) {
+  // entry is "<call:ROOT>"
+  std::string root = entry.substr(6, entry.size() - 7);
+  return !root.empty() && stdlib_name(f, root, cfg);
+}
+
+bool is_mark_kind(DecoKind k) {
+  return k == DecoKind::Mark || k == DecoKind::Parametrize || k == DecoKind::Usefixtures;
+}
+
+// A keyword set as far as it is known.
+struct Item {
+  std::string name;                   // for reasons
+  std::vector<std::string> exact;     // lowercased keywords known to exist
+  std::vector<std::string> prefixes;  // lowercased: keyword = prefix + something unknown
+  std::vector<std::string> marks;     // marker names known to be on the item
+  bool open_kw = false;               // other keywords may exist
+  bool open_marks = false;            // other markers may exist
+  bool fuzzy = false;                 // a keyword has non-ASCII characters
+  std::string why;                    // first reason for anything open
+  void open(bool kw, bool mk, const std::string& reason) {
+    open_kw = open_kw || kw;
+    open_marks = open_marks || mk;
+    if (why.empty()) why = reason;
+  }
+};
+
+Tri keyword_match(const Item& it, const std::string& ident_lower) {
+  for (const auto& k : it.exact)
+    if (k.find(ident_lower) != std::string::npos) return Tri::True;
+  for (const auto& p : it.prefixes)
+    if (p.find(ident_lower) != std::string::npos) return Tri::True;
+  // A marker name is a keyword too: unknown markers mean unknown keywords.
+  if (it.open_kw || it.open_marks || !it.prefixes.empty() || it.fuzzy) return Tri::Unknown;
+  return Tri::False;
+}
+
+Tri mark_match(const Item& it, const ExprNode& n) {
+  bool has = std::find(it.marks.begin(), it.marks.end(), n.name) != it.marks.end();
+  if (has) return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs are not modelled
+  return it.open_marks ? Tri::Unknown : Tri::False;
+}
+
+Tri evaluate(const Item& it, const Filter& flt) {
+  Tri r = Tri::True;
+  if (flt.keyword) {
+    r = flt.keyword->eval([&](const ExprNode& n) { return keyword_match(it, lower(n.name)); });
+    if (r == Tri::False) return r;
+  }
+  if (flt.mark) r = tri_and(r, flt.mark->eval([&](const ExprNode& n) { return mark_match(it, n); }));
+  return r;
+}
+
+void add_keyword(Item& it, const std::string& kw) {
+  if (non_ascii(kw)) it.fuzzy = true;
+  it.exact.push_back(lower(kw));
+}
+
+// What the enclosing module/classes contribute to each of their functions.
+struct Outer {
+  std::vector<std::string> keywords;        // chain names and outer marker names
+  std::vector<std::string> marks;
+  bool open_marks = false;
+  std::string open_why;
+  bool parametrized = false;                // class/module-level parametrize or generate_tests
+  std::string param_why;
+  bool param_marks_unknown = false;
+  std::vector<std::string> usefixtures;
+  bool usefixtures_unknown = false;
+  std::map<std::string, FixtureInfo> class_fixtures;  // fixtures defined in enclosing classes
+  std::set<std::string> class_autouse;
+  std::string opaque;                       // unseen fixtures in enclosing classes
+};
+
+void add_marklist(const MarkList& ml, Outer& o, const char* where) {
+  if (!ml.known) {
+    o.open_marks = true;
+    if (o.open_why.empty()) o.open_why = std::string(where) + " pytestmark is not a literal list of marks";
+  }
+  for (const auto& d : ml.marks) {
+    o.marks.push_back(d.name);
+    if (d.kind == DecoKind::Parametrize) {
+      o.parametrized = true;
+      if (o.param_why.empty()) o.param_why = std::string(where) + "-level parametrize";
+      if (!d.params.marks_known) o.param_marks_unknown = true;
+      for (const auto& m : d.params.marks)
+        if (!m.empty()) o.param_marks_unknown = true;
+    }
+    if (d.kind == DecoKind::Usefixtures) {
+      if (!d.args_known) o.usefixtures_unknown = true;
+      o.usefixtures.insert(o.usefixtures.end(), d.args.begin(), d.args.end());
+    }
+  }
+}
+
+void merge_fixture(std::map<std::string, FixtureInfo>& defs, const std::string& name, const Func& fn,
+                   const Decorator& d) {
+  FixtureInfo& fi = defs[name];
+  fi.has_params = fi.has_params || d.has_params;
+  if (d.has_params) {
+    if (!d.params.marks_known) fi.param_marks_unknown = true;
+    for (const auto& m : d.params.marks)
+      if (!m.empty()) fi.param_marks_unknown = true;
+  }
+  fi.deps.insert(fi.deps.end(), fn.params.begin(), fn.params.end());
+}
+
+// Records fixtures defined by `funcs` into defs/autouse; returns a reason if
+// some definition could hide a fixture.
+std::string collect_fixtures(const FileFacts& file, const std::vector<Func>& funcs, const ModelConfig& cfg,
+                             std::map<std::string, FixtureInfo>& defs, std::set<std::string>& autouse,
+                             bool test_scope) {
+  std::string opaque;
+  for (const auto& fn : funcs) {
+    for (const auto& d : fn.decorators) {
+      if (d.kind == DecoKind::Fixture) {
+        if (!d.fixture_name_known && opaque.empty()) opaque = "fixture '" + fn.name + "' has a computed name";
+        std::string name = d.fixture_name.empty() ? fn.name : d.fixture_name;
+        merge_fixture(defs, name, fn, d);
+        if (!d.autouse_known && opaque.empty()) opaque = "fixture '" + fn.name + "' has a computed autouse";
+        if (d.autouse) autouse.insert(name);
+      } else if (d.kind == DecoKind::Unknown && !stdlib_name(file, d.root, cfg)) {
+        // A third-party decorator may register a fixture (pytest_asyncio.fixture, ...).
+        bool is_test = test_scope && name_matches(fn.name, cfg.python_functions);
+        if (!is_test && opaque.empty()) opaque = "'" + fn.name + "' has decorator @" + d.name + " (may be a fixture)";
+      }
+    }
+  }
+  return opaque;
+}
+
+class ModuleEval {
+ public:
+  ModuleEval(const FileFacts& f, const Scope& scope, const ModelConfig& cfg, const Filter& flt)
+      : f_(f), scope_(scope), cfg_(cfg), flt_(flt) {}
+
+  // Returns false (with reason) as soon as some item may be selected.
+  bool all_false(const std::vector<std::string>& chain, std::string& reason) {
+    Outer o;
+    o.keywords = chain;
+    add_marklist(f_.pytestmark, o, "module");
+    for (const auto& fn : f_.funcs)
+      if (fn.name == "pytest_generate_tests") {
+        o.parametrized = true;
+        o.param_marks_unknown = true;
+        o.param_why = "module defines pytest_generate_tests";
+      }
+    std::set<std::string> module_autouse;
+    std::string opaque = collect_fixtures(f_, f_.funcs, cfg_, module_defs_, module_autouse, true);
+    for (const auto& imp : f_.imports) {
+      if (!imp.from || imp.module == "pytest" || imp.module == "_pytest" || cfg_.stdlib.count(imp.module)) continue;
+      if (imp.bound == "pytest_generate_tests") {
+        o.parametrized = true;
+        o.param_marks_unknown = true;
+        o.param_why = "module imports pytest_generate_tests";
+      }
+      if (opaque.empty())
+        opaque = "imports '" + imp.bound + "' from " + (imp.module.empty() ? "a relative module" : imp.module) +
+                 " (may be a fixture)";
+    }
+    o.class_autouse = module_autouse;
+    o.opaque = opaque;
+    for (const auto& fn : f_.funcs) {
+      if (!name_matches(fn.name, cfg_.python_functions)) continue;
+      if (!function(fn, o, reason)) return false;
+    }
+    for (const auto& c : f_.classes)
+      if (!klass(c, o, reason)) return false;
+    return true;
+  }
+
+ private:
+  const FileFacts& f_;
+  const Scope& scope_;
+  const ModelConfig& cfg_;
+  const Filter& flt_;
+  std::map<std::string, FixtureInfo> module_defs_;
+
+  const FixtureInfo* find_fixture(const Outer& o, const std::string& name) const {
+    auto a = o.class_fixtures.find(name);
+    if (a != o.class_fixtures.end()) return &a->second;
+    auto b = module_defs_.find(name);
+    if (b != module_defs_.end()) return &b->second;
+    auto c = scope_.env.defs.find(name);
+    if (c != scope_.env.defs.end()) return &c->second;
+    return nullptr;
+  }
+
+  // Could the fixture closure of these requested names parametrize the test?
+  // Returns a reason, or empty when it cannot; sets marks_unknown.
+  std::string fixture_params(const Outer& o, std::vector<std::string> names, bool& marks_unknown) const {
+    if (!scope_.env.opaque.empty()) {
+      marks_unknown = true;
+      return scope_.env.opaque;
+    }
+    if (!o.opaque.empty()) {
+      marks_unknown = true;
+      return o.opaque;
+    }
+    names.insert(names.end(), scope_.env.autouse.begin(), scope_.env.autouse.end());
+    names.insert(names.end(), o.class_autouse.begin(), o.class_autouse.end());
+    std::set<std::string> seen;
+    std::deque<std::string> todo(names.begin(), names.end());
+    std::string why;
+    while (!todo.empty()) {
+      std::string n = todo.front();
+      todo.pop_front();
+      if (!seen.insert(n).second || seen.size() > 10000) continue;
+      const FixtureInfo* fi = find_fixture(o, n);
+      if (!fi) continue;  // builtin or missing fixture: no params (missing errors at setup)
+      if (fi->has_params) {
+        if (why.empty()) why = "uses parametrized fixture '" + n + "'";
+        if (fi->param_marks_unknown) marks_unknown = true;
+      }
+      todo.insert(todo.end(), fi->deps.begin(), fi->deps.end());
+    }
+    return why;
+  }
+
+  bool check(const Item& it, std::string& reason) const {
+    Tri t = evaluate(it, flt_);
+    if (t == Tri::False) return true;
+    reason = t == Tri::True ? "may select " + it.name
+                            : "cannot decide " + it.name + ": " + (it.why.empty() ? "partly known" : it.why);
+    return false;
+  }
+
+  bool function(const Func& fn, const Outer& o, std::string& reason) const {
+    Item base;
+    base.name = fn.name;
+    for (const auto& k : o.keywords) add_keyword(base, k);
+    base.marks = o.marks;
+    for (const auto& m : o.marks) add_keyword(base, m);
+    if (o.open_marks) base.open(true, true, o.open_why);
+
+    bool own_mark = false;
+    bool partial = false;
+    std::string partial_why;
+    bool set_marks_unknown = o.param_marks_unknown;
+    std::vector<std::string> requested = fn.params;
+    requested.insert(requested.end(), o.usefixtures.begin(), o.usefixtures.end());
+    bool usefixtures_unknown = o.usefixtures_unknown;
+    std::vector<const ParamSets*> sets;  // bottom decorator first, as pytest applies them
+    size_t static_at = fn.decorators.size();
+    for (size_t i = 0; i < fn.decorators.size(); ++i) {
+      const Decorator& d = fn.decorators[i];
+      if (d.kind == DecoKind::Builtin && d.name == "staticmethod") static_at = std::min(static_at, i);
+    }
+    for (size_t i = fn.decorators.size(); i-- > 0;) {
+      const Decorator& d = fn.decorators[i];
+      switch (d.kind) {
+        case DecoKind::Mark:
+        case DecoKind::Parametrize:
+        case DecoKind::Usefixtures:
+          own_mark = true;
+          if (i < static_at && static_at != fn.decorators.size()) {
+            base.open(true, true, "mark applied to a staticmethod object");
+          }
+          base.marks.push_back(d.name);
+          add_keyword(base, d.name);
+          if (d.kind == DecoKind::Usefixtures) {
+            if (!d.args_known) usefixtures_unknown = true;
+            requested.insert(requested.end(), d.args.begin(), d.args.end());
+          }
+          if (d.kind == DecoKind::Parametrize) {
+            if (!d.params.marks_known) set_marks_unknown = true;
+            if (!d.params.ids_known) {
+              partial = true;
+              if (partial_why.empty()) partial_why = "parametrize ids are not literal";
+            } else {
+              sets.push_back(&d.params);
+            }
+          }
+          break;
+        case DecoKind::Builtin:
+          break;
+        case DecoKind::Fixture:
+          return true;  // a fixture, not a test
+        case DecoKind::Unknown:
+          base.open(true, true, "decorator @" + d.name);
+          partial = true;
+          if (partial_why.empty()) partial_why = "decorator @" + d.name;
+          break;
+      }
+    }
+    if (own_mark) add_keyword(base, "pytestmark");  // store_mark sets func.pytestmark
+    if (fn.is_async) base.open(true, true, "async test (plugins may add markers)");
+    if (usefixtures_unknown) {
+      partial = true;
+      set_marks_unknown = true;
+      if (partial_why.empty()) partial_why = "usefixtures arguments are not literal";
+    }
+    if (o.parametrized) {
+      partial = true;
+      if (partial_why.empty()) partial_why = o.param_why;
+    }
+    bool fixture_marks_unknown = false;
+    std::string fx = fixture_params(o, requested, fixture_marks_unknown);
+    if (!fx.empty()) {
+      partial = true;
+      if (partial_why.empty()) partial_why = fx;
+    }
+    if (fixture_marks_unknown) set_marks_unknown = true;
+
+    if (partial) {
+      Item it = base;
+      it.prefixes.push_back(lower(fn.name));
+      if (non_ascii(fn.name)) it.fuzzy = true;
+      // Known per-set marks may or may not apply: treat as unknown.
+      bool any_set_marks = set_marks_unknown;
+      for (const ParamSets* s : sets)
+        for (const auto& m : s->marks)
+          if (!m.empty()) any_set_marks = true;
+      if (any_set_marks) it.open(true, true, partial_why);
+      if (it.why.empty()) it.why = partial_why;
+      return check(it, reason);
+    }
+    if (set_marks_unknown) base.open(true, true, "parameter marks are not literal");
+
+    // Exact items: cartesian product of the parameter sets.
+    size_t total = 1;
+    for (const ParamSets* s : sets) {
+      total *= std::max<size_t>(s->ids.size(), 1);
+      if (total > kMaxItemsPerFunction) {
+        Item it = base;
+        it.prefixes.push_back(lower(fn.name));
+        it.open(false, false, "too many parameter combinations");
+        return check(it, reason);
+      }
+    }
+    std::vector<size_t> pick(sets.size(), 0);
+    for (size_t n = 0; n < total; ++n) {
+      size_t rem = n;
+      for (size_t k = sets.size(); k-- > 0;) {
+        pick[k] = rem % sets[k]->ids.size();
+        rem /= sets[k]->ids.size();
+      }
+      Item it = base;
+      std::string name = fn.name;
+      if (!sets.empty()) {
+        name += "[";
+        for (size_t k = 0; k < sets.size(); ++k) {
+          if (k) name += "-";
+          name += sets[k]->ids[pick[k]];
+          for (const auto& m : sets[k]->marks[pick[k]]) {
+            it.marks.push_back(m);
+            add_keyword(it, m);
+          }
+        }
+        name += "]";
+      }
+      it.name = name;
+      add_keyword(it, name);
+      if (!check(it, reason)) return false;
+    }
+    return true;
+  }
+
+  bool klass(const Class& c, const Outer& outer, std::string& reason) const {
+    bool collected = name_matches(c.name, cfg_.python_classes);
+    if (!c.bases.empty()) {
+      reason = "class " + c.name + " has base classes (" + c.bases[0] + ")";
+      return false;
+    }
+    if (!collected) return true;  // neither it nor its nested classes are collected
+    if (!c.dynamic.empty()) {
+      reason = "class " + c.name + ": " + c.dynamic[0];
+      return false;
+    }
+    for (const auto& b : c.bound) {
+      if (starts_with(b, "<call:")) {
+        if (safe_call(f_, b, cfg_)) continue;
+        reason = "class " + c.name + " body calls " + b.substr(6, b.size() - 7) + "()";
+        return false;
+      }
+      if (b == "__test__" || name_matches(b, cfg_.python_functions) || name_matches(b, cfg_.python_classes)) {
+        reason = "class " + c.name + " binds '" + b + "' by assignment or import";
+        return false;
+      }
+    }
+    Outer o = outer;
+    o.keywords.push_back(c.name);
+    for (const auto& d : c.decorators) {
+      if (is_mark_kind(d.kind)) {
+        MarkList one;
+        one.marks.push_back(d);
+        add_marklist(one, o, "class");
+      } else {
+        reason = "class " + c.name + " has decorator @" + d.name;
+        return false;
+      }
+    }
+    add_marklist(c.pytestmark, o, "class");
+    for (const auto& fn : c.funcs)
+      if (fn.name == "pytest_generate_tests") {
+        o.parametrized = true;
+        o.param_marks_unknown = true;
+        o.param_why = "class defines pytest_generate_tests";
+      }
+    std::string op = collect_fixtures(f_, c.funcs, cfg_, o.class_fixtures, o.class_autouse, true);
+    if (o.opaque.empty()) o.opaque = op;
+    for (const auto& fn : c.funcs) {
+      if (!name_matches(fn.name, cfg_.python_functions)) continue;
+      if (!function(fn, o, reason)) return false;
+    }
+    for (const auto& nested : c.classes)
+      if (!klass(nested, o, reason)) return false;
+    return true;
+  }
+};
+
+}  // namespace
+
+bool name_matches(const std::string& name, const std::vector<std::string>& patterns) {
+  for (const auto& p : patterns) {
+    if (name.rfind(p, 0) == 0) return true;
+    if (p.find_first_of("*?[") != std::string::npos && ::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope) {
+  if (!scope.unknown.empty()) return;
+  auto unknown = [&](const std::string& why) {
+    if (scope.unknown.empty()) scope.unknown = path + ": " + why;
+  };
+  if (!f.parsed || f.syntax_error) return unknown("could not be parsed");
+  if (!f.dynamic.empty()) return unknown(f.dynamic[0]);
+  for (const auto& fn : f.funcs) {
+    if (starts_with(fn.name, "pytest_") && !harmless_hooks().count(fn.name))
+      return unknown("defines hook " + fn.name);
+  }
+  for (const auto& b : f.bound) {
+    if (starts_with(b, "<call:")) {
+      if (!safe_call(f, b, cfg)) return unknown("calls " + b.substr(6, b.size() - 7) + "() at import");
+    } else if (b == "pytest_plugins") {
+      return unknown("sets pytest_plugins");
+    } else if (starts_with(b, "pytest_")) {
+      return unknown("binds hook " + b);
+    }
+  }
+  for (const auto& imp : f.imports) {
+    if (!imp.from || imp.module == "pytest" || imp.module == "_pytest" || cfg.stdlib.count(imp.module)) continue;
+    if (starts_with(imp.bound, "pytest_")) return unknown("imports hook " + imp.bound);
+    if (scope.env.opaque.empty())
+      scope.env.opaque = path + " imports '" + imp.bound + "' (may be a fixture)";
+  }
+  std::string op = collect_fixtures(f, f.funcs, cfg, scope.env.defs, scope.env.autouse, false);
+  if (!op.empty() && scope.env.opaque.empty()) scope.env.opaque = path + ": " + op;
+}
+
+Decision decide(const FileFacts& f, const std::string& path, const Scope& scope, const ModelConfig& cfg,
+                const Filter& filter) {
+  Decision d;
+  if (!scope.unknown.empty()) {
+    d.reason = scope.unknown;
+    return d;
+  }
+  if (!f.parsed) {
+    d.reason = f.dynamic.empty() ? "not parsed" : f.dynamic[0];
+    return d;
+  }
+  if (f.syntax_error) {
+    d.reason = "syntax error (pytest reports it)";
+    return d;
+  }
+  if (!f.dynamic.empty()) {
+    d.reason = f.dynamic[0];
+    return d;
+  }
+  for (const auto& b : f.bound) {
+    if (starts_with(b, "<call:")) {
+      if (safe_call(f, b, cfg)) continue;
+      d.reason = "module calls " + b.substr(6, b.size() - 7) + "() at import";
+      return d;
+    }
+    if (b == "pytest_plugins" || b == "__test__" || name_matches(b, cfg.python_functions) ||
+        name_matches(b, cfg.python_classes)) {
+      d.reason = "binds '" + b + "' by assignment, import or del";
+      return d;
+    }
+  }
+  for (const auto& imp : f.imports) {
+    if (!imp.from) continue;
+    if (name_matches(imp.bound, cfg.python_functions) || name_matches(imp.bound, cfg.python_classes)) {
+      d.reason = "imports test-like name '" + imp.bound + "'";
+      return d;
+    }
+  }
+  // Node chain below the root directory: directories, then the module file.
+  const std::string& root = cfg.rootdir;
+  if (path.size() <= root.size() + 1 || path.compare(0, root.size(), root) != 0 ||
+      (root != "/" && path[root.size()] != '/')) {
+    d.reason = "outside rootdir";
+    return d;
+  }
+  std::vector<std::string> chain;
+  size_t start = root == "/" ? 1 : root.size() + 1;
+  while (true) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) {
+      chain.push_back(path.substr(start));
+      break;
+    }
+    chain.push_back(path.substr(start, slash - start));
+    start = slash + 1;
+  }
+  ModuleEval ev(f, scope, cfg, filter);
+  std::string reason;
+  if (ev.all_false(chain, reason)) {
+    d.skip = true;
+    d.reason = "no item can match";
+  } else {
+    d.reason = reason;
+  }
+  return d;
+}
+
+}  // namespace fc

@@ -1,0 +1,66 @@
+// The item model: from facts, what items a test file could yield, with which
+// keywords and markers, and whether a -k / -m filter could select any of them.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "expr.h"
+#include "facts.h"
+
+namespace fc {
+
+// A fixture definition as far as selection cares: does it parametrize, and
+// what it requests. Several definitions of one name are merged (union).
+struct FixtureInfo {
+  bool has_params = false;
+  bool param_marks_unknown = false;  // params may carry marks (pytest.param(marks=...))
+  std::vector<std::string> deps;
+};
+
+// What the fixtures visible to a test module contribute.
+struct FixtureEnv {
+  std::map<std::string, FixtureInfo> defs;
+  std::set<std::string> autouse;
+  // Fixtures may exist that were not seen (star imports, unknown decorators,
+  // imported names): any test could be parametrized by them.
+  std::string opaque;  // reason; empty when everything was seen
+};
+
+// The conftest.py files above a test file, folded together.
+struct Scope {
+  std::string unknown;  // reason the whole subtree cannot be predicted; empty if it can
+  FixtureEnv env;
+};
+
+struct ModelConfig {
+  std::string rootdir;                     // absolute, no trailing slash
+  std::vector<std::string> python_classes;
+  std::vector<std::string> python_functions;
+  std::set<std::string> stdlib;            // top-level stdlib module names
+};
+
+struct Filter {
+  std::unique_ptr<Expression> keyword;  // -k, or null
+  std::unique_ptr<Expression> mark;     // -m, or null
+};
+
+struct Decision {
+  bool skip = false;
+  std::string reason;  // why the file must be imported (or "no item can match")
+};
+
+// Folds one conftest's facts into `scope` (conftests nearer the file come later).
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope);
+
+// Decides one test module.
+Decision decide(const FileFacts& f, const std::string& path, const Scope& scope, const ModelConfig& cfg,
+                const Filter& filter);
+
+// pytest's prefix-or-glob name matching (python_classes / python_functions).
+bool name_matches(const std::string& name, const std::vector<std::string>& patterns);
+
+}  // namespace fc

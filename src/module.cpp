@@ -1,0 +1,114 @@
+// Python bindings: one batch call per run, the GIL released while it works.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "expr.h"
+#include "extract.h"
+#include "scan.h"
+
+namespace py = pybind11;
+
+namespace {
+
+const TSLanguage* language_from(py::handle capsule) {
+  if (!PyCapsule_CheckExact(capsule.ptr())) throw py::type_error("expected a tree_sitter.Language capsule");
+  void* p = PyCapsule_GetPointer(capsule.ptr(), "tree_sitter.Language");
+  if (!p) throw py::error_already_set();
+  return static_cast<const TSLanguage*>(p);
+}
+
+template <class T>
+T get(const py::dict& d, const char* key, T fallback) {
+  return d.contains(key) ? d[key].cast<T>() : fallback;
+}
+
+py::dict stats_dict(const fc::ScanStats& s) {
+  py::dict d;
+  d["files"] = s.files;
+  d["conftests"] = s.conftests;
+  d["parsed"] = s.parsed;
+  d["from_index"] = s.from_index;
+  d["rehashed"] = s.rehashed;
+  d["written"] = s.written;
+  d["bytes_parsed"] = s.bytes_parsed;
+  d["walk_ms"] = s.walk_ms;
+  d["files_ms"] = s.files_ms;
+  d["write_ms"] = s.write_ms;
+  d["decide_ms"] = s.decide_ms;
+  d["total_ms"] = s.total_ms;
+  d["stat_ms"] = s.stat_ms;
+  d["lookup_ms"] = s.lookup_ms;
+  d["read_ms"] = s.read_ms;
+  d["hash_ms"] = s.hash_ms;
+  d["parse_ms"] = s.parse_ms;
+  return d;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pytest-fastcollect native core";
+
+  m.def("language_abi", [](py::handle capsule) {
+    const TSLanguage* lang = language_from(capsule);
+    return py::make_tuple(static_cast<int>(ts_language_version(lang)), fc::min_language_version(),
+                          fc::max_language_version());
+  });
+
+  m.def("scan", [](py::handle capsule, const py::dict& c) {
+    const TSLanguage* lang = language_from(capsule);
+    fc::ScanConfig cfg;
+    cfg.rootdir = c["rootdir"].cast<std::string>();
+    cfg.roots = c["roots"].cast<std::vector<std::string>>();
+    cfg.python_files = c["python_files"].cast<std::vector<std::string>>();
+    cfg.python_classes = c["python_classes"].cast<std::vector<std::string>>();
+    cfg.python_functions = c["python_functions"].cast<std::vector<std::string>>();
+    cfg.norecursedirs = c["norecursedirs"].cast<std::vector<std::string>>();
+    cfg.stdlib = get<std::vector<std::string>>(c, "stdlib", {});
+    cfg.index_dir = get<std::string>(c, "index_dir", "");
+    if (c.contains("keyword") && !c["keyword"].is_none()) {
+      cfg.keyword = c["keyword"].cast<std::string>();
+      cfg.has_keyword = true;
+    }
+    if (c.contains("markexpr") && !c["markexpr"].is_none()) {
+      cfg.markexpr = c["markexpr"].cast<std::string>();
+      cfg.has_markexpr = true;
+    }
+    if (c.contains("plugin_fixtures")) {
+      for (auto item : c["plugin_fixtures"].cast<py::list>()) {
+        auto t = item.cast<py::tuple>();  // (name, has_params, param_marks_unknown, deps)
+        fc::FixtureInfo& fi = cfg.plugin_fixtures[t[0].cast<std::string>()];
+        fi.has_params = fi.has_params || t[1].cast<bool>();
+        fi.param_marks_unknown = fi.param_marks_unknown || t[2].cast<bool>();
+        for (auto d : t[3].cast<std::vector<std::string>>()) fi.deps.push_back(d);
+      }
+    }
+    cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});
+    cfg.threads = get<unsigned>(c, "threads", 0);
+    cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
+    fc::ScanResult r;
+    {
+      py::gil_scoped_release release;
+      r = fc::scan(lang, cfg);
+    }
+    py::dict out;
+    out["error"] = r.error;
+    out["warnings"] = r.warnings;
+    py::list skip, imported;
+    for (const auto& f : r.files) {
+      if (f.skip) skip.append(f.path);
+      else imported.append(py::make_tuple(f.path, f.reason));
+    }
+    out["skip"] = skip;
+    out["imported"] = imported;
+    out["stats"] = stats_dict(r.stats);
+    return out;
+  });
+
+  // For tests: does the engine understand this expression as pytest would?
+  m.def("parse_expression", [](const std::string& s) {
+    std::string err;
+    auto e = fc::Expression::parse(s, &err);
+    return py::make_tuple(e != nullptr, err);
+  });
+}

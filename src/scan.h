@@ -1,0 +1,56 @@
+// The batch entry point: walk, check the index, parse what changed (in
+// parallel), fold conftests, and decide every test module for a filter.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <tree_sitter/api.h>
+
+#include "model.h"
+
+namespace fc {
+
+struct ScanConfig {
+  std::string rootdir;
+  std::vector<std::string> roots;
+  std::vector<std::string> python_files, python_classes, python_functions, norecursedirs;
+  std::vector<std::string> stdlib;
+  // Fixtures of installed plugins (seen at run time) and autouse names that
+  // apply everywhere (plugins, the usefixtures ini option).
+  std::map<std::string, FixtureInfo> plugin_fixtures;
+  std::vector<std::string> global_autouse;
+  std::string index_dir;  // empty: work without an index
+  std::string keyword;    // -k, already stripped; empty: none
+  std::string markexpr;   // -m; empty: none
+  bool has_keyword = false, has_markexpr = false;
+  unsigned threads = 0;   // 0: one per core
+  uint64_t max_parse_bytes = uint64_t{16} << 20;
+};
+
+struct FileDecision {
+  std::string path;
+  bool skip = false;
+  std::string reason;
+};
+
+struct ScanStats {
+  uint64_t files = 0, conftests = 0, parsed = 0, from_index = 0, rehashed = 0, written = 0;
+  uint64_t bytes_parsed = 0;
+  // Wall time of each phase, and summed thread time of the per-file work.
+  double walk_ms = 0, files_ms = 0, write_ms = 0, decide_ms = 0, total_ms = 0;
+  double stat_ms = 0, lookup_ms = 0, read_ms = 0, hash_ms = 0, parse_ms = 0;
+};
+
+struct ScanResult {
+  std::string error;                  // non-empty: decide nothing (expression not understood, ...)
+  std::vector<std::string> warnings;  // index trouble and similar: the run goes on
+  std::vector<FileDecision> files;
+  ScanStats stats;
+};
+
+ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg);
+
+}  // namespace fc

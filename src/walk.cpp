@@ -1,0 +1,105 @@
+#include "walk.h"
+
+#include <dirent.h>
+#include <fnmatch.h>
+#include <sys/stat.h>
+
+#include <memory>
+#include <set>
+#include <utility>
+
+namespace fc {
+namespace {
+
+struct DirCloser {
+  void operator()(DIR* d) const { closedir(d); }
+};
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+bool any_match(const std::string& name, const std::vector<std::string>& patterns) {
+  for (const auto& p : patterns) {
+    if (p.find('/') != std::string::npos) continue;
+    if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool is_file(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+}  // namespace
+
+bool file_matches(const std::string& basename, const std::vector<std::string>& patterns) {
+  return any_match(basename, patterns);
+}
+
+WalkResult walk(const WalkConfig& cfg) {
+  WalkResult out;
+  std::set<std::string> conftests;
+  std::set<std::pair<dev_t, ino_t>> visited;
+  std::vector<std::string> stack;
+
+  for (const auto& root : cfg.roots) {
+    // conftest.py files in the root's ancestors, up to and including rootdir.
+    std::string dir = root;
+    struct stat st {};
+    if (::stat(root.c_str(), &st) != 0) continue;
+    if (!S_ISDIR(st.st_mode)) dir = root.substr(0, root.rfind('/'));
+    for (std::string d = dir;;) {
+      if (d.size() < cfg.rootdir.size() || d.compare(0, cfg.rootdir.size(), cfg.rootdir) != 0) break;
+      std::string c = (d == "/" ? "" : d) + "/conftest.py";
+      if (is_file(c)) conftests.insert(c);
+      if (d == cfg.rootdir) break;
+      size_t slash = d.rfind('/');
+      if (slash == std::string::npos || slash == 0) break;
+      d = d.substr(0, slash);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      stack.push_back(root);
+    } else if (S_ISREG(st.st_mode)) {
+      std::string base = root.substr(root.rfind('/') + 1);
+      if (base != "conftest.py" && base != "__init__.py" && any_match(base, cfg.python_files))
+        out.tests.push_back(root);
+    }
+  }
+
+  while (!stack.empty()) {
+    std::string dir = std::move(stack.back());
+    stack.pop_back();
+    struct stat dst {};
+    if (::stat(dir.c_str(), &dst) != 0) continue;
+    if (!visited.insert({dst.st_dev, dst.st_ino}).second) continue;  // symlink loop or repeat
+    DirPtr d(::opendir(dir.c_str()));
+    if (!d) continue;
+    while (struct dirent* e = ::readdir(d.get())) {
+      std::string name = e->d_name;
+      if (name == "." || name == "..") continue;
+      std::string path = (dir == "/" ? "" : dir) + "/" + name;
+      unsigned char type = e->d_type;
+      if (type == DT_LNK || type == DT_UNKNOWN) {
+        struct stat st {};
+        if (::stat(path.c_str(), &st) != 0) continue;
+        type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+      }
+      if (type == DT_DIR) {
+        if (name == "__pycache__" || any_match(name, cfg.norecursedirs)) continue;
+        stack.push_back(path);
+      } else if (type == DT_REG) {
+        if (name == "conftest.py") {
+          conftests.insert(path);
+        } else if (name != "__init__.py" && any_match(name, cfg.python_files)) {
+          out.tests.push_back(path);
+        }
+      }
+    }
+  }
+  out.conftests.assign(conftests.begin(), conftests.end());
+  // Deduplicate tests (a root inside another root).
+  std::set<std::string> uniq(out.tests.begin(), out.tests.end());
+  out.tests.assign(uniq.begin(), uniq.end());
+  return out;
+}
+
+}  // namespace fc
