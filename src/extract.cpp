@@ -747,13 +747,6 @@ void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
   }
 }
 
-bool safe_module_call(const Ctx& c, TSNode call, const std::set<std::string>& stdlib_bound) {
-  std::string root = leftmost_identifier(c, call);
-  if (root.empty()) return false;
-  if (c.pytest_names.count(root)) return true;
-  return stdlib_bound.count(root) > 0;
-}
-
 void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) {
   if (ts_node_is_null(block)) return;
   if (depth >= kMaxDepth) {

@@ -87,7 +87,8 @@ int64_t ns_since(Clock::time_point t) {
 // Facts for one file: from the index when it proves the file unchanged,
 // otherwise read, hashed and (if the content changed) parsed.
 void process(const std::string& path, Extractor& ex, const Index::Reader* reader, int64_t scan_start_ns,
-             uint64_t max_parse, Slot& slot, Timers& tm) {
+             const ScanConfig& cfg, Slot& slot, Timers& tm) {
+  const uint64_t max_parse = cfg.max_parse_bytes;
   auto t = Clock::now();
   FileStat st;
   bool have_stat = stat_file(path, st);
@@ -121,8 +122,8 @@ void process(const std::string& path, Extractor& ex, const Index::Reader* reader
   tm.hash += ns_since(t);
   // Timestamps this close to now may still move without changing (coarse
   // file-system clocks): such a record is re-hashed next time.
-  constexpr int64_t kRacyNs = int64_t{2} * 1000000000;
-  bool racy = scan_start_ns - st.mtime_ns < kRacyNs || scan_start_ns - st.ctime_ns < kRacyNs;
+  const int64_t window = cfg.racy_window_ns;
+  bool racy = scan_start_ns - st.mtime_ns < window || scan_start_ns - st.ctime_ns < window;
   slot.rec.stat = st;
   slot.rec.hash = h;
   slot.rec.racy = racy;
@@ -234,7 +235,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   }
   int64_t start_ns = now_ns();
   parallel_for(paths.size(), threads, [&](unsigned id, size_t i) {
-    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg.max_parse_bytes, slots[i], tm);
+    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, slots[i], tm);
   });
   readers.clear();  // end read transactions before writing
   res.stats.files_ms = ms_since(t);

@@ -28,6 +28,8 @@ struct ScanConfig {
   bool has_keyword = false, has_markexpr = false;
   unsigned threads = 0;   // 0: one per core
   uint64_t max_parse_bytes = uint64_t{16} << 20;
+  // Files whose mtime or ctime is this close to the scan are re-hashed next time.
+  int64_t racy_window_ns = int64_t{2} * 1000000000;
 };
 
 struct FileDecision {

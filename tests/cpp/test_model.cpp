@@ -1,0 +1,106 @@
+// Decisions of the item model on small projects.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "grammar.h"
+#include "scan.h"
+
+using namespace fc;
+
+namespace {
+
+struct Project {
+  std::string root;
+  Project() {
+    char tmpl[] = "/tmp/fc-model-XXXXXX";
+    root = ::mkdtemp(tmpl);
+  }
+  ~Project() { std::system(("rm -rf '" + root + "'").c_str()); }
+  void file(const std::string& rel, const std::string& text) {
+    std::string p = root + "/" + rel;
+    for (size_t i = root.size() + 1; i < p.size(); ++i)
+      if (p[i] == '/') ::mkdir(p.substr(0, i).c_str(), 0777);
+    std::ofstream(p) << text;
+  }
+  // Files that would be imported for these filters.
+  std::set<std::string> imported(const std::string& k, const std::string& m = "") {
+    ScanConfig c;
+    c.rootdir = root;
+    c.roots = {root};
+    c.python_files = {"test_*.py", "*_test.py"};
+    c.python_classes = {"Test"};
+    c.python_functions = {"test"};
+    c.stdlib = {"os", "sys", "functools", "unittest"};
+    if (!k.empty()) c.keyword = k, c.has_keyword = true;
+    if (!m.empty()) c.markexpr = m, c.has_markexpr = true;
+    auto r = scan(tree_sitter_python(), c);
+    EXPECT_TRUE(r.error.empty()) << r.error;
+    std::set<std::string> out;
+    for (const auto& f : r.files)
+      if (!f.skip) out.insert(f.path.substr(root.size() + 1));
+    return out;
+  }
+};
+
+using Set = std::set<std::string>;
+
+}  // namespace
+
+TEST(Model, KeywordOnFunctionClassModuleAndDirectory) {
+  Project p;
+  p.file("tests/unit/test_a.py", "def test_alpha(): pass\n");
+  p.file("tests/unit/test_b.py", "class TestBox:\n    def test_lid(self): pass\n");
+  p.file("tests/other/test_c.py", "def test_gamma(): pass\n");
+  EXPECT_EQ(p.imported("alpha"), Set{"tests/unit/test_a.py"});
+  EXPECT_EQ(p.imported("box"), Set{"tests/unit/test_b.py"});
+  EXPECT_EQ(p.imported("unit"), (Set{"tests/unit/test_a.py", "tests/unit/test_b.py"}));
+  EXPECT_EQ(p.imported("test_c.py"), Set{"tests/other/test_c.py"});
+  EXPECT_EQ(p.imported("not alpha"), (Set{"tests/unit/test_b.py", "tests/other/test_c.py"}));
+  EXPECT_EQ(p.imported("nothing_matches"), Set{});
+}
+
+TEST(Model, MarkersAndPytestmarkKeyword) {
+  Project p;
+  p.file("test_a.py", "import pytest\n@pytest.mark.slow\ndef test_a(): pass\n");
+  p.file("test_b.py", "import pytest\npytestmark = pytest.mark.db\ndef test_b(): pass\n");
+  p.file("test_c.py", "def test_c(): pass\n");
+  EXPECT_EQ(p.imported("", "slow"), Set{"test_a.py"});
+  EXPECT_EQ(p.imported("", "not slow"), (Set{"test_b.py", "test_c.py"}));
+  EXPECT_EQ(p.imported("", "db"), Set{"test_b.py"});
+  EXPECT_EQ(p.imported("slow"), Set{"test_a.py"});             // marker names are keywords
+  EXPECT_EQ(p.imported("pytestmark"), Set{"test_a.py"});       // func.pytestmark is in __dict__
+  EXPECT_EQ(p.imported("", "slow(reason=1)"), Set{"test_a.py"}); // kwargs: Unknown where the mark exists
+}
+
+TEST(Model, ParametrizeIds) {
+  Project p;
+  p.file("test_a.py", "import pytest\n@pytest.mark.parametrize('x', [1, 'int64'])\ndef test_a(x): pass\n");
+  p.file("test_b.py", "import pytest\n@pytest.mark.parametrize('x', DATA)\ndef test_b(x): pass\n");
+  EXPECT_EQ(p.imported("int64"), (Set{"test_a.py", "test_b.py"}));
+  EXPECT_EQ(p.imported("float32"), Set{"test_b.py"});
+  EXPECT_EQ(p.imported("a[1]"), (Set{"test_a.py", "test_b.py"}));
+}
+
+TEST(Model, UnknownsImport) {
+  Project p;
+  p.file("test_star.py", "from helpers import *\ndef test_a(): pass\n");
+  p.file("test_deco.py", "import mylib\n@mylib.retry\ndef test_a(): pass\n");
+  p.file("test_base.py", "import unittest\nclass Foo(unittest.TestCase):\n    def test_a(self): pass\n");
+  p.file("test_syntax.py", "def test_a(:\n");
+  p.file("test_plain.py", "def test_a(): pass\n");
+  EXPECT_EQ(p.imported("zzz"), (Set{"test_star.py", "test_deco.py", "test_base.py", "test_syntax.py"}));
+}
+
+TEST(Model, ConftestHooksAndParametrizedFixtures) {
+  Project p;
+  p.file("hooked/conftest.py", "def pytest_collection_modifyitems(items): pass\n");
+  p.file("hooked/test_a.py", "def test_a(): pass\n");
+  p.file("fx/conftest.py", "import pytest\n@pytest.fixture(params=['zzz1', 'b'])\ndef thing(request): return request.param\n");
+  p.file("fx/test_b.py", "def test_b(thing): pass\n");
+  p.file("fx/test_c.py", "def test_c(): pass\n");
+  p.file("harmless/conftest.py", "def pytest_runtest_setup(item): pass\n");
+  p.file("harmless/test_d.py", "def test_d(): pass\n");
+  EXPECT_EQ(p.imported("zzz"), (Set{"hooked/test_a.py", "fx/test_b.py"}));
+}

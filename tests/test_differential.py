@@ -1,0 +1,522 @@
+"""Plugin vs plain pytest on projects built around each hazard of
+shared/CONTRACT.md: the selected node IDs must be identical."""
+
+from __future__ import annotations
+
+import random
+import textwrap
+from pathlib import Path
+from typing import Dict, Sequence
+
+import pytest
+
+from differential import check_expressions, collect, compare, expressions, identifiers
+
+
+def write(root: Path, files: Dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def exercise(pytester: pytest.Pytester, fixed: Sequence[str] = (), marks: Sequence[str] = (),
+             seed: int = 0, count: int = 25, args: Sequence[str] = ()) -> int:
+    plain = collect(pytester, "--no-fast-collect", *args)
+    assert plain.ids, "the project must collect something"
+    rng = random.Random(seed)
+    idents = identifiers(plain.ids, marks)
+    keywords = list(fixed) + expressions(rng, idents, count)
+    mark_exprs = list(marks) + [f"not {m}" for m in marks] + expressions(rng, list(marks), 5)
+    return check_expressions(pytester, keywords, mark_exprs, args)
+
+
+BASIC = {
+    "tests/unit/test_alpha.py": """
+        def test_one(): pass
+        def test_two(): pass
+        def helper(): pass
+        class TestGroup:
+            def test_in_class(self): pass
+            class TestNested:
+                def test_deep(self): pass
+        class NotATest:
+            def test_hidden(self): pass
+    """,
+    "tests/unit/test_beta.py": """
+        def test_three(): pass
+    """,
+    "tests/integration/test_gamma.py": """
+        def test_four(): pass
+        async_name = 1
+    """,
+    "tests/integration/deep/test_delta.py": """
+        def test_five(): pass
+    """,
+    "tests/other_test.py": """
+        def test_suffix_file(): pass
+    """,
+}
+
+
+def test_basic_names_dirs_modules(pytester: pytest.Pytester) -> None:
+    write(pytester.path, BASIC)
+    skipped = exercise(
+        pytester,
+        fixed=["one", "ONE", "unit", "integration", "deep", "test_beta.py", "test_beta", "group",
+               "nested", "not unit", "tests", "py", "TestGroup and deep", "hidden", "other_test",
+               pytester.path.name, "test_one or test_five", "not (one or two)"],
+    )
+    assert skipped > 0, "the plugin skipped nothing"
+
+
+def test_args_subdirs_node_ids_and_deselect(pytester: pytest.Pytester) -> None:
+    write(pytester.path, BASIC)
+    for args in (["tests/unit"], ["tests/integration", "tests/unit/test_beta.py"],
+                 ["tests/unit/test_alpha.py::TestGroup"], ["--deselect", "tests/unit/test_alpha.py::test_one"],
+                 ["tests"], ["--ignore", "tests/integration"]):
+        for k in ("one", "not one", "three", "unit", "deep", "five"):
+            compare(pytester, [*args, "-k", k])
+
+
+MARKS = {
+    "test_marks.py": """
+        import pytest
+        from pytest import mark
+        import pytest as pt
+        slow = pytest.mark.slow
+        pytestmark = [pytest.mark.modmark]
+
+        @pytest.mark.fast
+        def test_a(): pass
+
+        @mark.db(name="x")
+        def test_b(): pass
+
+        @slow
+        def test_c(): pass
+
+        @pt.mark.skipif(False, reason="no")
+        def test_d(): pass
+
+        def test_e(): pass
+
+        @pytest.mark.usefixtures("tmp_path")
+        class TestMarked:
+            pytestmark = pytest.mark.classmark
+            def test_f(self): pass
+            @pytest.mark.fast
+            def test_g(self): pass
+    """,
+    "test_nomarks.py": """
+        def test_plain(): pass
+    """,
+    "test_module_only.py": """
+        import pytest
+        pytestmark = pytest.mark.slow
+        def test_h(): pass
+    """,
+}
+
+
+def test_markers_and_keywords(pytester: pytest.Pytester) -> None:
+    write(pytester.path, MARKS)
+    pytester.makeini("[pytest]\nmarkers =\n  fast\n  slow\n  db\n  modmark\n  classmark\n")
+    skipped = exercise(
+        pytester,
+        fixed=["fast", "slow", "pytestmark", "mark", "usefixtures", "skipif", "classmark", "modmark",
+               "not slow", "db", "marked", "test_marks"],
+        marks=["fast", "slow", "db", "modmark", "classmark", "usefixtures", "skipif",
+               "db(name='x')", "db(name='y')", "fast and not slow", "nothing"],
+    )
+    assert skipped > 0
+
+
+PARAMS = {
+    "test_params.py": """
+        import pytest
+
+        @pytest.mark.parametrize("x", [1, 2, -3, 0])
+        def test_ints(x): pass
+
+        @pytest.mark.parametrize("s", ["int64", "float32", "a b", "", "Ünï", "tab\\there", "x\\\\y"])
+        def test_strings(s): pass
+
+        @pytest.mark.parametrize("a, b", [(1, True), (None, False), ([1], {}), ("p", "q")])
+        def test_pairs(a, b): pass
+
+        @pytest.mark.parametrize("v", [1, 2], ids=["first", "second"])
+        def test_explicit(v): pass
+
+        @pytest.mark.parametrize("v", [pytest.param(1, id="one"), pytest.param(2, marks=pytest.mark.slow), 3])
+        def test_param_objects(v): pass
+
+        @pytest.mark.parametrize("x", [1, 2])
+        @pytest.mark.parametrize("y", ["u", "v"])
+        def test_stacked(x, y): pass
+
+        @pytest.mark.parametrize("x", [1, 1, 2])
+        def test_duplicates(x): pass
+
+        @pytest.mark.parametrize("x", [])
+        def test_empty(x): pass
+
+        @pytest.mark.parametrize("x", [1.5, 2.0, 1e3])
+        def test_floats(x): pass
+
+        VALUES = ["from_var_a", "from_var_b"]
+        @pytest.mark.parametrize("x", VALUES)
+        def test_variable(x): pass
+
+        @pytest.mark.parametrize("x", [1, 2], ids=lambda v: f"call{v}")
+        def test_ids_callable(x): pass
+
+        @pytest.mark.parametrize("x", [int, str, len])
+        def test_named_objects(x): pass
+
+        @pytest.mark.parametrize("x", [0x10, 1_000, 7])
+        def test_int_forms(x): pass
+    """,
+    "test_class_params.py": """
+        import pytest
+
+        @pytest.mark.parametrize("k", ["kk1", "kk2"])
+        class TestParam:
+            def test_m(self, k): pass
+            @pytest.mark.parametrize("j", [10, 20])
+            def test_n(self, k, j): pass
+    """,
+    "test_module_params.py": """
+        import pytest
+        pytestmark = pytest.mark.parametrize("modp", ["mp1", "mp2"])
+        def test_o(modp): pass
+    """,
+    "test_unparam.py": """
+        def test_lonely(): pass
+    """,
+}
+
+
+def test_parametrize_ids(pytester: pytest.Pytester) -> None:
+    write(pytester.path, PARAMS)
+    pytester.makeini("[pytest]\nmarkers =\n  slow\n")
+    skipped = exercise(
+        pytester,
+        fixed=["int64", "float32", "a b" if False else "a", "ints[1]", "ints[-3]", "None", "True-",
+               "b3", "a2", "first", "one", "stacked[1-u]", "u-1", "1-u", "duplicates", "duplicates[1",
+               "10", "1e3", "1000.0", "empty", "NOTSET", "from_var_a", "call1", "int", "len", "16",
+               "1000", "kk1", "mp1", "lonely", "slow", "not slow", "parametrize", "ünï", "tab", "x\\y",
+               "x\\\\y", "t]", "[", "]", "-", "strings[]"],
+        marks=["slow", "parametrize", "not parametrize"],
+        count=40,
+    )
+    assert skipped > 0
+
+
+FIXTURES = {
+    "conftest.py": """
+        import pytest
+
+        @pytest.fixture(params=["cfa", "cfb"])
+        def root_param(request): return request.param
+
+        @pytest.fixture
+        def plain(): return 1
+
+        @pytest.fixture
+        def chained(root_param): return root_param
+    """,
+    "sub/conftest.py": """
+        import pytest
+
+        @pytest.fixture(params=[1, 2], ids=["subx", "suby"])
+        def plain(request): return request.param  # overrides a plain fixture with a parametrized one
+
+        @pytest.fixture(autouse=True, params=["auto1", "auto2"])
+        def everywhere(request): return request.param
+    """,
+    "test_uses_root.py": """
+        def test_direct(root_param): pass
+        def test_chain(chained): pass
+        def test_none(): pass
+        def test_plain(plain): pass
+    """,
+    "sub/test_sub.py": """
+        def test_sub_plain(plain): pass
+        def test_sub_none(): pass
+    """,
+    "other/test_local.py": """
+        import pytest
+
+        @pytest.fixture(params=["loc1", "loc2"])
+        def local(request): return request.param
+
+        def test_local(local): pass
+        def test_untouched(): pass
+
+        @pytest.mark.usefixtures("root_param")
+        def test_usefix(): pass
+
+        class TestFx:
+            @pytest.fixture(params=["cls1"])
+            def inner(self, request): return request.param
+            def test_inner(self, inner): pass
+            def test_not_inner(self): pass
+    """,
+    "other/test_nothing.py": """
+        def test_nothing(): pass
+    """,
+}
+
+
+def test_fixture_params_through_the_closure(pytester: pytest.Pytester) -> None:
+    write(pytester.path, FIXTURES)
+    skipped = exercise(
+        pytester,
+        fixed=["cfa", "direct[cfb]", "subx", "auto1", "loc1", "cls1", "none", "plain", "sub", "nothing",
+               "untouched", "not cfa", "usefix", "chain and cfb", "inner"],
+    )
+    assert skipped > 0
+
+
+HOOKS = {
+    "gen/conftest.py": """
+        def pytest_generate_tests(metafunc):
+            if "gx" in metafunc.fixturenames:
+                metafunc.parametrize("gx", ["g_one", "g_two"])
+    """,
+    "gen/test_gen.py": """
+        def test_g(gx): pass
+        def test_h(): pass
+    """,
+    "modhook/test_modhook.py": """
+        def pytest_generate_tests(metafunc):
+            if "mx" in metafunc.fixturenames:
+                metafunc.parametrize("mx", ["m_one"])
+        def test_m(mx): pass
+        class TestClassHook:
+            def pytest_generate_tests(self, metafunc):
+                metafunc.parametrize("cx", ["c_one"])
+            def test_c(self, cx): pass
+    """,
+    "marker/conftest.py": """
+        import pytest
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if "special" in item.name:
+                    item.add_marker(pytest.mark.hooked)
+                item.extra_keyword_matches.add("extra_kw_" + item.name[-1])
+    """,
+    "marker/test_marker.py": """
+        def test_special(): pass
+        def test_ordinary(): pass
+    """,
+    "ids/conftest.py": """
+        def pytest_make_parametrize_id(config, val, argname):
+            return f"hookid{val}"
+    """,
+    "ids/test_ids.py": """
+        import pytest
+        @pytest.mark.parametrize("v", [1, 2])
+        def test_v(v): pass
+    """,
+    "test_top.py": """
+        def test_top(): pass
+    """,
+}
+
+
+def test_hooks_in_conftests_and_modules(pytester: pytest.Pytester) -> None:
+    write(pytester.path, HOOKS)
+    pytester.makeini("[pytest]\nmarkers =\n  hooked\n")
+    skipped = exercise(
+        pytester,
+        fixed=["g_one", "m_one", "c_one", "hooked", "extra_kw_l", "extra_kw_y", "hookid1", "top", "not top",
+               "special", "v"],
+        marks=["hooked", "not hooked"],
+    )
+    assert skipped > 0
+
+
+NAMES = {
+    "base_helpers.py": """
+        class Base:
+            def test_inherited(self): pass
+        def test_exported(): pass
+        def test_star_one(): pass
+    """,
+    "test_unittest.py": """
+        import unittest
+        class Whatever(unittest.TestCase):
+            def test_ut(self): pass
+            def helper(self): pass
+    """,
+    "test_inherit.py": """
+        from base_helpers import Base
+        class TestChild(Base):
+            def test_own(self): pass
+    """,
+    "test_import_test.py": """
+        from base_helpers import test_exported
+        def test_local_one(): pass
+    """,
+    "test_star.py": """
+        from base_helpers import *
+    """,
+    "test_dynamic.py": """
+        def _make(n):
+            def t(): pass
+            return t
+        for _i in range(2):
+            globals()[f"test_gen{_i}"] = _make(_i)
+        def test_static(): pass
+    """,
+    "test_assign.py": """
+        def _f(): pass
+        test_assigned = _f
+        def test_real(): pass
+    """,
+    "test_conditional.py": """
+        import sys
+        if sys.version_info >= (3, 0):
+            def test_cond_new(): pass
+        else:
+            def test_cond_old(): pass
+        try:
+            import json
+        except ImportError:
+            json = None
+        def test_redef(): pass
+        def test_redef(): pass  # noqa: F811
+    """,
+    "test_deleted.py": """
+        def test_gone(): pass
+        del test_gone
+        def test_stays(): pass
+    """,
+    "test_dunder_test.py": """
+        class Anything:
+            __test__ = True
+            def test_dunder(self): pass
+        def test_hidden_fn(): pass
+        test_hidden_fn.__test__ = False
+    """,
+    "test_setattr.py": """
+        import sys
+        setattr(sys.modules[__name__], "test_setattr_made", lambda: None)
+    """,
+    "test_plainfile.py": """
+        def test_plain_one(): pass
+        class TestPlain:
+            def test_plain_method(self): pass
+            @staticmethod
+            def test_static_method(): pass
+            @classmethod
+            def test_class_method(cls): pass
+        class TestWithInit:
+            def __init__(self): pass
+            def test_never(self): pass
+    """,
+}
+
+
+def test_names_from_the_runtime_namespace(pytester: pytest.Pytester) -> None:
+    write(pytester.path, NAMES)
+    skipped = exercise(
+        pytester,
+        fixed=["inherited", "exported", "star_one", "ut", "Whatever", "own", "gen0", "gen1", "assigned",
+               "cond_new", "cond_old", "redef", "gone", "stays", "dunder", "hidden_fn", "setattr_made",
+               "plain", "static_method", "class_method", "never", "helper", "local_one", "not plain"],
+    )
+    assert skipped > 0
+
+
+ATTRS = {
+    "test_attrs.py": """
+        import functools
+        from unittest import mock
+
+        def deco(f):
+            @functools.wraps(f)
+            def inner(*a, **k): return f(*a, **k)
+            return inner
+
+        @deco
+        def test_wrapped(): pass
+
+        @mock.patch("os.getcwd")
+        def test_patched(m): pass
+
+        def test_tagged(): pass
+        test_tagged.custom_attr = True
+    """,
+    "test_clean.py": """
+        def test_clean(): pass
+    """,
+}
+
+
+def test_function_dict_keywords(pytester: pytest.Pytester) -> None:
+    write(pytester.path, ATTRS)
+    skipped = exercise(pytester, fixed=["__wrapped__", "wrapped", "patchings", "custom_attr", "clean",
+                                        "not custom_attr", "_attr", "__"])
+    assert skipped > 0
+
+
+def test_ini_patterns_and_testpaths(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {
+        "checks/check_one.py": """
+            def check_alpha(): pass
+            def test_not_matched(): pass
+            class Suite:
+                def check_beta(self): pass
+            class DescribeThing:
+                def check_gamma(self): pass
+        """,
+        "checks/check_two.py": """
+            def check_delta(): pass
+        """,
+        "checks/test_ignored_by_pattern.py": """
+            def check_epsilon(): pass
+        """,
+        "elsewhere/check_far.py": """
+            def check_far(): pass
+        """,
+        "build/check_built.py": """
+            def check_built(): pass
+        """,
+    })
+    pytester.makeini(
+        "[pytest]\npython_files = check_*.py\npython_functions = check\npython_classes = *Suite Describe*\n"
+        "testpaths = checks build\nnorecursedirs = elsewhere\n"
+    )
+    skipped = exercise(pytester, fixed=["alpha", "beta", "gamma", "delta", "epsilon", "far", "built",
+                                        "not_matched", "Suite", "Describe", "checks"])
+    assert skipped > 0
+
+
+def test_syntax_errors_are_reported_as_plain_pytest(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {
+        "test_broken.py": "def test_x(:\n    pass\n",
+        "test_fine.py": "def test_fine(): pass\n",
+    })
+    plain = pytester.runpytest("--no-fast-collect", "-k", "fine")
+    fast = pytester.runpytest("-k", "fine")
+    assert plain.ret == fast.ret != 0
+    fast.stdout.fnmatch_lines(["*test_broken.py*"])
+
+
+def test_outcomes_are_identical(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {**PARAMS, **FIXTURES})
+    pytester.makeini("[pytest]\nmarkers =\n  slow\n")
+    for k in ("int64", "cfa", "not slow", "local", "stacked"):
+        compare(pytester, ["-k", k], run=True)
+    compare(pytester, ["-m", "slow"], run=True)
+
+
+def test_cold_warm_and_after_cache_clear(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {**BASIC, **MARKS})
+    for k in ("one", "fast", "not one"):
+        compare(pytester, ["-k", k])  # cold, then warm
+        compare(pytester, ["-k", k])
+        compare(pytester, ["--cache-clear", "-k", k])
