@@ -89,7 +89,7 @@ def foreign_collection_hooks(config: pytest.Config) -> Optional[str]:
     pytest, this plugin, a known plugin nor a conftest (read statically) owns."""
     rootpath = str(config.rootpath)
     for name in COLLECTION_HOOKS:
-        caller = getattr(config.hook, name, None)
+        caller = getattr(config.pluginmanager.hook, name, None)
         if caller is None:
             continue
         for impl in caller.get_hookimpls():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 from typing import Any, NamedTuple, Union
 
@@ -15,7 +16,7 @@ class Native(NamedTuple):
 def load() -> Union[Native, str]:
     """The native core and grammar, or a one-line reason why they cannot be used."""
     try:
-        from pytest_fastcollect import _core  # type: ignore[attr-defined]
+        _core = importlib.import_module("pytest_fastcollect._core")
     except ImportError as exc:
         return f"native core could not be loaded ({exc})"
     try:

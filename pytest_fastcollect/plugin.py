@@ -40,6 +40,7 @@ class State:
     skipped: int = 0
     elapsed_ms: float = 0.0
     from_controller: bool = False
+    handed_to_workers: bool = False  # this process is an xdist controller
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -177,8 +178,9 @@ def _summary(state: State) -> List[str]:
     else:
         s = state.stats
         total = len(state.skip) + len(state.imported)
+        skipped = len(state.skip) if state.handed_to_workers else state.skipped
         lines = [
-            f"fastcollect: imported {len(state.imported)} of {total} test files, skipped {state.skipped}; "
+            f"fastcollect: imported {len(state.imported)} of {total} test files, skipped {skipped}; "
             f"index: {s.get('parsed', 0)} parsed, {s.get('from_index', 0)} from index; "
             f"{state.elapsed_ms:.0f} ms"
         ]
@@ -235,10 +237,11 @@ class XdistController:
             node.workerinput[WORKERINPUT_KEY] = None
             return
         decide(self.config, state)
+        state.handed_to_workers = True
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)
-        if state is not None and state.decided:
+        if state is not None and state.handed_to_workers:
             for line in _summary(state):
                 terminalreporter.write_line(line)

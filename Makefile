@@ -1,0 +1,95 @@
+# Two commands on a fresh Debian machine: `make demo` and `make test`.
+# Every target installs what it needs (apt packages, venvs, the build).
+
+PY       ?= python3
+VENV     := .venv
+VENV8    := .venv-pytest8
+BIN      := $(VENV)/bin
+BIN8     := $(VENV8)/bin
+STAMPS   := build/stamps
+APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
+SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
+JOBS     ?= 2
+
+.PHONY: all demo test test-cpp test-py test-pytest8 bench asan deps install clean
+
+all: install
+
+# System libraries (Debian packages), installed only when missing.
+deps: $(STAMPS)/deps
+$(STAMPS)/deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "installing:$$missing"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mkdir -p $(STAMPS) && touch $@
+
+$(BIN)/.ready: $(STAMPS)/deps
+	$(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q "pytest>=9,<10" pytest-xdist cmake ninja "pybind11>=2.11" "scikit-build-core>=0.8"
+	@touch $@
+
+$(BIN8)/.ready: $(STAMPS)/deps
+	$(PY) -m venv $(VENV8)
+	$(BIN8)/python -m pip install -q --upgrade pip
+	$(BIN8)/python -m pip install -q "pytest>=8,<9" pytest-xdist
+	@touch $@
+
+# One wheel, installed into both venvs (pytest 9 and pytest 8).
+$(STAMPS)/wheel: $(BIN)/.ready $(SOURCES)
+	rm -rf build/wheel
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pip wheel -q --no-build-isolation --no-deps -w build/wheel .
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl
+	$(BIN)/python -m pip install -q build/wheel/*.whl
+	@touch $@
+
+install: $(STAMPS)/wheel
+
+$(STAMPS)/wheel8: $(STAMPS)/wheel $(BIN8)/.ready
+	$(BIN8)/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl
+	$(BIN8)/python -m pip install -q build/wheel/*.whl
+	@touch $@
+
+build/grammar/src/parser.c: $(BIN)/.ready
+	tests/cpp/fetch_grammar.sh build/grammar $(BIN)/python
+
+# C++ unit tests (GoogleTest through ctest).
+test-cpp: $(BIN)/.ready build/grammar/src/parser.c
+	$(BIN)/cmake -S . -B build/cpp -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(BIN)/ninja \
+	  -DFASTCOLLECT_PYTHON=OFF -DFASTCOLLECT_TESTS=ON -DFASTCOLLECT_GRAMMAR_DIR=$(CURDIR)/build/grammar \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	$(BIN)/cmake --build build/cpp -j $(JOBS)
+	cd build/cpp && $(CURDIR)/$(BIN)/ctest --output-on-failure --no-tests=error -j $(JOBS)
+
+# Python tests under pytest 9 (xdist spreads them over the cores).
+test-py: install
+	$(BIN)/pytest tests -n $(JOBS) -p no:randomly
+
+# The same tests under pytest 8.
+test-pytest8: $(STAMPS)/wheel8
+	$(BIN8)/pytest tests -n $(JOBS) -p no:randomly
+
+test: test-cpp test-py test-pytest8
+
+# A generated suite, `pytest -k` with and without the plugin, times shown.
+demo: install
+	$(BIN)/python benchmarks/demo.py
+
+bench: install
+	$(BIN)/python benchmarks/bench_index.py
+
+# C++ tests and the Python tests once under AddressSanitizer + UBSan.
+asan: $(BIN)/.ready build/grammar/src/parser.c
+	$(BIN)/cmake -S . -B build/asan -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(BIN)/ninja \
+	  -DFASTCOLLECT_PYTHON=ON -DFASTCOLLECT_TESTS=ON -DFASTCOLLECT_SANITIZE=ON \
+	  -DFASTCOLLECT_GRAMMAR_DIR=$(CURDIR)/build/grammar -DCMAKE_BUILD_TYPE=Debug \
+	  -Dpybind11_DIR=$$($(BIN)/python -m pybind11 --cmakedir) -DPython_EXECUTABLE=$(CURDIR)/$(BIN)/python >/dev/null
+	$(BIN)/cmake --build build/asan -j $(JOBS)
+	cd build/asan && ASAN_OPTIONS=detect_leaks=0 $(CURDIR)/$(BIN)/ctest --output-on-failure --no-tests=error
+	tests/run_asan_python.sh $(BIN)/python build/asan
+
+clean:
+	rm -rf build $(VENV) $(VENV8)

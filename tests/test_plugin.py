@@ -1,0 +1,166 @@
+"""Options, reporting and every fallback: the plugin never breaks a run."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from differential import collect, compare
+
+PROJECT = {
+    "test_alpha.py": "def test_alpha(): pass\n",
+    "test_beta.py": "def test_beta(): pass\n",
+    "sub/test_gamma.py": "def test_gamma(): pass\n",
+}
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    for rel, text in PROJECT.items():
+        path = pytester.path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return pytester
+
+
+def test_help_lists_the_options(pytester: pytest.Pytester) -> None:
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*--no-fast-collect*", "*--fast-collect-explain*", "*fast_collect*"])
+
+
+def test_loaded_by_plain_pytest(project: pytest.Pytester) -> None:
+    result = project.runpytest_subprocess("-k", "alpha")
+    result.stdout.fnmatch_lines(["plugins:*fastcollect*", "fastcollect: imported 1 of 3 test files, skipped 2;*"])
+    result.assert_outcomes(passed=1, deselected=None)
+
+
+def test_skips_imports_with_a_filter(project: pytest.Pytester) -> None:
+    fast = compare(project, ["-k", "alpha"])
+    assert fast.modules == {"test_alpha.py"}
+
+
+@pytest.mark.parametrize(
+    "how",
+    ["option", "ini", "env"],
+)
+def test_every_way_to_turn_it_off(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    args = ["-k", "alpha"]
+    if how == "option":
+        args.append("--no-fast-collect")
+    elif how == "ini":
+        project.makeini("[pytest]\nfast_collect = false\n")
+    else:
+        monkeypatch.setenv("PYTEST_FASTCOLLECT", "0")
+    result = collect(project, *args)
+    assert result.ids == ["test_alpha.py::test_alpha"]
+    assert result.modules == {"test_alpha.py", "test_beta.py", "sub/test_gamma.py"}
+
+
+def test_no_filter_changes_nothing(project: pytest.Pytester) -> None:
+    result = project.runpytest()
+    result.assert_outcomes(passed=3)
+    assert "fastcollect" not in result.stdout.str().replace("plugins: fastcollect", "")
+
+
+def test_native_core_missing_warns_once_and_imports_everything(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "pytest_fastcollect._core", None)
+    result = project.runpytest("-k", "alpha")
+    result.assert_outcomes(passed=1)
+    lines = [line for line in result.stdout.lines if line.startswith("fastcollect:")]
+    assert len(lines) == 1 and "native core could not be loaded" in lines[0], lines
+
+
+def test_grammar_with_unreadable_abi_falls_back(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_fastcollect import _core  # type: ignore[attr-defined]
+
+    class TooNew:
+        def __getattr__(self, name: str) -> object:
+            return getattr(_core, name)
+
+        @staticmethod
+        def language_abi(capsule: object) -> tuple:
+            return (15, 13, 14)
+
+    monkeypatch.setitem(sys.modules, "pytest_fastcollect._core", TooNew())
+    result = project.runpytest("-k", "alpha")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["fastcollect: importing every test file: *ABI 15*"])
+
+
+def test_internal_error_falls_back(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pytest_fastcollect import environment
+
+    def boom(config: object, index_dir: object) -> dict:
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(environment, "scan_config", boom)
+    result = collect(project, "-k", "alpha")
+    assert result.ids == ["test_alpha.py::test_alpha"]
+    assert len(result.modules) == 3
+
+
+def test_garbage_index_gives_one_warning_and_is_rebuilt(project: pytest.Pytester) -> None:
+    project.runpytest("-k", "alpha")
+    data = project.path / ".pytest_cache" / "d" / "fastcollect" / "data.mdb"
+    assert data.exists()
+    data.write_bytes(b"\x13\x37" * (data.stat().st_size // 2 or 4096))
+    result = project.runpytest("-k", "alpha")
+    result.assert_outcomes(passed=1)
+    warnings = [line for line in result.stdout.lines if "warning: index was unreadable" in line]
+    assert len(warnings) == 1
+    again = project.runpytest("-k", "alpha")
+    assert "fastcollect: warning" not in again.stdout.str()
+    again.stdout.fnmatch_lines(["fastcollect: imported 1 of 3 test files, skipped 2;*"])
+
+
+@pytest.mark.parametrize("cache_dir", ["/proc/fastcollect-impossible", "{tmp}/readonly/cache"])
+def test_unusable_cache_dir_still_works(project: pytest.Pytester, cache_dir: str) -> None:
+    readonly = project.path / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+    try:
+        args = ["-o", f"cache_dir={cache_dir.format(tmp=project.path)}", "-k", "alpha"]
+        fast = compare(project, args)
+        if Path("/proc").exists() and cache_dir.startswith("/proc") or not _root():
+            assert fast.modules == {"test_alpha.py"}
+    finally:
+        readonly.chmod(0o700)
+
+
+def _root() -> bool:
+    import os
+
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def test_without_cacheprovider(project: pytest.Pytester) -> None:
+    fast = compare(project, ["-p", "no:cacheprovider", "-k", "beta"])
+    assert fast.modules == {"test_beta.py"}
+
+
+def test_explain_lists_reasons(project: pytest.Pytester) -> None:
+    (project.path / "test_dyn.py").write_text("from helpers import *\ndef test_x(): pass\n")
+    result = project.runpytest("-k", "alpha", "--fast-collect-explain")
+    result.stdout.fnmatch_lines(["*fastcollect explain*", "test_dyn.py: star import*", "imports by rule:*",
+                                 "skipped 2 test files"])
+
+
+def test_unhandled_expression_imports_everything(project: pytest.Pytester) -> None:
+    # pytest rejects call syntax in -k at evaluation time; the plugin must not
+    # hide that error by skipping every file.
+    plain = project.runpytest("--no-fast-collect", "-k", "alpha(x=1)")
+    fast = project.runpytest("-k", "alpha(x=1)")
+    assert plain.ret == fast.ret != 0
+
+
+def test_xdist_workers_get_the_controllers_decision(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    plain = project.runpytest_subprocess("-n", "2", "-k", "alpha or gamma", "--no-fast-collect")
+    fast = project.runpytest_subprocess("-n", "2", "-k", "alpha or gamma")
+    plain.assert_outcomes(passed=2)
+    fast.assert_outcomes(passed=2)
+    fast.stdout.fnmatch_lines(["fastcollect: imported 2 of 3 test files, skipped 1;*"])
