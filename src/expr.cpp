@@ -161,6 +161,9 @@ class Parser {
       auto n = std::make_unique<ExprNode>();
       n->kind = ExprNode::Ident;
       n->name = t_[i_++].value;
+      n->lname = n->name;
+      for (char& ch : n->lname)
+        if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
       if (accept(Tok::LParen)) {
         n->has_kwargs = true;
         kwargs_used = true;

@@ -20,6 +20,7 @@ struct ExprNode {
   enum Kind : uint8_t { Const, Ident, Not, And, Or } kind = Const;
   bool value = false;            // Const
   std::string name;              // Ident
+  std::string lname;             // Ident, ASCII-lowercased (for -k matching)
   bool has_kwargs = false;       // Ident: name(key=value, ...)
   std::vector<std::pair<std::string, std::string>> kwargs;  // raw value text
   std::unique_ptr<ExprNode> lhs, rhs;

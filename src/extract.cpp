@@ -799,6 +799,16 @@ void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) 
   }
 }
 
+// Tokens whose presence in the raw source calls for the tree scan below.
+bool needs_scan(std::string_view src) {
+  static const char* const tokens[] = {"globals", "locals", "vars", "exec", "eval", "__import__", "_getframe",
+                                       "currentframe", "__test__", "__getattr__", "__dir__", "setattr",
+                                       "modules", ":="};
+  for (const char* t : tokens)
+    if (src.find(t) != std::string_view::npos) return true;
+  return false;
+}
+
 // Whole-tree scan (iterative) for constructs that can create names out of sight.
 void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
   static const std::set<std::string> deny = {"globals", "locals", "vars", "exec", "eval",
@@ -901,7 +911,7 @@ FileFacts Extractor::extract(std::string_view source) {
   collect_aliases(c, root, 0);
   Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);
-  scan_tree(c, root, f);
+  if (needs_scan(source)) scan_tree(c, root, f);
   return f;
 }
 

@@ -63,7 +63,7 @@ std::string encode_record(const Record& r) {
   return s;
 }
 
-bool decode_record(const char* data, size_t size, Record& out) {
+bool decode_record(const char* data, size_t size, RecordView& out) {
   if (size < 8) return false;
   uint64_t sum;
   std::memcpy(&sum, data + size - 8, 8);
@@ -81,7 +81,7 @@ bool decode_record(const char* data, size_t size, Record& out) {
     return false;
   if (n != static_cast<uint64_t>(end - p)) return false;
   out.racy = racy != 0;
-  out.facts.assign(p, n);
+  out.facts = std::string_view(p, n);
   return true;
 }
 
@@ -165,11 +165,17 @@ Index::Reader::Reader(const Index& idx) : idx_(idx) {
   }
 }
 
-bool Index::Reader::get(const std::string& key, Record& out) const {
-  if (!txn_.get()) return false;
+bool Index::Reader::get_raw(const std::string& key, std::string_view& out) const {
+  if (!txn_.get() || key.empty() || key.size() > 511) return false;
   MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
   if (mdb_get(txn_.get(), idx_.dbi_, &k, &v) != 0) return false;
-  return decode_record(static_cast<const char*>(v.mv_data), v.mv_size, out);
+  out = std::string_view(static_cast<const char*>(v.mv_data), v.mv_size);
+  return true;
+}
+
+bool Index::Reader::get(const std::string& key, RecordView& out) const {
+  std::string_view v;
+  return get_raw(key, v) && decode_record(v.data(), v.size(), out);
 }
 
 size_t Index::map_size() const {
@@ -178,11 +184,9 @@ size_t Index::map_size() const {
   return info.me_mapsize;
 }
 
-bool Index::put_many(const std::vector<std::pair<std::string, Record>>& recs, std::string& error) {
-  if (recs.empty()) return true;
-  std::vector<std::string> values;
-  values.reserve(recs.size());
-  for (const auto& r : recs) values.push_back(encode_record(r.second));
+bool Index::put_many(const std::vector<std::pair<std::string, std::string>>& recs, std::string& error,
+                     const std::vector<std::string>& erase) {
+  if (recs.empty() && erase.empty()) return true;
   for (int attempt = 0; attempt < 12; ++attempt) {
     int rc = 0;
     {
@@ -200,8 +204,13 @@ bool Index::put_many(const std::vector<std::pair<std::string, Record>>& recs, st
         const std::string& key = recs[i].first;
         if (key.empty() || key.size() > 511) continue;  // LMDB's key limit; such files stay unindexed
         MDB_val k{key.size(), const_cast<char*>(key.data())};
-        MDB_val v{values[i].size(), values[i].data()};
+        MDB_val v{recs[i].second.size(), const_cast<char*>(recs[i].second.data())};
         rc = mdb_put(t.get(), dbi_, &k, &v, 0);
+      }
+      for (size_t i = 0; i < erase.size() && rc == 0; ++i) {
+        MDB_val k{erase[i].size(), const_cast<char*>(erase[i].data())};
+        rc = mdb_del(t.get(), dbi_, &k, nullptr);
+        if (rc == MDB_NOTFOUND) rc = 0;
       }
       if (rc == 0) rc = t.commit();
     }

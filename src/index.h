@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -34,8 +35,16 @@ struct Record {
   std::string facts;  // encoded FileFacts
 };
 
+// A stored record as read: the facts stay in the index's memory map.
+struct RecordView {
+  FileStat stat;
+  uint64_t hash = 0;
+  bool racy = false;
+  std::string_view facts;
+};
+
 std::string encode_record(const Record& r);
-bool decode_record(const char* data, size_t size, Record& out);
+bool decode_record(const char* data, size_t size, RecordView& out);
 
 struct EnvDeleter {
   void operator()(MDB_env* e) const { mdb_env_close(e); }
@@ -72,15 +81,20 @@ class Index {
     explicit Reader(const Index& idx);
     bool ok() const { return txn_.get() != nullptr; }
     // Looks up `key`; false if absent or unreadable.
-    bool get(const std::string& key, Record& out) const;
+    bool get(const std::string& key, RecordView& out) const;
+    // The raw stored bytes of `key` (valid while this reader lives).
+    bool get_raw(const std::string& key, std::string_view& out) const;
 
    private:
     const Index& idx_;
     Txn txn_;
   };
 
-  // Writes all records in one transaction, growing the map when it is full.
-  bool put_many(const std::vector<std::pair<std::string, Record>>& recs, std::string& error);
+  // Writes all (key, encoded value) pairs in one transaction, growing the map
+  // when it is full.
+  // Keys in `erase` are deleted in the same transaction.
+  bool put_many(const std::vector<std::pair<std::string, std::string>>& kvs, std::string& error,
+                const std::vector<std::string>& erase = {});
   bool erase_many(const std::vector<std::string>& keys, std::string& error);
   size_t map_size() const;
 

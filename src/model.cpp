@@ -6,7 +6,6 @@
 #include <fnmatch.h>
 
 #include <algorithm>
-#include <deque>
 
 namespace fc {
 namespace {
@@ -63,58 +62,11 @@ bool is_mark_kind(DecoKind k) {
   return k == DecoKind::Mark || k == DecoKind::Parametrize || k == DecoKind::Usefixtures;
 }
 
-// A keyword set as far as it is known.
-struct Item {
-  std::string name;                   // for reasons
-  std::vector<std::string> exact;     // lowercased keywords known to exist
-  std::vector<std::string> prefixes;  // lowercased: keyword = prefix + something unknown
-  std::vector<std::string> marks;     // marker names known to be on the item
-  bool open_kw = false;               // other keywords may exist
-  bool open_marks = false;            // other markers may exist
-  bool fuzzy = false;                 // a keyword has non-ASCII characters
-  std::string why;                    // first reason for anything open
-  void open(bool kw, bool mk, const std::string& reason) {
-    open_kw = open_kw || kw;
-    open_marks = open_marks || mk;
-    if (why.empty()) why = reason;
-  }
-};
-
-Tri keyword_match(const Item& it, const std::string& ident_lower) {
-  for (const auto& k : it.exact)
-    if (k.find(ident_lower) != std::string::npos) return Tri::True;
-  for (const auto& p : it.prefixes)
-    if (p.find(ident_lower) != std::string::npos) return Tri::True;
-  // A marker name is a keyword too: unknown markers mean unknown keywords.
-  if (it.open_kw || it.open_marks || !it.prefixes.empty() || it.fuzzy) return Tri::Unknown;
-  return Tri::False;
-}
-
-Tri mark_match(const Item& it, const ExprNode& n) {
-  bool has = std::find(it.marks.begin(), it.marks.end(), n.name) != it.marks.end();
-  if (has) return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs are not modelled
-  return it.open_marks ? Tri::Unknown : Tri::False;
-}
-
-Tri evaluate(const Item& it, const Filter& flt) {
-  Tri r = Tri::True;
-  if (flt.keyword) {
-    r = flt.keyword->eval([&](const ExprNode& n) { return keyword_match(it, lower(n.name)); });
-    if (r == Tri::False) return r;
-  }
-  if (flt.mark) r = tri_and(r, flt.mark->eval([&](const ExprNode& n) { return mark_match(it, n); }));
-  return r;
-}
-
-void add_keyword(Item& it, const std::string& kw) {
-  if (non_ascii(kw)) it.fuzzy = true;
-  it.exact.push_back(lower(kw));
-}
-
 // What the enclosing module/classes contribute to each of their functions.
 struct Outer {
-  std::vector<std::string> keywords;        // chain names and outer marker names
+  std::vector<std::string> keywords;        // lowercased chain names and outer marker names
   std::vector<std::string> marks;
+  bool fuzzy = false;                       // a keyword has non-ASCII characters
   bool open_marks = false;
   std::string open_why;
   bool parametrized = false;                // class/module-level parametrize or generate_tests
@@ -125,7 +77,84 @@ struct Outer {
   std::map<std::string, FixtureInfo> class_fixtures;  // fixtures defined in enclosing classes
   std::set<std::string> class_autouse;
   std::string opaque;                       // unseen fixtures in enclosing classes
+  void add_keyword(const std::string& kw) {
+    if (non_ascii(kw)) fuzzy = true;
+    keywords.push_back(lower(kw));
+  }
+  void add_mark(const std::string& m) {
+    marks.push_back(m);
+    add_keyword(m);
+  }
 };
+
+// One item's keywords and markers as far as they are known: the enclosing
+// scopes' (shared) plus its own.
+struct Item {
+  const Outer* outer = nullptr;
+  std::string name;                   // for reasons
+  std::vector<std::string> kw;        // own lowercased keywords
+  std::vector<std::string> prefixes;  // lowercased: keyword = prefix + something unknown
+  std::vector<std::string> marks;     // own marker names
+  const std::string* extra_kw = nullptr;               // per parameter set: the item name
+  const std::vector<const std::vector<std::string>*>* extra_marks = nullptr;  // per set marks
+  bool open_kw = false;               // other keywords may exist
+  bool open_marks = false;            // other markers may exist
+  bool fuzzy = false;
+  std::string why;                    // first reason for anything open
+  void open(bool k, bool mk, const std::string& reason) {
+    open_kw = open_kw || k;
+    open_marks = open_marks || mk;
+    if (why.empty()) why = reason;
+  }
+  void add_keyword(const std::string& k) {
+    if (non_ascii(k)) fuzzy = true;
+    kw.push_back(lower(k));
+  }
+};
+
+bool contains_any(const std::vector<std::string>& hay, const std::string& needle) {
+  for (const auto& k : hay)
+    if (k.find(needle) != std::string::npos) return true;
+  return false;
+}
+
+Tri keyword_match(const Item& it, const std::string& ident_lower) {
+  if (contains_any(it.outer->keywords, ident_lower) || contains_any(it.kw, ident_lower) ||
+      contains_any(it.prefixes, ident_lower))
+    return Tri::True;
+  if (it.extra_kw && it.extra_kw->find(ident_lower) != std::string::npos) return Tri::True;
+  if (it.extra_marks) {
+    for (const auto* ms : *it.extra_marks)
+      for (const auto& m : *ms)
+        if (lower(m).find(ident_lower) != std::string::npos) return Tri::True;
+  }
+  // A marker name is a keyword too: unknown markers mean unknown keywords.
+  if (it.open_kw || it.open_marks || !it.prefixes.empty() || it.fuzzy || it.outer->fuzzy) return Tri::Unknown;
+  if (it.extra_kw && non_ascii(*it.extra_kw)) return Tri::Unknown;
+  return Tri::False;
+}
+
+bool has_mark(const std::vector<std::string>& v, const std::string& name) {
+  return std::find(v.begin(), v.end(), name) != v.end();
+}
+
+Tri mark_match(const Item& it, const ExprNode& n) {
+  bool has = has_mark(it.outer->marks, n.name) || has_mark(it.marks, n.name);
+  if (!has && it.extra_marks)
+    for (const auto* ms : *it.extra_marks) has = has || has_mark(*ms, n.name);
+  if (has) return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs are not modelled
+  return it.open_marks ? Tri::Unknown : Tri::False;
+}
+
+Tri evaluate(const Item& it, const Filter& flt) {
+  Tri r = Tri::True;
+  if (flt.keyword) {
+    r = flt.keyword->eval([&](const ExprNode& n) { return keyword_match(it, n.lname); });
+    if (r == Tri::False) return r;
+  }
+  if (flt.mark) r = tri_and(r, flt.mark->eval([&](const ExprNode& n) { return mark_match(it, n); }));
+  return r;
+}
 
 void add_marklist(const MarkList& ml, Outer& o, const char* where) {
   if (!ml.known) {
@@ -133,7 +162,7 @@ void add_marklist(const MarkList& ml, Outer& o, const char* where) {
     if (o.open_why.empty()) o.open_why = std::string(where) + " pytestmark is not a literal list of marks";
   }
   for (const auto& d : ml.marks) {
-    o.marks.push_back(d.name);
+    o.add_mark(d.name);
     if (d.kind == DecoKind::Parametrize) {
       o.parametrized = true;
       if (o.param_why.empty()) o.param_why = std::string(where) + "-level parametrize";
@@ -192,7 +221,7 @@ class ModuleEval {
   // Returns false (with reason) as soon as some item may be selected.
   bool all_false(const std::vector<std::string>& chain, std::string& reason) {
     Outer o;
-    o.keywords = chain;
+    for (const auto& name : chain) o.add_keyword(name);
     add_marklist(f_.pytestmark, o, "module");
     for (const auto& fn : f_.funcs)
       if (fn.name == "pytest_generate_tests") {
@@ -254,20 +283,20 @@ class ModuleEval {
     }
     names.insert(names.end(), scope_.env.autouse.begin(), scope_.env.autouse.end());
     names.insert(names.end(), o.class_autouse.begin(), o.class_autouse.end());
-    std::set<std::string> seen;
-    std::deque<std::string> todo(names.begin(), names.end());
+    // Breadth-first over requested names; closures are small, so vectors beat sets.
+    std::vector<std::string> seen;
     std::string why;
-    while (!todo.empty()) {
-      std::string n = todo.front();
-      todo.pop_front();
-      if (!seen.insert(n).second || seen.size() > 10000) continue;
+    for (size_t i = 0; i < names.size() && i < 10000; ++i) {
+      const std::string& n = names[i];
+      if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
+      seen.push_back(n);
       const FixtureInfo* fi = find_fixture(o, n);
       if (!fi) continue;  // builtin or missing fixture: no params (missing errors at setup)
       if (fi->has_params) {
         if (why.empty()) why = "uses parametrized fixture '" + n + "'";
         if (fi->param_marks_unknown) marks_unknown = true;
       }
-      todo.insert(todo.end(), fi->deps.begin(), fi->deps.end());
+      names.insert(names.end(), fi->deps.begin(), fi->deps.end());
     }
     return why;
   }
@@ -282,10 +311,8 @@ class ModuleEval {
 
   bool function(const Func& fn, const Outer& o, std::string& reason) const {
     Item base;
+    base.outer = &o;
     base.name = fn.name;
-    for (const auto& k : o.keywords) add_keyword(base, k);
-    base.marks = o.marks;
-    for (const auto& m : o.marks) add_keyword(base, m);
     if (o.open_marks) base.open(true, true, o.open_why);
 
     bool own_mark = false;
@@ -312,7 +339,7 @@ class ModuleEval {
             base.open(true, true, "mark applied to a staticmethod object");
           }
           base.marks.push_back(d.name);
-          add_keyword(base, d.name);
+          base.add_keyword(d.name);
           if (d.kind == DecoKind::Usefixtures) {
             if (!d.args_known) usefixtures_unknown = true;
             requested.insert(requested.end(), d.args.begin(), d.args.end());
@@ -338,7 +365,7 @@ class ModuleEval {
           break;
       }
     }
-    if (own_mark) add_keyword(base, "pytestmark");  // store_mark sets func.pytestmark
+    if (own_mark) base.add_keyword("pytestmark");  // store_mark sets func.pytestmark
     if (fn.is_async) base.open(true, true, "async test (plugins may add markers)");
     if (usefixtures_unknown) {
       partial = true;
@@ -384,28 +411,29 @@ class ModuleEval {
       }
     }
     std::vector<size_t> pick(sets.size(), 0);
+    std::vector<const std::vector<std::string>*> set_marks(sets.size());
+    Item it = base;
+    it.extra_marks = &set_marks;
+    std::string name;
     for (size_t n = 0; n < total; ++n) {
       size_t rem = n;
       for (size_t k = sets.size(); k-- > 0;) {
         pick[k] = rem % sets[k]->ids.size();
         rem /= sets[k]->ids.size();
       }
-      Item it = base;
-      std::string name = fn.name;
+      name = fn.name;
       if (!sets.empty()) {
         name += "[";
         for (size_t k = 0; k < sets.size(); ++k) {
           if (k) name += "-";
           name += sets[k]->ids[pick[k]];
-          for (const auto& m : sets[k]->marks[pick[k]]) {
-            it.marks.push_back(m);
-            add_keyword(it, m);
-          }
+          set_marks[k] = &sets[k]->marks[pick[k]];
         }
         name += "]";
       }
       it.name = name;
-      add_keyword(it, name);
+      std::string lowered = lower(name);
+      it.extra_kw = &lowered;
       if (!check(it, reason)) return false;
     }
     return true;
@@ -434,7 +462,7 @@ class ModuleEval {
       }
     }
     Outer o = outer;
-    o.keywords.push_back(c.name);
+    o.add_keyword(c.name);
     for (const auto& d : c.decorators) {
       if (is_mark_kind(d.kind)) {
         MarkList one;

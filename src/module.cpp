@@ -29,6 +29,7 @@ py::dict stats_dict(const fc::ScanStats& s) {
   d["parsed"] = s.parsed;
   d["from_index"] = s.from_index;
   d["rehashed"] = s.rehashed;
+  d["cached_decisions"] = s.cached_decisions;
   d["written"] = s.written;
   d["bytes_parsed"] = s.bytes_parsed;
   d["walk_ms"] = s.walk_ms;

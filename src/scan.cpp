@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -16,6 +18,7 @@
 #include "extract.h"
 #include "index.h"
 #include "walk.h"
+#include "decisions.h"
 
 namespace fc {
 namespace {
@@ -73,7 +76,13 @@ struct Slot {
   FileFacts facts;
   bool write = false;
   Record rec;
+  uint64_t hash = 0;         // content hash, when the file could be read
+  bool hash_known = false;
+  bool cached = false;       // a cached decision applies: facts were not decoded
 };
+
+// Says whether a cached decision exists for this content hash.
+using CacheProbe = std::function<bool(uint64_t)>;
 
 struct Timers {
   std::atomic<int64_t> stat{0}, lookup{0}, read{0}, hash{0}, parse{0};
@@ -87,7 +96,7 @@ int64_t ns_since(Clock::time_point t) {
 // Facts for one file: from the index when it proves the file unchanged,
 // otherwise read, hashed and (if the content changed) parsed.
 void process(const std::string& path, Extractor& ex, const Index::Reader* reader, int64_t scan_start_ns,
-             const ScanConfig& cfg, Slot& slot, Timers& tm) {
+             const ScanConfig& cfg, const CacheProbe& probe, Slot& slot, Timers& tm) {
   const uint64_t max_parse = cfg.max_parse_bytes;
   auto t = Clock::now();
   FileStat st;
@@ -97,15 +106,25 @@ void process(const std::string& path, Extractor& ex, const Index::Reader* reader
     slot.facts.dynamic.push_back("cannot stat file");
     return;
   }
-  Record old;
+  RecordView old;
   bool have_old = false;
   if (reader) {
     t = Clock::now();
     have_old = reader->get(path, old);
     tm.lookup += ns_since(t);
-    if (have_old && old.stat == st && !old.racy && decode_facts(old.facts.data(), old.facts.size(), slot.facts)) {
-      ++tm.from_index;
-      return;
+    if (have_old && old.stat == st && !old.racy) {
+      slot.hash = old.hash;
+      slot.hash_known = true;
+      if (probe && probe(old.hash)) {
+        slot.cached = true;
+        ++tm.from_index;
+        return;
+      }
+      if (decode_facts(old.facts.data(), old.facts.size(), slot.facts)) {
+        ++tm.from_index;
+        return;
+      }
+      slot.facts = FileFacts{};
     }
   }
   t = Clock::now();
@@ -127,11 +146,18 @@ void process(const std::string& path, Extractor& ex, const Index::Reader* reader
   slot.rec.stat = st;
   slot.rec.hash = h;
   slot.rec.racy = racy;
-  if (have_old && old.hash == h && decode_facts(old.facts.data(), old.facts.size(), slot.facts)) {
-    ++tm.rehashed;
-    slot.rec.facts = std::move(old.facts);
-    slot.write = reader != nullptr;
-    return;
+  slot.hash = h;
+  slot.hash_known = true;
+  if (have_old && old.hash == h) {
+    bool cached = probe && probe(h);
+    if (cached || decode_facts(old.facts.data(), old.facts.size(), slot.facts)) {
+      ++tm.rehashed;
+      slot.cached = cached;
+      slot.rec.facts = std::string(old.facts);
+      slot.write = reader != nullptr;
+      return;
+    }
+    slot.facts = FileFacts{};
   }
   t = Clock::now();
   if (src.size() > max_parse) {
@@ -204,8 +230,10 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   WalkResult w = walk(wc);
   res.stats.walk_ms = ms_since(t);
 
-  std::vector<std::string> paths = w.tests;
-  paths.insert(paths.end(), w.conftests.begin(), w.conftests.end());
+  // Conftests come first: their hashes fingerprint the scope of every test below them.
+  std::vector<std::string> paths = w.conftests;
+  const size_t first_test = paths.size();
+  paths.insert(paths.end(), w.tests.begin(), w.tests.end());
   res.stats.files = w.tests.size();
   res.stats.conftests = w.conftests.size();
 
@@ -234,8 +262,73 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     }
   }
   int64_t start_ns = now_ns();
-  parallel_for(paths.size(), threads, [&](unsigned id, size_t i) {
-    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, slots[i], tm);
+  parallel_for(first_test, threads, [&](unsigned id, size_t i) {
+    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, nullptr, slots[i], tm);
+  });
+
+  const bool filtering = cfg.has_keyword || cfg.has_markexpr;
+  ModelConfig mc;
+  mc.rootdir = cfg.rootdir;
+  mc.python_classes = cfg.python_classes;
+  mc.python_functions = cfg.python_functions;
+  mc.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
+
+  // Scope fingerprints: the conftests (path and content) from rootdir down.
+  std::map<std::string, size_t> conftest_at;
+  for (size_t i = 0; i < first_test; ++i) conftest_at[parent_dir(paths[i])] = i;
+  auto under_root = [&](const std::string& dir) {
+    return dir.size() > cfg.rootdir.size() && dir.compare(0, cfg.rootdir.size(), cfg.rootdir) == 0 &&
+           (cfg.rootdir == "/" || dir[cfg.rootdir.size()] == '/');
+  };
+  std::map<std::string, uint64_t> scope_fp;
+  std::function<uint64_t(const std::string&)> fp_of = [&](const std::string& dir) -> uint64_t {
+    auto it = scope_fp.find(dir);
+    if (it != scope_fp.end()) return it->second;
+    Fingerprint f;
+    f.add(under_root(dir) ? fp_of(parent_dir(dir)) : uint64_t{0});
+    auto c = conftest_at.find(dir);
+    if (c != conftest_at.end()) {
+      const Slot& cs = slots[c->second];
+      f.add(paths[c->second]).add(cs.hash_known ? cs.hash : uint64_t{0}).add(uint64_t{cs.hash_known});
+    }
+    return scope_fp.emplace(dir, f.value()).first->second;
+  };
+  std::vector<uint64_t> test_fp(paths.size(), 0);
+  for (size_t i = first_test; i < paths.size(); ++i) test_fp[i] = fp_of(parent_dir(paths[i]));
+
+  // The query: everything besides the files that a decision depends on.
+  Fingerprint q;
+  q.add(std::string_view("fastcollect-query-1")).add(cfg.rootdir);
+  for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse}) {
+    q.add(static_cast<uint64_t>(list->size()));
+    for (const auto& x : *list) q.add(x);
+  }
+  for (const auto& [name, fi] : cfg.plugin_fixtures) {
+    q.add(name).add(uint64_t{fi.has_params}).add(uint64_t{fi.param_marks_unknown});
+    q.add(static_cast<uint64_t>(fi.deps.size()));
+    for (const auto& d : fi.deps) q.add(d);
+  }
+  q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
+  const uint64_t query = q.value();
+  DecisionSet cache;
+  bool have_cache = false;
+  std::vector<uint64_t> recent;
+  if (filtering && index && readers[0]) {
+    std::string_view raw;
+    have_cache = readers[0]->get_raw(decision_key(query), raw) && decode_decisions(raw, query, cache);
+    if (readers[0]->get_raw(recent_queries_key(), raw)) recent = decode_recent(raw);
+  }
+
+  parallel_for(paths.size() - first_test, threads, [&](unsigned id, size_t k) {
+    size_t i = first_test + k;
+    CacheProbe probe;
+    const CachedDecision* hit = nullptr;
+    if (have_cache) {
+      auto it = cache.by_path.find(paths[i]);
+      if (it != cache.by_path.end() && it->second.scope_fp == test_fp[i]) hit = &it->second;
+      if (hit) probe = [hit](uint64_t h) { return h == hit->content_hash; };
+    }
+    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, probe, slots[i], tm);
   });
   readers.clear();  // end read transactions before writing
   res.stats.files_ms = ms_since(t);
@@ -249,53 +342,74 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   res.stats.rehashed = tm.rehashed;
   res.stats.bytes_parsed = tm.bytes;
 
+  std::vector<std::pair<std::string, std::string>> writes;
+  std::vector<std::string> evict;
+  for (size_t i = 0; i < paths.size(); ++i)
+    if (slots[i].write) writes.emplace_back(paths[i], encode_record(slots[i].rec));
+  res.stats.written = writes.size();
+
+  if (filtering) {
+    // Fold conftests per directory, from rootdir down, and decide every module.
+    auto t_decide = Clock::now();
+    std::map<std::string, Scope> scopes;
+    Scope base;
+    base.env.defs = cfg.plugin_fixtures;
+    base.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
+    std::function<const Scope&(const std::string&)> scope_of = [&](const std::string& dir) -> const Scope& {
+      auto it = scopes.find(dir);
+      if (it != scopes.end()) return it->second;
+      Scope s = under_root(dir) ? scope_of(parent_dir(dir)) : base;
+      auto c = conftest_at.find(dir);
+      if (c != conftest_at.end()) apply_conftest(slots[c->second].facts, dir + "/conftest.py", mc, s);
+      return scopes.emplace(dir, std::move(s)).first->second;
+    };
+    for (size_t i = first_test; i < paths.size(); ++i)
+      if (!slots[i].cached) scope_of(parent_dir(paths[i]));
+    res.files.resize(paths.size() - first_test);
+    std::atomic<bool> fresh{false};
+    std::atomic<uint64_t> cached_count{0};
+    parallel_for(paths.size() - first_test, threads, [&](unsigned, size_t k) {
+      size_t i = first_test + k;
+      if (slots[i].cached) {
+        ++cached_count;
+        const CachedDecision& c = cache.by_path.at(paths[i]);
+        res.files[k] = FileDecision{paths[i], c.skip, c.reason};
+        return;
+      }
+      fresh = true;
+      Decision d = decide(slots[i].facts, paths[i], scopes.at(parent_dir(paths[i])), mc, filter);
+      res.files[k] = FileDecision{paths[i], d.skip, std::move(d.reason)};
+    });
+    if (index && (fresh || cache.by_path.size() != res.files.size())) {
+      DecisionSet next;
+      next.query = query;
+      for (size_t k = 0; k < res.files.size(); ++k) {
+        size_t i = first_test + k;
+        if (!slots[i].hash_known) continue;  // unreadable: decide again next time
+        next.by_path[paths[i]] = CachedDecision{slots[i].hash, test_fp[i], res.files[k].skip, res.files[k].reason};
+      }
+      writes.emplace_back(decision_key(query), encode_decisions(next));
+    }
+    if (index && (recent.empty() || recent.front() != query)) {
+      recent.erase(std::remove(recent.begin(), recent.end(), query), recent.end());
+      recent.insert(recent.begin(), query);
+      while (recent.size() > kKeptQueries) {
+        evict.push_back(decision_key(recent.back()));
+        recent.pop_back();
+      }
+      writes.emplace_back(recent_queries_key(), encode_recent(recent));
+    }
+    res.stats.decide_ms = ms_since(t_decide);
+    res.stats.cached_decisions = cached_count;
+  }
+
   if (index) {
     t = Clock::now();
-    std::vector<std::pair<std::string, Record>> recs;
-    for (size_t i = 0; i < paths.size(); ++i)
-      if (slots[i].write) recs.emplace_back(paths[i], std::move(slots[i].rec));
-    res.stats.written = recs.size();
-    if (!index->put_many(recs, err)) res.warnings.push_back(err);
+    if (!index->put_many(writes, err, evict)) res.warnings.push_back(err);
     res.stats.write_ms = ms_since(t);
   }
-
-  if (!cfg.has_keyword && !cfg.has_markexpr) {
-    res.stats.total_ms = ms_since(t_total);
-    return res;  // index refresh only
-  }
-
-  // Fold conftests per directory, from rootdir down.
-  t = Clock::now();
-  ModelConfig mc;
-  mc.rootdir = cfg.rootdir;
-  mc.python_classes = cfg.python_classes;
-  mc.python_functions = cfg.python_functions;
-  mc.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
-  std::map<std::string, const FileFacts*> conftest_at;
-  for (size_t i = w.tests.size(); i < paths.size(); ++i) conftest_at[parent_dir(paths[i])] = &slots[i].facts;
-  std::map<std::string, Scope> scopes;
-  Scope base;
-  base.env.defs = cfg.plugin_fixtures;
-  base.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
-  std::function<const Scope&(const std::string&)> scope_of = [&](const std::string& dir) -> const Scope& {
-    auto it = scopes.find(dir);
-    if (it != scopes.end()) return it->second;
-    Scope s = base;
-    bool under = dir.size() > cfg.rootdir.size() && dir.compare(0, cfg.rootdir.size(), cfg.rootdir) == 0 &&
-                 (cfg.rootdir == "/" || dir[cfg.rootdir.size()] == '/');
-    if (under) s = scope_of(parent_dir(dir));
-    auto c = conftest_at.find(dir);
-    if (c != conftest_at.end()) apply_conftest(*c->second, dir + "/conftest.py", mc, s);
-    return scopes.emplace(dir, std::move(s)).first->second;
-  };
-  for (size_t i = 0; i < w.tests.size(); ++i) scope_of(parent_dir(paths[i]));
-  res.files.resize(w.tests.size());
-  parallel_for(w.tests.size(), threads, [&](unsigned, size_t i) {
-    const Scope& s = scopes.at(parent_dir(paths[i]));
-    Decision d = decide(slots[i].facts, paths[i], s, mc, filter);
-    res.files[i] = FileDecision{paths[i], d.skip, std::move(d.reason)};
-  });
-  res.stats.decide_ms = ms_since(t);
+  // Large fact trees are freed here, inside the timed scan.
+  slots.clear();
   res.stats.total_ms = ms_since(t_total);
   return res;
 }

@@ -40,6 +40,7 @@ struct FileDecision {
 
 struct ScanStats {
   uint64_t files = 0, conftests = 0, parsed = 0, from_index = 0, rehashed = 0, written = 0;
+  uint64_t cached_decisions = 0;  // decisions taken from an earlier run with the same query
   uint64_t bytes_parsed = 0;
   // Wall time of each phase, and summed thread time of the per-file work.
   double walk_ms = 0, files_ms = 0, write_ms = 0, decide_ms = 0, total_ms = 0;

@@ -214,3 +214,36 @@ TEST_F(Fixture, ConcurrentProcessesShareOneFreshIndex) {
   EXPECT_EQ(r.stats.parsed, 0u);
   EXPECT_EQ(r.stats.from_index, 42u);
 }
+
+TEST_F(Fixture, DecisionsAreCachedPerQueryAndInvalidatedByAnyInput) {
+  write(dir.path() + "/tests/conftest.py", "import pytest\n");
+  auto first = scan("alpha");
+  EXPECT_EQ(first.stats.cached_decisions, 0u);
+  auto again = scan("alpha");
+  EXPECT_EQ(again.stats.cached_decisions, 2u);
+  EXPECT_TRUE(skipped(again, "test_b.py"));
+  EXPECT_FALSE(skipped(again, "test_a.py"));
+  // Another query: decided afresh.
+  EXPECT_EQ(scan("beta").stats.cached_decisions, 0u);
+  EXPECT_EQ(scan("alpha").stats.cached_decisions, 2u);
+  // A conftest change reaches every module below it.
+  pause_tick();
+  write(dir.path() + "/tests/conftest.py",
+        "import pytest\n@pytest.fixture(autouse=True, params=['alpha1'])\ndef f(request): pass\n");
+  auto after_conftest = scan("alpha");
+  EXPECT_EQ(after_conftest.stats.cached_decisions, 0u);
+  EXPECT_FALSE(skipped(after_conftest, "test_b.py"));  // the autouse fixture may add 'alpha1' ids
+  // A module change reaches that module only.
+  scan("beta");
+  pause_tick();
+  write(dir.path() + "/tests/test_a.py", "def test_gamma():\n    pass\n");
+  auto after_edit = scan("beta");
+  EXPECT_EQ(after_edit.stats.cached_decisions, 1u);
+}
+
+TEST_F(Fixture, OnlyRecentQueriesAreKept) {
+  for (int i = 0; i < 12; ++i) scan("q" + std::to_string(i));
+  EXPECT_EQ(scan("q11").stats.cached_decisions, 2u);
+  EXPECT_EQ(scan("q4").stats.cached_decisions, 2u);
+  EXPECT_EQ(scan("q0").stats.cached_decisions, 0u);  // evicted
+}
