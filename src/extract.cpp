@@ -908,6 +908,7 @@ FileFacts Extractor::extract(std::string_view source) {
   }
   Ctx c;
   c.src = source;
+  f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
   collect_aliases(c, root, 0);
   Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);

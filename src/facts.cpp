@@ -160,6 +160,7 @@ std::string encode_facts(const FileFacts& f) {
   put(w, f.pytestmark);
   w.ss(f.bound);
   put_all(w, f.imports);
+  w.b(f.mentions_pluginmanager);
   return w.take();
 }
 
@@ -175,6 +176,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   get(r, f.pytestmark);
   f.bound = r.ss();
   get_all(r, f.imports);
+  f.mentions_pluginmanager = r.b();
   if (!r.ok() || !r.at_end()) return false;
   out = std::move(f);
   return true;

@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 3;
+constexpr uint32_t kFactsVersion = 4;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -89,6 +89,7 @@ struct FileFacts {
   MarkList pytestmark;                 // module pytestmark
   std::vector<std::string> bound;      // other module-level bindings
   std::vector<Import> imports;
+  bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
 };
 
 // Binary form stored in the index. Decoding validates every length and fails

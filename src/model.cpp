@@ -28,6 +28,16 @@ const std::set<std::string>& harmless_hooks() {
   return s;
 }
 
+// Hooks pytest calls through a node's path-aware relay: a conftest's
+// implementation only sees the files below it.
+const std::set<std::string>& path_scoped_hooks() {
+  static const std::set<std::string> s = {
+      "pytest_generate_tests", "pytest_collect_file", "pytest_pycollect_makemodule", "pytest_pycollect_makeitem",
+      "pytest_itemcollected", "pytest_make_collect_report", "pytest_collectstart", "pytest_collect_directory",
+      "pytest_ignore_collect"};
+  return s;
+}
+
 bool non_ascii(const std::string& s) {
   for (unsigned char c : s)
     if (c >= 0x80) return true;
@@ -95,6 +105,7 @@ struct Item {
   std::vector<std::string> kw;        // own lowercased keywords
   std::vector<std::string> prefixes;  // lowercased: keyword = prefix + something unknown
   std::vector<std::string> marks;     // own marker names
+  std::vector<std::string> maybe;     // marker names some but not all of these items may carry
   const std::string* extra_kw = nullptr;               // per parameter set: the item name
   const std::vector<const std::vector<std::string>*>* extra_marks = nullptr;  // per set marks
   bool open_kw = false;               // other keywords may exist
@@ -128,6 +139,8 @@ Tri keyword_match(const Item& it, const std::string& ident_lower) {
       for (const auto& m : *ms)
         if (lower(m).find(ident_lower) != std::string::npos) return Tri::True;
   }
+  for (const auto& m : it.maybe)
+    if (lower(m).find(ident_lower) != std::string::npos) return Tri::Unknown;
   // A marker name is a keyword too: unknown markers mean unknown keywords.
   if (it.open_kw || it.open_marks || !it.prefixes.empty() || it.fuzzy || it.outer->fuzzy) return Tri::Unknown;
   if (it.extra_kw && non_ascii(*it.extra_kw)) return Tri::Unknown;
@@ -143,6 +156,7 @@ Tri mark_match(const Item& it, const ExprNode& n) {
   if (!has && it.extra_marks)
     for (const auto* ms : *it.extra_marks) has = has || has_mark(*ms, n.name);
   if (has) return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs are not modelled
+  if (has_mark(it.maybe, n.name)) return Tri::Unknown;
   return it.open_marks ? Tri::Unknown : Tri::False;
 }
 
@@ -322,7 +336,8 @@ class ModuleEval {
     std::vector<std::string> requested = fn.params;
     requested.insert(requested.end(), o.usefixtures.begin(), o.usefixtures.end());
     bool usefixtures_unknown = o.usefixtures_unknown;
-    std::vector<const ParamSets*> sets;  // bottom decorator first, as pytest applies them
+    std::vector<const ParamSets*> sets;  // known ids, bottom decorator first, as pytest applies them
+    std::vector<const ParamSets*> all_sets;  // every parametrize decorator's sets
     size_t static_at = fn.decorators.size();
     for (size_t i = 0; i < fn.decorators.size(); ++i) {
       const Decorator& d = fn.decorators[i];
@@ -345,6 +360,7 @@ class ModuleEval {
             requested.insert(requested.end(), d.args.begin(), d.args.end());
           }
           if (d.kind == DecoKind::Parametrize) {
+            all_sets.push_back(&d.params);
             if (!d.params.marks_known) set_marks_unknown = true;
             if (!d.params.ids_known) {
               partial = true;
@@ -388,12 +404,10 @@ class ModuleEval {
       Item it = base;
       it.prefixes.push_back(lower(fn.name));
       if (non_ascii(fn.name)) it.fuzzy = true;
-      // Known per-set marks may or may not apply: treat as unknown.
-      bool any_set_marks = set_marks_unknown;
-      for (const ParamSets* s : sets)
-        for (const auto& m : s->marks)
-          if (!m.empty()) any_set_marks = true;
-      if (any_set_marks) it.open(true, true, partial_why);
+      // Which parameter set an item has is not known: its marks may or may not apply.
+      for (const ParamSets* s : all_sets)
+        for (const auto& m : s->marks) it.maybe.insert(it.maybe.end(), m.begin(), m.end());
+      if (set_marks_unknown) it.open(true, true, partial_why);
       if (it.why.empty()) it.why = partial_why;
       return check(it, reason);
     }
@@ -502,6 +516,31 @@ bool name_matches(const std::string& name, const std::vector<std::string>& patte
   return false;
 }
 
+std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg) {
+  if (!f.parsed || f.syntax_error) return path + " could not be parsed";
+  if (!f.dynamic.empty()) return path + ": " + f.dynamic[0];
+  for (const auto& fn : f.funcs) {
+    if (!starts_with(fn.name, "pytest_") || harmless_hooks().count(fn.name) || path_scoped_hooks().count(fn.name))
+      continue;
+    if (fn.name == "pytest_configure" && !f.mentions_pluginmanager) continue;  // e.g. registers markers
+    return path + " defines hook " + fn.name + " (sees every item)";
+  }
+  if (f.mentions_pluginmanager) {
+    for (const auto& fn : f.funcs)
+      if (starts_with(fn.name, "pytest_") && fn.name != "pytest_addoption")
+        return path + " may register plugins";
+  }
+  for (const auto& b : f.bound) {
+    if (b == "pytest_plugins") return path + " sets pytest_plugins";
+    if (starts_with(b, "pytest_")) return path + " binds hook " + b;
+    if (starts_with(b, "<call:") && !safe_call(f, b, cfg))
+      return path + " calls " + b.substr(6, b.size() - 7) + "() at import";
+  }
+  for (const auto& imp : f.imports)
+    if (starts_with(imp.bound, "pytest_")) return path + " imports hook " + imp.bound;
+  return {};
+}
+
 void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope) {
   if (!scope.unknown.empty()) return;
   auto unknown = [&](const std::string& why) {
@@ -509,8 +548,10 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
   };
   if (!f.parsed || f.syntax_error) return unknown("could not be parsed");
   if (!f.dynamic.empty()) return unknown(f.dynamic[0]);
+  // Hooks pytest calls per node see only this subtree; the others are
+  // conftest_global_effect's business.
   for (const auto& fn : f.funcs) {
-    if (starts_with(fn.name, "pytest_") && !harmless_hooks().count(fn.name))
+    if (path_scoped_hooks().count(fn.name) && !harmless_hooks().count(fn.name))
       return unknown("defines hook " + fn.name);
   }
   for (const auto& b : f.bound) {

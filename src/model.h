@@ -53,6 +53,12 @@ struct Decision {
   std::string reason;  // why the file must be imported (or "no item can match")
 };
 
+// Effects of a conftest on every test file of the session, wherever it sits:
+// hooks pytest calls through the global relay (pytest_collection_modifyitems
+// gets all items), plugin registration, hooks whose scope is not known.
+// Returns a reason, or empty when it has none.
+std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg);
+
 // Folds one conftest's facts into `scope` (conftests nearer the file come later).
 void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope);
 

@@ -309,6 +309,10 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     for (const auto& d : fi.deps) q.add(d);
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
+  // Every conftest of the session: some hooks act on all items, wherever they sit.
+  q.add(static_cast<uint64_t>(first_test));
+  for (size_t i = 0; i < first_test; ++i)
+    q.add(paths[i]).add(slots[i].hash_known ? slots[i].hash : uint64_t{0}).add(uint64_t{slots[i].hash_known});
   const uint64_t query = q.value();
   DecisionSet cache;
   bool have_cache = false;
@@ -363,6 +367,10 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       if (c != conftest_at.end()) apply_conftest(slots[c->second].facts, dir + "/conftest.py", mc, s);
       return scopes.emplace(dir, std::move(s)).first->second;
     };
+    // A conftest anywhere in the session may act on every item.
+    std::string global_unknown;
+    for (size_t i = 0; i < first_test && global_unknown.empty(); ++i)
+      global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc);
     for (size_t i = first_test; i < paths.size(); ++i)
       if (!slots[i].cached) scope_of(parent_dir(paths[i]));
     res.files.resize(paths.size() - first_test);
@@ -377,6 +385,10 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
         return;
       }
       fresh = true;
+      if (!global_unknown.empty()) {
+        res.files[k] = FileDecision{paths[i], false, global_unknown};
+        return;
+      }
       Decision d = decide(slots[i].facts, paths[i], scopes.at(parent_dir(paths[i])), mc, filter);
       res.files[k] = FileDecision{paths[i], d.skip, std::move(d.reason)};
     });

@@ -84,7 +84,7 @@ WalkResult walk(const WalkConfig& cfg) {
         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
       }
       if (type == DT_DIR) {
-        if (name == "__pycache__" || any_match(name, cfg.norecursedirs)) continue;
+        if (any_match(name, cfg.norecursedirs)) continue;
         stack.push_back(path);
       } else if (type == DT_REG) {
         if (name == "conftest.py") {

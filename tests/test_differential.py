@@ -321,21 +321,34 @@ HOOKS = {
         def test_v(v): pass
     """,
     "test_top.py": """
+        import pytest
         def test_top(): pass
+        @pytest.mark.parametrize("w", [5])
+        def test_top_special(w): pass
     """,
 }
 
 
-def test_hooks_in_conftests_and_modules(pytester: pytest.Pytester) -> None:
+GLOBAL_HOOK_FILES = ("marker/conftest.py", "ids/conftest.py")
+
+
+def test_path_scoped_hooks(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {k: v for k, v in HOOKS.items() if k not in GLOBAL_HOOK_FILES})
+    skipped = exercise(pytester, fixed=["g_one", "m_one", "c_one", "top", "not top", "special", "v"])
+    assert skipped > 0
+
+
+def test_global_hooks_in_a_subdirectory_conftest(pytester: pytest.Pytester) -> None:
+    # pytest_collection_modifyitems and pytest_make_parametrize_id of a conftest
+    # see every item of the session, not only those below the conftest.
     write(pytester.path, HOOKS)
     pytester.makeini("[pytest]\nmarkers =\n  hooked\n")
-    skipped = exercise(
+    exercise(
         pytester,
-        fixed=["g_one", "m_one", "c_one", "hooked", "extra_kw_l", "extra_kw_y", "hookid1", "top", "not top",
-               "special", "v"],
+        fixed=["g_one", "m_one", "c_one", "hooked", "extra_kw_l", "extra_kw_y", "extra_kw_p", "hookid1", "top",
+               "not top", "special", "v"],
         marks=["hooked", "not hooked"],
     )
-    assert skipped > 0
 
 
 NAMES = {

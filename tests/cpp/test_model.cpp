@@ -102,5 +102,36 @@ TEST(Model, ConftestHooksAndParametrizedFixtures) {
   p.file("fx/test_c.py", "def test_c(): pass\n");
   p.file("harmless/conftest.py", "def pytest_runtest_setup(item): pass\n");
   p.file("harmless/test_d.py", "def test_d(): pass\n");
-  EXPECT_EQ(p.imported("zzz"), (Set{"hooked/test_a.py", "fx/test_b.py"}));
+  // pytest_collection_modifyitems sees every item of the session.
+  EXPECT_EQ(p.imported("zzz"), (Set{"hooked/test_a.py", "fx/test_b.py", "fx/test_c.py", "harmless/test_d.py"}));
+}
+
+TEST(Model, PathScopedHooksReachTheirSubtreeOnly) {
+  Project p;
+  p.file("gen/conftest.py", "def pytest_generate_tests(metafunc):\n    pass\n");
+  p.file("gen/test_a.py", "def test_a(): pass\n");
+  p.file("fx/conftest.py", "import pytest\n@pytest.fixture(params=['zzz1', 'b'])\ndef thing(request): return request.param\n");
+  p.file("fx/test_b.py", "def test_b(thing): pass\n");
+  p.file("fx/test_c.py", "def test_c(): pass\n");
+  p.file("harmless/conftest.py", "def pytest_runtest_setup(item): pass\n");
+  p.file("harmless/test_d.py", "def test_d(): pass\n");
+  EXPECT_EQ(p.imported("zzz"), (Set{"gen/test_a.py", "fx/test_b.py"}));
+}
+
+TEST(Model, GlobalHooksInAnyConftestReachEveryFile) {
+  Project p;
+  p.file("a/conftest.py", "import pytest\ndef pytest_collection_modifyitems(items):\n    pass\n");
+  p.file("a/test_a.py", "def test_a(): pass\n");
+  p.file("b/test_b.py", "def test_b(): pass\n");
+  p.file("test_c.py", "def test_c(): pass\n");
+  EXPECT_EQ(p.imported("zzz"), (Set{"a/test_a.py", "b/test_b.py", "test_c.py"}));
+}
+
+TEST(Model, ConftestConfigureIsHarmlessUnlessItTouchesThePluginManager) {
+  Project p;
+  p.file("conftest.py", "def pytest_configure(config):\n    config.addinivalue_line('markers', 'x')\n");
+  p.file("test_a.py", "def test_a(): pass\n");
+  EXPECT_EQ(p.imported("zzz"), Set{});
+  p.file("conftest.py", "def pytest_configure(config):\n    config.pluginmanager.register(object())\n");
+  EXPECT_EQ(p.imported("zzz"), Set{"test_a.py"});
 }
