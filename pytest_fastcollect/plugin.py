@@ -19,6 +19,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 import pytest
 
 from pytest_fastcollect import environment
+from pytest_fastcollect.learn import Learner, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
 WORKERINPUT_KEY = "fastcollect_skip"
@@ -41,6 +42,12 @@ class State:
     elapsed_ms: float = 0.0
     from_controller: bool = False
     handed_to_workers: bool = False  # this process is an xdist controller
+    index_dir: Optional[str] = None
+    hashes: Dict[str, int] = field(default_factory=dict)  # imported modules' content hashes
+    conftests: List[str] = field(default_factory=list)
+    conftest_fp: int = 0
+    env_names: List[str] = field(default_factory=list)  # environment names of the stored generation
+    learner: Optional[Learner] = None
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -114,6 +121,9 @@ def pytest_configure(config: pytest.Config) -> None:
         state.active = False
         return
     state.native = native
+    if learning_allowed(config) is None:
+        state.learner = Learner(config, state)
+        config.pluginmanager.register(state.learner, "fastcollect-learner")
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(config), "fastcollect-xdist")
 
@@ -142,7 +152,10 @@ def decide(config: pytest.Config, state: State) -> None:
             state.disabled = reason
             return
         assert state.native is not None
-        scan_config = environment.scan_config(config, _index_dir(config, state))
+        state.index_dir = _index_dir(config, state)
+        scan_config = environment.scan_config(config, state.index_dir)
+        if state.index_dir and state.learner is not None:
+            scan_config["session_key"] = session_key(config)
         result = state.native.core.scan(state.native.language, scan_config)
     except Exception as exc:  # noqa: BLE001 - never break a run
         state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"
@@ -156,6 +169,22 @@ def decide(config: pytest.Config, state: State) -> None:
         return
     state.skip = frozenset(result["skip"])
     state.imported = list(result["imported"])
+    state.hashes = dict(result["hashes"])
+    state.conftests = list(result["conftests"])
+    state.conftest_fp = int(result["conftest_fp"])
+    state.env_names = list(result["env_names"])
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is None or state.learner is None or not state.decided or state.disabled or not state.index_dir:
+        return
+    try:
+        error, _written = record(state.learner)
+    except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
+        error = f"{type(exc).__name__}: {exc}"
+    if error:
+        state.warnings.append(f"could not record learned items ({error})")
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optional[bool]:
@@ -181,7 +210,8 @@ def _summary(state: State) -> List[str]:
         skipped = len(state.skip) if state.handed_to_workers else state.skipped
         lines = [
             f"fastcollect: imported {len(state.imported)} of {total} test files, skipped {skipped}; "
-            f"index: {s.get('parsed', 0)} parsed, {s.get('from_index', 0)} from index; "
+            f"index: {s.get('parsed', 0)} parsed, {s.get('from_index', 0)} from index, "
+            f"{s.get('learned', 0)} decided by learned items; "
             f"{state.elapsed_ms:.0f} ms"
         ]
     lines.extend(f"fastcollect: warning: {w}" for w in state.warnings)

@@ -2,8 +2,11 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <map>
+
 #include "expr.h"
 #include "extract.h"
+#include "learned.h"
 #include "scan.h"
 
 namespace py = pybind11;
@@ -30,6 +33,7 @@ py::dict stats_dict(const fc::ScanStats& s) {
   d["from_index"] = s.from_index;
   d["rehashed"] = s.rehashed;
   d["cached_decisions"] = s.cached_decisions;
+  d["learned"] = s.learned;
   d["written"] = s.written;
   d["bytes_parsed"] = s.bytes_parsed;
   d["walk_ms"] = s.walk_ms;
@@ -86,6 +90,7 @@ PYBIND11_MODULE(_core, m) {
     }
     cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});
     cfg.threads = get<unsigned>(c, "threads", 0);
+    cfg.session_key = get<uint64_t>(c, "session_key", 0);
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
     fc::ScanResult r;
     {
@@ -96,14 +101,61 @@ PYBIND11_MODULE(_core, m) {
     out["error"] = r.error;
     out["warnings"] = r.warnings;
     py::list skip, imported;
+    py::dict hashes;
     for (const auto& f : r.files) {
-      if (f.skip) skip.append(f.path);
-      else imported.append(py::make_tuple(f.path, f.reason));
+      if (f.skip) {
+        skip.append(f.path);
+      } else {
+        imported.append(py::make_tuple(f.path, f.reason));
+        if (f.hash) hashes[py::str(f.path)] = f.hash;
+      }
     }
+    out["hashes"] = hashes;
+    out["conftests"] = r.conftests;
+    out["conftest_fp"] = r.conftest_fp;
+    out["env_names"] = r.env_names;
     out["skip"] = skip;
     out["imported"] = imported;
     out["stats"] = stats_dict(r.stats);
     return out;
+  });
+
+  // Records the items pytest built for the modules it imported (see learned.h).
+  m.def("learn", [](const std::string& index_dir, const py::dict& c) {
+    fc::LearnInput in;
+    in.session_key = c["session_key"].cast<uint64_t>();
+    in.conftest_fp = c["conftest_fp"].cast<uint64_t>();
+    in.env_names = c["env_names"].cast<std::vector<std::string>>();
+    in.deps = c["deps"].cast<std::vector<std::string>>();
+    std::map<std::string, uint64_t> expected;
+    for (auto f : c["files"].cast<py::list>()) {
+      auto t = f.cast<py::tuple>();  // (path, expected hash, deps, [(keywords, marks), ...])
+      fc::LearnInput::File file;
+      file.path = t[0].cast<std::string>();
+      expected[file.path] = t[1].cast<uint64_t>();
+      file.deps = t[2].cast<std::vector<std::string>>();
+      for (auto item : t[3].cast<py::list>()) {
+        auto it = item.cast<py::tuple>();
+        file.items.push_back(
+            fc::LearnedItem{it[0].cast<std::vector<std::string>>(), it[1].cast<std::vector<std::string>>()});
+      }
+      in.files.push_back(std::move(file));
+    }
+    uint64_t written = 0;
+    std::string err;
+    {
+      py::gil_scoped_release release;
+      // A module that changed since the scan saw it is not learned: its
+      // items may come from either version.
+      std::vector<fc::LearnInput::File> keep;
+      for (auto& f : in.files) {
+        uint64_t now = 0;
+        if (fc::hash_file(f.path, now) && now == expected[f.path]) keep.push_back(std::move(f));
+      }
+      in.files = std::move(keep);
+      err = fc::learn(index_dir, in, written);
+    }
+    return py::make_tuple(err, written);
   });
 
   // For tests: does the engine understand this expression as pytest would?

@@ -19,6 +19,7 @@
 #include "index.h"
 #include "walk.h"
 #include "decisions.h"
+#include "learned.h"
 
 namespace fc {
 namespace {
@@ -79,6 +80,8 @@ struct Slot {
   uint64_t hash = 0;         // content hash, when the file could be read
   bool hash_known = false;
   bool cached = false;       // a cached decision applies: facts were not decoded
+  bool has_learned = false;  // a learned record of the current generation was found
+  LearnedFile learned;
 };
 
 // Says whether a cached decision exists for this content hash.
@@ -296,8 +299,31 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   std::vector<uint64_t> test_fp(paths.size(), 0);
   for (size_t i = first_test; i < paths.size(); ++i) test_fp[i] = fp_of(parent_dir(paths[i]));
 
+  // Every conftest of the session: some hooks act on all items, wherever they sit.
+  Fingerprint cf;
+  cf.add(static_cast<uint64_t>(first_test));
+  for (size_t i = 0; i < first_test; ++i)
+    cf.add(paths[i]).add(slots[i].hash_known ? slots[i].hash : uint64_t{0}).add(uint64_t{slots[i].hash_known});
+  const uint64_t conftest_fp = cf.value();
+  res.conftest_fp = conftest_fp;
+  res.conftests = w.conftests;
+
+  // Learned facts apply only while their generation's key still matches.
+  Generation gen;
+  bool gen_valid = false;
+  DepHasher deps(index.get(), start_ns, cfg.racy_window_ns);
+  if (filtering && index && readers[0] && cfg.session_key != 0) {
+    std::string_view raw;
+    if (readers[0]->get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen)) {
+      res.env_names = gen.env_names;
+      gen_valid = gen.session_key == full_session_key(cfg.session_key, gen.env_names) &&
+                  gen.conftest_fp == conftest_fp && deps.still_valid(gen.deps);
+    }
+  }
+
   // The query: everything besides the files that a decision depends on.
   Fingerprint q;
+  q.add(gen_valid ? gen.id : uint64_t{0}).add(gen_valid ? gen.version : uint64_t{0});
   q.add(std::string_view("fastcollect-query-1")).add(cfg.rootdir);
   for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse}) {
     q.add(static_cast<uint64_t>(list->size()));
@@ -309,10 +335,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     for (const auto& d : fi.deps) q.add(d);
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
-  // Every conftest of the session: some hooks act on all items, wherever they sit.
-  q.add(static_cast<uint64_t>(first_test));
-  for (size_t i = 0; i < first_test; ++i)
-    q.add(paths[i]).add(slots[i].hash_known ? slots[i].hash : uint64_t{0}).add(uint64_t{slots[i].hash_known});
+  q.add(conftest_fp);
   const uint64_t query = q.value();
   DecisionSet cache;
   bool have_cache = false;
@@ -333,6 +356,13 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       if (hit) probe = [hit](uint64_t h) { return h == hit->content_hash; };
     }
     process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, probe, slots[i], tm);
+    if (gen_valid && !slots[i].cached && slots[i].hash_known && readers[id]) {
+      std::string_view raw;
+      Slot& sl = slots[i];
+      sl.has_learned = readers[id]->get_raw(learned_key(paths[i]), raw) &&
+                       decode_learned(raw.data(), raw.size(), sl.learned) && sl.learned.generation == gen.id &&
+                       sl.learned.content_hash == sl.hash;
+    }
   });
   readers.clear();  // end read transactions before writing
   res.stats.files_ms = ms_since(t);
@@ -374,23 +404,35 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     for (size_t i = first_test; i < paths.size(); ++i)
       if (!slots[i].cached) scope_of(parent_dir(paths[i]));
     res.files.resize(paths.size() - first_test);
+    // Per-module dependencies (other test modules) are checked here, serially.
+    std::vector<char> learned_deps_ok(paths.size() - first_test, 0);
+    for (size_t i = first_test; i < paths.size(); ++i)
+      if (slots[i].has_learned) learned_deps_ok[i - first_test] = deps.still_valid(slots[i].learned.deps);
     std::atomic<bool> fresh{false};
     std::atomic<uint64_t> cached_count{0};
+    std::atomic<uint64_t> learned_count{0};
     parallel_for(paths.size() - first_test, threads, [&](unsigned, size_t k) {
       size_t i = first_test + k;
       if (slots[i].cached) {
         ++cached_count;
         const CachedDecision& c = cache.by_path.at(paths[i]);
-        res.files[k] = FileDecision{paths[i], c.skip, c.reason};
+        res.files[k] = FileDecision{paths[i], c.skip, c.reason, c.content_hash};
         return;
       }
       fresh = true;
+      if (slots[i].has_learned && learned_deps_ok[k]) {
+        ++learned_count;
+        bool skip = learned_all_false(slots[i].learned, filter.keyword.get(), filter.mark.get());
+        res.files[k] = FileDecision{paths[i], skip,
+                                    skip ? "no learned item can match" : "a learned item may match", slots[i].hash};
+        return;
+      }
       if (!global_unknown.empty()) {
-        res.files[k] = FileDecision{paths[i], false, global_unknown};
+        res.files[k] = FileDecision{paths[i], false, global_unknown, slots[i].hash};
         return;
       }
       Decision d = decide(slots[i].facts, paths[i], scopes.at(parent_dir(paths[i])), mc, filter);
-      res.files[k] = FileDecision{paths[i], d.skip, std::move(d.reason)};
+      res.files[k] = FileDecision{paths[i], d.skip, std::move(d.reason), slots[i].hash};
     });
     if (index && (fresh || cache.by_path.size() != res.files.size())) {
       DecisionSet next;
@@ -413,10 +455,13 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     }
     res.stats.decide_ms = ms_since(t_decide);
     res.stats.cached_decisions = cached_count;
+    res.stats.learned = learned_count;
+    for (size_t k = 0; k < res.files.size(); ++k) res.files[k].hash = slots[first_test + k].hash;
   }
 
   if (index) {
     t = Clock::now();
+    for (auto& wr : deps.writes()) writes.push_back(std::move(wr));
     if (!index->put_many(writes, err, evict)) res.warnings.push_back(err);
     res.stats.write_ms = ms_since(t);
   }

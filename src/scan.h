@@ -23,6 +23,7 @@ struct ScanConfig {
   std::map<std::string, FixtureInfo> plugin_fixtures;
   std::vector<std::string> global_autouse;
   std::string index_dir;  // empty: work without an index
+  uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;
@@ -36,11 +37,13 @@ struct FileDecision {
   std::string path;
   bool skip = false;
   std::string reason;
+  uint64_t hash = 0;  // content hash seen by this scan (0 if unreadable)
 };
 
 struct ScanStats {
   uint64_t files = 0, conftests = 0, parsed = 0, from_index = 0, rehashed = 0, written = 0;
-  uint64_t cached_decisions = 0;  // decisions taken from an earlier run with the same query
+  uint64_t cached_decisions = 0;
+  uint64_t learned = 0;  // modules decided by learned items  // decisions taken from an earlier run with the same query
   uint64_t bytes_parsed = 0;
   // Wall time of each phase, and summed thread time of the per-file work.
   double walk_ms = 0, files_ms = 0, write_ms = 0, decide_ms = 0, total_ms = 0;
@@ -51,6 +54,9 @@ struct ScanResult {
   std::string error;                  // non-empty: decide nothing (expression not understood, ...)
   std::vector<std::string> warnings;  // index trouble and similar: the run goes on
   std::vector<FileDecision> files;
+  std::vector<std::string> conftests;
+  uint64_t conftest_fp = 0;  // every conftest of the session, path and content
+  std::vector<std::string> env_names;  // environment variables the stored learned facts depend on
   ScanStats stats;
 };
 

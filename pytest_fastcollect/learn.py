@@ -1,0 +1,222 @@
+"""Learning the real items of the test modules pytest imported.
+
+After collection, each imported module's items are recorded with the exact
+keyword names pytest's -k matcher uses and the markers -m sees, after every
+hook ran. The record is valid only under a key (see docs/design.md): the
+session key computed here, the conftest fingerprint, the content of every
+non-test file imported or opened during collection, and the other test
+modules a module borrows from. The native core stores and checks it.
+"""
+
+from __future__ import annotations
+
+import builtins
+import hashlib
+import inspect
+import io
+import os
+import sys
+import sysconfig
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+
+import pytest
+
+from pytest_fastcollect import __version__
+
+# Options that filter items while collecting (before modifyitems): a module
+# collected under them may show only some of its items.
+_FILTERING_OPTIONS = ("lf",)
+
+
+def session_key(config: pytest.Config) -> int:
+    """Everything outside the files that decides which items a module yields
+    (the core adds the environment variables read while collecting)."""
+    parts: List[str] = [
+        __version__,
+        pytest.__version__,
+        sys.version,
+        sys.platform,
+        str(config.rootpath),
+        str(config.inipath),
+        repr(getattr(config.option, "confcutdir", None)),
+        repr(getattr(config.option, "importmode", None)),
+        repr(getattr(config.option, "pyargs", None)),
+        repr(getattr(config.option, "noconftest", None)),
+        repr(getattr(config.option, "plugins", None)),
+        repr(getattr(config.option, "override_ini", None)),
+    ]
+    # The whole configuration file, not only the options known today.
+    if config.inipath is not None:
+        try:
+            parts.append(hashlib.blake2b(Path(config.inipath).read_bytes(), digest_size=16).hexdigest())
+        except OSError:
+            parts.append(repr(os.urandom(8)))  # unreadable: never match
+    dists = set()
+    for _plugin, dist in config.pluginmanager.list_plugin_distinfo():
+        name = getattr(dist, "project_name", None) or dist.metadata["name"]
+        dists.add(f"{name}=={dist.version}")
+    parts.append(repr(sorted(dists)))
+    digest = hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "little") or 1
+
+
+def learning_allowed(config: pytest.Config) -> Optional[str]:
+    """Why this session's items cannot be recorded exactly, or None."""
+    for opt in _FILTERING_OPTIONS:
+        if getattr(config.option, opt, False):
+            return f"--{opt.replace('_', '-')} filters items while collecting"
+    hook = config.pluginmanager.hook.pytest_collection_modifyitems
+    for impl in hook.get_hookimpls():
+        module = getattr(impl.function, "__module__", "") or ""
+        if module.startswith(("_pytest.", "pytest_fastcollect")):
+            continue
+        # Runs after -k/-m deselection: its markers were not seen by the filter.
+        if impl.trylast or getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
+            return f"{impl.plugin_name} wraps or follows pytest_collection_modifyitems"
+    return None
+
+
+class _Reads:
+    """Environment variables read and files opened while collecting."""
+
+    def __init__(self) -> None:
+        self.env: Set[str] = set()
+        self.files: Set[str] = set()
+
+
+@contextmanager
+def _watch_reads(reads: _Reads) -> Iterator[None]:
+    """Temporarily records os.environ lookups and file opens."""
+    environ_type = type(os.environ)
+    original_getitem = environ_type.__getitem__
+    original_open = builtins.open
+
+    def getitem(self: Any, key: str) -> str:
+        if self is os.environ:
+            reads.env.add(key)
+        return original_getitem(self, key)
+
+    def recording_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        if isinstance(file, (str, bytes, os.PathLike)) and "w" not in mode and "a" not in mode:
+            reads.files.add(os.path.abspath(os.fsdecode(file)))
+        return original_open(file, mode, *args, **kwargs)
+
+    environ_type.__getitem__ = getitem  # type: ignore[method-assign]
+    builtins.open = recording_open  # type: ignore[assignment]
+    io.open = recording_open  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        environ_type.__getitem__ = original_getitem  # type: ignore[method-assign]
+        builtins.open = original_open
+        io.open = original_open
+
+
+def _stdlib_prefixes() -> Tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    return tuple({os.path.abspath(paths[k]) + os.sep for k in ("stdlib", "platstdlib") if k in paths})
+
+
+def _keywords(item: pytest.Item) -> List[str]:
+    from _pytest.mark import KeywordMatcher
+
+    matcher = KeywordMatcher.from_item(item)
+    names = getattr(matcher, "_names", None)
+    if names is None:  # older layout
+        names = matcher._names  # type: ignore[attr-defined]
+    return sorted({str(n).lower() for n in names})
+
+
+class Learner:
+    """Registered for one filtered session; hands its records to the core."""
+
+    def __init__(self, config: pytest.Config, state: Any) -> None:
+        self.config = config
+        self.state = state
+        self.reads = _Reads()
+        self.all_items: List[pytest.Item] = []
+        self.collected: Set[str] = set()  # module paths collected without error
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(self, session: pytest.Session) -> Any:
+        with _watch_reads(self.reads):
+            return (yield)
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> Any:
+        self.all_items = list(items)  # before anything deselects
+        return (yield)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.passed and report.nodeid.endswith(".py"):
+            self.collected.add(os.path.normpath(os.path.join(str(self.config.rootpath), report.nodeid)))
+
+    def payload(self) -> Optional[Dict[str, Any]]:
+        state = self.state
+        hashes: Dict[str, int] = state.hashes
+        learnable = set(hashes)  # modules this run imported and the scan hashed
+        test_files = set(state.skip) | {p for p, _ in state.imported}
+        conftests = set(state.conftests)
+        by_file: Dict[str, List[pytest.Item]] = {}
+        for item in self.all_items:
+            by_file.setdefault(str(item.path), []).append(item)
+        files = []
+        module_of: Dict[str, str] = {}
+        module_at: Dict[str, Any] = {}
+        for name, mod in list(sys.modules.items()):
+            f = getattr(mod, "__file__", None)
+            if isinstance(f, str):
+                module_of[name] = os.path.abspath(f)
+                module_at.setdefault(os.path.abspath(f), mod)
+        for path in sorted(self.collected & learnable):
+            module = module_at.get(path)
+            if module is None:
+                continue  # not found by file: what it borrows cannot be known
+            items = by_file.get(path, [])
+            records = [(_keywords(i), [m.name for m in i.iter_markers()]) for i in items]
+            files.append((path, hashes[path], sorted(self._borrowed(path, module, module_of, test_files)), records))
+        stdlib = _stdlib_prefixes()
+        deps = set()
+        for f in list(module_of.values()) + sorted(self.reads.files):
+            if f in test_files or f in conftests or f.startswith(stdlib) or not os.path.isfile(f):
+                continue
+            deps.add(f)
+        # Names the stored generation already depends on stay part of the key.
+        env_names = sorted(self.reads.env | set(state.env_names))
+        return {
+            "session_key": session_key(self.config),
+            "conftest_fp": state.conftest_fp,
+            "env_names": env_names,
+            "deps": sorted(deps),
+            "files": files,
+        }
+
+    @staticmethod
+    def _borrowed(path: str, module: Any, module_of: Dict[str, str], test_files: Set[str]) -> Set[str]:
+        """Other test modules whose code this module's namespace refers to
+        (imported names, base classes)."""
+        out: Set[str] = set()
+        for value in list(vars(module).values()):
+            candidates = []
+            if inspect.ismodule(value):
+                candidates.append(getattr(value, "__name__", ""))
+            elif inspect.isclass(value):
+                candidates.extend(getattr(c, "__module__", "") for c in inspect.getmro(value))
+            else:
+                candidates.append(getattr(value, "__module__", "") or "")
+            for name in candidates:
+                f = module_of.get(name)
+                if f and f != path and f in test_files:
+                    out.add(f)
+        return out
+
+
+def record(learner: Learner) -> Tuple[str, int]:
+    """Stores what this session learned; returns (error, files written)."""
+    state = learner.state
+    payload = learner.payload()
+    if payload is None or not payload["files"]:
+        return "", 0
+    return state.native.core.learn(state.index_dir, payload)

@@ -1,0 +1,292 @@
+#include "learned.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <ctime>
+
+#include <xxhash.h>
+
+#include "codec.h"
+#include "index.h"
+
+namespace fc {
+namespace {
+
+constexpr uint64_t kLearnedVersion = 1;
+
+void put_paths(Writer& w, const HashedPaths& p) {
+  w.u(p.size());
+  for (const auto& [path, h] : p) {
+    w.s(path);
+    w.u(h);
+  }
+}
+void get_paths(Reader& r, HashedPaths& p) {
+  p.resize(r.count());
+  for (auto& [path, h] : p) {
+    path = r.s();
+    h = r.u();
+  }
+}
+
+std::string seal(std::string body) {
+  uint64_t sum = XXH3_64bits(body.data(), body.size());
+  body.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  return body;
+}
+bool unseal(const char* data, size_t size, size_t& body) {
+  if (size < 8) return false;
+  uint64_t sum;
+  std::memcpy(&sum, data + size - 8, 8);
+  body = size - 8;
+  return XXH3_64bits(data, body) == sum;
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+}  // namespace
+
+std::string generation_key() { return "\x05" "generation"; }
+std::string learned_key(const std::string& path) { return "\x05" "file:" + path; }
+
+std::string encode_generation(const Generation& g) {
+  Writer w;
+  w.u(kLearnedVersion);
+  w.u(g.id);
+  w.u(g.version);
+  w.u(g.session_key);
+  w.u(g.conftest_fp);
+  w.ss(g.env_names);
+  put_paths(w, g.deps);
+  return seal(w.take());
+}
+
+bool decode_generation(const char* data, size_t size, Generation& out) {
+  size_t body;
+  if (!unseal(data, size, body)) return false;
+  Reader r(data, body);
+  if (r.u() != kLearnedVersion) return false;
+  out.id = r.u();
+  out.version = r.u();
+  out.session_key = r.u();
+  out.conftest_fp = r.u();
+  out.env_names = r.ss();
+  get_paths(r, out.deps);
+  return r.ok() && r.at_end();
+}
+
+std::string encode_learned(const LearnedFile& f) {
+  Writer w;
+  w.u(kLearnedVersion);
+  w.u(f.generation);
+  w.u(f.content_hash);
+  put_paths(w, f.deps);
+  w.u(f.items.size());
+  for (const auto& it : f.items) {
+    w.ss(it.keywords);
+    w.ss(it.marks);
+  }
+  return seal(w.take());
+}
+
+bool decode_learned(const char* data, size_t size, LearnedFile& out) {
+  size_t body;
+  if (!unseal(data, size, body)) return false;
+  Reader r(data, body);
+  if (r.u() != kLearnedVersion) return false;
+  out.generation = r.u();
+  out.content_hash = r.u();
+  get_paths(r, out.deps);
+  out.items.resize(r.count());
+  for (auto& it : out.items) {
+    it.keywords = r.ss();
+    it.marks = r.ss();
+  }
+  return r.ok() && r.at_end();
+}
+
+bool hash_file(const std::string& path, uint64_t& out) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  XXH3_state_t* st = XXH3_createState();
+  XXH3_64bits_reset(st);
+  char buf[65536];
+  bool ok = true;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) break;
+    XXH3_64bits_update(st, buf, static_cast<size_t>(n));
+  }
+  out = XXH3_64bits_digest(st);
+  XXH3_freeState(st);
+  ::close(fd);
+  return ok;
+}
+
+DepHasher::DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns)
+    : index_(index), now_ns_(now_ns), racy_ns_(racy_window_ns) {}
+
+bool DepHasher::hash(const std::string& path, uint64_t& out) {
+  auto m = memo_.find(path);
+  if (m != memo_.end()) {
+    out = m->second;
+    return true;
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  FileStat fs;
+  fs.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  fs.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  fs.size = static_cast<uint64_t>(st.st_size);
+  fs.ino = static_cast<uint64_t>(st.st_ino);
+  fs.dev = static_cast<uint64_t>(st.st_dev);
+  const std::string key = "\x04" "dep:" + path;
+  if (index_) {
+    Index::Reader reader(*index_);
+    RecordView rv;
+    if (reader.ok() && reader.get(key, rv) && rv.stat == fs && !rv.racy) {
+      memo_[path] = out = rv.hash;
+      return true;
+    }
+  }
+  if (!hash_file(path, out)) return false;
+  memo_[path] = out;
+  if (index_) {
+    Record r;
+    r.stat = fs;
+    r.hash = out;
+    r.racy = now_ns_ - fs.mtime_ns < racy_ns_ || now_ns_ - fs.ctime_ns < racy_ns_;
+    writes_.emplace_back(key, encode_record(r));
+  }
+  return true;
+}
+
+bool DepHasher::still_valid(const HashedPaths& deps) {
+  for (const auto& [path, h] : deps) {
+    uint64_t now = 0;
+    if (!hash(path, now) || now != h) return false;
+  }
+  return true;
+}
+
+bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark) {
+  for (const auto& it : f.items) {
+    Tri r = Tri::True;
+    if (keyword) {
+      r = keyword->eval([&](const ExprNode& n) {
+        for (const auto& k : it.keywords)
+          if (k.find(n.lname) != std::string::npos) return Tri::True;
+        return Tri::False;
+      });
+    }
+    if (r != Tri::False && mark) {
+      r = tri_and(r, mark->eval([&](const ExprNode& n) {
+        if (!contains(it.marks, n.name)) return Tri::False;
+        return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs were not recorded
+      }));
+    }
+    if (r != Tri::False) return false;
+  }
+  return true;
+}
+
+std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& files_written) {
+  files_written = 0;
+  std::string err, warning;
+  auto index = Index::open(index_dir, err, warning);
+  if (!index) return err;
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  DepHasher hasher(index.get(), static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec,
+                   int64_t{2} * 1000000000);
+  // Hashes of the session's dependencies, now.
+  HashedPaths deps;
+  for (const auto& p : in.deps) {
+    uint64_t h;
+    if (hasher.hash(p, h)) deps.emplace_back(p, h);
+  }
+  Generation gen;
+  bool merge = false;
+  {
+    Index::Reader reader(*index);
+    std::string_view raw;
+    if (reader.ok() && reader.get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen)) {
+      merge = gen.session_key == full_session_key(in.session_key, in.env_names) && gen.conftest_fp == in.conftest_fp &&
+              gen.env_names == in.env_names && hasher.still_valid(gen.deps);
+    }
+  }
+  if (merge) {
+    std::map<std::string, uint64_t> all(gen.deps.begin(), gen.deps.end());
+    for (const auto& [p, h] : deps) {
+      auto it = all.find(p);
+      if (it != all.end() && it->second != h) {
+        merge = false;  // changed between the check above and now
+        break;
+      }
+      all[p] = h;
+    }
+    if (merge) gen.deps.assign(all.begin(), all.end());
+  }
+  if (!merge) {
+    std::random_device rd;
+    gen = Generation{};
+    gen.id = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(::getpid());
+    if (gen.id == 0) gen.id = 1;
+    gen.session_key = full_session_key(in.session_key, in.env_names);
+    gen.conftest_fp = in.conftest_fp;
+    gen.env_names = in.env_names;
+    gen.deps = deps;
+  }
+  ++gen.version;
+  std::vector<std::pair<std::string, std::string>> writes = std::move(hasher.writes());
+  writes.emplace_back(generation_key(), encode_generation(gen));
+  for (const auto& f : in.files) {
+    LearnedFile lf;
+    lf.generation = gen.id;
+    if (!hash_file(f.path, lf.content_hash)) continue;
+    bool ok = true;
+    for (const auto& d : f.deps) {
+      uint64_t h;
+      if (!hasher.hash(d, h)) {
+        ok = false;
+        break;
+      }
+      lf.deps.emplace_back(d, h);
+    }
+    if (!ok) continue;
+    lf.items = f.items;
+    writes.emplace_back(learned_key(f.path), encode_learned(lf));
+    ++files_written;
+  }
+  if (!index->put_many(writes, err)) return err;
+  return {};
+}
+
+uint64_t full_session_key(uint64_t base, std::vector<std::string> env_names) {
+  std::sort(env_names.begin(), env_names.end());
+  std::string buf(reinterpret_cast<const char*>(&base), sizeof base);
+  for (const auto& name : env_names) {
+    const char* v = std::getenv(name.c_str());
+    buf += name;
+    buf.push_back('\0');
+    buf += v ? "=" + std::string(v) : std::string("<unset>");
+    buf.push_back('\0');
+  }
+  uint64_t key = XXH3_64bits(buf.data(), buf.size());
+  return key ? key : 1;
+}
+
+}  // namespace fc

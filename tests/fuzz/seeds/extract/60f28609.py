@@ -1,0 +1,1 @@
+globals()['test_q'] = 1

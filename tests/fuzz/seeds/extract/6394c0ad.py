@@ -1,0 +1,3 @@
+class TestX:
+    pytestmark = [pytest.mark.a]
+    def test_y(self, fx): pass

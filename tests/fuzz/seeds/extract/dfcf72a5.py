@@ -1,0 +1,6 @@
+try:
+    import x
+except ImportError:
+    x = None
+if x:
+    def test_z(): pass

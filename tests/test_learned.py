@@ -1,0 +1,139 @@
+"""Learned items: a run that imported a module records its real items; later
+runs decide it exactly while the key matches, and never after any input of
+the key changed."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+from typing import Dict, Sequence
+
+import pytest
+
+from differential import compare
+
+# A conftest hook that sees every item defeats static reading: only learned
+# items can let the plugin skip anything here.
+BASE = {
+    "conftest.py": """
+        import pytest
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if "beta" in item.name:
+                    item.add_marker(pytest.mark.hooked)
+    """,
+    "helpers.py": """
+        import os
+        CASES = ["h_one", "h_two"]
+        ENV_CASES = os.environ.get("FC_CASES", "e_one").split(",")
+    """,
+    "cases.json": '["d_one", "d_two"]',
+    "test_a.py": """
+        def test_alpha(): pass
+        def test_beta(): pass
+    """,
+    "test_data.py": """
+        import json, os
+        import pytest
+        CASES = json.load(open(os.path.join(os.path.dirname(__file__), "cases.json")))
+        @pytest.mark.parametrize("c", CASES)
+        def test_data(c): pass
+    """,
+    "test_helpers.py": """
+        import pytest
+        import helpers
+        @pytest.mark.parametrize("c", helpers.CASES)
+        def test_helper(c): pass
+        @pytest.mark.parametrize("e", helpers.ENV_CASES)
+        def test_env(e): pass
+    """,
+    "test_base.py": """
+        class Base:
+            def test_inherited_one(self): pass
+    """,
+    "test_child.py": """
+        from test_base import Base
+        class TestChild(Base):
+            def test_own(self): pass
+    """,
+    "sub/test_far.py": """
+        def test_far(): pass
+    """,
+}
+
+EXPRESSIONS = ["alpha", "d_two", "h_one", "e_one", "inherited", "far", "not beta", "d_three", "h_three",
+               "e_two", "inherited_two", "fixt"]
+
+
+def write(root: Path, files: Dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+def learn_then_compare(pytester: pytest.Pytester, expressions: Sequence[str] = EXPRESSIONS) -> int:
+    """One learning run, then every expression compared; returns files skipped."""
+    pytester.syspathinsert()
+    compare(pytester, ["-k", "zzz_learn"])
+    skipped = 0
+    all_modules = 6
+    for k in expressions:
+        fast = compare(pytester, ["-k", k])
+        skipped += all_modules - len(fast.modules)
+    fast = compare(pytester, ["-m", "hooked"])
+    skipped += all_modules - len(fast.modules)
+    return skipped
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester) -> pytest.Pytester:
+    pytester.makeini("[pytest]\nmarkers =\n  hooked\n")
+    write(pytester.path, BASE)
+    return pytester
+
+
+def test_learned_items_decide_what_static_reading_cannot(project: pytest.Pytester) -> None:
+    result = project.runpytest("-k", "zzz_nothing", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["fastcollect: imported 6 of 6 test files*0 decided by learned items*"])
+    assert learn_then_compare(project) > 0
+    result = project.runpytest("-k", "far", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["fastcollect: imported 1 of 6 test files, skipped 5*6 decided by learned items*"])
+
+
+@pytest.mark.parametrize(
+    "edit",
+    ["data_file", "helper_module", "base_class_gains_test", "conftest", "env_var", "same_size_mtime_restored",
+     "new_test_module"],
+)
+def test_every_part_of_the_key(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, edit: str) -> None:
+    learn_then_compare(project, ["alpha"])
+    root = project.path
+    if edit == "data_file":
+        (root / "cases.json").write_text('["d_one", "d_three"]')
+    elif edit == "helper_module":
+        (root / "helpers.py").write_text(textwrap.dedent(BASE["helpers.py"]).replace("h_two", "h_three"))
+    elif edit == "base_class_gains_test":
+        (root / "test_base.py").write_text(
+            "class Base:\n    def test_inherited_one(self): pass\n    def test_inherited_two(self): pass\n"
+        )
+    elif edit == "conftest":
+        (root / "conftest.py").write_text(
+            textwrap.dedent(BASE["conftest.py"])
+            + "\n@pytest.fixture(autouse=True, params=['fixt1'])\ndef fx(request):\n    return request.param\n"
+        )
+    elif edit == "env_var":
+        monkeypatch.setenv("FC_CASES", "e_one,e_two")
+    elif edit == "same_size_mtime_restored":
+        path = root / "test_a.py"
+        before = path.stat()
+        text = path.read_text()
+        path.write_text(text.replace("alpha", "zeta0").replace("zeta0", "alphb"))
+        assert path.stat().st_size == before.st_size
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    elif edit == "new_test_module":
+        (root / "test_new.py").write_text("def test_d_two_new(): pass\ndef test_inherited_two(): pass\n")
+    for k in EXPRESSIONS + ["alphb"]:
+        compare(project, ["-k", k])
+    compare(project, ["-m", "hooked"])
