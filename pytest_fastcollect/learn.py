@@ -16,7 +16,6 @@ import inspect
 import io
 import os
 import sys
-import sysconfig
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
@@ -94,7 +93,7 @@ def _watch_reads(reads: _Reads) -> Iterator[None]:
     original_open = builtins.open
 
     def getitem(self: Any, key: str) -> str:
-        if self is os.environ:
+        if self is os.environ and isinstance(key, str):
             reads.env.add(key)
         return original_getitem(self, key)
 
@@ -114,9 +113,14 @@ def _watch_reads(reads: _Reads) -> Iterator[None]:
         io.open = original_open
 
 
-def _stdlib_prefixes() -> Tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    return tuple({os.path.abspath(paths[k]) + os.sep for k in ("stdlib", "platstdlib") if k in paths})
+def _is_stdlib(path: str, stdlib_dir: str) -> bool:
+    """Part of the running interpreter's standard library (covered by the
+    Python version in the session key). Installed packages are not, even
+    where site-packages sits inside the stdlib directory."""
+    if not path.startswith(stdlib_dir):
+        return False
+    parts = path[len(stdlib_dir):].split(os.sep)
+    return "site-packages" not in parts and "dist-packages" not in parts
 
 
 def _keywords(item: pytest.Item) -> List[str]:
@@ -177,11 +181,13 @@ class Learner:
             items = by_file.get(path, [])
             records = [(_keywords(i), [m.name for m in i.iter_markers()]) for i in items]
             files.append((path, hashes[path], sorted(self._borrowed(path, module, module_of, test_files)), records))
-        stdlib = _stdlib_prefixes()
+        stdlib_dir = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
         deps = set()
         for f in list(module_of.values()) + sorted(self.reads.files):
-            if f in test_files or f in conftests or f.startswith(stdlib) or not os.path.isfile(f):
+            if f in test_files or f in conftests or _is_stdlib(f, stdlib_dir) or not os.path.isfile(f):
                 continue
+            if f.endswith(".pyc") and os.sep + "__pycache__" + os.sep in f:
+                continue  # a cache derived from a source tracked on its own
             deps.add(f)
         # Names the stored generation already depends on stay part of the key.
         env_names = sorted(self.reads.env | set(state.env_names))

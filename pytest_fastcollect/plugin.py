@@ -48,6 +48,7 @@ class State:
     conftest_fp: int = 0
     env_names: List[str] = field(default_factory=list)  # environment names of the stored generation
     learner: Optional[Learner] = None
+    warnings_shown: int = 0  # how many warnings the collection report line already showed
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -215,6 +216,7 @@ def _summary(state: State) -> List[str]:
             f"{state.elapsed_ms:.0f} ms"
         ]
     lines.extend(f"fastcollect: warning: {w}" for w in state.warnings)
+    state.warnings_shown = len(state.warnings)
     return lines
 
 
@@ -236,7 +238,12 @@ def rule_of(reason: str) -> str:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(STATE_KEY, None)
-    if state is None or not state.explain:
+    if state is None:
+        return
+    for w in state.warnings[state.warnings_shown:]:  # raised after the report line (learning)
+        terminalreporter.write_line(f"fastcollect: warning: {w}")
+    state.warnings_shown = len(state.warnings)
+    if not state.explain:
         return
     write = terminalreporter.write_line
     terminalreporter.section("fastcollect explain")

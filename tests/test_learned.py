@@ -94,6 +94,18 @@ def project(pytester: pytest.Pytester) -> pytest.Pytester:
     return pytester
 
 
+def test_learning_survives_odd_environment_lookups(project: pytest.Pytester) -> None:
+    (project.path / "test_odd.py").write_text(
+        "import os\n"
+        "try:\n    os.environ[b'BYTES_KEY']\nexcept (KeyError, TypeError):\n    pass\n"
+        "def test_odd(): pass\n"
+    )
+    result = project.runpytest("-k", "zzz", "-p", "no:randomly")
+    assert "fastcollect: warning" not in result.stdout.str()
+    result = project.runpytest("-k", "odd", "-p", "no:randomly")
+    result.stdout.fnmatch_lines(["fastcollect: imported 1 of 7 test files*7 decided by learned items*"])
+
+
 def test_learned_items_decide_what_static_reading_cannot(project: pytest.Pytester) -> None:
     result = project.runpytest("-k", "zzz_nothing", "-p", "no:randomly")
     result.stdout.fnmatch_lines(["fastcollect: imported 6 of 6 test files*0 decided by learned items*"])

@@ -1,0 +1,152 @@
+"""Verifies the plugin on real test suites: for 30+ expressions drawn from the
+suite's own names (functions, classes, parameter ids, directories, modules,
+markers, negations), the node IDs the plugin selects must equal what plain
+pytest selects.
+
+The plain side is one collection with --no-fast-collect, where pytest's own
+Expression/KeywordMatcher/MarkMatcher evaluate every expression on every item
+(fc_oracle.py); a few expressions are also checked with a real plain
+`pytest -k` run. The plugin side runs `pytest --co -q -k EXPR` per expression
+(after one learning run), and its IDs are compared.
+
+Usage: verify_real.py SUITE [--expressions N] [--python VENV_PYTHON]
+Suites: see SUITES below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+SUITES = {
+    # name: (pytest args, pip requirements)
+    "pandas": (["--pyargs", "pandas"], ["pandas", "hypothesis"]),
+    "numpy": (["--pyargs", "numpy"], ["numpy", "hypothesis"]),
+    "networkx": (["--pyargs", "networkx"], ["networkx"]),
+    "xarray": (["--pyargs", "xarray"], ["xarray", "hypothesis"]),
+    "dask": (["--pyargs", "dask"], ["dask[array,dataframe]", "hypothesis"]),
+    "pyarrow": (["--pyargs", "pyarrow"], ["pyarrow", "hypothesis"]),
+}
+
+_SPLIT = re.compile(r"::|/|\[|\]|-|\.py")
+
+
+def run(py: str, args: list[str], cwd: Path, env: dict | None = None, timeout: int = 3600) -> subprocess.CompletedProcess:
+    return subprocess.run([py, "-m", "pytest", "-p", "no:randomly", "-p", "no:xdist", *args],
+                          cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def ids_from(out: str) -> list[str]:
+    return [line.strip() for line in out.splitlines() if "::" in line and not line.startswith(("ERROR", "FAILED"))]
+
+
+def draw_expressions(all_ids: list[str], marks: list[str], n: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    funcs, classes, params, dirs, modules = set(), set(), set(), set(), set()
+    for nid in all_ids:
+        path, _, rest = nid.partition("::")
+        parts = path.split("/")
+        dirs.update(p for p in parts[:-1] if p)
+        modules.add(parts[-1][:-3] if parts[-1].endswith(".py") else parts[-1])
+        segs = rest.split("::")
+        classes.update(s for s in segs[:-1])
+        last = segs[-1]
+        name, _, pid = last.partition("[")
+        funcs.add(name)
+        for p in _SPLIT.split(pid.rstrip("]")):
+            if p:
+                params.add(p)
+    def ok(word: str) -> bool:
+        return bool(re.fullmatch(r"[A-Za-z0-9_:+.\-]+", word)) and word not in ("and", "or", "not")
+    pools = [sorted(filter(ok, x)) for x in (funcs, classes, params, dirs, modules)]
+    keywords: list[str] = []
+    for i in range(n):
+        pool = [p for p in pools if p][i % len([p for p in pools if p])]
+        word = rng.choice(pool)
+        roll = rng.random()
+        if roll < 0.15:
+            word = f"not {word}"
+        elif roll < 0.3:
+            other = rng.choice(rng.choice([p for p in pools if p]))
+            word = f"{word} and not {other}" if rng.random() < 0.5 else f"{word} or {other}"
+        keywords.append(word)
+    mark_exprs = marks[:3] + [f"not {m}" for m in marks[:2]]
+    return keywords, mark_exprs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("suite", choices=sorted(SUITES))
+    ap.add_argument("--expressions", type=int, default=30)
+    ap.add_argument("--python", default=sys.executable)
+    ap.add_argument("--plain-checks", type=int, default=2)
+    ap.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    suite_args, _ = SUITES[args.suite]
+    rng = random.Random(args.suite)
+    work = Path(tempfile.mkdtemp(prefix=f"fc-real-{args.suite}-"))
+    env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    start = time.perf_counter()
+
+    # 1. All IDs and markers of a plain collection.
+    probe = run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q", "--markers"], work, env)
+    marks = sorted(set(re.findall(r"^@pytest\.mark\.([A-Za-z_]\w*)", probe.stdout, re.M))
+                   - {"filterwarnings", "skip", "skipif", "xfail", "parametrize", "usefixtures", "tryfirst",
+                      "trylast"})
+    first = run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q"], work, env)
+    all_ids = ids_from(first.stdout)
+    keywords, mark_exprs = draw_expressions(all_ids, marks, args.expressions, rng)
+
+    # 2. The oracle: pytest's own matchers over one plain collection.
+    oracle_file = work / "oracle.json"
+    oenv = dict(env, FC_ORACLE_OUT=str(oracle_file), FC_ORACLE_EXPRS=json.dumps({"k": keywords, "m": mark_exprs}))
+    run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q", "-p", "fc_oracle"], work, oenv)
+    oracle = json.loads(oracle_file.read_text())
+
+    # 3. A few expressions checked with real plain runs (validates the oracle).
+    for k in keywords[: args.plain_checks]:
+        plain = ids_from(run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q", "-k", k], work, env).stdout)
+        assert plain == oracle["k:" + k], f"oracle disagrees with plain pytest for -k {k!r}"
+
+    # 4. The plugin: one learning run, then every expression.
+    learn = run(args.python, [*suite_args, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
+    report = [line for line in learn.stdout.splitlines() if line.startswith("fastcollect:")]
+    rows = []
+    failures = 0
+    for kind, exprs in (("k", keywords), ("m", mark_exprs)):
+        for e in exprs:
+            t = time.perf_counter()
+            res = run(args.python, [*suite_args, "--co", "-q", f"-{kind}", e], work, env)
+            elapsed = time.perf_counter() - t
+            got = ids_from(res.stdout)
+            want = oracle[f"{kind}:{e}"]
+            missed = sorted(set(want) - set(got))
+            extra = sorted(set(got) - set(want))
+            line = next((l for l in res.stdout.splitlines() if l.startswith("fastcollect:")), "")
+            rows.append({"kind": kind, "expr": e, "want": len(want), "got": len(got), "missed": len(missed),
+                         "extra": len(extra), "seconds": round(elapsed, 2), "report": line})
+            if missed or extra or got != want:
+                failures += 1
+                print(f"MISMATCH -{kind} {e!r}: missed {missed[:5]} extra {extra[:5]}")
+    summary = {"suite": args.suite, "items": len(oracle["all"]), "expressions": len(rows),
+               "mismatches": failures, "minutes": round((time.perf_counter() - start) / 60, 1),
+               "learning_run": report, "rows": rows}
+    print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=1))
+    for r in rows:
+        print(f"  -{r['kind']} {r['expr']!r}: {r['got']} ids (want {r['want']}), {r['seconds']} s  {r['report']}")
+    if args.out:
+        args.out.write_text(json.dumps(summary, indent=1))
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
