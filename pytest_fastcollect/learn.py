@@ -52,13 +52,23 @@ def session_key(config: pytest.Config) -> int:
             parts.append(hashlib.blake2b(Path(config.inipath).read_bytes(), digest_size=16).hexdigest())
         except OSError:
             parts.append(repr(os.urandom(8)))  # unreadable: never match
-    dists = set()
-    for _plugin, dist in config.pluginmanager.list_plugin_distinfo():
-        name = getattr(dist, "project_name", None) or dist.metadata["name"]
-        dists.add(f"{name}=={dist.version}")
-    parts.append(repr(sorted(dists)))
+    # Every installed distribution: installing or removing a package changes
+    # which optional imports succeed (and so parametrization and skips).
+    parts.append(repr(installed_distributions()))
     digest = hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "little") or 1
+
+
+def installed_distributions() -> List[str]:
+    from importlib import metadata
+
+    out = set()
+    for dist in metadata.distributions():
+        try:
+            out.add(f"{dist.metadata['Name']}=={dist.version}@{getattr(dist, '_path', '')}")
+        except Exception:  # noqa: BLE001 - a broken dist-info still counts
+            out.add(repr(dist))
+    return sorted(out)
 
 
 def learning_allowed(config: pytest.Config) -> Optional[str]:
@@ -142,6 +152,7 @@ class Learner:
         self.reads = _Reads()
         self.all_items: List[pytest.Item] = []
         self.collected: Set[str] = set()  # module paths collected without error
+        self.skipped: Set[str] = set()  # module paths skipped as a whole
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
@@ -154,8 +165,13 @@ class Learner:
         return (yield)
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
-        if report.passed and report.nodeid.endswith(".py"):
-            self.collected.add(os.path.normpath(os.path.join(str(self.config.rootpath), report.nodeid)))
+        # A module skipped as a whole (importorskip, allow_module_level) has no
+        # items under this key; plain pytest would report it skipped.
+        if (report.passed or report.skipped) and report.nodeid.endswith(".py"):
+            path = os.path.normpath(os.path.join(str(self.config.rootpath), report.nodeid))
+            self.collected.add(path)
+            if report.skipped:
+                self.skipped.add(path)
 
     def payload(self) -> Optional[Dict[str, Any]]:
         state = self.state
@@ -176,6 +192,9 @@ class Learner:
                 module_at.setdefault(os.path.abspath(f), mod)
         for path in sorted(self.collected & learnable):
             module = module_at.get(path)
+            if path in self.skipped:
+                files.append((path, hashes[path], [], []))
+                continue
             if module is None:
                 continue  # not found by file: what it borrows cannot be known
             items = by_file.get(path, [])

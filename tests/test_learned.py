@@ -106,6 +106,26 @@ def test_learning_survives_odd_environment_lookups(project: pytest.Pytester) -> 
     result.stdout.fnmatch_lines(["fastcollect: imported 1 of 7 test files*7 decided by learned items*"])
 
 
+def test_module_level_skips_are_learned_and_follow_installs(project: pytest.Pytester) -> None:
+    (project.path / "test_optional.py").write_text(
+        "import pytest\nfc_optional_dep = pytest.importorskip('fc_optional_dep')\ndef test_optional(): pass\n"
+    )
+    project.syspathinsert()
+    compare(project, ["-k", "zzz"])
+    fast = compare(project, ["-k", "alpha"])
+    assert "test_optional.py" not in fast.modules  # learned: skipped as a whole
+    # Installing the missing module changes the installed distributions.
+    site = project.path / "site"
+    (site / "fc_optional_dep").mkdir(parents=True)
+    (site / "fc_optional_dep" / "__init__.py").write_text("")
+    info = site / "fc_optional_dep-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fc-optional-dep\nVersion: 1.0\n")
+    project.syspathinsert(site)
+    fast = compare(project, ["-k", "optional"])
+    assert fast.ids == ["test_optional.py::test_optional"]
+
+
 def test_learned_items_decide_what_static_reading_cannot(project: pytest.Pytester) -> None:
     result = project.runpytest("-k", "zzz_nothing", "-p", "no:randomly")
     result.stdout.fnmatch_lines(["fastcollect: imported 6 of 6 test files*0 decided by learned items*"])
