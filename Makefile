@@ -11,7 +11,7 @@ APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
 SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
 JOBS     ?= 2
 
-.PHONY: all demo test test-cpp test-py test-pytest8 bench asan deps install clean
+.PHONY: all demo test test-cpp test-py test-pytest8 bench verify-real asan deps install clean
 
 all: install
 
@@ -78,8 +78,20 @@ test: test-cpp test-py test-pytest8
 demo: install
 	$(BIN)/python benchmarks/demo.py
 
+# Timings against plain pytest and the oracle (docs/benchmarks.md), then the
+# index throughput (cold MB/s, warm us per file).
 bench: install
-	$(BIN)/python benchmarks/bench_index.py
+	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_index.py --files 10000 --json docs/results/bench_index.json
+
+# Real suites: plugin IDs == plain IDs over 30+ expressions each (long).
+verify-real: install
+	$(PY) -m venv build/venv-real
+	build/venv-real/bin/python -m pip install -q --upgrade pip
+	build/venv-real/bin/python -m pip install -q "pytest>=9,<10" pandas numpy networkx hypothesis build/wheel/*.whl
+	for s in pandas numpy networkx; do \
+	  build/venv-real/bin/python benchmarks/real/verify_real.py $$s --python build/venv-real/bin/python \
+	    --out docs/results/verify-$$s.json || exit 1; done
 
 # C++ tests and the Python tests once under AddressSanitizer + UBSan.
 asan: $(BIN)/.ready build/grammar/src/parser.c

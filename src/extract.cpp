@@ -27,9 +27,49 @@ constexpr int kMaxDepth = 64;
 
 bool is(TSNode n, const char* type) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), type) == 0; }
 
-TSNode field(TSNode n, const char* name) {
-  return ts_node_child_by_field_name(n, name, static_cast<uint32_t>(std::strlen(name)));
+// Field ids, resolved once per grammar (name lookups scan the grammar's field table).
+struct Fields {
+  TSFieldId alias = 0;
+  TSFieldId argument = 0;
+  TSFieldId arguments = 0;
+  TSFieldId attribute = 0;
+  TSFieldId body = 0;
+  TSFieldId consequence = 0;
+  TSFieldId definition = 0;
+  TSFieldId function = 0;
+  TSFieldId left = 0;
+  TSFieldId module_name = 0;
+  TSFieldId name = 0;
+  TSFieldId object = 0;
+  TSFieldId parameters = 0;
+  TSFieldId right = 0;
+  TSFieldId superclasses = 0;
+  TSFieldId value = 0;
+};
+
+Fields resolve_fields(const TSLanguage* lang) {
+  Fields f;
+  f.alias = ts_language_field_id_for_name(lang, "alias", 5);
+  f.argument = ts_language_field_id_for_name(lang, "argument", 8);
+  f.arguments = ts_language_field_id_for_name(lang, "arguments", 9);
+  f.attribute = ts_language_field_id_for_name(lang, "attribute", 9);
+  f.body = ts_language_field_id_for_name(lang, "body", 4);
+  f.consequence = ts_language_field_id_for_name(lang, "consequence", 11);
+  f.definition = ts_language_field_id_for_name(lang, "definition", 10);
+  f.function = ts_language_field_id_for_name(lang, "function", 8);
+  f.left = ts_language_field_id_for_name(lang, "left", 4);
+  f.module_name = ts_language_field_id_for_name(lang, "module_name", 11);
+  f.name = ts_language_field_id_for_name(lang, "name", 4);
+  f.object = ts_language_field_id_for_name(lang, "object", 6);
+  f.parameters = ts_language_field_id_for_name(lang, "parameters", 10);
+  f.right = ts_language_field_id_for_name(lang, "right", 5);
+  f.superclasses = ts_language_field_id_for_name(lang, "superclasses", 12);
+  f.value = ts_language_field_id_for_name(lang, "value", 5);
+  return f;
 }
+
+
+TSNode field(const struct Ctx& c, TSNode n, TSFieldId Fields::*which);
 
 // Parenthesised expressions are transparent everywhere we look at values.
 TSNode unparen(TSNode n) {
@@ -39,6 +79,7 @@ TSNode unparen(TSNode n) {
 
 struct Ctx {
   std::string_view src;
+  Fields fields;
   // Names bound to the pytest module, to pytest.mark, pytest.param, pytest.fixture.
   std::set<std::string> pytest_names, mark_names, param_names, fixture_names;
   // Module-level names assigned exactly once to a mark expression (slow = pytest.mark.slow).
@@ -50,6 +91,11 @@ struct Ctx {
     return std::string(src.substr(a, b - a));
   }
 };
+
+TSNode field(const Ctx& c, TSNode n, TSFieldId Fields::*which) {
+  TSFieldId id = c.fields.*which;
+  return id ? ts_node_child_by_field_id(n, id) : TSNode{};
+}
 
 // A plain string literal's value; false for f-strings, bytes, escapes,
 // implicit concatenation, or anything that is not a string.
@@ -88,8 +134,8 @@ bool dotted(const Ctx& c, TSNode n, std::vector<std::string>& out) {
     return true;
   }
   if (is(n, "attribute")) {
-    if (!dotted(c, field(n, "object"), out)) return false;
-    TSNode attr = field(n, "attribute");
+    if (!dotted(c, field(c, n, &Fields::object), out)) return false;
+    TSNode attr = field(c, n, &Fields::attribute);
     if (ts_node_is_null(attr)) return false;
     out.push_back(c.text(attr));
     return true;
@@ -101,9 +147,9 @@ std::string leftmost_identifier(const Ctx& c, TSNode n) {
   for (int guard = 0; guard < kMaxDepth && !ts_node_is_null(n); ++guard) {
     n = unparen(n);
     if (is(n, "identifier")) return c.text(n);
-    if (is(n, "attribute")) n = field(n, "object");
-    else if (is(n, "call")) n = field(n, "function");
-    else if (is(n, "subscript")) n = field(n, "value");
+    if (is(n, "attribute")) n = field(c, n, &Fields::object);
+    else if (is(n, "call")) n = field(c, n, &Fields::function);
+    else if (is(n, "subscript")) n = field(c, n, &Fields::value);
     else return {};
   }
   return {};
@@ -122,7 +168,7 @@ struct Args {
 
 Args call_args(const Ctx& c, TSNode call) {
   Args a;
-  TSNode list = field(call, "arguments");
+  TSNode list = field(c, call, &Fields::arguments);
   if (ts_node_is_null(list)) return a;
   if (!is(list, "argument_list")) {  // generator argument: f(x for x in y)
     a.splat = true;
@@ -132,7 +178,7 @@ Args call_args(const Ctx& c, TSNode call) {
   for (uint32_t i = 0; i < n; ++i) {
     TSNode ch = ts_node_named_child(list, i);
     if (is(ch, "keyword_argument")) {
-      a.keyword.emplace_back(c.text(field(ch, "name")), field(ch, "value"));
+      a.keyword.emplace_back(c.text(field(c, ch, &Fields::name)), field(c, ch, &Fields::value));
     } else if (is(ch, "list_splat") || is(ch, "dictionary_splat")) {
       a.splat = true;
     } else if (is(ch, "comment")) {
@@ -182,7 +228,7 @@ bool literal_id(const Ctx& c, TSNode v, const std::string& argname, size_t idx, 
   }
   if (is(v, "unary_operator")) {
     TSNode op = ts_node_child(v, 0);
-    TSNode arg = field(v, "argument");
+    TSNode arg = field(c, v, &Fields::argument);
     std::string inner;
     if (c.text(op) == "-" && is(unparen(arg), "integer") && literal_id(c, arg, argname, idx, inner)) {
       if (inner == "0") return false;  // str(-0) is "0"
@@ -245,7 +291,7 @@ bool is_param_call(const Ctx& c, TSNode e, TSNode& call) {
   e = unparen(e);
   if (!is(e, "call")) return false;
   std::vector<std::string> chain;
-  if (!dotted(c, field(e, "function"), chain)) return false;
+  if (!dotted(c, field(c, e, &Fields::function), chain)) return false;
   bool ok = (chain.size() == 2 && c.pytest_names.count(chain[0]) && chain[1] == "param") ||
             (chain.size() == 1 && c.param_names.count(chain[0]));
   if (ok) call = e;
@@ -435,7 +481,7 @@ Decorator resolve_decorator(const Ctx& c, TSNode expr) {
   TSNode callee = expr;
   bool called = false;
   if (is(expr, "call")) {
-    callee = field(expr, "function");
+    callee = field(c, expr, &Fields::function);
     called = true;
   }
   std::vector<std::string> chain;
@@ -506,7 +552,7 @@ Decorator resolve_decorator(const Ctx& c, TSNode expr) {
 }
 
 void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
-  TSNode ps = field(fn, "parameters");
+  TSNode ps = field(c, fn, &Fields::parameters);
   if (ts_node_is_null(ps)) return;
   uint32_t n = ts_node_named_child_count(ps);
   for (uint32_t i = 0; i < n; ++i) {
@@ -514,7 +560,7 @@ void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
     if (is(p, "identifier")) {
       out.push_back(c.text(p));
     } else if (is(p, "default_parameter") || is(p, "typed_default_parameter")) {
-      out.push_back(c.text(field(p, "name")));
+      out.push_back(c.text(field(c, p, &Fields::name)));
     } else if (is(p, "typed_parameter")) {
       TSNode id = ts_node_named_child(p, 0);
       if (is(id, "identifier")) out.push_back(c.text(id));
@@ -534,7 +580,7 @@ void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int dept
     std::string base = leftmost_identifier(c, t);
     if (!base.empty()) out.push_back(base);
     if (is(t, "attribute")) {
-      TSNode attr = field(t, "attribute");
+      TSNode attr = field(c, t, &Fields::attribute);
       if (c.text(attr) == "__test__") out.push_back("__test__");
     }
     return;
@@ -578,9 +624,9 @@ void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
   while (is(value, "assignment")) {
-    TSNode left = field(value, "left");
+    TSNode left = field(c, value, &Fields::left);
     targets.push_back(left);
-    TSNode right = field(value, "right");
+    TSNode right = field(c, value, &Fields::right);
     if (ts_node_is_null(right)) {  // annotation only: x: int
       value = TSNode{};
       break;
@@ -617,7 +663,7 @@ void process_import(Ctx& c, TSNode st, Scope& s) {
   bool from = is(st, "import_from_statement");
   std::string module_root;
   if (from) {
-    TSNode mod = field(st, "module_name");
+    TSNode mod = field(c, st, &Fields::module_name);
     if (is(mod, "relative_import")) {
       module_root = "";
     } else {
@@ -630,15 +676,15 @@ void process_import(Ctx& c, TSNode st, Scope& s) {
   uint32_t n = ts_node_named_child_count(st);
   for (uint32_t i = 0; i < n; ++i) {
     TSNode ch = ts_node_named_child(st, i);
-    if (from && ts_node_eq(ch, field(st, "module_name"))) continue;
+    if (from && ts_node_eq(ch, field(c, st, &Fields::module_name))) continue;
     if (is(ch, "wildcard_import")) {
-      add_dynamic(s, "star import from '" + c.text(field(st, "module_name")) + "'");
+      add_dynamic(s, "star import from '" + c.text(field(c, st, &Fields::module_name)) + "'");
       continue;
     }
     std::string full, bound;
     if (is(ch, "aliased_import")) {
-      full = c.text(field(ch, "name"));
-      bound = c.text(field(ch, "alias"));
+      full = c.text(field(c, ch, &Fields::name));
+      bound = c.text(field(c, ch, &Fields::alias));
     } else if (is(ch, "dotted_name")) {
       full = c.text(ch);
       bound = from ? full : full.substr(0, full.find('.'));
@@ -651,7 +697,7 @@ void process_import(Ctx& c, TSNode st, Scope& s) {
     imp.module = from ? module_root : full.substr(0, full.find('.'));
     // Aliases of pytest and its helpers.
     if (!from && full == "pytest") c.pytest_names.insert(bound);
-    if (from && c.text(field(st, "module_name")) == "pytest") {
+    if (from && c.text(field(c, st, &Fields::module_name)) == "pytest") {
       if (full == "mark") c.mark_names.insert(bound);
       if (full == "param") c.param_names.insert(bound);
       if (full == "fixture") c.fixture_names.insert(bound);
@@ -663,7 +709,7 @@ void process_import(Ctx& c, TSNode st, Scope& s) {
 
 Func make_func(Ctx& c, TSNode def, std::vector<Decorator> decos, bool conditional) {
   Func f;
-  f.name = c.text(field(def, "name"));
+  f.name = c.text(field(c, def, &Fields::name));
   f.line = ts_node_start_point(def).row + 1;
   f.conditional = conditional;
   f.decorators = std::move(decos);
@@ -676,11 +722,11 @@ Func make_func(Ctx& c, TSNode def, std::vector<Decorator> decos, bool conditiona
 
 void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool conditional, int depth) {
   Class k;
-  k.name = c.text(field(def, "name"));
+  k.name = c.text(field(c, def, &Fields::name));
   k.line = ts_node_start_point(def).row + 1;
   k.conditional = conditional;
   k.decorators = std::move(decos);
-  TSNode sup = field(def, "superclasses");
+  TSNode sup = field(c, def, &Fields::superclasses);
   if (!ts_node_is_null(sup)) {
     uint32_t n = ts_node_named_child_count(sup);
     for (uint32_t i = 0; i < n; ++i) {
@@ -694,7 +740,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
-    process_block(c, field(def, "body"), inner, false, depth + 1);
+    process_block(c, field(c, def, &Fields::body), inner, false, depth + 1);
   }
   s.classes->push_back(std::move(k));
 }
@@ -711,7 +757,7 @@ void process_definition(Ctx& c, TSNode node, Scope& s, bool conditional, int dep
         decos.push_back(resolve_decorator(c, e));
       }
     }
-    def = field(node, "definition");
+    def = field(c, node, &Fields::definition);
   }
   if (is(def, "function_definition")) {
     Func f = make_func(c, def, std::move(decos), conditional);
@@ -729,7 +775,7 @@ void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
     add_dynamic(s, "nesting too deep");
     return;
   }
-  if (is(st, "for_statement")) bound_names(c, field(st, "left"), *s.bound);
+  if (is(st, "for_statement")) bound_names(c, field(c, st, &Fields::left), *s.bound);
   uint32_t n = ts_node_named_child_count(st);
   for (uint32_t i = 0; i < n; ++i) {
     TSNode ch = ts_node_named_child(st, i);
@@ -740,7 +786,7 @@ void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
                is(ch, "with_item")) {
       process_compound(c, ch, s, depth + 1);
     } else if (is(ch, "as_pattern")) {
-      bound_names(c, field(ch, "alias"), *s.bound);
+      bound_names(c, field(c, ch, &Fields::alias), *s.bound);
     } else if (is(ch, "identifier") && is(st, "except_clause")) {
       s.bound->push_back(c.text(ch));  // except E as name (older grammars)
     }
@@ -770,7 +816,7 @@ void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) 
           process_assignment(c, e, s, conditional);
         } else if (is(e, "augmented_assignment")) {
           std::vector<std::string> names;
-          bound_names(c, field(e, "left"), names);
+          bound_names(c, field(c, e, &Fields::left), names);
           for (const auto& nm : names) {
             if (nm == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
             s.bound->push_back(nm);
@@ -793,7 +839,7 @@ void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) 
     } else if (!std::strcmp(t, "exec_statement")) {
       add_dynamic(s, "exec statement");
     } else if (!std::strcmp(t, "type_alias_statement")) {
-      bound_names(c, field(st, "left"), *s.bound);
+      bound_names(c, field(c, st, &Fields::left), *s.bound);
     }
     // pass, return, raise, assert, global, future imports, comments: nothing bound.
   }
@@ -829,13 +875,13 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
         found.insert(name);
       } else if (name == "setattr" || name == "modules") {
         TSNode parent = ts_node_parent(n);
-        if (name == "setattr" && is(parent, "call") && ts_node_eq(field(parent, "function"), n))
+        if (name == "setattr" && is(parent, "call") && ts_node_eq(field(c, parent, &Fields::function), n))
           found.insert("setattr");
-        if (name == "modules" && is(parent, "attribute") && c.text(field(parent, "object")) == "sys")
+        if (name == "modules" && is(parent, "attribute") && c.text(field(c, parent, &Fields::object)) == "sys")
           found.insert("sys.modules");
       }
     } else if (!std::strcmp(t, "named_expression")) {
-      f.bound.push_back(c.text(field(n, "name")));
+      f.bound.push_back(c.text(field(c, n, &Fields::name)));
     }
     if (ts_tree_cursor_goto_first_child(&cur)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {
@@ -868,9 +914,9 @@ void collect_aliases(Ctx& c, TSNode block, int depth) {
         TSNode ch = ts_node_named_child(st, j);
         if (is(ch, "block")) collect_aliases(c, ch, depth + 1);
         else if (ts_node_named_child_count(ch) > 0) {
-          TSNode body = field(ch, "body");
+          TSNode body = field(c, ch, &Fields::body);
           if (is(body, "block")) collect_aliases(c, body, depth + 1);
-          TSNode cons = field(ch, "consequence");
+          TSNode cons = field(c, ch, &Fields::consequence);
           if (is(cons, "block")) collect_aliases(c, cons, depth + 1);
         }
       }
@@ -908,6 +954,7 @@ FileFacts Extractor::extract(std::string_view source) {
   }
   Ctx c;
   c.src = source;
+  c.fields = resolve_fields(ts_parser_language(parser_.get()));  // 16 lookups per file, not per node
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
   collect_aliases(c, root, 0);
   Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};

@@ -91,6 +91,7 @@ def main() -> None:
     ap.add_argument("--plain-checks", type=int, default=2)
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
+    args.python = os.path.abspath(args.python)  # absolute, but not resolved: a venv's python is a symlink
     suite_args, _ = SUITES[args.suite]
     rng = random.Random(args.suite)
     work = Path(tempfile.mkdtemp(prefix=f"fc-real-{args.suite}-"))
