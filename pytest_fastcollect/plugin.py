@@ -148,13 +148,11 @@ def decide(config: pytest.Config, state: State) -> None:
     state.decided = True
     start = time.perf_counter()
     try:
-        reason = environment.foreign_collection_hooks(config)
-        if reason:
-            state.disabled = reason
-            return
         assert state.native is not None
         state.index_dir = _index_dir(config, state)
         scan_config = environment.scan_config(config, state.index_dir)
+        # A plugin hook the static model cannot see: only learned items decide.
+        scan_config["static_unknown"] = environment.foreign_collection_hooks(config) or ""
         if state.index_dir and state.learner is not None:
             scan_config["session_key"] = session_key(config)
         result = state.native.core.scan(state.native.language, scan_config)

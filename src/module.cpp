@@ -91,6 +91,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});
     cfg.threads = get<unsigned>(c, "threads", 0);
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
+    cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
     fc::ScanResult r;
     {

@@ -335,7 +335,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     for (const auto& d : fi.deps) q.add(d);
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
-  q.add(conftest_fp);
+  q.add(conftest_fp).add(cfg.static_unknown);
   const uint64_t query = q.value();
   DecisionSet cache;
   bool have_cache = false;
@@ -398,7 +398,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       return scopes.emplace(dir, std::move(s)).first->second;
     };
     // A conftest anywhere in the session may act on every item.
-    std::string global_unknown;
+    std::string global_unknown = cfg.static_unknown;
     for (size_t i = 0; i < first_test && global_unknown.empty(); ++i)
       global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc);
     for (size_t i = first_test; i < paths.size(); ++i)

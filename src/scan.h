@@ -24,6 +24,9 @@ struct ScanConfig {
   std::vector<std::string> global_autouse;
   std::string index_dir;  // empty: work without an index
   uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
+  // Non-empty: something the static model cannot see acts on items (a plugin's
+  // collection hook); only learned items may decide, everything else is imported.
+  std::string static_unknown;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;

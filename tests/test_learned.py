@@ -169,3 +169,14 @@ def test_every_part_of_the_key(project: pytest.Pytester, monkeypatch: pytest.Mon
     for k in EXPRESSIONS + ["alphb"]:
         compare(project, ["-k", k])
     compare(project, ["-m", "hooked"])
+
+
+def test_xdist_uses_learned_items_decided_by_the_controller(project: pytest.Pytester) -> None:
+    pytest.importorskip("xdist")
+    project.syspathinsert()
+    compare(project, ["-k", "zzz"])  # learn in-process
+    plain = project.runpytest_subprocess("-n", "2", "-k", "far or d_two", "--no-fast-collect", "-p", "no:randomly")
+    fast = project.runpytest_subprocess("-n", "2", "-k", "far or d_two", "-p", "no:randomly")
+    plain.assert_outcomes(passed=2)
+    fast.assert_outcomes(passed=2)
+    fast.stdout.fnmatch_lines(["fastcollect: imported 2 of 6 test files*6 decided by learned items*"])

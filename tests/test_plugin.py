@@ -164,3 +164,33 @@ def test_xdist_workers_get_the_controllers_decision(project: pytest.Pytester) ->
     plain.assert_outcomes(passed=2)
     fast.assert_outcomes(passed=2)
     fast.stdout.fnmatch_lines(["fastcollect: imported 2 of 3 test files, skipped 1;*"])
+
+
+class AddsMarker:
+    """An installed plugin (not a conftest) whose hook the static model cannot see."""
+
+    def pytest_collection_modifyitems(self, items: list) -> None:
+        for item in items:
+            if item.name == "test_beta":
+                item.add_marker(pytest.mark.from_plugin)
+
+
+def _collect_with_plugin(project: pytest.Pytester, *args: str) -> tuple:
+    from differential import _Recorder
+
+    rec = _Recorder()
+    project.inline_run("--collect-only", "-p", "no:randomly", *args, plugins=[rec, AddsMarker()])
+    return rec.ids, rec.modules
+
+
+def test_foreign_plugin_hooks_leave_only_learned_decisions(project: pytest.Pytester) -> None:
+    project.makeini("[pytest]\nmarkers =\n  from_plugin\n")
+    plain = _collect_with_plugin(project, "--no-fast-collect", "-m", "from_plugin")
+    first = _collect_with_plugin(project, "-m", "from_plugin")
+    assert first[0] == plain[0] == ["test_beta.py::test_beta"]
+    assert len(first[1]) == 3  # nothing skipped on static facts alone
+    second = _collect_with_plugin(project, "-m", "from_plugin")
+    assert second[0] == plain[0]
+    assert second[1] == {"test_beta.py"}  # learned items decided the others
+    third = _collect_with_plugin(project, "-k", "gamma")
+    assert third[0] == ["sub/test_gamma.py::test_gamma"] and third[1] == {"sub/test_gamma.py"}
