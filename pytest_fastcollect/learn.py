@@ -164,14 +164,17 @@ class Learner:
         self.all_items = list(items)  # before anything deselects
         return (yield)
 
-    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        report = yield
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.
-        if (report.passed or report.skipped) and report.nodeid.endswith(".py"):
-            path = os.path.normpath(os.path.join(str(self.config.rootpath), report.nodeid))
+        if isinstance(collector, pytest.Module) and (report.passed or report.skipped):
+            path = str(collector.path)  # as pytest_ignore_collect sees it (node ids may be relative elsewhere)
             self.collected.add(path)
             if report.skipped:
                 self.skipped.add(path)
+        return report
 
     def payload(self) -> Optional[Dict[str, Any]]:
         state = self.state

@@ -180,3 +180,20 @@ def test_xdist_uses_learned_items_decided_by_the_controller(project: pytest.Pyte
     plain.assert_outcomes(passed=2)
     fast.assert_outcomes(passed=2)
     fast.stdout.fnmatch_lines(["fastcollect: imported 2 of 6 test files*6 decided by learned items*"])
+
+
+def test_learning_for_modules_outside_rootdir(pytester: pytest.Pytester) -> None:
+    # rootdir is the invocation directory; the tests live elsewhere (like --pyargs of an installed package).
+    tests = pytester.path / "elsewhere"
+    write(tests, {k: v for k, v in BASE.items() if k != "sub/test_far.py"})
+    run_dir = pytester.path / "run"
+    run_dir.mkdir()
+    pytester.chdir()
+    import os
+    os.chdir(run_dir)
+    pytester.syspathinsert(tests)
+    args = [str(tests), "--rootdir", str(run_dir), "-p", "no:randomly"]
+    pytester.runpytest(*args, "-k", "zzz")
+    result = pytester.runpytest(*args, "-k", "alpha")
+    result.stdout.fnmatch_lines(["fastcollect: imported 1 of 5 test files, skipped 4*5 decided by learned items*"])
+    result.assert_outcomes(passed=1)
