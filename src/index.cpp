@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include <xxhash.h>
 
@@ -44,6 +45,23 @@ bool mkdirs(const std::string& dir) {
 }
 
 }  // namespace
+
+bool stat_file(const std::string& path, FileStat& fs) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  fs.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  fs.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
+  fs.size = static_cast<uint64_t>(st.st_size);
+  fs.ino = static_cast<uint64_t>(st.st_ino);
+  fs.dev = static_cast<uint64_t>(st.st_dev);
+  return true;
+}
+
+int64_t now_ns() {
+  struct timespec ts {};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
 
 std::string encode_record(const Record& r) {
   std::string s;

@@ -25,6 +25,11 @@ struct FileStat {
   }
 };
 
+// Stat data of a regular file; false if it is missing or not a regular file.
+bool stat_file(const std::string& path, FileStat& out);
+// Wall-clock time in ns, for the racy-timestamp rule.
+int64_t now_ns();
+
 // One stored entry. `racy` marks a file whose timestamps were too close to
 // the moment it was read: its stat data cannot prove it unchanged, so the next
 // run compares the content hash instead.

@@ -145,14 +145,8 @@ bool DepHasher::hash(const std::string& path, uint64_t& out) {
     out = m->second;
     return true;
   }
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
   FileStat fs;
-  fs.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  fs.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
-  fs.size = static_cast<uint64_t>(st.st_size);
-  fs.ino = static_cast<uint64_t>(st.st_ino);
-  fs.dev = static_cast<uint64_t>(st.st_dev);
+  if (!stat_file(path, fs)) return false;
   const std::string key = "\x04" "dep:" + path;
   if (index_) {
     Index::Reader reader(*index_);
@@ -208,10 +202,7 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   std::string err, warning;
   auto index = Index::open(index_dir, err, warning);
   if (!index) return err;
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  DepHasher hasher(index.get(), static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec,
-                   int64_t{2} * 1000000000);
+  DepHasher hasher(index.get(), now_ns(), int64_t{2} * 1000000000);
   // Hashes of the session's dependencies, now.
   HashedPaths deps;
   for (const auto& p : in.deps) {

@@ -56,23 +56,6 @@ bool read_file(const std::string& path, std::string& out) {
   return true;
 }
 
-bool stat_file(const std::string& path, FileStat& fs) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  fs.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-  fs.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec;
-  fs.size = static_cast<uint64_t>(st.st_size);
-  fs.ino = static_cast<uint64_t>(st.st_ino);
-  fs.dev = static_cast<uint64_t>(st.st_dev);
-  return true;
-}
-
-int64_t now_ns() {
-  struct timespec ts {};
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 struct Slot {
   FileFacts facts;
   bool write = false;
