@@ -47,7 +47,9 @@ def run(py: str, args: list[str], cwd: Path, env: dict | None = None, timeout: i
 
 
 def ids_from(out: str) -> list[str]:
-    return [line.strip() for line in out.splitlines() if "::" in line and not line.startswith(("ERROR", "FAILED"))]
+    """Node IDs of `--co -q` output: unindented lines with '::' (warnings quote node IDs indented)."""
+    return [line for line in out.splitlines()
+            if "::" in line and not line[:1].isspace() and not line.startswith(("ERROR", "FAILED"))]
 
 
 def draw_expressions(all_ids: list[str], marks: list[str], n: int, rng: random.Random) -> tuple[list[str], list[str]]:
