@@ -4,10 +4,12 @@
 #include <lmdb.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -246,4 +248,35 @@ TEST_F(Fixture, OnlyRecentQueriesAreKept) {
   EXPECT_EQ(scan("q11").stats.cached_decisions, 2u);
   EXPECT_EQ(scan("q4").stats.cached_decisions, 2u);
   EXPECT_EQ(scan("q0").stats.cached_decisions, 0u);  // evicted
+}
+
+TEST_F(Fixture, KilledWhileWritingLeavesAUsableIndex) {
+  for (int i = 0; i < 300; ++i)
+    write(dir.path() + "/tests/test_k" + std::to_string(i) + ".py",
+          "def test_k" + std::to_string(i) + "(): pass\n" + std::string(2000, '#') + "\n");
+  for (int round = 0; round < 5; ++round) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Rewrite every record again and again until killed.
+      for (;;) {
+        std::error_code ec;  // in this process: a shell's rm would outlive the kill
+        std::filesystem::remove_all(dir.path() + "/cache/index", ec);
+        fc::scan(tree_sitter_python(), config(dir, "k7"));
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(40 + 37 * round));
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    auto r = scan("k7");
+    EXPECT_TRUE(r.error.empty());
+    EXPECT_LE(r.warnings.size(), 1u) << (r.warnings.empty() ? "" : r.warnings[0]);
+    size_t imported = 0;
+    for (const auto& f : r.files) imported += f.skip ? 0 : 1;
+    EXPECT_EQ(imported, 11u);  // test_k7.py and test_k70..79.py
+    for (const auto& w : r.warnings) ADD_FAILURE() << "warning: " << w;
+    EXPECT_FALSE(skipped(r, "test_k7.py"));
+    EXPECT_EQ(scan("k7").stats.parsed, 0u);  // and the index works again
+  }
 }
