@@ -15,7 +15,6 @@ namespace {
 constexpr uint32_t kMagic = 0x31584346;  // "FCX1"
 constexpr uint32_t kRecordVersion = 2;
 constexpr char kSchemaKey[] = "\x01schema";
-constexpr size_t kInitialMap = size_t{256} << 20;
 constexpr size_t kMaxMap = size_t{64} << 30;
 
 template <class T>
@@ -103,27 +102,28 @@ bool decode_record(const char* data, size_t size, RecordView& out) {
   return true;
 }
 
-std::unique_ptr<Index> Index::open(const std::string& dir, std::string& error, std::string& warning) {
+std::unique_ptr<Index> Index::open(const std::string& dir, std::string& error, std::string& warning,
+                                   size_t initial_map) {
   if (!mkdirs(dir)) {
     error = "cannot create index directory " + dir + ": " + std::strerror(errno);
     return nullptr;
   }
   auto idx = std::make_unique<Index>();
-  if (idx->init(dir, error)) return idx;
+  if (idx->init(dir, error, initial_map)) return idx;
   // Unreadable or corrupt: start again from nothing, once.
   std::string first = error;
   ::unlink((dir + "/data.mdb").c_str());
   ::unlink((dir + "/lock.mdb").c_str());
   idx = std::make_unique<Index>();
   error.clear();
-  if (idx->init(dir, error)) {
+  if (idx->init(dir, error, initial_map)) {
     warning = "index was unreadable (" + first + "); rebuilt it";
     return idx;
   }
   return nullptr;
 }
 
-bool Index::init(const std::string& dir, std::string& error) {
+bool Index::init(const std::string& dir, std::string& error, size_t initial_map) {
   dir_ = dir;
   MDB_env* raw = nullptr;
   int rc = mdb_env_create(&raw);
@@ -134,7 +134,7 @@ bool Index::init(const std::string& dir, std::string& error) {
   env_.reset(raw);
   mdb_env_set_maxreaders(env_.get(), 512);
   // An existing, larger map keeps its size: LMDB uses the file's size if larger.
-  mdb_env_set_mapsize(env_.get(), kInitialMap);
+  mdb_env_set_mapsize(env_.get(), initial_map);
   // NOSYNC: the index is a cache; records are checksummed and a lost write
   // only costs a re-parse. NOTLS: read transactions are not tied to threads.
   rc = mdb_env_open(env_.get(), dir.c_str(), MDB_NOSYNC | MDB_NOTLS, 0664);

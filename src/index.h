@@ -78,7 +78,8 @@ class Index {
  public:
   // Opens (creating) the index in `dir`. On failure returns nullptr and sets
   // `error`; a corrupt index is removed and created anew once (`warning` says so).
-  static std::unique_ptr<Index> open(const std::string& dir, std::string& error, std::string& warning);
+  static std::unique_ptr<Index> open(const std::string& dir, std::string& error, std::string& warning,
+                                     size_t initial_map = size_t{256} << 20);
 
   // A read-only view for one thread.
   class Reader {
@@ -104,7 +105,7 @@ class Index {
   size_t map_size() const;
 
  private:
-  bool init(const std::string& dir, std::string& error);
+  bool init(const std::string& dir, std::string& error, size_t initial_map);
   EnvPtr env_;
   MDB_dbi dbi_ = 0;
   std::string dir_;

@@ -226,7 +226,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   std::unique_ptr<Index> index;
   if (!cfg.index_dir.empty()) {
     std::string warning;
-    index = Index::open(cfg.index_dir, err, warning);
+    index = Index::open(cfg.index_dir, err, warning, cfg.initial_map_bytes);
     if (!warning.empty()) res.warnings.push_back(warning);
     if (!index) res.warnings.push_back(err + "; running without an index");
   }

@@ -34,6 +34,7 @@ struct ScanConfig {
   uint64_t max_parse_bytes = uint64_t{16} << 20;
   // Files whose mtime or ctime is this close to the scan are re-hashed next time.
   int64_t racy_window_ns = int64_t{2} * 1000000000;
+  size_t initial_map_bytes = size_t{256} << 20;  // LMDB map of a new index; doubled when full
 };
 
 struct FileDecision {

@@ -280,3 +280,17 @@ TEST_F(Fixture, KilledWhileWritingLeavesAUsableIndex) {
     EXPECT_EQ(scan("k7").stats.parsed, 0u);  // and the index works again
   }
 }
+
+TEST_F(Fixture, FullMapGrows) {
+  for (int i = 0; i < 400; ++i)
+    write(dir.path() + "/tests/test_g" + std::to_string(i) + ".py",
+          "def test_g" + std::to_string(i) + "(): pass\n" + std::string(3000, '#') + "\n");
+  auto c = config(dir, "g7");
+  c.initial_map_bytes = 64 * 1024;  // far too small for 400 records
+  auto r = fc::scan(tree_sitter_python(), c);
+  for (const auto& w : r.warnings) ADD_FAILURE() << "warning: " << w;
+  EXPECT_EQ(r.stats.written, 400u);  // module records (decisions are written alongside)
+  auto again = fc::scan(tree_sitter_python(), c);
+  EXPECT_EQ(again.stats.parsed, 0u);
+  EXPECT_EQ(again.stats.cached_decisions, 400u);
+}
