@@ -13,11 +13,11 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,16 +27,20 @@ from gen_suite import generate  # noqa: E402
 
 
 def run(root: Path, args: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) of the pytest child, and its output."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args], cwd=root,
-                          capture_output=True, text=True, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
-    elapsed = time.perf_counter() - start
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Wall time, peak RSS (KiB) of this pytest process alone (wait4), and its output."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args], cwd=root,
+                                stdout=out, stderr=err, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read(), err.read()
     if proc.returncode not in (0, 5):
-        sys.exit(f"pytest {args} failed ({proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
-    return elapsed, max(rss, before), proc.stdout
+        sys.exit(f"pytest {args} failed ({proc.returncode}):\n{text[-2000:]}\n{errors[-2000:]}")
+    return elapsed, usage.ru_maxrss, text
 
 
 def outcome(out: str) -> str:
@@ -135,7 +139,8 @@ def write_markdown(args: argparse.Namespace, rows: list) -> None:
     ]
     for r in rows:
         lines.append(f"| {r['scenario']} | {r['run']} | {r['median_s']:.3f} | {r['min_s']:.3f}-{r['max_s']:.3f} | "
-                     f"{r['vs_plain']:.2f}x | {r['peak_rss_mib']:.1f} | {', '.join(r['selected'])} |")
+                     f"{r['vs_plain']:.2f}x | {'-' if r['peak_rss_mib'] is None else r['peak_rss_mib']} | "
+                     f"{', '.join(r['selected'])} |")
     extra = args.markdown.with_name("benchmarks-notes.md")
     if extra.exists():
         lines += ["", extra.read_text().rstrip()]
