@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
+
+#include <xxhash.h>
 
 namespace fc {
 namespace codec {
@@ -79,7 +82,25 @@ class Reader {
   bool ok_ = true;
 };
 
+// Appends the xxh3-64 of `body` to it: every stored value ends with its checksum.
+inline std::string seal(std::string body) {
+  uint64_t sum = XXH3_64bits(body.data(), body.size());
+  body.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  return body;
+}
+
+// Checks a sealed value; on success `body` is the size without the checksum.
+inline bool unseal(const char* data, size_t size, size_t& body) {
+  if (size < 8) return false;
+  uint64_t sum;
+  std::memcpy(&sum, data + size - 8, 8);
+  body = size - 8;
+  return XXH3_64bits(data, body) == sum;
+}
+
 }  // namespace codec
 using codec::Reader;
+using codec::seal;
+using codec::unseal;
 using codec::Writer;
 }  // namespace fc

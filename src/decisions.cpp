@@ -43,18 +43,13 @@ std::string encode_decisions(const DecisionSet& d) {
     w.b(c.skip);
     w.s(c.reason);
   }
-  std::string out = w.take();
-  uint64_t sum = XXH3_64bits(out.data(), out.size());
-  out.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-  return out;
+  return seal(w.take());
 }
 
 bool decode_decisions(std::string_view data, uint64_t query, DecisionSet& out) {
-  if (data.size() < 8) return false;
-  uint64_t sum;
-  std::memcpy(&sum, data.data() + data.size() - 8, 8);
-  if (XXH3_64bits(data.data(), data.size() - 8) != sum) return false;
-  Reader r(data.data(), data.size() - 8);
+  size_t body;
+  if (!unseal(data.data(), data.size(), body)) return false;
+  Reader r(data.data(), body);
   if (r.u() != kDecisionsVersion || r.u() != query) return false;
   size_t n = r.count();
   out.query = query;

@@ -9,6 +9,8 @@
 
 #include <xxhash.h>
 
+#include "codec.h"
+
 namespace fc {
 namespace {
 
@@ -76,17 +78,14 @@ std::string encode_record(const Record& r) {
   put_raw(s, static_cast<uint8_t>(r.racy));
   put_raw(s, static_cast<uint64_t>(r.facts.size()));
   s += r.facts;
-  put_raw(s, static_cast<uint64_t>(XXH3_64bits(s.data(), s.size())));
-  return s;
+  return seal(std::move(s));
 }
 
 bool decode_record(const char* data, size_t size, RecordView& out) {
-  if (size < 8) return false;
-  uint64_t sum;
-  std::memcpy(&sum, data + size - 8, 8);
-  if (XXH3_64bits(data, size - 8) != sum) return false;
+  size_t body;
+  if (!unseal(data, size, body)) return false;
   const char* p = data;
-  const char* end = data + size - 8;
+  const char* end = data + body;
   uint32_t magic = 0, version = 0;
   uint8_t racy = 0;
   uint64_t n = 0;

@@ -36,19 +36,6 @@ void get_paths(Reader& r, HashedPaths& p) {
   }
 }
 
-std::string seal(std::string body) {
-  uint64_t sum = XXH3_64bits(body.data(), body.size());
-  body.append(reinterpret_cast<const char*>(&sum), sizeof sum);
-  return body;
-}
-bool unseal(const char* data, size_t size, size_t& body) {
-  if (size < 8) return false;
-  uint64_t sum;
-  std::memcpy(&sum, data + size - 8, 8);
-  body = size - 8;
-  return XXH3_64bits(data, body) == sum;
-}
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
