@@ -4,6 +4,9 @@
 PY       ?= python3
 VENV     := .venv
 VENV8    := .venv-pytest8
+VENVM    := .venv-matrix
+VENVM8   := .venv-matrix8
+MATRIX   := pytest-xdist pytest-randomly pytest-cov pytest-asyncio hypothesis
 BIN      := $(VENV)/bin
 BIN8     := $(VENV8)/bin
 STAMPS   := build/stamps
@@ -11,7 +14,7 @@ APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
 SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
 JOBS     ?= 2
 
-.PHONY: all demo test test-cpp test-py test-pytest8 bench verify-real asan deps install clean
+.PHONY: all demo test test-cpp test-py test-pytest8 test-matrix bench verify-real asan deps install clean
 
 all: install
 
@@ -53,6 +56,26 @@ $(STAMPS)/wheel8: $(STAMPS)/wheel $(BIN8)/.ready
 	$(BIN8)/python -m pip install -q build/wheel/*.whl
 	@touch $@
 
+# The plugin matrix: popular plugins beside fastcollect, under pytest 9 and 8.
+$(VENVM)/.ready: $(STAMPS)/deps
+	$(PY) -m venv $(VENVM)
+	$(VENVM)/bin/python -m pip install -q --upgrade pip
+	$(VENVM)/bin/python -m pip install -q "pytest>=9,<10" $(MATRIX)
+	@touch $@
+
+$(VENVM8)/.ready: $(STAMPS)/deps
+	$(PY) -m venv $(VENVM8)
+	$(VENVM8)/bin/python -m pip install -q --upgrade pip
+	$(VENVM8)/bin/python -m pip install -q "pytest>=8,<9" $(MATRIX)
+	@touch $@
+
+$(STAMPS)/wheel-matrix: $(STAMPS)/wheel $(VENVM)/.ready $(VENVM8)/.ready
+	for v in $(VENVM) $(VENVM8); do \
+	  $$v/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl && \
+	  $$v/bin/python -m pip install -q build/wheel/*.whl || exit 1; \
+	done
+	@touch $@
+
 build/grammar/src/parser.c: $(BIN)/.ready
 	tests/cpp/fetch_grammar.sh build/grammar $(BIN)/python
 
@@ -66,13 +89,17 @@ test-cpp: $(BIN)/.ready build/grammar/src/parser.c
 
 # Python tests under pytest 9 (xdist spreads them over the cores).
 test-py: install
-	$(BIN)/pytest tests -n $(JOBS) -p no:randomly
+	$(BIN)/pytest tests --ignore=tests/matrix -n $(JOBS) -p no:randomly
 
 # The same tests under pytest 8.
 test-pytest8: $(STAMPS)/wheel8
-	$(BIN8)/pytest tests -n $(JOBS) -p no:randomly
+	$(BIN8)/pytest tests --ignore=tests/matrix -n $(JOBS) -p no:randomly
 
-test: test-cpp test-py test-pytest8
+test-matrix: $(STAMPS)/wheel-matrix
+	$(VENVM)/bin/pytest tests/matrix -n $(JOBS) -p no:randomly
+	$(VENVM8)/bin/pytest tests/matrix -n $(JOBS) -p no:randomly
+
+test: test-cpp test-py test-pytest8 test-matrix
 
 # A generated suite, `pytest -k` with and without the plugin, times shown.
 demo: install

@@ -23,6 +23,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 import pytest
 
 from pytest_fastcollect import __version__
+from pytest_fastcollect.environment import REORDERING_PLUGINS
 
 # Options that filter items while collecting (before modifyitems): a module
 # collected under them may show only some of its items.
@@ -79,7 +80,7 @@ def learning_allowed(config: pytest.Config) -> Optional[str]:
     hook = config.pluginmanager.hook.pytest_collection_modifyitems
     for impl in hook.get_hookimpls():
         module = getattr(impl.function, "__module__", "") or ""
-        if module.startswith(("_pytest.", "pytest_fastcollect")):
+        if module.startswith(("_pytest.", "pytest_fastcollect")) or module in REORDERING_PLUGINS:
             continue
         # Runs after -k/-m deselection: its markers were not seen by the filter.
         if impl.trylast or getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
