@@ -10,10 +10,8 @@ modules a module borrows from. The native core stores and checks it.
 
 from __future__ import annotations
 
-import builtins
 import hashlib
 import inspect
-import io
 import os
 import sys
 from contextlib import contextmanager
@@ -96,32 +94,55 @@ class _Reads:
         self.files: Set[str] = set()
 
 
+# Files are watched through Python's "open" audit event, not by replacing
+# builtins.open: a test module that captures `open` at import time (as a
+# parametrize value, say) must get the real object, with its real name.
+# Audit hooks cannot be removed, so one hook per process forwards events to
+# the recorder of the collection running at that moment (none outside it).
+_recording: List[_Reads] = []
+_audit_hook_added: List[bool] = []
+
+
+def _audit(event: str, args: Tuple[Any, ...]) -> None:
+    if event != "open" or not _recording or not args:
+        return
+    file = args[0]
+    mode = args[1] if len(args) > 1 else None
+    flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+    if not isinstance(file, (str, bytes, os.PathLike)):
+        return  # a file descriptor
+    if isinstance(mode, str):
+        if "w" in mode or "a" in mode or "x" in mode:
+            return
+    elif flags & (os.O_WRONLY | os.O_RDWR):
+        return
+    try:
+        _recording[-1].files.add(os.path.abspath(os.fsdecode(file)))
+    except (TypeError, ValueError):
+        pass
+
+
 @contextmanager
 def _watch_reads(reads: _Reads) -> Iterator[None]:
-    """Temporarily records os.environ lookups and file opens."""
+    """Records os.environ lookups and files opened for reading, for the duration."""
+    if not _audit_hook_added:
+        sys.addaudithook(_audit)
+        _audit_hook_added.append(True)
     environ_type = type(os.environ)
     original_getitem = environ_type.__getitem__
-    original_open = builtins.open
 
     def getitem(self: Any, key: str) -> str:
         if self is os.environ and isinstance(key, str):
             reads.env.add(key)
         return original_getitem(self, key)
 
-    def recording_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
-        if isinstance(file, (str, bytes, os.PathLike)) and "w" not in mode and "a" not in mode:
-            reads.files.add(os.path.abspath(os.fsdecode(file)))
-        return original_open(file, mode, *args, **kwargs)
-
     environ_type.__getitem__ = getitem  # type: ignore[method-assign]
-    builtins.open = recording_open  # type: ignore[assignment]
-    io.open = recording_open  # type: ignore[assignment]
+    _recording.append(reads)
     try:
         yield
     finally:
+        _recording.remove(reads)
         environ_type.__getitem__ = original_getitem  # type: ignore[method-assign]
-        builtins.open = original_open
-        io.open = original_open
 
 
 def _is_stdlib(path: str, stdlib_dir: str) -> bool:

@@ -197,3 +197,21 @@ def test_learning_for_modules_outside_rootdir(pytester: pytest.Pytester) -> None
     result = pytester.runpytest(*args, "-k", "alpha")
     result.stdout.fnmatch_lines(["fastcollect: imported 1 of 5 test files, skipped 4*5 decided by learned items*"])
     result.assert_outcomes(passed=1)
+
+
+def test_watching_reads_leaves_builtins_alone(project: pytest.Pytester) -> None:
+    """Found on dask: a module that parametrizes with the builtin `open` got
+    the learner's wrapper, so its ids and the test's callable changed."""
+    (project.path / "test_opener.py").write_text(
+        "import io, os\nimport pytest\n"
+        "@pytest.mark.parametrize('opener', [open, io.open, os.open])\n"
+        "def test_opener(opener):\n"
+        "    assert opener is open or opener is io.open or opener is os.open\n"
+        "    assert opener.__name__ == 'open'\n"
+    )
+    project.syspathinsert()
+    for k in ("zzz", "opener", "open and not zzz", "not alpha"):
+        compare(project, ["-k", k], run=True)  # ids, order and outcomes
+    fast = compare(project, ["-k", "opener"], run=True)
+    assert fast.ids == [f"test_opener.py::test_opener[{name}]" for name in ("open0", "open1", "open2")]
+    assert fast.outcomes is not None and fast.outcomes[2] == []  # nothing failed
