@@ -14,7 +14,7 @@ APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
 SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
 JOBS     ?= 2
 
-.PHONY: all demo test test-cpp test-py test-pytest8 test-matrix bench verify-real asan deps install clean
+.PHONY: all demo test test-cpp test-py test-pytest8 test-matrix test-real-slice bench verify-real asan deps install clean
 
 all: install
 
@@ -99,7 +99,12 @@ test-matrix: $(STAMPS)/wheel-matrix
 	$(VENVM)/bin/pytest tests/matrix -n $(JOBS) -p no:randomly
 	$(VENVM8)/bin/pytest tests/matrix -n $(JOBS) -p no:randomly
 
-test: test-cpp test-py test-pytest8 test-matrix
+# A small slice of verify-real: one installed suite, a few expressions.
+test-real-slice: install
+	$(BIN)/python -m pip install -q networkx
+	$(BIN)/python benchmarks/real/verify_real.py networkx-slice --python $(BIN)/python --expressions 6 --plain-checks 1
+
+test: test-cpp test-py test-pytest8 test-matrix test-real-slice
 
 # A generated suite, `pytest -k` with and without the plugin, times shown.
 demo: install

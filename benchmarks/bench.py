@@ -1,9 +1,21 @@
-"""`make bench`: timings of plain pytest, pytest with the plugin, and the
-oracle (plain pytest given only the files that hold the selected tests) on a
-generated suite, medians of interleaved runs with min-max and peak RSS.
-Writes a Markdown table (docs/benchmarks.md by default) and JSON.
+"""`make bench`: collection timings on generated and real suites.
 
-Every plugin run's selection is checked against the plain run's.
+Columns, each `pytest --co -q ARGS` in a fresh process:
+  plain         pytest with fastcollect disabled (`-p no:fastcollect`)
+  plugin        this plugin, warm index (same filter run before)
+  plugin cold   this plugin after `--cache-clear`
+  oracle        plain pytest given exactly the files that hold the selected tests
+  earlier       the earlier implementation, pytest-fastcollect==0.5.2 from PyPI, in its own venv
+  earlier cold  the same after `--cache-clear` (its cache lives in pytest's cache dir)
+Scenarios: no filter, narrow -k (one test function), broad -k (about 10% of
+the files), -k "not X", a -m marker expression. Every cell is the median of
+--rounds interleaved runs with min-max and the process's peak RSS (wait4).
+Selections are checked against plain pytest: this plugin must select the same
+tests (the harness stops otherwise); a difference of the earlier
+implementation is recorded and shown.
+
+Writes docs/benchmarks.md (tables), docs/benchmarks.png (plot) and
+docs/results/bench.json.
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import re
 import shutil
 import statistics
@@ -19,132 +32,368 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from gen_suite import generate  # noqa: E402
 
 
-def run(root: Path, args: list[str]) -> tuple[float, int, str]:
-    """Wall time, peak RSS (KiB) of this pytest process alone (wait4), and its output."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+@dataclass
+class Suite:
+    name: str
+    description: str
+    args: List[str]  # collection arguments (a generated suite: none, its testpaths)
+    marker: str  # the -m scenario
+    generated: Optional[Tuple[int, int]] = None  # files, tests per file
+    package: Optional[str] = None  # installed package whose directory is the rootdir
+    cwd: Path = field(default_factory=Path)
+
+    def base(self, python: str) -> List[str]:
+        """Collection arguments; an installed package's directory is the rootdir, so that
+        its top conftest applies to a subpackage as it does in a whole run."""
+        if not self.package:
+            return list(self.args)
+        code = f"import os, {self.package} as p; print(os.path.dirname(p.__file__))"
+        pkgdir = subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+        return ["--rootdir", pkgdir, *self.args]
+
+
+# Sizes fit `make bench` into 30 minutes on 2 cores; --full uses the sizes of the original notes.
+QUICK = {
+    "synthetic-500": Suite("synthetic-500", "generated: 500 files x 10 tests, heavy helper import",
+                           [], "network", (500, 10)),
+    "synthetic-2000": Suite("synthetic-2000", "generated: 2,000 files x 3 tests, heavy helper import",
+                            [], "network", (2000, 3)),
+    "pandas": Suite("pandas", "pandas' installed tests, `--pyargs pandas.tests.indexes`",
+                    ["--pyargs", "pandas.tests.indexes"], "slow", package="pandas"),
+    "dask": Suite("dask", "dask's installed tests, `--pyargs dask.array`", ["--pyargs", "dask.array"], "slow",
+                  package="dask"),
+    "networkx": Suite("networkx", "networkx's installed tests, `--pyargs networkx.algorithms`",
+                      ["--pyargs", "networkx.algorithms"], "slow", package="networkx"),
+    "numpy": Suite("numpy", "numpy's installed tests, `--pyargs numpy.lib`", ["--pyargs", "numpy.lib"], "slow",
+                   package="numpy"),
+}
+FULL = {
+    "synthetic-500": Suite("synthetic-500", "generated: 500 files x 100 tests (50k), heavy helper import",
+                           [], "network", (500, 100)),
+    "synthetic-2000": Suite("synthetic-2000", "generated: 2,000 files x 25 tests (50k), heavy helper import",
+                            [], "network", (2000, 25)),
+    "pandas": Suite("pandas", "pandas' whole installed suite, `--pyargs pandas`", ["--pyargs", "pandas"],
+                    "single_cpu", package="pandas"),
+}
+
+COLUMNS = ["plain", "plugin", "plugin cold", "oracle", "earlier", "earlier cold"]
+# Each cold run (after --cache-clear) rebuilds its cache; the warm run right after it finds it warm.
+RUN_ORDER = ["plain", "plugin cold", "plugin", "oracle", "earlier cold", "earlier"]
+
+
+@dataclass
+class Result:
+    seconds: float
+    rss_kib: int
+    selected: Optional[int]  # None: the run failed
+    output: str
+
+
+def pytest_run(python: str, cwd: Path, args: List[str], timeout: float = 1800) -> Result:
+    """One pytest process: wall time, its own peak RSS (wait4), selected count."""
+    with tempfile.TemporaryFile("w+") as out:
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *args], cwd=root,
-                                stdout=out, stderr=err, env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
+        proc = subprocess.Popen([python, "-m", "pytest", "--co", "-q", "-p", "no:randomly", *args], cwd=cwd,
+                                stdout=out, stderr=subprocess.STDOUT,
+                                env=dict(os.environ, PYTHONDONTWRITEBYTECODE="1"))
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
-        err.seek(0)
-        text, errors = out.read(), err.read()
-    if proc.returncode not in (0, 5):
-        sys.exit(f"pytest {args} failed ({proc.returncode}):\n{text[-2000:]}\n{errors[-2000:]}")
-    return elapsed, usage.ru_maxrss, text
+        text = out.read()
+    selected = count_selected(text) if code in (0, 1, 2, 5) else None
+    return Result(elapsed, usage.ru_maxrss, selected, text)
 
 
-def outcome(out: str) -> str:
-    m = re.search(r"(\d+) (passed|tests? collected)", out)
-    n = re.search(r"(\d+)/(\d+) tests collected", out)
-    if n:
-        return n.group(1)
-    return m.group(1) if m else "0"
+def count_selected(out: str) -> Optional[int]:
+    m = re.search(r"(\d+)/\d+ tests? collected", out) or re.search(r"(\d+) tests? collected", out)
+    if m:
+        return int(m.group(1))
+    return 0 if re.search(r"no tests collected", out) else None
+
+
+def node_ids(out: str) -> List[str]:
+    return [line for line in out.splitlines() if "::" in line and not line[:1].isspace()
+            and not line.startswith(("ERROR", "FAILED"))]
+
+
+def rootdir_of(python: str, cwd: Path, args: List[str]) -> Path:
+    out = subprocess.run([python, "-m", "pytest", "--co", "-p", "no:fastcollect", "-p", "no:randomly", *args,
+                          "-k", "zzz_no_such_test"], cwd=cwd, capture_output=True, text=True).stdout
+    m = re.search(r"^rootdir: (.+?)(?:,|$)", out, re.M)
+    if not m:
+        sys.exit(f"no rootdir line for {args}:\n{out[-2000:]}")
+    return Path(m.group(1).strip())
+
+
+def choose_scenarios(suite: Suite, ids: List[str], rng: random.Random) -> Dict[str, List[str]]:
+    """Filters drawn from the suite's own node IDs."""
+    by_func: Dict[str, set] = {}
+    files: set = set()
+    for nid in ids:
+        path, _, rest = nid.partition("::")
+        files.add(path)
+        func = rest.split("::")[-1].split("[")[0]
+        by_func.setdefault(func, set()).add(path)
+    # Narrow: a function name defined in one file that is no substring of any other name.
+    names = sorted(by_func)
+    lowered = [n.lower() for n in names]
+    singles = [n for n in names if len(by_func[n]) == 1 and re.fullmatch(r"test_\w+", n)
+               and sum(n.lower() in other for other in lowered) == 1]
+    rng.shuffle(singles)
+    narrow = next(n for n in singles if not any(n.lower() in f.lower() for f in files))
+    # Broad: a directory or module-name word that holds about 10% of the files.
+    words: Dict[str, set] = {}
+    for path in files:
+        parts = path.split("/")
+        for d in parts[:-1]:
+            words.setdefault(d, set()).add(path)
+        for w in parts[-1][:-3].split("_"):
+            if len(w) > 3 and w != "test":
+                words.setdefault(w, set()).add(path)
+    target = 0.1 * len(files)
+    broad = min(sorted(words), key=lambda w: (abs(len(words[w]) - target), w))
+    return {  # keys: SCENARIOS
+        "no filter": [],
+        "narrow -k": ["-k", narrow],
+        "broad -k": ["-k", broad],
+        "-k not X": ["-k", f"not {narrow}"],
+        "-m marker": ["-m", suite.marker],
+    }
+
+
+SCENARIOS = ["no filter", "narrow -k", "broad -k", "-k not X", "-m marker"]
+
+
+def oracle_args(rootdir: Path, ids: List[str]) -> List[str]:
+    files = sorted({nid.partition("::")[0] for nid in ids})
+    return [str(rootdir / f) for f in files]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--files", type=int, default=1200)
-    ap.add_argument("--tests-per-file", type=int, default=40)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
-    ap.add_argument("--root", type=Path, default=HERE.parent / "build" / "bench-suite")
-    ap.add_argument("--markdown", type=Path, default=HERE.parent / "docs" / "benchmarks.md")
-    ap.add_argument("--json", type=Path, default=HERE.parent / "docs" / "results" / "bench.json")
+    ap.add_argument("--full", action="store_true", help="the original notes' sizes and all of pandas (hours)")
+    ap.add_argument("--suites", help="comma-separated subset")
+    ap.add_argument("--columns", help="comma-separated subset of: " + ", ".join(COLUMNS))
+    ap.add_argument("--scenarios", help="comma-separated subset of: " + ", ".join(SCENARIOS))
+    ap.add_argument("--python", default=str(ROOT / "build" / "venv-real" / "bin" / "python"),
+                    help="venv with pytest, this plugin and the real suites")
+    ap.add_argument("--earlier-python", default=str(ROOT / "build" / "venv-old" / "bin" / "python"),
+                    help="venv with pytest-fastcollect==0.5.2 and the real suites")
+    ap.add_argument("--work", type=Path, default=ROOT / "build" / "bench")
+    ap.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    ap.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "bench.json")
     args = ap.parse_args()
-    root: Path = args.root
-    marker = root / f".generated-{args.files}x{args.tests_per_file}"
-    if not marker.exists():
-        shutil.rmtree(root, ignore_errors=True)
-        generate(root, args.files, args.tests_per_file)
-        marker.write_text("")
-    target = "test_f0777_3"
-    target_file = next(str(p.relative_to(root)) for p in (root / "tests").rglob("test_mod0777.py"))
-    # (name, plain args, plugin args, oracle args or None)
-    scenarios = [
-        ("narrow -k (one function)", ["-k", target], [target_file, "-k", target]),
-        ("broad -k (one package, 40 files)", ["-k", "pkg003"], ["tests/pkg003", "-k", "pkg003"]),
-        ("-k 'not X' (most tests)", ["-k", "not test_f0001"], None),
-        ("-m network", ["-m", "network"], None),
-        ("no filter (--co)", ["--co"], None),
-    ]
-    results: dict = {}
+    catalogue = dict(QUICK, **FULL) if args.full else QUICK
+    suites = [catalogue[s] for s in (args.suites.split(",") if args.suites else catalogue)]
+    start = time.perf_counter()
+
+    plans = []
+    for suite in suites:
+        work = args.work / suite.name
+        work.mkdir(parents=True, exist_ok=True)
+        if suite.generated:
+            files, per = suite.generated
+            root = work / "suite"
+            marker = root / f".generated-{files}x{per}"
+            if not marker.exists():
+                shutil.rmtree(root, ignore_errors=True)
+                generate(root, files, per)
+                marker.write_text("")
+            suite.cwd = root
+        else:
+            suite.cwd = work
+        ours, theirs = suite.base(args.python), suite.base(args.earlier_python)
+        plain_base = ["-p", "no:fastcollect", *ours]
+        everything = pytest_run(args.python, suite.cwd, plain_base)
+        ids = node_ids(everything.output)
+        if not ids:
+            sys.exit(f"{suite.name}: plain collection found nothing:\n{everything.output[-2000:]}")
+        rootdir = rootdir_of(args.python, suite.cwd, ours)
+        scenarios = choose_scenarios(suite, ids, random.Random(suite.name))
+        if args.scenarios:
+            scenarios = {k: v for k, v in scenarios.items() if k in args.scenarios.split(",")}
+        for scen, filt in scenarios.items():
+            cmds: Dict[str, Tuple[str, List[str]]] = {
+                "plain": (args.python, [*plain_base, *filt]),
+                "plugin": (args.python, ["-o", f"cache_dir={work / 'cache-plugin'}", *ours, *filt]),
+                "plugin cold": (args.python, ["-o", f"cache_dir={work / 'cache-plugin'}", "--cache-clear",
+                                              *ours, *filt]),
+                "earlier": (args.earlier_python, ["-o", f"cache_dir={work / 'cache-earlier'}", *theirs, *filt]),
+                "earlier cold": (args.earlier_python, ["-o", f"cache_dir={work / 'cache-earlier'}", "--cache-clear",
+                                                       *theirs, *filt]),
+            }
+            if not filt:
+                del cmds["plugin cold"]  # without a filter the plugin does nothing, cold or warm
+            if filt:
+                selected = node_ids(pytest_run(args.python, suite.cwd, [*plain_base, *filt]).output)
+                if not selected:
+                    sys.exit(f"{suite.name}: {scen} {filt} selects nothing")
+                rootargs = ["--rootdir", str(rootdir)]
+                cmds["oracle"] = (args.python, ["-p", "no:fastcollect", *rootargs, *filt,
+                                                *oracle_args(rootdir, selected)])
+            if args.columns:
+                cmds = {k: v for k, v in cmds.items() if k in args.columns.split(",")}
+            plans.append((suite, scen, filt, cmds))
+        print(f"{suite.name}: {len(ids)} tests; scenarios {scenarios}", flush=True)
+
+    results: Dict[Tuple[str, str, str], List[Result]] = {}
     for rnd in range(args.rounds):
-        for name, fargs, oracle in scenarios:
-            variants = [("plain", ["--no-fast-collect", *fargs]), ("plugin", fargs)]
-            if fargs[0] != "--co":
-                variants.append(("plugin cold", ["--cache-clear", *fargs]))
-            if oracle:
-                variants.append(("oracle", ["--no-fast-collect", *oracle]))
-            if rnd == 0:
-                run(root, fargs)  # warm the index for this filter
-            for label, a in variants:
-                t, rss, out = run(root, a)
-                r = results.setdefault(name, {}).setdefault(label, {"times": [], "rss": [], "selected": set()})
-                r["times"].append(t)
-                r["rss"].append(rss)
-                r["selected"].add(outcome(out))
-                if label == "plugin cold":
-                    run(root, fargs)  # leave a warm index for the next warm run
-        print(f"round {rnd + 1}/{args.rounds} done", flush=True)
+        for suite, scen, filt, cmds in plans:
+            for col in RUN_ORDER:
+                if col not in cmds:
+                    continue
+                if rnd == 0 and col in ("plugin", "earlier") and f"{col} cold" not in cmds:
+                    pytest_run(cmds[col][0], suite.cwd, cmds[col][1])  # warm its cache first
+                python, a = cmds[col]
+                res = pytest_run(python, suite.cwd, a)
+                results.setdefault((suite.name, scen, col), []).append(res)
+                if col == "plugin" and res.selected is None:
+                    sys.exit(f"{suite.name} {scen}: plugin run failed:\n{res.output[-3000:]}")
+        print(f"round {rnd + 1}/{args.rounds} done after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+
     rows = []
-    for name, _, _ in scenarios:
-        res = results[name]
-        plain_sel = res["plain"]["selected"]
-        for label, r in res.items():
-            if label != "oracle" and r["selected"] != plain_sel:
-                sys.exit(f"{name}: {label} selected {r['selected']} but plain selected {plain_sel}")
-        plain_med = statistics.median(res["plain"]["times"])
-        for label, r in res.items():
-            med = statistics.median(r["times"])
-            rows.append({"scenario": name, "run": label, "median_s": round(med, 3), "min_s": round(min(r["times"]), 3),
-                         "max_s": round(max(r["times"]), 3), "peak_rss_mib": round(max(r["rss"]) / 1024, 1),
-                         "vs_plain": round(plain_med / med, 2), "selected": sorted(r["selected"])})
+    for suite, scen, filt, cmds in plans:
+        plain = results[(suite.name, scen, "plain")]
+        plain_sel = {r.selected for r in plain}
+        plain_med = statistics.median(r.seconds for r in plain)
+        for col in COLUMNS:
+            runs = results.get((suite.name, scen, col))
+            if not runs:
+                continue
+            sel = {r.selected for r in runs}
+            if col.startswith("plugin") and sel != plain_sel:
+                sys.exit(f"{suite.name} {scen}: {col} selected {sel}, plain {plain_sel}")
+            med = statistics.median(r.seconds for r in runs)
+            rows.append({
+                "suite": suite.name, "description": suite.description, "scenario": scen, "filter": " ".join(filt),
+                "column": col, "median_s": round(med, 3), "min_s": round(min(r.seconds for r in runs), 3),
+                "max_s": round(max(r.seconds for r in runs), 3),
+                "peak_rss_mib": round(max(r.rss_kib for r in runs) / 1024, 1),
+                "vs_plain": round(plain_med / med, 2), "selected": sorted(s for s in sel if s is not None),
+                "failed_runs": sum(r.selected is None for r in runs),
+                "same_as_plain": sel == plain_sel,
+            })
+    minutes = (time.perf_counter() - start) / 60
+    meta = {"date": time.strftime("%Y-%m-%d"), "platform": platform.platform(), "cores": os.cpu_count(),
+            "python": platform.python_version(), "rounds": args.rounds, "minutes": round(minutes, 1),
+            "versions": versions(args.python, args.earlier_python), "full": args.full}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(rows, indent=1))
-    write_markdown(args, rows)
-    for r in rows:
-        print(f"{r['scenario']:36s} {r['run']:12s} {r['median_s']:8.3f} s  ({r['min_s']:.3f}-{r['max_s']:.3f})  "
-              f"{r['vs_plain']:6.2f}x  {r['peak_rss_mib']:7.1f} MiB  selected {r['selected']}")
+    args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1))
+    plot = args.markdown.with_suffix(".png")
+    make_plot(rows, plot)
+    write_markdown(args.markdown, plot, meta, rows)
+    print(f"done in {minutes:.1f} min; wrote {args.markdown}, {plot}, {args.json}")
 
 
-def write_markdown(args: argparse.Namespace, rows: list) -> None:
-    import pytest
+def versions(python: str, earlier: str) -> Dict[str, str]:
+    code = ("import importlib.metadata as m\n"
+            "for d in ('pytest', 'pytest-fastcollect', 'pandas', 'numpy', 'networkx', 'dask'):\n"
+            "    try: print(d, m.version(d))\n"
+            "    except Exception: pass\n")
+    out = {}
+    for label, py in (("", python), ("earlier venv: ", earlier)):
+        text = subprocess.run([py, "-c", code], capture_output=True, text=True).stdout
+        for line in text.splitlines():
+            name, ver = line.split()
+            out[label + name] = ver
+    return out
 
+
+def cell(r: dict) -> str:
+    s = f"{r['median_s']:.2f} ({r['min_s']:.2f}-{r['max_s']:.2f})"
+    if not r["same_as_plain"]:
+        s += " **differs**" if r["failed_runs"] == 0 else " **failed**"
+    return s
+
+
+def write_markdown(path: Path, plot: Path, meta: dict, rows: List[dict]) -> None:
+    vers = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     lines = [
         "# Benchmarks",
         "",
-        f"Generated by `make bench` (`benchmarks/bench.py`) on {time.strftime('%Y-%m-%d')}: "
-        f"{platform.platform()}, {os.cpu_count()} cores, Python {platform.python_version()}, pytest {pytest.__version__}.",
+        f"Generated by `make bench` (`benchmarks/bench.py{' --full' if meta['full'] else ''}`) on {meta['date']} "
+        f"in {meta['minutes']} minutes: {meta['platform']}, {meta['cores']} cores, Python {meta['python']}; {vers}.",
         "",
-        f"Suite: `benchmarks/gen_suite.py`, {args.files} files x {args.tests_per_file} tests "
-        f"(about {args.files * args.tests_per_file} tests) in packages of 40 files; every module imports a "
-        "helper that costs about 0.1 s once per process. Each cell: median of "
-        f"{args.rounds} interleaved runs (min-max), peak RSS of the pytest process.",
+        "Every run is `pytest --co -q ARGS` in a new process (collection only, so no-filter runs of large",
+        "suites stay affordable). Cells: median seconds of "
+        f"{meta['rounds']} interleaved runs (min-max). Columns:",
         "",
-        "- *plain*: `pytest --no-fast-collect ARGS`; *plugin*: warm index; *plugin cold*: `--cache-clear`;",
-        "  *oracle*: plain pytest given only the file(s) holding the selected tests.",
-        "- Every plugin run selected the same number of tests as the plain run (checked by the harness).",
+        "- *plain*: fastcollect disabled (`-p no:fastcollect`);",
+        "- *plugin*: this plugin with a warm index (the same filter ran before); *plugin cold*: after",
+        "  `--cache-clear`;",
+        "- *oracle*: plain pytest given exactly the files that hold the selected tests (the floor for any",
+        "  selective collector);",
+        "- *earlier*: the earlier Rust implementation, `pytest-fastcollect==0.5.2` from PyPI, in its own venv",
+        "  (warm cache); *earlier cold*: after `--cache-clear`.",
         "",
-        "| scenario | run | median s | min-max s | vs plain | peak RSS MiB | selected |",
-        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
+        "This plugin's selection equals plain pytest's in every run (the harness stops otherwise); a",
+        "**differs** mark shows where the earlier implementation selected a different number of tests.",
+        "",
+        f"![time per scenario and suite]({plot.name})",
     ]
-    for r in rows:
-        lines.append(f"| {r['scenario']} | {r['run']} | {r['median_s']:.3f} | {r['min_s']:.3f}-{r['max_s']:.3f} | "
-                     f"{r['vs_plain']:.2f}x | {'-' if r['peak_rss_mib'] is None else r['peak_rss_mib']} | "
-                     f"{', '.join(r['selected'])} |")
-    extra = args.markdown.with_name("benchmarks-notes.md")
-    if extra.exists():
-        lines += ["", extra.read_text().rstrip()]
-    args.markdown.write_text("\n".join(lines) + "\n")
+    suites = list(dict.fromkeys(r["suite"] for r in rows))
+    for s in suites:
+        srows = [r for r in rows if r["suite"] == s]
+        lines += ["", f"## {s}", "", srows[0]["description"] + ".", ""]
+        cols = [c for c in COLUMNS if any(r["column"] == c for r in srows)]
+        lines.append("| scenario | filter | selected | " + " | ".join(cols) + " | plugin vs plain | plugin vs oracle"
+                     " | peak RSS plain / plugin MiB |")
+        lines.append("| --- | --- | ---: | " + " | ".join("---" for _ in cols) + " | ---: | ---: | ---: |")
+        for scen in dict.fromkeys(r["scenario"] for r in srows):
+            by = {r["column"]: r for r in srows if r["scenario"] == scen}
+            plain, plugin, oracle = by["plain"], by["plugin"], by.get("oracle")
+            cells = [cell(by[c]) if c in by else ("= plugin" if c == "plugin cold" else "= plain") for c in cols]
+            vs_oracle = f"{plugin['median_s'] / oracle['median_s']:.2f}x" if oracle else "-"
+            lines.append(f"| {scen} | `{plain['filter'] or '(none)'}` | {', '.join(map(str, plain['selected']))} | "
+                         + " | ".join(cells) + f" | {plugin['vs_plain']:.2f}x | {vs_oracle} | "
+                         f"{plain['peak_rss_mib']:.0f} / {plugin['peak_rss_mib']:.0f} |")
+    notes = path.with_name(path.stem + "-notes.md")
+    if notes.exists():
+        lines += ["", notes.read_text().rstrip()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def make_plot(rows: List[dict], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    suites = list(dict.fromkeys(r["suite"] for r in rows))
+    scen = list(dict.fromkeys(r["scenario"] for r in rows))
+    fig, axes = plt.subplots(len(suites), 1, figsize=(11, 2.6 * len(suites)), squeeze=False)
+    width = 0.8 / len(COLUMNS)
+    for ax, s in zip(axes[:, 0], suites):
+        for k, col in enumerate(COLUMNS):
+            xs, ys, lo, hi = [], [], [], []
+            for i, sc in enumerate(scen):
+                r = next((r for r in rows if r["suite"] == s and r["scenario"] == sc and r["column"] == col), None)
+                if r:
+                    xs.append(i + (k - len(COLUMNS) / 2 + 0.5) * width)
+                    ys.append(r["median_s"])
+                    lo.append(r["median_s"] - r["min_s"])
+                    hi.append(r["max_s"] - r["median_s"])
+            ax.bar(xs, ys, width, yerr=[lo, hi], label=col, capsize=2)
+        ax.set_yscale("log")
+        ax.set_ylabel("seconds")
+        ax.set_title(s, loc="left", fontsize=10)
+        ax.set_xticks(range(len(scen)))
+        ax.set_xticklabels(scen)
+    axes[0, 0].legend(ncol=len(COLUMNS), fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ SUITES = {
     "pandas": (["--pyargs", "pandas"], ["pandas", "hypothesis"]),
     "numpy": (["--pyargs", "numpy"], ["numpy", "hypothesis"]),
     "networkx": (["--pyargs", "networkx"], ["networkx"]),
+    # The slice CI runs (`make test-real-slice`): one subpackage, a few expressions.
+    "networkx-slice": (["--pyargs", "networkx.algorithms.shortest_paths"], ["networkx"]),
     "xarray": (["--pyargs", "xarray"], ["xarray", "hypothesis"]),
     "dask": (["--pyargs", "dask"], ["dask[array,dataframe]", "hypothesis"]),
     "pyarrow": (["--pyargs", "pyarrow"], ["pyarrow", "hypothesis"]),
