@@ -186,6 +186,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         state.warnings.append(f"could not record learned items ({error})")
 
 
+# tryfirst: a conftest that answers this firstresult hook (pyarrow's returns
+# False for every file it does not ignore) would otherwise stop it reaching us.
+# Returning True only for files proven empty of selected items is safe
+# whatever later implementations would have said.
+@pytest.hookimpl(tryfirst=True)
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optional[bool]:
     state = config.stash.get(STATE_KEY, None)
     if state is None or not state.active:

@@ -194,3 +194,16 @@ def test_foreign_plugin_hooks_leave_only_learned_decisions(project: pytest.Pytes
     assert second[1] == {"test_beta.py"}  # learned items decided the others
     third = _collect_with_plugin(project, "-k", "gamma")
     assert third[0] == ["sub/test_gamma.py::test_gamma"] and third[1] == {"sub/test_gamma.py"}
+
+
+def test_a_conftest_answering_ignore_collect_does_not_hide_the_plugin(project: pytest.Pytester) -> None:
+    """Found on pyarrow: its conftest's pytest_ignore_collect returns False for
+    every file it keeps, and the firstresult hook never reached the plugin."""
+    project.makeconftest(
+        "def pytest_ignore_collect(collection_path, config):\n"
+        "    return True if collection_path.name == 'test_beta.py' else False\n"
+    )
+    for k in ("alpha", "beta", "not alpha", "gamma or beta"):
+        compare(project, ["-k", k])
+    fast = compare(project, ["-k", "alpha"])
+    assert fast.modules == {"test_alpha.py"}
