@@ -110,18 +110,36 @@ test: test-cpp test-py test-pytest8 test-matrix test-real-slice
 demo: install
 	$(BIN)/python benchmarks/demo.py
 
-# Timings against plain pytest and the oracle (docs/benchmarks.md), then the
-# index throughput (cold MB/s, warm us per file).
-bench: install
+# Venvs for real suites: ours (this wheel) and the earlier implementation's
+# (pytest-fastcollect 0.5.2 from PyPI), with the same pytest and suites.
+REAL_PKGS := "pytest>=9,<10" pandas numpy networkx xarray "dask[array,dataframe]" pyarrow statsmodels \
+             scikit-learn hypothesis
+build/venv-real/.ready: $(STAMPS)/deps
+	$(PY) -m venv build/venv-real
+	build/venv-real/bin/python -m pip install -q --upgrade pip
+	build/venv-real/bin/python -m pip install -q $(REAL_PKGS)
+	@touch $@
+
+$(STAMPS)/wheel-real: $(STAMPS)/wheel build/venv-real/.ready
+	build/venv-real/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl
+	@touch $@
+
+build/venv-old/.ready: $(STAMPS)/deps
+	$(PY) -m venv build/venv-old
+	build/venv-old/bin/python -m pip install -q --upgrade pip
+	build/venv-old/bin/python -m pip install -q $(REAL_PKGS) "pytest-fastcollect==0.5.2"
+	@touch $@
+
+# Tables and plot in docs/benchmarks.md (about 30 minutes), then the index throughput.
+bench: install $(STAMPS)/wheel-real build/venv-old/.ready
+	$(BIN)/python -m pip install -q matplotlib
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench_index.py --files 10000 --json docs/results/bench_index.json
 
 # Real suites: plugin IDs == plain IDs over 30+ expressions each (long).
-verify-real: install
-	$(PY) -m venv build/venv-real
-	build/venv-real/bin/python -m pip install -q --upgrade pip
-	build/venv-real/bin/python -m pip install -q "pytest>=9,<10" pandas numpy networkx hypothesis build/wheel/*.whl
-	for s in pandas numpy networkx; do \
+REAL_SUITES ?= pandas numpy networkx xarray dask pyarrow
+verify-real: $(STAMPS)/wheel-real
+	for s in $(REAL_SUITES); do \
 	  build/venv-real/bin/python benchmarks/real/verify_real.py $$s --python build/venv-real/bin/python \
 	    --out docs/results/verify-$$s.json || exit 1; done
 

@@ -38,6 +38,8 @@ SUITES = {
     "xarray": (["--pyargs", "xarray"], ["xarray", "hypothesis"]),
     "dask": (["--pyargs", "dask"], ["dask[array,dataframe]", "hypothesis"]),
     "pyarrow": (["--pyargs", "pyarrow"], ["pyarrow", "hypothesis"]),
+    "statsmodels": (["--pyargs", "statsmodels"], ["statsmodels"]),
+    "sklearn": (["--pyargs", "sklearn"], ["scikit-learn"]),
 }
 
 _SPLIT = re.compile(r"::|/|\[|\]|-|\.py")
