@@ -72,8 +72,8 @@ QUICK = {
                     ["--pyargs", "pandas.tests.indexes"], "slow", package="pandas"),
     "dask": Suite("dask", "dask's installed tests, `--pyargs dask.array`", ["--pyargs", "dask.array"], "slow",
                   package="dask"),
-    "networkx": Suite("networkx", "networkx's installed tests, `--pyargs networkx.algorithms`",
-                      ["--pyargs", "networkx.algorithms"], "slow", package="networkx"),
+    "networkx": Suite("networkx", "networkx's installed tests, `--pyargs networkx.generators`",
+                      ["--pyargs", "networkx.generators"], "parametrize", package="networkx"),
     "numpy": Suite("numpy", "numpy's installed tests, `--pyargs numpy.lib`", ["--pyargs", "numpy.lib"], "slow",
                    package="numpy"),
 }

@@ -59,14 +59,18 @@ def session_key(config: pytest.Config) -> int:
 
 
 def installed_distributions() -> List[str]:
-    from importlib import metadata
-
+    """The distribution metadata entries on sys.path (`name-version.dist-info`,
+    `.egg-info`, `.egg-link`, `.pth`): installing, removing or upgrading a
+    package changes this list. Listing directories is much cheaper than
+    reading every distribution's metadata."""
     out = set()
-    for dist in metadata.distributions():
+    for entry in sys.path:
+        where = os.path.abspath(entry or os.curdir)
         try:
-            out.add(f"{dist.metadata['Name']}=={dist.version}@{getattr(dist, '_path', '')}")
-        except Exception:  # noqa: BLE001 - a broken dist-info still counts
-            out.add(repr(dist))
+            names = os.listdir(where)
+        except OSError:
+            continue
+        out.update(os.path.join(where, n) for n in names if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth")))
     return sorted(out)
 
 
@@ -215,7 +219,8 @@ class Learner:
             if isinstance(f, str):
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
-        for path in sorted(self.collected & learnable):
+        # Modules imported on still-valid learned items would be recorded as they are.
+        for path in sorted((self.collected & learnable) - state.learned_current):
             module = module_at.get(path)
             if path in self.skipped:
                 files.append((path, hashes[path], [], []))
@@ -236,7 +241,7 @@ class Learner:
         # Names the stored generation already depends on stay part of the key.
         env_names = sorted(self.reads.env | set(state.env_names))
         return {
-            "session_key": session_key(self.config),
+            "session_key": state.session_key or session_key(self.config),
             "conftest_fp": state.conftest_fp,
             "env_names": env_names,
             "deps": sorted(deps),

@@ -47,6 +47,8 @@ class State:
     conftests: List[str] = field(default_factory=list)
     conftest_fp: int = 0
     env_names: List[str] = field(default_factory=list)  # environment names of the stored generation
+    learned_current: FrozenSet[str] = frozenset()  # imported on learned items whose record is still valid
+    session_key: int = 0  # computed once, for the scan and for recording
     learner: Optional[Learner] = None
     warnings_shown: int = 0  # how many warnings the collection report line already showed
 
@@ -154,7 +156,8 @@ def decide(config: pytest.Config, state: State) -> None:
         # A plugin hook the static model cannot see: only learned items decide.
         scan_config["static_unknown"] = environment.foreign_collection_hooks(config) or ""
         if state.index_dir and state.learner is not None:
-            scan_config["session_key"] = session_key(config)
+            state.session_key = session_key(config)
+            scan_config["session_key"] = state.session_key
         result = state.native.core.scan(state.native.language, scan_config)
     except Exception as exc:  # noqa: BLE001 - never break a run
         state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"
@@ -172,6 +175,7 @@ def decide(config: pytest.Config, state: State) -> None:
     state.conftests = list(result["conftests"])
     state.conftest_fp = int(result["conftest_fp"])
     state.env_names = list(result["env_names"])
+    state.learned_current = frozenset(result["learned_current"])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -101,7 +101,7 @@ PYBIND11_MODULE(_core, m) {
     py::dict out;
     out["error"] = r.error;
     out["warnings"] = r.warnings;
-    py::list skip, imported;
+    py::list skip, imported, learned_current;
     py::dict hashes;
     for (const auto& f : r.files) {
       if (f.skip) {
@@ -109,8 +109,10 @@ PYBIND11_MODULE(_core, m) {
       } else {
         imported.append(py::make_tuple(f.path, f.reason));
         if (f.hash) hashes[py::str(f.path)] = f.hash;
+        if (f.learned_current) learned_current.append(f.path);
       }
     }
+    out["learned_current"] = learned_current;
     out["hashes"] = hashes;
     out["conftests"] = r.conftests;
     out["conftest_fp"] = r.conftest_fp;

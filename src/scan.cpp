@@ -26,6 +26,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Reasons of decisions made on learned items (kept in the decision cache).
+constexpr const char* kLearnedNone = "no learned item can match";
+constexpr const char* kLearnedMay = "a learned item may match";
+
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
@@ -400,14 +404,15 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
         ++cached_count;
         const CachedDecision& c = cache.by_path.at(paths[i]);
         res.files[k] = FileDecision{paths[i], c.skip, c.reason, c.content_hash};
+        res.files[k].learned_current = !c.skip && c.reason == kLearnedMay;
         return;
       }
       fresh = true;
       if (slots[i].has_learned && learned_deps_ok[k]) {
         ++learned_count;
         bool skip = learned_all_false(slots[i].learned, filter.keyword.get(), filter.mark.get());
-        res.files[k] = FileDecision{paths[i], skip,
-                                    skip ? "no learned item can match" : "a learned item may match", slots[i].hash};
+        res.files[k] = FileDecision{paths[i], skip, skip ? kLearnedNone : kLearnedMay, slots[i].hash};
+        res.files[k].learned_current = !skip;
         return;
       }
       if (!global_unknown.empty()) {

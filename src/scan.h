@@ -42,6 +42,9 @@ struct FileDecision {
   bool skip = false;
   std::string reason;
   uint64_t hash = 0;  // content hash seen by this scan (0 if unreadable)
+  // Imported because items learned under the current key may match: the
+  // learned record stays valid, and recording the module again is not needed.
+  bool learned_current = false;
 };
 
 struct ScanStats {

@@ -89,6 +89,18 @@ def draw_expressions(all_ids: list[str], marks: list[str], n: int, rng: random.R
     return keywords, mark_exprs
 
 
+def oracle_order(py: str, suite_args: list[str], work: Path, env: dict, kind: str, expr: str,
+                 ids: list[str]) -> list[str]:
+    """Plain pytest's selection when given only the files that hold the selected tests.
+    Node IDs of an installed package are relative to the package's directory."""
+    package = suite_args[suite_args.index("--pyargs") + 1].split(".")[0]
+    code = f"import os, {package} as p; print(os.path.dirname(p.__file__))"
+    base = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=work).stdout.strip()
+    files = sorted({os.path.join(base, i.partition("::")[0]) for i in ids})
+    args = ["--no-fast-collect", "--rootdir", base, "--co", "-q", f"-{kind}", expr, *files]
+    return ids_from(run(py, args, work, env).stdout)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("suite", choices=sorted(SUITES))
@@ -139,13 +151,20 @@ def main() -> None:
             missed = sorted(set(want) - set(got))
             extra = sorted(set(got) - set(want))
             line = next((l for l in res.stdout.splitlines() if l.startswith("fastcollect:")), "")
+            reordered = False
+            if not missed and not extra and got != want:
+                # pytest reorders items by higher-scoped parametrized fixtures before it
+                # deselects, so the order depends on which files were collected at all.
+                # Allowed when it is the order plain pytest gives for only these files.
+                reordered = oracle_order(args.python, suite_args, work, env, kind, e, want) == got
             rows.append({"kind": kind, "expr": e, "want": len(want), "got": len(got), "missed": len(missed),
-                         "extra": len(extra), "seconds": round(elapsed, 2), "report": line})
-            if missed or extra or got != want:
+                         "extra": len(extra), "reordered": reordered, "seconds": round(elapsed, 2), "report": line})
+            if missed or extra or (got != want and not reordered):
                 failures += 1
                 print(f"MISMATCH -{kind} {e!r}: missed {missed[:5]} extra {extra[:5]}")
     summary = {"suite": args.suite, "items": len(oracle["all"]), "expressions": len(rows),
-               "mismatches": failures, "minutes": round((time.perf_counter() - start) / 60, 1),
+               "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
+               "minutes": round((time.perf_counter() - start) / 60, 1),
                "learning_run": report, "rows": rows}
     print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=1))
     for r in rows:
