@@ -206,6 +206,10 @@ class Learner:
         state = self.state
         hashes: Dict[str, int] = state.hashes
         learnable = set(hashes)  # modules this run imported and the scan hashed
+        # Modules imported on still-valid learned items would be recorded as they are.
+        todo = sorted((self.collected & learnable) - state.learned_current)
+        if not todo:
+            return None
         test_files = set(state.skip) | {p for p, _ in state.imported}
         conftests = set(state.conftests)
         by_file: Dict[str, List[pytest.Item]] = {}
@@ -219,8 +223,7 @@ class Learner:
             if isinstance(f, str):
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
-        # Modules imported on still-valid learned items would be recorded as they are.
-        for path in sorted((self.collected & learnable) - state.learned_current):
+        for path in todo:
             module = module_at.get(path)
             if path in self.skipped:
                 files.append((path, hashes[path], [], []))
@@ -230,6 +233,8 @@ class Learner:
             items = by_file.get(path, [])
             records = [(_keywords(i), [m.name for m in i.iter_markers()]) for i in items]
             files.append((path, hashes[path], sorted(self._borrowed(path, module, module_of, test_files)), records))
+        if not files:
+            return None  # nothing new to record
         stdlib_dir = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
         deps = set()
         for f in list(module_of.values()) + sorted(self.reads.files):
