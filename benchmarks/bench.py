@@ -78,6 +78,9 @@ QUICK = {
                    package="numpy"),
 }
 FULL = {
+    # The suite of issue #3's goals: 1,200 files / 48k tests whose modules import a heavy helper.
+    "synthetic-1200": Suite("synthetic-1200", "generated: 1,200 files x 40 tests (48k), heavy helper import",
+                            [], "network", (1200, 40)),
     "synthetic-500": Suite("synthetic-500", "generated: 500 files x 100 tests (50k), heavy helper import",
                            [], "network", (500, 100)),
     "synthetic-2000": Suite("synthetic-2000", "generated: 2,000 files x 25 tests (50k), heavy helper import",
