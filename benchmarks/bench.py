@@ -240,12 +240,12 @@ def main() -> None:
                 cmds["oracle"] = (args.python, [])  # its files come from the first plain run
             if args.columns:
                 cmds = {k: v for k, v in cmds.items() if k in args.columns.split(",")}
-            plans.append((suite, scen, filt, cmds))
+            plans.append((suite, scen, filt, cmds, rootdir))
         print(f"{suite.name}: {len(ids)} tests; scenarios {scenarios}", flush=True)
 
     results: Dict[Tuple[str, str, str], List[Result]] = {}
     for rnd in range(args.rounds):
-        for suite, scen, filt, cmds in plans:
+        for suite, scen, filt, cmds, rootdir in plans:  # each plan keeps its suite's rootdir
             for col in RUN_ORDER:
                 if col not in cmds:
                     continue
@@ -260,12 +260,12 @@ def main() -> None:
                 python, a = cmds[col]
                 res = pytest_run(python, suite.cwd, a)
                 results.setdefault((suite.name, scen, col), []).append(res)
-                if col == "plugin" and res.selected is None:
-                    sys.exit(f"{suite.name} {scen}: plugin run failed:\n{res.output[-3000:]}")
+                if col in ("plain", "plugin", "oracle") and res.selected is None:
+                    sys.exit(f"{suite.name} {scen}: {col} run failed:\n{res.output[-3000:]}")
         print(f"round {rnd + 1}/{args.rounds} done after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
 
     rows = []
-    for suite, scen, filt, cmds in plans:
+    for suite, scen, filt, cmds, _ in plans:
         plain = results[(suite.name, scen, "plain")]
         plain_sel = {r.selected for r in plain}
         plain_med = statistics.median(r.seconds for r in plain)
@@ -338,7 +338,8 @@ def tables(rows: List[dict], level: str = "##") -> List[str]:
             by = {r["column"]: r for r in srows if r["scenario"] == scen}
             plain, plugin, oracle = by["plain"], by["plugin"], by.get("oracle")
             cells = [cell(by[c]) if c in by else ("= plugin" if c == "plugin cold" else "= plain") for c in cols]
-            vs_oracle = f"{plugin['median_s'] / oracle['median_s']:.2f}x" if oracle else "-"
+            ok = oracle is not None and oracle["same_as_plain"]
+            vs_oracle = f"{plugin['median_s'] / oracle['median_s']:.2f}x" if ok else "-"
             lines.append(f"| {scen} | `{plain['filter'] or '(none)'}` | {', '.join(map(str, plain['selected']))} | "
                          + " | ".join(cells) + f" | {plugin['vs_plain']:.2f}x | {vs_oracle} | "
                          f"{plain['peak_rss_mib']:.0f} / {plugin['peak_rss_mib']:.0f} |")
@@ -399,7 +400,7 @@ def make_plot(rows: List[dict], out: Path) -> None:
             xs, ys, lo, hi = [], [], [], []
             for i, sc in enumerate(scen):
                 r = next((r for r in rows if r["suite"] == s and r["scenario"] == sc and r["column"] == col), None)
-                if r:
+                if r and not r["failed_runs"]:
                     xs.append(i + (k - len(COLUMNS) / 2 + 0.5) * width)
                     ys.append(r["median_s"])
                     lo.append(r["median_s"] - r["min_s"])
