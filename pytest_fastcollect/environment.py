@@ -29,10 +29,6 @@ COLLECTION_HOOKS = (
 # Plugins whose collection hooks were read and found not to add items, names,
 # keywords or markers beyond what the model treats as Unknown anyway. Keyed by
 # the module that defines the hook implementation.
-# Plugins whose pytest_collection_modifyitems only reorders items: learning
-# may record the items around them.
-REORDERING_PLUGINS = frozenset({"pytest_randomly"})
-
 KNOWN_PLUGINS = {
     # Reorders items only.
     "pytest_randomly": "reorders items",
@@ -49,6 +45,10 @@ KNOWN_PLUGINS = {
     "xdist.looponfail": "reruns",
     "xdist.plugin": "options",
 }
+
+# Plugins whose pytest_collection_modifyitems only reorders items: learning
+# may record the items around them.
+REORDERING_PLUGINS = frozenset(m for m, what in KNOWN_PLUGINS.items() if what == "reorders items")
 
 
 def stdlib_names() -> List[str]:

@@ -108,7 +108,7 @@ _audit_hook_added: List[bool] = []
 
 
 def _audit(event: str, args: Tuple[Any, ...]) -> None:
-    if event != "open" or not _recording or not args:
+    if not _recording or event != "open" or not args:  # cheap outside collection
         return
     file = args[0]
     mode = args[1] if len(args) > 1 else None
