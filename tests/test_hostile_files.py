@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from differential import compare
+from differential import compare, without_root_read_override
 
 
 def test_binary_huge_non_utf8_and_symlink_loop(pytester: pytest.Pytester) -> None:
@@ -67,3 +67,111 @@ def test_files_deleted_or_broken_between_scan_and_collection(pytester: pytest.Py
         assert set(errors) <= set(plain_errors)
         if "y" in k:
             assert errors == plain_errors
+
+
+_UNREADABLE_PLUGIN = '''
+import json, os
+import pytest
+
+class _Watch:
+    def __init__(self):
+        self.done = False
+        self.ids = []
+        self.failed = []
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.failed.append(report.nodeid)
+        # After the first module (the plugin has scanned every file already).
+        if not self.done and report.nodeid.endswith(".py") and os.environ.get("FC_CHMOD_LATE"):
+            self.done = True
+            os.chmod("test_y.py", 0)
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session):
+        self.ids = [item.nodeid for item in session.items]
+
+    def pytest_sessionfinish(self):
+        with open(os.environ["FC_OUT"], "w") as f:
+            json.dump({"ids": self.ids, "failed": sorted(self.failed)}, f)
+
+def pytest_configure(config):
+    config.pluginmanager.register(_Watch(), "fc_watch_recorder")
+'''
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["before-the-run", "between-scan-and-collection"])
+@pytest.mark.parametrize("k", ["a", "a or y", "not a", "w"])
+def test_unreadable_file(pytester: pytest.Pytester, k: str, late: bool) -> None:
+    """A test file without read permission: made so before the run (the index
+    knew it readable), or by a plugin after the scan, while pytest collects."""
+    import json
+    import subprocess
+    import sys
+
+    root = pytester.path
+    (root / "fc_watch.py").write_text(_UNREADABLE_PLUGIN)
+    out = root / "out.json"
+
+    def run(*args: str) -> tuple:
+        for name in ("a", "w", "y", "z"):
+            path = root / f"test_{name}.py"
+            if path.exists():
+                path.chmod(0o644)
+            path.write_text(f"def test_{name}(): pass\n")
+        if not late:
+            (root / "test_y.py").chmod(0)
+        env = dict(os.environ, FC_OUT=str(out), PYTHONPATH=str(root), PYTEST_ADDOPTS="")
+        if late:
+            env["FC_CHMOD_LATE"] = "1"
+        cmd = without_root_read_override() + [
+            sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:randomly", "-p", "fc_watch",
+            "-k", k, *args]
+        proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode in (0, 2, 5), proc.stdout + proc.stderr  # 2: interrupted by errors
+        data = json.loads(out.read_text())
+        return data["ids"], data["failed"], proc.stdout
+
+    plain_ids, plain_errors, plain_out = run("--no-fast-collect")
+    assert plain_errors == ["test_y.py"], plain_out  # the file really was unreadable
+    assert "PermissionError" in plain_out or "Permission denied" in plain_out
+    for _ in range(2):  # cold, then with an index that knew test_y.py readable
+        ids, errors, text = run()
+        assert ids == plain_ids, text
+        # Files the plugin skipped cannot report errors; every error it shows, plain pytest shows.
+        assert set(errors) <= set(plain_errors), text
+        if "y" in k and k != "not a":
+            assert errors == plain_errors, text
+        assert "INTERNALERROR" not in text
+        assert "fastcollect: imported" in text, text  # the plugin was active
+
+
+def test_read_only_cache_dir_with_modes_enforced(pytester: pytest.Pytester) -> None:
+    """`cache_dir` inside a directory nobody may write to (enforced even for
+    root): one line says so, the selection is plain pytest's."""
+    import subprocess
+    import sys
+
+    root = pytester.path
+    for name in ("alpha", "beta", "gamma"):
+        (root / f"test_{name}.py").write_text(f"def test_{name}(): pass\n")
+    readonly = root / "readonly"
+    readonly.mkdir()
+    readonly.chmod(0o500)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        cmd = without_root_read_override() + [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-o", f"cache_dir={readonly}/cache",
+            "-k", "alpha or gamma", *args]
+        env = dict(os.environ, PYTEST_ADDOPTS="")
+        return subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=120)
+
+    try:
+        plain, fast = run("--no-fast-collect"), run()
+    finally:
+        readonly.chmod(0o700)
+    assert plain.returncode == fast.returncode == 0, fast.stdout + fast.stderr
+    assert "2 passed" in plain.stdout and "2 passed" in fast.stdout, fast.stdout
+    assert fast.stdout.count("cache directory not usable") == 1, fast.stdout
+    assert "running without an index" in fast.stdout
+    assert not (readonly / "cache").exists()  # nothing was written after all
