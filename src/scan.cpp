@@ -400,6 +400,11 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     std::atomic<uint64_t> learned_count{0};
     parallel_for(paths.size() - first_test, threads, [&](unsigned, size_t k) {
       size_t i = first_test + k;
+      // A module's facts are freed once decided, in parallel, rather than all at the end.
+      struct FreeFacts {
+        FileFacts& f;
+        ~FreeFacts() { f = FileFacts{}; }
+      } free_facts{slots[i].facts};
       if (slots[i].cached) {
         ++cached_count;
         const CachedDecision& c = cache.by_path.at(paths[i]);
