@@ -239,6 +239,7 @@ def main() -> None:
             sys.exit(f"{suite.name}: plain collection found nothing:\n{everything.output[-2000:]}")
         # The rootdir is given (--rootdir) for a package, and holds pytest.ini for a generated suite.
         rootdir = Path(ours[1]) if suite.package else suite.cwd
+        every_file = sorted({nid.partition("::")[0] for nid in ids})
         scenarios = choose_scenarios(suite, ids, random.Random(suite.name))
         if args.scenarios:
             scenarios = {k: v for k, v in scenarios.items() if k in args.scenarios.split(",")}
@@ -258,7 +259,6 @@ def main() -> None:
                 cmds["oracle"] = (args.python, [])  # its files come from the first plain run
             wanted = args.columns.split(",") if args.columns else DEFAULT_COLUMNS
             cmds = {k: v for k, v in cmds.items() if k in wanted}
-            every_file = sorted({nid.partition("::")[0] for nid in ids})
             plans.append((suite, scen, filt, cmds, rootdir, every_file, ours))
         print(f"{suite.name}: {len(ids)} tests; scenarios {scenarios}", flush=True)
 
