@@ -27,6 +27,24 @@ constexpr int kMaxDepth = 64;
 
 bool is(TSNode n, const char* type) { return !ts_node_is_null(n) && std::strcmp(ts_node_type(n), type) == 0; }
 
+// The named children of n, in order, for long lists (a module's statements,
+// a parametrize list): one cursor visits each child once, where
+// ts_node_named_child(n, i) descends from n again on every call. For nodes
+// with a few children the index loop is cheaper, and is used.
+std::vector<TSNode> named_children(TSNode n) {
+  std::vector<TSNode> out;
+  if (ts_node_is_null(n) || ts_node_child_count(n) == 0) return out;
+  TSTreeCursor cur = ts_tree_cursor_new(n);
+  if (ts_tree_cursor_goto_first_child(&cur)) {
+    do {
+      TSNode ch = ts_tree_cursor_current_node(&cur);
+      if (ts_node_is_named(ch)) out.push_back(ch);
+    } while (ts_tree_cursor_goto_next_sibling(&cur));
+  }
+  ts_tree_cursor_delete(&cur);
+  return out;
+}
+
 // Field ids, resolved once per grammar (name lookups scan the grammar's field table).
 struct Fields {
   TSFieldId alias = 0;
@@ -85,10 +103,11 @@ struct Ctx {
   // Module-level names assigned exactly once to a mark expression (slow = pytest.mark.slow).
   std::map<std::string, Decorator> mark_aliases;
 
-  std::string text(TSNode n) const {
+  // The node's source text, at most `limit` bytes of it.
+  std::string text(TSNode n, size_t limit = std::string::npos) const {
     uint32_t a = ts_node_start_byte(n), b = ts_node_end_byte(n);
     if (b > src.size() || a > b) return {};
-    return std::string(src.substr(a, b - a));
+    return std::string(src.substr(a, std::min<size_t>(b - a, limit)));
   }
 };
 
@@ -193,9 +212,7 @@ Args call_args(const Ctx& c, TSNode call) {
 bool sequence(TSNode n, std::vector<TSNode>& out) {
   n = unparen(n);
   if (!(is(n, "list") || is(n, "tuple"))) return false;
-  uint32_t count = ts_node_named_child_count(n);
-  for (uint32_t i = 0; i < count; ++i) {
-    TSNode ch = ts_node_named_child(n, i);
+  for (TSNode ch : named_children(n)) {
     if (is(ch, "comment")) continue;
     if (is(ch, "list_splat") || is(ch, "parenthesized_list_splat")) return false;
     out.push_back(ch);
@@ -486,9 +503,14 @@ Decorator resolve_decorator(const Ctx& c, TSNode expr) {
   }
   std::vector<std::string> chain;
   bool is_chain = dotted(c, callee, chain);
-  d.root = leftmost_identifier(c, expr);
-  d.name = c.text(expr).substr(0, 200);
-  if (!is_chain) return d;
+  // An unknown decorator is named by its source text and its leftmost name
+  // (only those need them, so marks and fixtures skip the work).
+  auto unknown = [&]() -> Decorator& {
+    d.root = leftmost_identifier(c, expr);
+    d.name = c.text(expr, 200);
+    return d;
+  };
+  if (!is_chain) return unknown();
 
   std::string mark;
   bool is_mark = false;
@@ -507,12 +529,11 @@ Decorator resolve_decorator(const Ctx& c, TSNode expr) {
         Decorator m = it->second;
         return m;
       }
-      return d;
+      return unknown();
     }
   }
   if (is_mark) {
     d.name = mark;
-    d.root.clear();
     if (mark == "parametrize") {
       d.kind = DecoKind::Parametrize;
       if (!called) {
@@ -539,16 +560,16 @@ Decorator resolve_decorator(const Ctx& c, TSNode expr) {
       (chain.size() == 1 && c.fixture_names.count(chain[0]))) {
     d.kind = DecoKind::Fixture;
     d.name = "fixture";
-    d.root.clear();
     if (called) fixture_args(c, call_args(c, expr), d);
     return d;
   }
   if (chain.size() == 1 && (chain[0] == "staticmethod" || chain[0] == "classmethod")) {
     d.kind = DecoKind::Builtin;
+    d.root = leftmost_identifier(c, expr);
     d.name = chain[0];
     return d;
   }
-  return d;
+  return unknown();
 }
 
 void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
@@ -799,9 +820,7 @@ void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) 
     add_dynamic(s, "nesting too deep");
     return;
   }
-  uint32_t n = ts_node_named_child_count(block);
-  for (uint32_t i = 0; i < n; ++i) {
-    TSNode st = ts_node_named_child(block, i);
+  for (TSNode st : named_children(block)) {
     const char* t = ts_node_type(st);
     if (!std::strcmp(t, "function_definition") || !std::strcmp(t, "class_definition") ||
         !std::strcmp(t, "decorated_definition")) {
@@ -899,9 +918,7 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
 // caught by the mark alias rules).
 void collect_aliases(Ctx& c, TSNode block, int depth) {
   if (depth > 8) return;
-  uint32_t n = ts_node_named_child_count(block);
-  for (uint32_t i = 0; i < n; ++i) {
-    TSNode st = ts_node_named_child(block, i);
+  for (TSNode st : named_children(block)) {
     if (is(st, "import_statement") || is(st, "import_from_statement")) {
       std::vector<Import> sink;
       std::vector<std::string> b, d;
@@ -926,9 +943,7 @@ void collect_aliases(Ctx& c, TSNode block, int depth) {
 
 }  // namespace
 
-Extractor::Extractor(const TSLanguage* lang) : parser_(ts_parser_new()) {
-  ts_parser_set_language(parser_.get(), lang);
-}
+Extractor::Extractor(const TSLanguage* lang, size_t arena_cap) : lang_(lang), arena_(arena_cap) {}
 
 FileFacts Extractor::extract(std::string_view source) {
   FileFacts f;
@@ -940,8 +955,17 @@ FileFacts Extractor::extract(std::string_view source) {
     f.dynamic.push_back("file too large to parse");
     return f;
   }
-  ts_parser_reset(parser_.get());
-  TreePtr tree(ts_parser_parse_string(parser_.get(), nullptr, source.data(), static_cast<uint32_t>(source.size())));
+  // Declared in this order so that the tree goes first, then the parser, then
+  // everything the arena holds. A tree that lives wholly in the arena is
+  // dropped with it; one that spilled into malloc is freed node by node.
+  ParseArena::Scope in_arena(arena_);
+  ParserPtr parser(ts_parser_new());
+  ts_parser_set_language(parser.get(), lang_);
+  auto drop_tree = [this](TSTree* t) {
+    if (arena_.spilled()) ts_tree_delete(t);
+  };
+  std::unique_ptr<TSTree, decltype(drop_tree)> tree(
+      ts_parser_parse_string(parser.get(), nullptr, source.data(), static_cast<uint32_t>(source.size())), drop_tree);
   f.parsed = true;
   if (!tree) {
     f.syntax_error = true;
@@ -954,7 +978,7 @@ FileFacts Extractor::extract(std::string_view source) {
   }
   Ctx c;
   c.src = source;
-  c.fields = resolve_fields(ts_parser_language(parser_.get()));  // 16 lookups per file, not per node
+  c.fields = resolve_fields(lang_);  // 16 lookups per file, not per node
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
   collect_aliases(c, root, 0);
   Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};

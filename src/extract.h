@@ -7,6 +7,7 @@
 
 #include <tree_sitter/api.h>
 
+#include "arena.h"
 #include "facts.h"
 
 namespace fc {
@@ -25,16 +26,20 @@ struct TreeDeleter {
 using ParserPtr = std::unique_ptr<TSParser, ParserDeleter>;
 using TreePtr = std::unique_ptr<TSTree, TreeDeleter>;
 
-// One parser per thread; reusable across files.
+// One per thread; reusable across files. Each file is parsed in the
+// extractor's arena (a parser and a tree made and dropped with it).
 class Extractor {
  public:
-  explicit Extractor(const TSLanguage* lang);
+  // arena_cap: bytes one parse may take from the arena before it spills
+  // into malloc (tests make it small to exercise that path).
+  explicit Extractor(const TSLanguage* lang, size_t arena_cap = ParseArena::kDefaultCap);
   // Facts of one source file. Never throws on bad input: a source that cannot be
   // parsed yields syntax_error = true.
   FileFacts extract(std::string_view source);
 
  private:
-  ParserPtr parser_;
+  const TSLanguage* lang_;
+  ParseArena arena_;
 };
 
 }  // namespace fc
