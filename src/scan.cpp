@@ -41,22 +41,25 @@ struct FdCloser {
   }
 };
 
-bool read_file(const std::string& path, std::string& out) {
+// Reads a whole file into `buf`, which only grows (a thread reuses it for
+// every file, so its bytes are neither allocated nor zeroed again); the
+// content is the first `size` bytes.
+bool read_file(const std::string& path, std::string& buf, size_t& size) {
   FdCloser f{::open(path.c_str(), O_RDONLY | O_CLOEXEC)};
   if (f.fd < 0) return false;
   struct stat st {};
   if (::fstat(f.fd, &st) != 0 || !S_ISREG(st.st_mode)) return false;
-  out.clear();
-  out.resize(static_cast<size_t>(st.st_size));
+  // One byte more than the size, so that the final read sees the end.
+  if (buf.size() < static_cast<size_t>(st.st_size) + 1) buf.resize(static_cast<size_t>(st.st_size) + 1);
   size_t got = 0;
   while (true) {
-    if (got == out.size()) out.resize(out.size() + 65536);
-    ssize_t n = ::read(f.fd, &out[got], out.size() - got);
+    if (got == buf.size()) buf.resize(buf.size() + 65536);
+    ssize_t n = ::read(f.fd, &buf[got], buf.size() - got);
     if (n < 0) return false;
     if (n == 0) break;
     got += static_cast<size_t>(n);
   }
-  out.resize(got);
+  size = got;
   return true;
 }
 
@@ -85,8 +88,8 @@ int64_t ns_since(Clock::time_point t) {
 
 // Facts for one file: from the index when it proves the file unchanged,
 // otherwise read, hashed and (if the content changed) parsed.
-void process(const std::string& path, Extractor& ex, const Index::Reader* reader, int64_t scan_start_ns,
-             const ScanConfig& cfg, const CacheProbe& probe, Slot& slot, Timers& tm) {
+void process(const std::string& path, Extractor& ex, std::string& buf, const Index::Reader* reader,
+             int64_t scan_start_ns, const ScanConfig& cfg, const CacheProbe& probe, Slot& slot, Timers& tm) {
   const uint64_t max_parse = cfg.max_parse_bytes;
   auto t = Clock::now();
   FileStat st;
@@ -118,8 +121,9 @@ void process(const std::string& path, Extractor& ex, const Index::Reader* reader
     }
   }
   t = Clock::now();
-  std::string src;
-  bool have_src = read_file(path, src);
+  size_t size = 0;
+  bool have_src = read_file(path, buf, size);
+  const std::string_view src(buf.data(), size);
   tm.read += ns_since(t);
   if (!have_src) {
     slot.facts = FileFacts{};
@@ -241,6 +245,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   unsigned threads = cfg.threads ? cfg.threads : std::max(1u, std::thread::hardware_concurrency());
   threads = std::min<unsigned>(threads, 64);
   std::vector<std::unique_ptr<Extractor>> extractors;
+  std::vector<std::string> buffers(threads);  // file contents, one reused buffer per thread
   std::vector<std::unique_ptr<Index::Reader>> readers;
   for (unsigned i = 0; i < threads; ++i) {
     extractors.push_back(std::make_unique<Extractor>(lang));
@@ -253,7 +258,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   }
   int64_t start_ns = now_ns();
   parallel_for(first_test, threads, [&](unsigned id, size_t i) {
-    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, nullptr, slots[i], tm);
+    process(paths[i], *extractors[id], buffers[id], readers[id].get(), start_ns, cfg, nullptr, slots[i], tm);
   });
 
   const bool filtering = cfg.has_keyword || cfg.has_markexpr;
@@ -333,6 +338,76 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     if (readers[0]->get_raw(recent_queries_key(), raw)) recent = decode_recent(raw);
   }
 
+  // Decisions: conftests are folded per directory, from rootdir down (once
+  // per directory, shared by the threads), and each module is decided by the
+  // thread that just parsed it, while its facts are fresh in that thread's cache.
+  std::map<std::string, Scope> scopes;
+  std::mutex scopes_mutex;
+  Scope base;
+  base.env.defs = cfg.plugin_fixtures;
+  base.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
+  std::function<const Scope&(const std::string&)> scope_of = [&](const std::string& dir) -> const Scope& {
+    auto it = scopes.find(dir);
+    if (it != scopes.end()) return it->second;
+    Scope sc = under_root(dir) ? scope_of(parent_dir(dir)) : base;
+    auto c = conftest_at.find(dir);
+    if (c != conftest_at.end()) apply_conftest(slots[c->second].facts, dir + "/conftest.py", mc, sc);
+    return scopes.emplace(dir, std::move(sc)).first->second;  // map nodes never move
+  };
+  // A conftest anywhere in the session may act on every item.
+  std::string global_unknown = cfg.static_unknown;
+  for (size_t i = 0; i < first_test && filtering && global_unknown.empty(); ++i)
+    global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc);
+  if (filtering) res.files.resize(paths.size() - first_test);
+  // Modules with learned items are decided after the loop: checking their
+  // dependencies shares one memo of file hashes.
+  std::vector<char> learned_deps_ok(paths.size() - first_test, 0);
+  std::atomic<bool> fresh{false};
+  std::atomic<uint64_t> cached_count{0};
+  std::atomic<uint64_t> learned_count{0};
+  std::atomic<int64_t> decide_ns{0};
+  auto decide_module = [&](size_t k) {
+    size_t i = first_test + k;
+    auto t_decide = Clock::now();
+    // A module's facts are freed once decided, rather than all at the end.
+    struct FreeFacts {
+      FileFacts& f;
+      ~FreeFacts() { f = FileFacts{}; }
+    } free_facts{slots[i].facts};
+    struct AddTime {
+      std::atomic<int64_t>& sum;
+      Clock::time_point start;
+      ~AddTime() { sum += ns_since(start); }
+    } add_time{decide_ns, t_decide};
+    if (slots[i].cached) {
+      ++cached_count;
+      const CachedDecision& c = cache.by_path.at(paths[i]);
+      res.files[k] = FileDecision{paths[i], c.skip, c.reason, c.content_hash};
+      res.files[k].learned_current = !c.skip && c.reason == kLearnedMay;
+      return;
+    }
+    fresh = true;
+    if (slots[i].has_learned && learned_deps_ok[k]) {
+      ++learned_count;
+      bool skip = learned_all_false(slots[i].learned, filter.keyword.get(), filter.mark.get());
+      res.files[k] = FileDecision{paths[i], skip, skip ? kLearnedNone : kLearnedMay, slots[i].hash};
+      res.files[k].learned_current = !skip;
+      return;
+    }
+    if (!global_unknown.empty()) {
+      res.files[k] = FileDecision{paths[i], false, global_unknown, slots[i].hash};
+      return;
+    }
+    const std::string dir = parent_dir(paths[i]);
+    const Scope* sc;
+    {
+      std::lock_guard<std::mutex> lock(scopes_mutex);
+      sc = &scope_of(dir);
+    }
+    Decision d = decide(slots[i].facts, paths[i], *sc, mc, filter);
+    res.files[k] = FileDecision{paths[i], d.skip, std::move(d.reason), slots[i].hash};
+  };
+
   parallel_for(paths.size() - first_test, threads, [&](unsigned id, size_t k) {
     size_t i = first_test + k;
     CacheProbe probe;
@@ -342,7 +417,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       if (it != cache.by_path.end() && it->second.scope_fp == test_fp[i]) hit = &it->second;
       if (hit) probe = [hit](uint64_t h) { return h == hit->content_hash; };
     }
-    process(paths[i], *extractors[id], readers[id].get(), start_ns, cfg, probe, slots[i], tm);
+    process(paths[i], *extractors[id], buffers[id], readers[id].get(), start_ns, cfg, probe, slots[i], tm);
     if (gen_valid && !slots[i].cached && slots[i].hash_known && readers[id]) {
       std::string_view raw;
       Slot& sl = slots[i];
@@ -350,6 +425,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
                        decode_learned(raw.data(), raw.size(), sl.learned) && sl.learned.generation == gen.id &&
                        sl.learned.content_hash == sl.hash;
     }
+    if (filtering && !slots[i].has_learned) decide_module(k);
   });
   readers.clear();  // end read transactions before writing
   res.stats.files_ms = ms_since(t);
@@ -370,63 +446,15 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   res.stats.written = writes.size();
 
   if (filtering) {
-    // Fold conftests per directory, from rootdir down, and decide every module.
-    auto t_decide = Clock::now();
-    std::map<std::string, Scope> scopes;
-    Scope base;
-    base.env.defs = cfg.plugin_fixtures;
-    base.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
-    std::function<const Scope&(const std::string&)> scope_of = [&](const std::string& dir) -> const Scope& {
-      auto it = scopes.find(dir);
-      if (it != scopes.end()) return it->second;
-      Scope s = under_root(dir) ? scope_of(parent_dir(dir)) : base;
-      auto c = conftest_at.find(dir);
-      if (c != conftest_at.end()) apply_conftest(slots[c->second].facts, dir + "/conftest.py", mc, s);
-      return scopes.emplace(dir, std::move(s)).first->second;
-    };
-    // A conftest anywhere in the session may act on every item.
-    std::string global_unknown = cfg.static_unknown;
-    for (size_t i = 0; i < first_test && global_unknown.empty(); ++i)
-      global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc);
-    for (size_t i = first_test; i < paths.size(); ++i)
-      if (!slots[i].cached) scope_of(parent_dir(paths[i]));
-    res.files.resize(paths.size() - first_test);
-    // Per-module dependencies (other test modules) are checked here, serially.
-    std::vector<char> learned_deps_ok(paths.size() - first_test, 0);
-    for (size_t i = first_test; i < paths.size(); ++i)
-      if (slots[i].has_learned) learned_deps_ok[i - first_test] = deps.still_valid(slots[i].learned.deps);
-    std::atomic<bool> fresh{false};
-    std::atomic<uint64_t> cached_count{0};
-    std::atomic<uint64_t> learned_count{0};
-    parallel_for(paths.size() - first_test, threads, [&](unsigned, size_t k) {
-      size_t i = first_test + k;
-      // A module's facts are freed once decided, in parallel, rather than all at the end.
-      struct FreeFacts {
-        FileFacts& f;
-        ~FreeFacts() { f = FileFacts{}; }
-      } free_facts{slots[i].facts};
-      if (slots[i].cached) {
-        ++cached_count;
-        const CachedDecision& c = cache.by_path.at(paths[i]);
-        res.files[k] = FileDecision{paths[i], c.skip, c.reason, c.content_hash};
-        res.files[k].learned_current = !c.skip && c.reason == kLearnedMay;
-        return;
-      }
-      fresh = true;
-      if (slots[i].has_learned && learned_deps_ok[k]) {
-        ++learned_count;
-        bool skip = learned_all_false(slots[i].learned, filter.keyword.get(), filter.mark.get());
-        res.files[k] = FileDecision{paths[i], skip, skip ? kLearnedNone : kLearnedMay, slots[i].hash};
-        res.files[k].learned_current = !skip;
-        return;
-      }
-      if (!global_unknown.empty()) {
-        res.files[k] = FileDecision{paths[i], false, global_unknown, slots[i].hash};
-        return;
-      }
-      Decision d = decide(slots[i].facts, paths[i], scopes.at(parent_dir(paths[i])), mc, filter);
-      res.files[k] = FileDecision{paths[i], d.skip, std::move(d.reason), slots[i].hash};
-    });
+    auto t_deps = Clock::now();
+    std::vector<size_t> learned;
+    for (size_t i = first_test; i < paths.size(); ++i) {
+      if (!slots[i].has_learned) continue;
+      learned.push_back(i - first_test);
+      learned_deps_ok[i - first_test] = deps.still_valid(slots[i].learned.deps);
+    }
+    const double deps_ms = ms_since(t_deps);
+    parallel_for(learned.size(), threads, [&](unsigned, size_t j) { decide_module(learned[j]); });
     if (index && (fresh || cache.by_path.size() != res.files.size())) {
       DecisionSet next;
       next.query = query;
@@ -446,7 +474,8 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       }
       writes.emplace_back(recent_queries_key(), encode_recent(recent));
     }
-    res.stats.decide_ms = ms_since(t_decide);
+    // Summed thread time of every decision, and the dependency check of learned items.
+    res.stats.decide_ms = decide_ns / 1e6 + deps_ms;
     res.stats.cached_decisions = cached_count;
     res.stats.learned = learned_count;
     for (size_t k = 0; k < res.files.size(); ++k) res.files[k].hash = slots[first_test + k].hash;

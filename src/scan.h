@@ -52,9 +52,10 @@ struct ScanStats {
   uint64_t cached_decisions = 0;
   uint64_t learned = 0;  // modules decided by learned items  // decisions taken from an earlier run with the same query
   uint64_t bytes_parsed = 0;
-  // Wall time of each phase, and summed thread time of the per-file work.
-  double walk_ms = 0, files_ms = 0, write_ms = 0, decide_ms = 0, total_ms = 0;
-  double stat_ms = 0, lookup_ms = 0, read_ms = 0, hash_ms = 0, parse_ms = 0;
+  // Wall time of each phase, and summed thread time of the per-file work
+  // (decisions are made inside the files phase, as each module is parsed).
+  double walk_ms = 0, files_ms = 0, write_ms = 0, total_ms = 0;
+  double stat_ms = 0, lookup_ms = 0, read_ms = 0, hash_ms = 0, parse_ms = 0, decide_ms = 0;
 };
 
 struct ScanResult {
