@@ -12,9 +12,12 @@ MARKS = ["slow", "db", "net", "flaky"]
 
 
 class Generator:
-    def __init__(self, seed: int) -> None:
+    def __init__(self, seed: int, global_hooks: bool = True) -> None:
         self.rng = random.Random(seed)
         self.counter = 0
+        # False: conftests define no hook that reaches every module of the session
+        # (the random draws stay the same, only those hooks are left out).
+        self.global_hooks = global_hooks
 
     def word(self) -> str:
         return self.rng.choice(WORDS)
@@ -140,7 +143,7 @@ class Generator:
             name = f"plain_{self.word()}"
             lines += ["@pytest.fixture", f"def {name}():", "    return 1", ""]
             names.append(name)
-        if self.rng.random() < 0.1:
+        if self.rng.random() < 0.1 and self.global_hooks:
             lines += ["def pytest_collection_modifyitems(items):", "    for item in items:",
                       "        if 'beta' in item.name:", "            item.add_marker(pytest.mark.db)", ""]
         if self.rng.random() < 0.1:
@@ -149,13 +152,15 @@ class Generator:
             lines += ["def pytest_generate_tests(metafunc):", "    if 'q' in metafunc.fixturenames "
                       "and not any(m.name == 'parametrize' for m in metafunc.definition.iter_markers()):",
                       "        metafunc.parametrize('q', ['cgen'])", ""]
-        if self.rng.random() < 0.05:
+        if self.rng.random() < 0.05 and self.global_hooks:
             lines += ["def pytest_make_parametrize_id(config, val, argname):", "    return f'hid{val!r}'", ""]
         if self.rng.random() < 0.1:
             lines += ["def pytest_configure(config):", "    config.addinivalue_line('markers', 'extra')", ""]
         return "\n".join(lines) + "\n", names
 
-    def project(self) -> Dict[str, str]:
+    def project(self, breadth: int = 3, unique_modules: bool = False) -> Dict[str, str]:
+        """breadth: at most this many top-level directories; unique_modules: module
+        basenames never repeat (many directories would otherwise reuse one)."""
         files: Dict[str, str] = {
             "helpers.py": (
                 "import functools\n"
@@ -166,7 +171,9 @@ class Generator:
             ),
             "pytest.ini": "[pytest]\nmarkers =\n  slow\n  db\n  net\n  flaky\n",
         }
-        dirs = [""] + [self.word() + "/" for _ in range(self.rng.randint(1, 3))]
+        dirs = [""] + [self.word() + "/" for _ in range(self.rng.randint(1, breadth))]
+        if unique_modules:  # words repeat: make every directory name unique as well
+            dirs = [""] + [f"{d[:-1]}{n}/" for n, d in enumerate(dirs[1:])]
         dirs += [d + self.word() + "/" for d in dirs[1:] if self.rng.random() < 0.4]
         fixtures_by_dir: Dict[str, List[str]] = {}
         for d in dirs:
@@ -180,5 +187,6 @@ class Generator:
                 inherited += names
             fixtures_by_dir[d] = inherited
             for _ in range(self.rng.randint(1, 3)):
-                files[f"{d}test_{self.word()}_{self.rng.randint(0, 99)}.py"] = self.module(inherited)
+                suffix = f"_{len(files)}" if unique_modules else ""
+                files[f"{d}test_{self.word()}_{self.rng.randint(0, 99)}{suffix}.py"] = self.module(inherited)
         return files

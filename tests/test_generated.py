@@ -29,3 +29,23 @@ def test_random_project(pytester: pytest.Pytester, seed: int) -> None:
         compare(pytester, ["-k", k])
     for m in expressions(rng, MARKS, 4) + ["slow", "not slow"]:
         compare(pytester, ["-m", m])
+
+
+@pytest.mark.parametrize("seed", [1000, 1002])  # 88 and 109 modules, 14 and 22 conftests
+def test_wide_project(pytester: pytest.Pytester, seed: int) -> None:
+    """Dozens of directories with conftests at several levels: modules are decided
+    by the scanning threads as they are parsed, sharing the folded conftest scopes."""
+    files = Generator(seed, global_hooks=False).project(breadth=40, unique_modules=True)
+    assert sum(rel.endswith(".py") and "/test_" in rel for rel in files) >= 40
+    for rel, text in files.items():
+        path = pytester.path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    pytester.syspathinsert()
+    plain = collect(pytester, "--no-fast-collect")
+    rng = random.Random(seed)
+    idents = identifiers(plain.ids, MARKS)
+    imported = [len(compare(pytester, ["-k", k]).modules) for k in expressions(rng, idents, 6)]
+    imported += [len(compare(pytester, ["-m", m]).modules) for m in ["slow", "not db"]]
+    # The static model decided: some runs imported fewer modules than plain pytest.
+    assert min(imported) < len(plain.modules), imported
