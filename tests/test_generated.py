@@ -5,24 +5,30 @@ from __future__ import annotations
 
 import os
 import random
+from typing import Dict
 
 import pytest
 
-from differential import collect, compare, expressions, identifiers
+from differential import Collected, collect, compare, expressions, identifiers
 from generator import MARKS, Generator
 
 SEEDS = int(os.environ.get("FASTCOLLECT_SEEDS", "40"))
 
 
-@pytest.mark.parametrize("seed", range(SEEDS))
-def test_random_project(pytester: pytest.Pytester, seed: int) -> None:
-    files = Generator(seed).project()
+def write_and_collect(pytester: pytest.Pytester, files: Dict[str, str]) -> Collected:
+    """Writes the project and collects it with plain pytest."""
     for rel, text in files.items():
         path = pytester.path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     pytester.syspathinsert()
-    plain = collect(pytester, "--no-fast-collect")
+    return collect(pytester, "--no-fast-collect")
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
+def test_random_project(pytester: pytest.Pytester, seed: int) -> None:
+    files = Generator(seed).project()
+    plain = write_and_collect(pytester, files)
     rng = random.Random(seed)
     idents = identifiers(plain.ids, MARKS)
     for k in expressions(rng, idents, 12):
@@ -37,12 +43,7 @@ def test_wide_project(pytester: pytest.Pytester, seed: int) -> None:
     by the scanning threads as they are parsed, sharing the folded conftest scopes."""
     files = Generator(seed, global_hooks=False).project(breadth=40, unique_modules=True)
     assert sum(rel.endswith(".py") and "/test_" in rel for rel in files) >= 40
-    for rel, text in files.items():
-        path = pytester.path / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    pytester.syspathinsert()
-    plain = collect(pytester, "--no-fast-collect")
+    plain = write_and_collect(pytester, files)
     rng = random.Random(seed)
     idents = identifiers(plain.ids, MARKS)
     imported = [len(compare(pytester, ["-k", k]).modules) for k in expressions(rng, idents, 6)]
