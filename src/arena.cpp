@@ -8,7 +8,16 @@
 
 #include <tree_sitter/api.h>
 
+// gcc says __SANITIZE_ADDRESS__; clang may only answer __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
+#define FC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FC_ASAN 1
+#endif
+#endif
+
+#if defined(FC_ASAN)
 #include <sanitizer/asan_interface.h>
 #define FC_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define FC_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
@@ -146,6 +155,7 @@ void* ParseArena::reallocate(void* p, size_t n) {
     bool within_cap = total <= old_total || used_ + (total - old_total) <= cap_;
     if (start + total <= blocks_[current_].size && within_cap) {
       FC_UNPOISON(last_ - kHeader, total);
+      if (total < old_total) FC_POISON(last_ - kHeader + total, old_total - total);
       std::memcpy(last_ - kHeader, &n, sizeof n);
       offset_ = start + total;
       used_ = used_ - old_total + total;
