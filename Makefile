@@ -120,8 +120,11 @@ build/venv-real/.ready: $(STAMPS)/deps
 	build/venv-real/bin/python -m pip install -q $(REAL_PKGS)
 	@touch $@
 
+# The wheel with its dependencies (the grammar): without them the plugin would
+# fall back to plain pytest and every comparison would be plain against plain.
 $(STAMPS)/wheel-real: $(STAMPS)/wheel build/venv-real/.ready
 	build/venv-real/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl
+	build/venv-real/bin/python -m pip install -q build/wheel/*.whl
 	@touch $@
 
 build/venv-old/.ready: $(STAMPS)/deps

@@ -50,6 +50,11 @@ def run(py: str, args: list[str], cwd: Path, env: dict | None = None, timeout: i
                           cwd=cwd, capture_output=True, text=True, env=env, timeout=timeout)
 
 
+def active(report_line: str) -> bool:
+    """The plugin's report line of a run in which it decided files itself."""
+    return report_line.startswith("fastcollect: imported ")
+
+
 def ids_from(out: str) -> list[str]:
     """Node IDs of `--co -q` output: unindented lines with '::' (warnings quote node IDs indented)."""
     return [line for line in out.splitlines()
@@ -139,6 +144,9 @@ def main() -> None:
     # 4. The plugin: one learning run, then every expression.
     learn = run(args.python, [*suite_args, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
     report = [line for line in learn.stdout.splitlines() if line.startswith("fastcollect:")]
+    # A plugin that fell back to plain pytest would make every comparison plain against plain.
+    if not any(active(line) for line in report):
+        sys.exit(f"the plugin is not active in {args.python}: {report or learn.stdout[-500:]}")
     rows = []
     failures = 0
     for kind, exprs in (("k", keywords), ("m", mark_exprs)):
@@ -151,6 +159,9 @@ def main() -> None:
             missed = sorted(set(want) - set(got))
             extra = sorted(set(got) - set(want))
             line = next((l for l in res.stdout.splitlines() if l.startswith("fastcollect:")), "")
+            if not active(line):
+                failures += 1
+                print(f"PLUGIN NOT ACTIVE -{kind} {e!r}: {line!r}")
             reordered = False
             if not missed and not extra and got != want:
                 # pytest reorders items by higher-scoped parametrized fixtures before it
