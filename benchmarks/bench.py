@@ -289,6 +289,9 @@ def main() -> None:
                 results.setdefault((suite.name, scen, col), []).append(res)
                 if col in ("plain", "plugin", "oracle") and res.selected is None:
                     sys.exit(f"{suite.name} {scen}: {col} run failed:\n{res.output[-3000:]}")
+                if col.startswith("plugin") and filt and "fastcollect: imported " not in res.output:
+                    # Fallen back to plain pytest (grammar missing, ...): not a plugin timing.
+                    sys.exit(f"{suite.name} {scen}: the plugin did not decide:\n{res.output[-3000:]}")
         print(f"round {rnd + 1}/{args.rounds} done after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
 
     rows = []
