@@ -20,11 +20,7 @@ bool language_supported(const TSLanguage* lang);
 struct ParserDeleter {
   void operator()(TSParser* p) const { ts_parser_delete(p); }
 };
-struct TreeDeleter {
-  void operator()(TSTree* t) const { ts_tree_delete(t); }
-};
 using ParserPtr = std::unique_ptr<TSParser, ParserDeleter>;
-using TreePtr = std::unique_ptr<TSTree, TreeDeleter>;
 
 // One per thread; reusable across files. Each file is parsed in the
 // extractor's arena (a parser and a tree made and dropped with it).
