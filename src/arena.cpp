@@ -113,12 +113,12 @@ bool ParseArena::owns(const void* p) const {
   return false;
 }
 
-bool ParseArena::grow(size_t need) {
+void ParseArena::grow(size_t need) {
   for (size_t i = current_ + 1; i < blocks_.size(); ++i) {
     if (blocks_[i].size >= need) {
       current_ = i;
       offset_ = 0;
-      return true;
+      return;
     }
   }
   size_t size = blocks_.empty() ? kFirstBlock : std::min(blocks_.back().size * 2, kLargestBlock);
@@ -127,7 +127,6 @@ bool ParseArena::grow(size_t need) {
   FC_POISON(blocks_.back().data.get(), size);
   current_ = blocks_.size() - 1;
   offset_ = 0;
-  return true;
 }
 
 void* ParseArena::allocate(size_t n) {

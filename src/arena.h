@@ -56,7 +56,7 @@ class ParseArena {
     size_t size;
   };
   void reset();
-  bool grow(size_t need);
+  void grow(size_t need);
 
   std::vector<Block> blocks_;
   size_t current_ = 0;  // block that allocations come from

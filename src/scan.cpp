@@ -368,7 +368,13 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   std::atomic<int64_t> decide_ns{0};
   auto decide_module = [&](size_t k) {
     size_t i = first_test + k;
-    auto t_decide = Clock::now();
+    if (slots[i].cached) {  // no facts were decoded: nothing to decide or free
+      ++cached_count;
+      const CachedDecision& c = cache.by_path.at(paths[i]);
+      res.files[k] = FileDecision{paths[i], c.skip, c.reason, c.content_hash};
+      res.files[k].learned_current = !c.skip && c.reason == kLearnedMay;
+      return;
+    }
     // A module's facts are freed once decided, rather than all at the end.
     struct FreeFacts {
       FileFacts& f;
@@ -378,14 +384,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       std::atomic<int64_t>& sum;
       Clock::time_point start;
       ~AddTime() { sum += ns_since(start); }
-    } add_time{decide_ns, t_decide};
-    if (slots[i].cached) {
-      ++cached_count;
-      const CachedDecision& c = cache.by_path.at(paths[i]);
-      res.files[k] = FileDecision{paths[i], c.skip, c.reason, c.content_hash};
-      res.files[k].learned_current = !c.skip && c.reason == kLearnedMay;
-      return;
-    }
+    } add_time{decide_ns, Clock::now()};
     fresh = true;
     if (slots[i].has_learned && learned_deps_ok[k]) {
       ++learned_count;
@@ -474,7 +473,8 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       }
       writes.emplace_back(recent_queries_key(), encode_recent(recent));
     }
-    // Summed thread time of every decision, and the dependency check of learned items.
+    // Summed thread time of every decision (cached ones are lookups, not timed), and
+    // the dependency check of learned items.
     res.stats.decide_ms = decide_ns / 1e6 + deps_ms;
     res.stats.cached_decisions = cached_count;
     res.stats.learned = learned_count;
