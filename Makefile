@@ -87,12 +87,21 @@ test-cpp: $(BIN)/.ready build/grammar/src/parser.c
 	$(BIN)/cmake --build build/cpp -j $(JOBS)
 	cd build/cpp && $(CURDIR)/$(BIN)/ctest --output-on-failure --no-tests=error -j $(JOBS)
 
+# Plugins that some tests load on purpose, kept out of the venvs (each would
+# change every other test's run): `pip install --target`, put on PYTHONPATH
+# by the tests that want them (tests/plugins_dir.py).
+TEST_PLUGINS := build/test-plugins
+$(TEST_PLUGINS)/.ready: $(BIN)/.ready
+	rm -rf $(TEST_PLUGINS)
+	$(BIN)/python -m pip install -q --no-deps --target $(TEST_PLUGINS) "pytest-repeat==0.9.4"
+	@touch $@
+
 # Python tests under pytest 9 (xdist spreads them over the cores).
-test-py: install
+test-py: install $(TEST_PLUGINS)/.ready
 	$(BIN)/pytest tests --ignore=tests/matrix -n $(JOBS) -p no:randomly
 
 # The same tests under pytest 8.
-test-pytest8: $(STAMPS)/wheel8
+test-pytest8: $(STAMPS)/wheel8 $(TEST_PLUGINS)/.ready
 	$(BIN8)/pytest tests --ignore=tests/matrix -n $(JOBS) -p no:randomly
 
 test-matrix: $(STAMPS)/wheel-matrix
