@@ -122,7 +122,7 @@ demo: install
 # Venvs for real suites: ours (this wheel) and the earlier implementation's
 # (pytest-fastcollect 0.5.2 from PyPI), with the same pytest and suites.
 REAL_PKGS := "pytest>=9,<10" pandas numpy networkx xarray "dask[array,dataframe]" pyarrow statsmodels \
-             scikit-learn hypothesis
+             scikit-learn scipy pooch hypothesis
 build/venv-real/.ready: $(STAMPS)/deps
 	$(PY) -m venv build/venv-real
 	build/venv-real/bin/python -m pip install -q --upgrade pip

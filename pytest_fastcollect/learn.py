@@ -14,18 +14,18 @@ import hashlib
 import inspect
 import os
 import sys
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
 from pytest_fastcollect import __version__
 from pytest_fastcollect.environment import REORDERING_PLUGINS
+from pytest_fastcollect.inputs import Recorder, values_of
 
 # Options that filter items while collecting (before modifyitems): a module
 # collected under them may show only some of its items.
-_FILTERING_OPTIONS = ("lf",)
+_FILTERING_OPTIONS = ("lf", "stepwise", "stepwise_skip")
 
 
 def session_key(config: pytest.Config) -> int:
@@ -90,65 +90,6 @@ def learning_allowed(config: pytest.Config) -> Optional[str]:
     return None
 
 
-class _Reads:
-    """Environment variables read and files opened while collecting."""
-
-    def __init__(self) -> None:
-        self.env: Set[str] = set()
-        self.files: Set[str] = set()
-
-
-# Files are watched through Python's "open" audit event, not by replacing
-# builtins.open: a test module that captures `open` at import time (as a
-# parametrize value, say) must get the real object, with its real name.
-# Audit hooks cannot be removed, so one hook per process forwards events to
-# the recorder of the collection running at that moment (none outside it).
-_recording: List[_Reads] = []
-_audit_hook_added: List[bool] = []
-
-
-def _audit(event: str, args: Tuple[Any, ...]) -> None:
-    if not _recording or event != "open" or not args:  # cheap outside collection
-        return
-    file = args[0]
-    mode = args[1] if len(args) > 1 else None
-    flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
-    if not isinstance(file, (str, bytes, os.PathLike)):
-        return  # a file descriptor
-    if isinstance(mode, str):
-        if "w" in mode or "a" in mode or "x" in mode:
-            return
-    elif flags & (os.O_WRONLY | os.O_RDWR):
-        return
-    try:
-        _recording[-1].files.add(os.path.abspath(os.fsdecode(file)))
-    except (TypeError, ValueError):
-        pass
-
-
-@contextmanager
-def _watch_reads(reads: _Reads) -> Iterator[None]:
-    """Records os.environ lookups and files opened for reading, for the duration."""
-    if not _audit_hook_added:
-        sys.addaudithook(_audit)
-        _audit_hook_added.append(True)
-    environ_type = type(os.environ)
-    original_getitem = environ_type.__getitem__
-
-    def getitem(self: Any, key: str) -> str:
-        if self is os.environ and isinstance(key, str):
-            reads.env.add(key)
-        return original_getitem(self, key)
-
-    environ_type.__getitem__ = getitem  # type: ignore[method-assign]
-    _recording.append(reads)
-    try:
-        yield
-    finally:
-        _recording.remove(reads)
-        environ_type.__getitem__ = original_getitem  # type: ignore[method-assign]
-
-
 def _is_stdlib(path: str, stdlib_dir: str) -> bool:
     """Part of the running interpreter's standard library (covered by the
     Python version in the session key). Installed packages are not, even
@@ -157,6 +98,12 @@ def _is_stdlib(path: str, stdlib_dir: str) -> bool:
         return False
     parts = path[len(stdlib_dir):].split(os.sep)
     return "site-packages" not in parts and "dist-packages" not in parts
+
+
+def _cache_dir(config: pytest.Config) -> str:
+    cache = getattr(config, "cache", None)
+    where = getattr(cache, "_cachedir", None)
+    return os.path.abspath(str(where)) + os.sep if where is not None else ""
 
 
 def _keywords(item: pytest.Item) -> List[str]:
@@ -172,23 +119,37 @@ def _keywords(item: pytest.Item) -> List[str]:
 class Learner:
     """Registered for one filtered session; hands its records to the core."""
 
-    def __init__(self, config: pytest.Config, state: Any) -> None:
+    def __init__(self, config: pytest.Config, state: Any, recorder: Recorder) -> None:
         self.config = config
         self.state = state
-        self.reads = _Reads()
-        self.all_items: List[pytest.Item] = []
+        self.recorder = recorder
+        self.items: List[pytest.Item] = []  # what pytest's -k/-m deselection saw
+        self.mark_deselected: List[pytest.Item] = []
         self.collected: Set[str] = set()  # module paths collected without error
         self.skipped: Set[str] = set()  # module paths skipped as a whole
+        self.off = ""  # why nothing may be recorded in this session
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
-        with _watch_reads(self.reads):
+        try:
             return (yield)
+        finally:
+            self.recorder.stop()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> Any:
-        self.all_items = list(items)  # before anything deselects
-        return (yield)
+        result = yield
+        # After every hook; pytest's own -k/-m deselection runs last of the
+        # plain implementations: what it saw is what remains plus what it removed.
+        self.items = list(items) + self.mark_deselected
+        return result
+
+    def pytest_deselected(self, items: List[pytest.Item]) -> None:
+        frame = sys._getframe(1)
+        while frame is not None and "pluggy" in frame.f_code.co_filename:
+            frame = frame.f_back
+        if frame is not None and frame.f_code.co_filename.endswith(os.path.join("_pytest", "mark", "__init__.py")):
+            self.mark_deselected.extend(items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
@@ -213,8 +174,11 @@ class Learner:
         test_files = set(state.skip) | {p for p, _ in state.imported}
         conftests = set(state.conftests)
         by_file: Dict[str, List[pytest.Item]] = {}
-        for item in self.all_items:
-            by_file.setdefault(str(item.path), []).append(item)
+        seen: Set[int] = set()
+        for item in self.items:
+            if id(item) not in seen:
+                seen.add(id(item))
+                by_file.setdefault(str(item.path), []).append(item)
         files = []
         module_of: Dict[str, str] = {}
         module_at: Dict[str, Any] = {}
@@ -236,19 +200,26 @@ class Learner:
         if not files:
             return None  # nothing new to record
         stdlib_dir = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+        cache_dir = _cache_dir(self.config)
+        rec = self.recorder
         deps = set()
-        for f in list(module_of.values()) + sorted(self.reads.files):
-            if f in test_files or f in conftests or _is_stdlib(f, stdlib_dir) or not os.path.isfile(f):
+        for f in list(module_of.values()) + sorted(rec.files):
+            if f in test_files or f in conftests or _is_stdlib(f, stdlib_dir) or rec.is_output(f):
+                continue
+            if cache_dir and f.startswith(cache_dir):
+                continue  # pytest's cache: read by --lf/--nf/--sw, options of the key
+            if not os.path.isfile(f):
                 continue
             if f.endswith(".pyc") and os.sep + "__pycache__" + os.sep in f:
                 continue  # a cache derived from a source tracked on its own
             deps.add(f)
-        # Names the stored generation already depends on stay part of the key.
-        env_names = sorted(self.reads.env | set(state.env_names))
+        # Inputs the stored generation already depends on stay part of the key.
+        names = sorted(set(rec.input_names()) | set(state.input_names))
         return {
             "session_key": state.session_key or session_key(self.config),
             "conftest_fp": state.conftest_fp,
-            "env_names": env_names,
+            "input_names": names,
+            "inputs": values_of(names, state.snapshot),
             "deps": sorted(deps),
             "files": files,
         }
@@ -276,6 +247,8 @@ class Learner:
 def record(learner: Learner) -> Tuple[str, int]:
     """Stores what this session learned; returns (error, files written)."""
     state = learner.state
+    if learner.off:
+        return "", 0
     payload = learner.payload()
     if payload is None or not payload["files"]:
         return "", 0

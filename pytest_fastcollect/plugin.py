@@ -18,7 +18,8 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import pytest
 
-from pytest_fastcollect import environment
+from pytest_fastcollect import environment, hooks
+from pytest_fastcollect.inputs import Recorder
 from pytest_fastcollect.learn import Learner, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
@@ -46,7 +47,9 @@ class State:
     hashes: Dict[str, int] = field(default_factory=dict)  # imported modules' content hashes
     conftests: List[str] = field(default_factory=list)
     conftest_fp: int = 0
-    env_names: List[str] = field(default_factory=list)  # environment names of the stored generation
+    input_names: List[str] = field(default_factory=list)  # inputs the stored generation depends on
+    snapshot: Dict[str, str] = field(default_factory=dict)  # every input's value when deciding
+    learned_status: str = ""  # why stored learned items were not used, if they were not
     learned_current: FrozenSet[str] = frozenset()  # imported on learned items whose record is still valid
     session_key: int = 0  # computed once, for the scan and for recording
     learner: Optional[Learner] = None
@@ -54,6 +57,7 @@ class State:
 
 
 STATE_KEY = pytest.StashKey[State]()
+RECORDER_KEY = pytest.StashKey[Recorder]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -80,13 +84,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-def _has_filter(config: pytest.Config) -> bool:
-    keyword = (config.option.keyword or "").lstrip()
-    return bool(keyword) or bool(config.option.markexpr)
+def _has_filter(config: pytest.Config, options: Any = None) -> bool:
+    options = config.option if options is None else options
+    keyword = (getattr(options, "keyword", None) or "").lstrip()
+    return bool(keyword) or bool(getattr(options, "markexpr", None))
 
 
-def _enabled(config: pytest.Config) -> bool:
-    if config.option.no_fast_collect:
+def _enabled(config: pytest.Config, options: Any = None) -> bool:
+    options = config.option if options is None else options
+    if getattr(options, "no_fast_collect", False):
         return False
     if os.environ.get("PYTEST_FASTCOLLECT", "").strip().lower() in ("0", "false", "no", "off"):
         return False
@@ -96,11 +102,40 @@ def _enabled(config: pytest.Config) -> bool:
         return True
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
+    # What start-up reads (conftests loaded now, pytest_configure hooks) can
+    # shape items too: watch from here, before any conftest runs.
+    options = early_config.known_args_namespace
+    if _enabled(early_config, options) and _has_filter(early_config, options) and not hasattr(early_config, "workerinput"):
+        recorder = Recorder()
+        recorder.start(early_config)
+        early_config.stash[RECORDER_KEY] = recorder
+
+
+def _stop_recording(config: pytest.Config) -> None:
+    recorder = config.stash.get(RECORDER_KEY, None)
+    if recorder is not None:
+        recorder.stop()
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
     state = State(active=_enabled(config) and _has_filter(config))
     state.explain = bool(config.option.fast_collect_explain)
     config.stash[STATE_KEY] = state
+    try:
+        _configure(config, state)
+    finally:
+        if state.learner is None:
+            _stop_recording(config)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    _stop_recording(config)
+
+
+def _configure(config: pytest.Config, state: State) -> None:
     if not state.active:
         return
     workerinput = getattr(config, "workerinput", None)
@@ -124,9 +159,13 @@ def pytest_configure(config: pytest.Config) -> None:
         state.active = False
         return
     state.native = native
-    if learning_allowed(config) is None:
-        state.learner = Learner(config, state)
+    recorder = config.stash.get(RECORDER_KEY, None)
+    why_not = learning_allowed(config)
+    if recorder is not None and why_not is None:
+        state.learner = Learner(config, state, recorder)
         config.pluginmanager.register(state.learner, "fastcollect-learner")
+    else:
+        state.learned_status = f"learning is off: {why_not or 'inputs were not watched from start-up'}"
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(config), "fastcollect-xdist")
 
@@ -143,6 +182,15 @@ def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
         return None
 
 
+def _own_module(module: str) -> bool:
+    """Hook implementations that are pytest's, this plugin's or read and known."""
+    return (
+        module.startswith(("_pytest.", "pytest_fastcollect"))
+        or module in ("_pytest", "pytest")
+        or module in environment.KNOWN_PLUGINS
+    )
+
+
 def decide(config: pytest.Config, state: State) -> None:
     """Makes the decision once per run; every failure leaves plain pytest behaviour."""
     if state.decided:
@@ -155,10 +203,28 @@ def decide(config: pytest.Config, state: State) -> None:
         scan_config = environment.scan_config(config, state.index_dir)
         # A plugin hook the static model cannot see: only learned items decide.
         scan_config["static_unknown"] = environment.foreign_collection_hooks(config) or ""
-        if state.index_dir and state.learner is not None:
+        learning = bool(state.index_dir) and state.learner is not None
+        if learning:
+            assert state.learner is not None
             state.session_key = session_key(config)
             scan_config["session_key"] = state.session_key
+            state.snapshot = state.learner.recorder.snapshot(config)
+            scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
+        if learning and not result["error"]:
+            assert state.learner is not None
+            state.learner.recorder.paused = True
+            try:
+                cross = hooks.cross_item_hook(config, _own_module, list(result["conftests"]))
+            finally:
+                state.learner.recorder.paused = False
+            if cross:
+                # Its effect on an item depends on the other items: learned
+                # records neither decide nor get written while it can act.
+                state.learner.off = f"learning is off: {cross}"
+                if result["stats"].get("learned", 0) or result["stats"].get("cached_decisions", 0):
+                    scan_config["session_key"] = 0
+                    result = state.native.core.scan(state.native.language, scan_config)
     except Exception as exc:  # noqa: BLE001 - never break a run
         state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"
         return
@@ -174,8 +240,10 @@ def decide(config: pytest.Config, state: State) -> None:
     state.hashes = dict(result["hashes"])
     state.conftests = list(result["conftests"])
     state.conftest_fp = int(result["conftest_fp"])
-    state.env_names = list(result["env_names"])
+    state.input_names = list(result["input_names"])
     state.learned_current = frozenset(result["learned_current"])
+    if state.learner is not None:
+        state.learned_status = state.learner.off or str(result["learned_status"])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -256,6 +324,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.section("fastcollect explain")
     if state.disabled:
         write(f"nothing skipped: {state.disabled}")
+    if state.learned_status:
+        write(f"learned items not used: {state.learned_status}")
     rootpath = str(config.rootpath) + os.sep
     for path, reason in sorted(state.imported):
         write(f"{path[len(rootpath):] if path.startswith(rootpath) else path}: {reason}")

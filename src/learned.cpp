@@ -19,7 +19,7 @@
 namespace fc {
 namespace {
 
-constexpr uint64_t kLearnedVersion = 1;
+constexpr uint64_t kLearnedVersion = 2;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());
@@ -52,7 +52,7 @@ std::string encode_generation(const Generation& g) {
   w.u(g.version);
   w.u(g.session_key);
   w.u(g.conftest_fp);
-  w.ss(g.env_names);
+  put_paths(w, g.inputs);
   put_paths(w, g.deps);
   return seal(w.take());
 }
@@ -66,7 +66,7 @@ bool decode_generation(const char* data, size_t size, Generation& out) {
   out.version = r.u();
   out.session_key = r.u();
   out.conftest_fp = r.u();
-  out.env_names = r.ss();
+  get_paths(r, out.inputs);
   get_paths(r, out.deps);
   return r.ok() && r.at_end();
 }
@@ -155,12 +155,37 @@ bool DepHasher::hash(const std::string& path, uint64_t& out) {
   return true;
 }
 
-bool DepHasher::still_valid(const HashedPaths& deps) {
+bool DepHasher::still_valid(const HashedPaths& deps, std::string* changed) {
   for (const auto& [path, h] : deps) {
     uint64_t now = 0;
-    if (!hash(path, now) || now != h) return false;
+    if (!hash(path, now) || now != h) {
+      if (changed) *changed = path;
+      return false;
+    }
   }
   return true;
+}
+
+uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name) {
+  auto it = snapshot.find(name);
+  if (it == snapshot.end()) return 0x756e736574ULL;  // "unset"; a value hashing to it is moved off below
+  const uint64_t h = XXH3_64bits(it->second.data(), it->second.size());
+  return h == 0x756e736574ULL ? h + 1 : h;
+}
+
+std::string generation_mismatch(const Generation& g, uint64_t session_key, uint64_t conftest_fp,
+                                const InputSnapshot& snapshot, DepHasher& deps) {
+  if (g.session_key != session_key) return "pytest, Python, installed packages or the configuration changed";
+  if (g.conftest_fp != conftest_fp) return "a conftest.py changed";
+  for (const auto& [name, h] : g.inputs) {
+    if (input_value_hash(snapshot, name) == h) continue;
+    if (name.rfind("env:", 0) == 0) return "environment variable " + name.substr(4) + " changed";
+    if (name.rfind("opt:", 0) == 0) return "option " + name.substr(4) + " changed";
+    return "input " + name + " changed";
+  }
+  std::string changed;
+  if (!deps.still_valid(g.deps, &changed)) return "dependency " + changed + " changed";
+  return {};
 }
 
 bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark) {
@@ -201,10 +226,8 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   {
     Index::Reader reader(*index);
     std::string_view raw;
-    if (reader.ok() && reader.get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen)) {
-      merge = gen.session_key == full_session_key(in.session_key, in.env_names) && gen.conftest_fp == in.conftest_fp &&
-              gen.env_names == in.env_names && hasher.still_valid(gen.deps);
-    }
+    if (reader.ok() && reader.get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen))
+      merge = generation_mismatch(gen, in.session_key, in.conftest_fp, in.inputs, hasher).empty();
   }
   if (merge) {
     std::map<std::string, uint64_t> all(gen.deps.begin(), gen.deps.end());
@@ -218,16 +241,22 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
     }
     if (merge) gen.deps.assign(all.begin(), all.end());
   }
+  // Inputs: this session's (a superset of a merged generation's names, all
+  // with equal values), each with the hash of its value when deciding.
+  HashedInputs inputs;
+  for (const auto& name : in.input_names) inputs.emplace_back(name, input_value_hash(in.inputs, name));
+  std::sort(inputs.begin(), inputs.end());
+  inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
   if (!merge) {
     std::random_device rd;
     gen = Generation{};
     gen.id = (static_cast<uint64_t>(rd()) << 32) ^ rd() ^ static_cast<uint64_t>(::getpid());
     if (gen.id == 0) gen.id = 1;
-    gen.session_key = full_session_key(in.session_key, in.env_names);
+    gen.session_key = in.session_key;
     gen.conftest_fp = in.conftest_fp;
-    gen.env_names = in.env_names;
     gen.deps = deps;
   }
+  gen.inputs = std::move(inputs);
   ++gen.version;
   std::vector<std::pair<std::string, std::string>> writes = std::move(hasher.writes());
   writes.emplace_back(generation_key(), encode_generation(gen));
@@ -251,20 +280,6 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   }
   if (!index->put_many(writes, err)) return err;
   return {};
-}
-
-uint64_t full_session_key(uint64_t base, std::vector<std::string> env_names) {
-  std::sort(env_names.begin(), env_names.end());
-  std::string buf(reinterpret_cast<const char*>(&base), sizeof base);
-  for (const auto& name : env_names) {
-    const char* v = std::getenv(name.c_str());
-    buf += name;
-    buf.push_back('\0');
-    buf += v ? "=" + std::string(v) : std::string("<unset>");
-    buf.push_back('\0');
-  }
-  uint64_t key = XXH3_64bits(buf.data(), buf.size());
-  return key ? key : 1;
 }
 
 }  // namespace fc

@@ -4,9 +4,10 @@
 //
 // The key has two parts. A *generation* holds what applies to a whole session:
 // the session key (pytest and Python versions, plugin distributions, ini and
-// collection options, the environment variables read during collection), the
-// fingerprint of every conftest.py, and the content hashes of every non-test
-// file that was imported or opened during collection. A *file record* holds
+// collection options), the inputs read from start-up to the end of collection
+// (environment variables, option values: each name with the hash of its value
+// when the plugin decided), the fingerprint of every conftest.py, and the
+// content hashes of every non-test file that was imported or read. A *file record* holds
 // the module's content hash, the test modules it borrows from (base classes,
 // imported names), and its items. Any mismatch makes the record worthless.
 #pragma once
@@ -22,6 +23,10 @@
 namespace fc {
 
 using HashedPaths = std::vector<std::pair<std::string, uint64_t>>;
+// Named inputs ("env:NAME", "opt:dest") with the hash of their value.
+using HashedInputs = std::vector<std::pair<std::string, uint64_t>>;
+// Every input's value when the plugin decided (absent: not set).
+using InputSnapshot = std::map<std::string, std::string>;
 
 struct LearnedItem {
   std::vector<std::string> keywords;  // lowercased (Python's str.lower) -k names
@@ -40,9 +45,11 @@ struct Generation {
   uint64_t version = 0;  // bumped on every write, so cached decisions notice new records
   uint64_t session_key = 0;
   uint64_t conftest_fp = 0;
-  std::vector<std::string> env_names;
+  HashedInputs inputs;  // sorted by name
   HashedPaths deps;
 };
+
+uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name);
 
 std::string generation_key();
 std::string learned_key(const std::string& path);
@@ -63,8 +70,9 @@ class DepHasher {
  public:
   DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns);
   bool hash(const std::string& path, uint64_t& out);
-  // True when every path still hashes to its recorded value.
-  bool still_valid(const HashedPaths& deps);
+  // True when every path still hashes to its recorded value; else the first
+  // path that does not goes to `changed` (when given).
+  bool still_valid(const HashedPaths& deps, std::string* changed = nullptr);
   std::vector<std::pair<std::string, std::string>>& writes() { return writes_; }
 
  private:
@@ -77,10 +85,16 @@ class DepHasher {
 // True when no learned item can be selected by the filter (-k and -m).
 bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark);
 
+// Why a stored generation does not hold for this session ("" when it does):
+// names the first part of its key that changed.
+std::string generation_mismatch(const Generation& g, uint64_t session_key, uint64_t conftest_fp,
+                                const InputSnapshot& snapshot, DepHasher& deps);
+
 struct LearnInput {
   uint64_t session_key = 0;
   uint64_t conftest_fp = 0;
-  std::vector<std::string> env_names;
+  std::vector<std::string> input_names;  // every input this session depends on
+  InputSnapshot inputs;                  // their values when deciding (unset ones absent)
   std::vector<std::string> deps;  // session-wide dependency files
   struct File {
     std::string path;
@@ -92,10 +106,5 @@ struct LearnInput {
 
 // Writes a learn input into the index at `index_dir`; returns an error or "".
 std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& files_written);
-
-// The session key proper: the caller's base key (versions, plugins,
-// configuration) combined with the current values of the environment
-// variables the generation depends on.
-uint64_t full_session_key(uint64_t base, std::vector<std::string> env_names);
 
 }  // namespace fc

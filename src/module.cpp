@@ -91,6 +91,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});
     cfg.threads = get<unsigned>(c, "threads", 0);
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
+    cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
     fc::ScanResult r;
@@ -116,7 +117,8 @@ PYBIND11_MODULE(_core, m) {
     out["hashes"] = hashes;
     out["conftests"] = r.conftests;
     out["conftest_fp"] = r.conftest_fp;
-    out["env_names"] = r.env_names;
+    out["input_names"] = r.input_names;
+    out["learned_status"] = r.learned_status;
     out["skip"] = skip;
     out["imported"] = imported;
     out["stats"] = stats_dict(r.stats);
@@ -128,7 +130,8 @@ PYBIND11_MODULE(_core, m) {
     fc::LearnInput in;
     in.session_key = c["session_key"].cast<uint64_t>();
     in.conftest_fp = c["conftest_fp"].cast<uint64_t>();
-    in.env_names = c["env_names"].cast<std::vector<std::string>>();
+    in.input_names = c["input_names"].cast<std::vector<std::string>>();
+    in.inputs = c["inputs"].cast<fc::InputSnapshot>();
     in.deps = c["deps"].cast<std::vector<std::string>>();
     std::map<std::string, uint64_t> expected;
     for (auto f : c["files"].cast<py::list>()) {

@@ -307,9 +307,11 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   if (filtering && index && readers[0] && cfg.session_key != 0) {
     std::string_view raw;
     if (readers[0]->get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen)) {
-      res.env_names = gen.env_names;
-      gen_valid = gen.session_key == full_session_key(cfg.session_key, gen.env_names) &&
-                  gen.conftest_fp == conftest_fp && deps.still_valid(gen.deps);
+      for (const auto& input : gen.inputs) res.input_names.push_back(input.first);
+      res.learned_status = generation_mismatch(gen, cfg.session_key, conftest_fp, cfg.inputs, deps);
+      gen_valid = res.learned_status.empty();
+    } else {
+      res.learned_status = "nothing learned yet";
     }
   }
 

@@ -24,6 +24,7 @@ struct ScanConfig {
   std::vector<std::string> global_autouse;
   std::string index_dir;  // empty: work without an index
   uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
+  std::map<std::string, std::string> inputs;  // every input's value now (see learned.h)
   // Non-empty: something the static model cannot see acts on items (a plugin's
   // collection hook); only learned items may decide, everything else is imported.
   std::string static_unknown;
@@ -64,7 +65,8 @@ struct ScanResult {
   std::vector<FileDecision> files;
   std::vector<std::string> conftests;
   uint64_t conftest_fp = 0;  // every conftest of the session, path and content
-  std::vector<std::string> env_names;  // environment variables the stored learned facts depend on
+  std::vector<std::string> input_names;  // inputs the stored learned facts depend on
+  std::string learned_status;            // why stored learned facts were not used ("" if they were)
   ScanStats stats;
 };
 

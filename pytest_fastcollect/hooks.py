@@ -1,0 +1,402 @@
+"""Hooks whose effect on one item may depend on the other items.
+
+Learned records hold what pytest built for a module in one session. A hook
+that acts per item (marks an item from its own data, drops it on its own
+data) gives each item the same result whichever other files were collected,
+so learned decisions stay exact under it. A hook that looks across items -
+`len(items)`, slicing, `enumerate(items)`, "the first N", state carried from
+one item to the next, `items` handed to another function - gives a result
+that depends on which files were imported: while such a hook can act,
+learned items neither decide nor get recorded.
+
+The summary reads the hook's source with `ast`, by an allow-list of shapes
+known to act per item; anything else is taken to cross items. Leading
+guards (`if not config.getoption("--split"): return`) are evaluated against
+the live configuration and environment: a hook that returns at once is not
+active in this session.
+"""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+
+import pytest
+
+# Global hooks that see more than one item (or are called once per item,
+# where state kept between calls links items).
+CROSS_ITEM_HOOKS = (
+    "pytest_collection_modifyitems",
+    "pytest_itemcollected",
+    "pytest_generate_tests",
+    "pytest_collection",
+)
+# (pytest_collection_finish sees the items after -k/-m deselected the rest:
+# the same items with or without skipped files.)
+
+_REORDER = {"sort", "reverse"}
+_MUTATORS = {"append", "add", "extend", "update", "insert", "setdefault", "pop", "popitem", "remove",
+             "discard", "clear", "appendleft", "extendleft", "__setitem__"}
+
+
+@dataclass
+class Guard:
+    """`if <test>: return` at the top of a hook: the test's shape."""
+
+    kind: str  # "option" or "env"
+    name: str
+    when: str  # the hook returns when the value is: "truthy", "falsy", "none", "not-none"
+
+
+@dataclass
+class Summary:
+    cross: str = ""  # why the hook may act across items ("" when it acts per item)
+    guards: List[Guard] = field(default_factory=list)
+
+
+def _getoption_name(node: ast.AST, config_names: Set[str]) -> Optional[Tuple[str, str]]:
+    """('option', dest-or-flag) for config.getoption("x") / config.option.x /
+    request-free spellings; ('env', NAME) for os.environ.get / os.getenv."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+        arg = node.args[0]
+        if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
+            return None
+        owner = node.func.value
+        if node.func.attr in ("getoption", "getvalue") and _is_config(owner, config_names):
+            return ("option", arg.value)
+        if node.func.attr == "get" and _dotted(owner) in ("os.environ", "environ"):
+            return ("env", arg.value)
+        if node.func.attr == "getenv" and _dotted(owner) == "os":
+            return ("env", arg.value)
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
+        if node.value.attr == "option" and _is_config(node.value.value, config_names):
+            return ("option", node.attr)
+    return None
+
+
+def _dotted(node: ast.AST) -> str:
+    parts: List[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return ""
+
+
+def _is_config(node: ast.AST, config_names: Set[str]) -> bool:
+    d = _dotted(node)
+    return d in config_names or d.endswith(".config")
+
+
+def _guard(stmt: ast.stmt, config_names: Set[str], aliases: Dict[str, Tuple[str, str]]) -> Optional[Guard]:
+    if not (isinstance(stmt, ast.If) and not stmt.orelse and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Return)):
+        return None
+    test = stmt.test
+
+    def source(node: ast.AST) -> Optional[Tuple[str, str]]:
+        if isinstance(node, ast.Name) and node.id in aliases:
+            return aliases[node.id]
+        return _getoption_name(node, config_names)
+
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        src = source(test.operand)
+        return Guard(src[0], src[1], "falsy") if src else None
+    if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) \
+            and test.comparators[0].value is None:
+        src = source(test.left)
+        if src and isinstance(test.ops[0], (ast.Is, ast.Eq)):
+            return Guard(src[0], src[1], "none")
+        if src and isinstance(test.ops[0], (ast.IsNot, ast.NotEq)):
+            return Guard(src[0], src[1], "not-none")
+        return None
+    src = source(test)
+    return Guard(src[0], src[1], "truthy") if src else None
+
+
+def _loop_targets(target: ast.AST) -> Set[str]:
+    return {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+
+
+class _Reader:
+    """Walks one hook function; `why` ends up "" when every shape is known per item."""
+
+    def __init__(self, func: ast.FunctionDef, hook: str) -> None:
+        self.func = func
+        self.hook = hook
+        self.why = ""
+        args = [a.arg for a in func.args.args + func.args.kwonlyargs]
+        self.items = "items" if "items" in args else None
+        self.session = "session" if "session" in args else None
+        self.local: Set[str] = set(args)
+        for node in ast.walk(func):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                self.local.add(node.id)
+        self.item_loops: List[ast.AST] = []  # for statements and comprehensions over items
+        self.collectors: Set[str] = set()
+
+    def fail(self, why: str) -> None:
+        if not self.why:
+            self.why = why
+
+    def run(self) -> str:
+        for node in ast.walk(self.func):
+            if isinstance(node, (ast.Global, ast.Nonlocal)):
+                self.fail("keeps state between calls (global/nonlocal)")
+            if isinstance(node, (ast.Yield, ast.YieldFrom)) and self.hook != "pytest_collection_modifyitems":
+                self.fail("wraps the hook")
+            if isinstance(node, ast.Attribute) and node.attr == "items" and self.session \
+                    and _dotted(node.value) == self.session:
+                self.fail("reads session.items")
+            if isinstance(node, (ast.For, ast.comprehension)) and self._is_items(node.iter):
+                self.item_loops.append(node)
+            self._state_between_calls(node)
+        if self.hook == "pytest_collection":
+            self.fail("wraps the whole collection")
+        if self.items:
+            self._collectors()
+            self._uses_of_items()
+            for loop in self.item_loops:
+                if isinstance(loop, ast.For):
+                    self._loop_body(loop)
+        return self.why
+
+    def _is_items(self, node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id == self.items
+
+    def _state_between_calls(self, node: ast.AST) -> None:
+        # A module-level object mutated by a hook links one call to the next.
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+            owner = node.func.value
+            if isinstance(owner, ast.Name) and owner.id not in self.local:
+                self.fail(f"changes {owner.id!r}, which outlives the call")
+            elif isinstance(owner, ast.Attribute) and _dotted(owner).split(".")[0] in ("config", "session"):
+                self.fail(f"changes {_dotted(owner)}, which outlives the call")
+        if isinstance(node, (ast.Assign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for t in targets:
+                root = _dotted(t.value) if isinstance(t, (ast.Attribute, ast.Subscript)) else ""
+                if root and root.split(".")[0] in ("config", "session") or (
+                    root and root.split(".")[0] not in self.local and isinstance(t, ast.Subscript)
+                ):
+                    self.fail(f"stores into {root}, which outlives the call")
+
+    def _collectors(self) -> None:
+        """Lists that only receive loop items one by one (remaining/deselected)."""
+        appended: Dict[str, bool] = {}
+        for loop in self.item_loops:
+            if not isinstance(loop, ast.For):
+                continue
+            var = _loop_targets(loop.target)
+            for node in ast.walk(loop):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                        and isinstance(node.func.value, ast.Name) and node.func.value.id not in var:
+                    name = node.func.value.id
+                    ok = node.func.attr == "append" and len(node.args) == 1 and isinstance(node.args[0], ast.Name) \
+                        and node.args[0].id in var
+                    appended[name] = appended.get(name, True) and ok
+        self.collectors = {n for n, ok in appended.items() if ok}
+
+    def _uses_of_items(self) -> None:
+        allowed: Set[int] = set()
+        for loop in self.item_loops:
+            allowed.add(id(loop.iter))
+        for node in ast.walk(self.func):
+            # items.sort(...) / items.reverse(): reordering selects nothing.
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                    and self._is_items(node.func.value) and node.func.attr in _REORDER:
+                if node.func.attr == "sort" and any(self._mentions_items(a) for a in node.args):
+                    continue
+                allowed.add(id(node.func.value))
+            # items[:] = <per-item list>
+            if isinstance(node, ast.Assign) and len(node.targets) == 1:
+                t = node.targets[0]
+                if isinstance(t, ast.Subscript) and self._is_items(t.value) and isinstance(t.slice, ast.Slice) \
+                        and t.slice.lower is None and t.slice.upper is None and t.slice.step is None \
+                        and self._per_item_list(node.value):
+                    allowed.add(id(t.value))
+        for node in ast.walk(self.func):
+            if self._is_items(node) and id(node) not in allowed:
+                self.fail(f"uses items as a whole (line {getattr(node, 'lineno', '?')})")
+                return
+
+    def _mentions_items(self, node: ast.AST) -> bool:
+        return any(self._is_items(n) for n in ast.walk(node))
+
+    def _per_item_list(self, value: ast.AST) -> bool:
+        if isinstance(value, ast.Name):
+            return value.id in self.collectors
+        if isinstance(value, ast.ListComp) and len(value.generators) == 1:
+            gen = value.generators[0]
+            return self._is_items(gen.iter) and not any(self._mentions_items(c) for c in gen.ifs) \
+                and not self._mentions_items(value.elt)
+        return False
+
+    def _loop_body(self, loop: ast.For) -> None:
+        """State carried from one item to the next inside a loop over items."""
+        var = _loop_targets(loop.target)
+        inside: Set[str] = set()
+        for node in ast.walk(loop):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                inside.add(node.id)
+        for node in ast.walk(loop):
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+                self.fail(f"counts across items ({node.target.id})")
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS \
+                    and isinstance(node.func.value, ast.Name):
+                name = node.func.value.id
+                if name in var or name in self.collectors:
+                    continue
+                # An accumulator is harmless unless an item loop reads it.
+                if self._read_in_item_loops(name):
+                    self.fail(f"carries {name!r} from one item to the next")
+        # A name assigned in the loop and read before its assignment in the
+        # body (or in an earlier item's iteration) carries state.
+        for name in inside - var:
+            if self._read_before_loop_or_outside(loop, name):
+                self.fail(f"carries {name!r} from one item to the next")
+
+    def _read_in_item_loops(self, name: str) -> bool:
+        for loop in self.item_loops:
+            for node in ast.walk(loop):
+                if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load):
+                    parent_call = False
+                    # `acc.add(x)` itself is a write, not a read of the accumulated content.
+                    for call in ast.walk(loop):
+                        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) \
+                                and call.func.value is node and call.func.attr in _MUTATORS:
+                            parent_call = True
+                    if not parent_call:
+                        return True
+        return False
+
+    def _read_before_loop_or_outside(self, loop: ast.For, name: str) -> bool:
+        # Assigned before the loop too: the loop updates a value that lives across items.
+        for node in ast.walk(self.func):
+            if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store) \
+                    and getattr(node, "lineno", 0) < loop.lineno:
+                return True
+        return False
+
+
+def summarize(source: str, hook: str) -> Summary:
+    """The summary of one hook function from its source text."""
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return Summary(cross="source cannot be read")
+    funcs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    if not funcs:
+        return Summary(cross="source cannot be read")
+    func = funcs[0]
+    config_names = {"config"} | {f"{a}.config" for a in ("session", "metafunc", "item", "collector")}
+    if hook == "pytest_generate_tests":
+        config_names.add("metafunc.config")
+    out = Summary()
+    aliases: Dict[str, Tuple[str, str]] = {}
+    for stmt in func.body:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
+            continue  # docstring
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            src = _getoption_name(stmt.value, config_names)
+            if src:
+                aliases[stmt.targets[0].id] = src
+                continue
+        g = _guard(stmt, config_names, aliases)
+        if g is None:
+            break
+        out.guards.append(g)
+    out.cross = _Reader(func, hook).run()  # type: ignore[arg-type]
+    return out
+
+
+def _value(config: pytest.Config, guard: Guard) -> Any:
+    if guard.kind == "env":
+        return os.environ.get(guard.name)
+    try:
+        return config.getoption(guard.name)
+    except (ValueError, AttributeError):
+        return _UNKNOWN
+
+
+_UNKNOWN = object()
+
+
+def active(summary: Summary, config: pytest.Config) -> bool:
+    """False when a leading guard returns at once in this session."""
+    for g in summary.guards:
+        v = _value(config, g)
+        if v is _UNKNOWN:
+            continue
+        returns = {"truthy": bool(v), "falsy": not v, "none": v is None, "not-none": v is not None}[g.when]
+        if returns:
+            return False
+    return True
+
+
+def _functions(source: str, names: Tuple[str, ...]) -> Iterator[Tuple[str, str]]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return
+    lines = source.splitlines(keepends=True)
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
+            end = getattr(node, "end_lineno", None) or len(lines)
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            yield node.name, "".join(lines[start - 1:end])
+
+
+def cross_item_hook(
+    config: pytest.Config,
+    is_ours: Callable[[str], bool],
+    conftests: List[str],
+) -> Optional[str]:
+    """The first hook, active in this session, that may act across items:
+    live implementations (plugins, loaded conftests) and the other conftests
+    of the session read from their files. None when there is none."""
+    seen: Set[str] = set()
+    for name in CROSS_ITEM_HOOKS:
+        caller = getattr(config.pluginmanager.hook, name, None)
+        for impl in caller.get_hookimpls() if caller is not None else []:
+            module = getattr(impl.function, "__module__", "") or ""
+            if is_ours(module):
+                continue
+            code = getattr(impl.function, "__code__", None)
+            filename = getattr(code, "co_filename", "")
+            if os.path.basename(filename) == "conftest.py":
+                seen.add(os.path.abspath(filename))
+            try:
+                source = inspect.getsource(impl.function)
+            except (OSError, TypeError):
+                return f"{impl.plugin_name}: {name} (source not available)"
+            summary = summarize(source, name)
+            if summary.cross and active(summary, config):
+                return f"{_where(impl.plugin_name, filename, config)}: {name} {summary.cross}"
+    for path in conftests:
+        if path in seen:
+            continue
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            return f"{path}: cannot be read"
+        if not any(f"def {h}" in text for h in CROSS_ITEM_HOOKS):
+            continue
+        for name, source in _functions(text, CROSS_ITEM_HOOKS):
+            summary = summarize(source, name)
+            if summary.cross and active(summary, config):
+                return f"{_where('', path, config)}: {name} {summary.cross}"
+    return None
+
+
+def _where(plugin: str, filename: str, config: pytest.Config) -> str:
+    root = str(config.rootpath) + os.sep
+    if filename.startswith(root):
+        return filename[len(root):]
+    return plugin or filename

@@ -1,0 +1,236 @@
+"""What collection read: the inputs a learned record depends on.
+
+From the moment pytest loads the initial conftests (before `pytest_configure`
+hooks run) to the end of collection, a recorder notes
+
+- environment variables looked up (``os.environ`` and ``os.environb``),
+- command-line option values read by conftests and plugins (``config.option``,
+  ``config.getoption``), and the options pytest itself reads that can change
+  which items a module yields,
+- files opened for reading, except the outputs of this very process: a file
+  it created or wrote before first reading it, or one under a directory it
+  created (a ``mkdtemp()`` scratch file is gone, and named differently, next
+  run). A file read first and rewritten later (a cache) stays an input.
+
+Values are taken from one snapshot made when the plugin decides (after
+start-up code ran): the key of a learned generation is the value each input
+had at that point, and the next run compares the values at the same point.
+A variable collection itself sets later (``os.environ.setdefault``) is then
+an output, not an input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+import pytest
+
+from pytest_fastcollect.environment import KNOWN_PLUGINS
+
+# Options pytest itself reads while collecting that do not change any
+# module's items, keywords or markers (reporting, the filter it applies after
+# the snapshot of items, ...). Any other option pytest reads is an input.
+# A name missing here costs a relearn, never an answer.
+PYTEST_HARMLESS_OPTIONS = frozenset({
+    "keyword", "markexpr", "verbose", "quiet", "collectonly", "color", "code_highlight", "tbstyle",
+    "showlocals", "reportchars", "capture", "no_header", "no_summary", "fulltrace", "showcapture",
+    "disable_warnings", "durations", "durations_min", "debug", "traceconfig", "usepdb", "usepdb_cls",
+    "trace", "setuponly", "setupshow", "setupplan", "show_fixtures_per_test", "showfixtures",
+    "maxfail", "exitfirst", "continue_on_collection_errors", "runxfail", "xmlpath", "junitprefix",
+    "pastebin", "basetemp", "log_level", "log_format", "log_date_format", "log_cli_level",
+    "log_file", "log_file_level", "log_file_format", "log_file_date_format", "log_auto_indent",
+    "log_file_mode", "logger_disable", "strict", "strict_markers", "strict_config", "version",
+    "help", "override_ini", "inifilename", "rootdir", "confcutdir", "noconftest", "importmode",
+    "pyargs", "plugins", "cacheshow", "cacheclear", "no_fast_collect", "fast_collect_explain",
+    "assertmode", "xfail_tb", "force_short_summary", "deselect_count", "fold_skipped",
+    "verbosity_assertions", "verbosity_test_cases", "numprocesses", "dist", "maxprocesses",
+    "tx", "rsyncdir", "rsyncignore", "looponfail", "maxschedchunk", "loadgroup", "distload",
+    # Which files are collected, not what a module yields.
+    "file_or_dir", "ignore", "ignore_glob", "collect_in_virtualenv", "markers", "log_cli_format",
+    "log_cli_date_format", "doctestglob", "stepwise_reset",
+})
+
+# Audit hooks cannot be removed: one per process forwards events to the
+# recorder that is watching at that moment (none outside a filtered session).
+_watching: List["Recorder"] = []
+_audit_hook_added: List[bool] = []
+
+
+def _pytest_dirs() -> Tuple[str, ...]:
+    import _pytest
+    import pluggy
+
+    return (
+        os.path.dirname(os.path.abspath(_pytest.__file__)) + os.sep,
+        os.path.dirname(os.path.abspath(pluggy.__file__)) + os.sep,
+    )
+
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _audit(event: str, args: Tuple[Any, ...]) -> None:
+    if not _watching:  # cheap outside collection
+        return
+    rec = _watching[-1]
+    if event == "open":
+        rec.on_open(args)
+    elif event == "os.mkdir":
+        rec.on_mkdir(args)
+    elif event in ("os.rename", "shutil.copyfile", "shutil.move"):
+        if len(args) > 1:
+            rec.on_written(args[1])
+
+
+class Recorder:
+    """Records the inputs of one session; installed only while watching."""
+
+    def __init__(self) -> None:
+        self.env: Set[str] = set()
+        self.options: Set[str] = set()
+        self.files: Set[str] = set()  # read, and not an output of this process
+        self.written: Set[str] = set()  # created or written before any read
+        self.created_dirs: List[str] = []
+        self.paused = False
+        self._env_type: Optional[type] = None
+        self._env_getitem: Any = None
+        self._namespace: Optional[argparse.Namespace] = None
+        self._namespace_class: Optional[type] = None
+        self._pytest_dirs = _pytest_dirs()
+        self._config_file = os.path.join(self._pytest_dirs[0], "config", "__init__.py")
+
+    # -- files ---------------------------------------------------------------
+    @staticmethod
+    def _path(file: Any) -> Optional[str]:
+        if not isinstance(file, (str, bytes, os.PathLike)):
+            return None  # a file descriptor
+        try:
+            return os.path.abspath(os.fsdecode(file))
+        except (TypeError, ValueError):
+            return None
+
+    def is_output(self, path: str) -> bool:
+        return path in self.written or any(path.startswith(d) for d in self.created_dirs)
+
+    def on_open(self, args: Tuple[Any, ...]) -> None:
+        if self.paused or not args:
+            return
+        path = self._path(args[0])
+        if path is None:
+            return
+        mode = args[1] if len(args) > 1 else None
+        flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
+        if isinstance(mode, str):
+            # "w" and "x" start from nothing: whatever is read back is this process's output.
+            fresh = "w" in mode or "x" in mode
+            reads = not fresh and ("r" in mode or "+" in mode)
+        else:
+            fresh = bool(flags & os.O_TRUNC) or (flags & (os.O_CREAT | os.O_EXCL)) == (os.O_CREAT | os.O_EXCL)
+            reads = not fresh and not (flags & os.O_WRONLY)
+        if path in self.files:
+            return  # read first: an input, even if rewritten later
+        if reads:
+            if not self.is_output(path):
+                self.files.add(path)
+        elif fresh or not os.path.lexists(path):  # appending to an existing file is not a fresh start
+            self.written.add(path)
+
+    def on_mkdir(self, args: Tuple[Any, ...]) -> None:
+        path = self._path(args[0]) if args else None
+        if path is not None and not self.paused and not os.path.lexists(path):
+            self.created_dirs.append(path.rstrip(os.sep) + os.sep)
+
+    def on_written(self, file: Any) -> None:
+        path = self._path(file)
+        if path is not None and not self.paused and path not in self.files:
+            self.written.add(path)
+
+    # -- attribution of option reads -----------------------------------------
+    def _option_read(self, name: str) -> None:
+        if self.paused or name.startswith("__"):
+            return
+        frame = sys._getframe(2)
+        while frame is not None and frame.f_code.co_filename == self._config_file \
+                and frame.f_code.co_name in ("getoption", "getvalue", "getvalueorskip"):
+            frame = frame.f_back  # who asked?
+        where = frame.f_code.co_filename if frame is not None else ""
+        if where.startswith(_OWN_DIR) or where.endswith(("argparse.py", "copy.py")):
+            return
+        if frame is not None and frame.f_globals.get("__name__") in KNOWN_PLUGINS:
+            return  # read and known not to change items (environment.py)
+        if where.startswith(self._pytest_dirs) and name in PYTEST_HARMLESS_OPTIONS:
+            return
+        self.options.add(name)
+
+    # -- start and stop -------------------------------------------------------
+    def start(self, config: pytest.Config) -> None:
+        if not _audit_hook_added:
+            sys.addaudithook(_audit)
+            _audit_hook_added.append(True)
+        environ_type = type(os.environ)
+        original = environ_type.__getitem__
+        environb = getattr(os, "environb", None)
+        recorder = self
+
+        def getitem(mapping: Any, key: Any) -> Any:
+            if not recorder.paused:
+                if mapping is os.environ and isinstance(key, str):
+                    recorder.env.add(key)
+                elif environb is not None and mapping is environb and isinstance(key, bytes):
+                    recorder.env.add(os.fsdecode(key))
+            return original(mapping, key)
+
+        environ_type.__getitem__ = getitem  # type: ignore[method-assign]
+        self._env_type, self._env_getitem = environ_type, original
+
+        namespace = config.option
+        base = type(namespace)
+
+        def getattribute(obj: Any, name: str) -> Any:
+            recorder._option_read(name)
+            return base.__getattribute__(obj, name)
+
+        if base is argparse.Namespace:  # anything else: someone else's; leave it
+            namespace.__class__ = type("RecordedOptions", (argparse.Namespace,), {"__getattribute__": getattribute})
+            self._namespace, self._namespace_class = namespace, base
+        _watching.append(self)
+
+    def stop(self) -> None:
+        if self in _watching:
+            _watching.remove(self)
+        if self._env_type is not None:
+            self._env_type.__getitem__ = self._env_getitem  # type: ignore[method-assign]
+            self._env_type = None
+        if self._namespace is not None:
+            self._namespace.__class__ = self._namespace_class  # type: ignore[assignment]
+            self._namespace = None
+
+    # -- values ---------------------------------------------------------------
+    def snapshot(self, config: pytest.Config) -> Dict[str, str]:
+        """Every environment variable and option value, now (not recorded)."""
+        self.paused = True
+        try:
+            out = {f"env:{k}": v for k, v in os.environ.items()}
+            for name, value in vars(config.option).items():
+                out[f"opt:{name}"] = _value_text(value)
+        finally:
+            self.paused = False
+        return out
+
+    def input_names(self) -> List[str]:
+        return sorted([f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options])
+
+
+def _value_text(value: Any) -> str:
+    try:
+        return f"{type(value).__name__}:{value!r}"
+    except Exception:  # noqa: BLE001 - an unprintable value never matches
+        return repr(os.urandom(8))
+
+
+def values_of(names: List[str], snapshot: Dict[str, str]) -> Dict[str, str]:
+    """The snapshot's values of these inputs (unset ones are left out)."""
+    return {n: snapshot[n] for n in names if n in snapshot}
