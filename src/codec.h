@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <xxhash.h>
@@ -62,6 +63,14 @@ class Reader {
     size_t n = count();
     if (!ok_) return {};
     std::string v(p_, n);
+    p_ += n;
+    return v;
+  }
+  // A length-prefixed run of bytes left where it is (valid while the input lives).
+  std::string_view sv() {
+    size_t n = count();
+    if (!ok_) return {};
+    std::string_view v(p_, n);
     p_ += n;
     return v;
   }

@@ -42,33 +42,84 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
 
 }  // namespace
 
-std::string generation_key() { return "\x05" "generation"; }
-std::string learned_key(const std::string& path) { return "\x05" "file:" + path; }
+std::string generations_key() { return "\x05" "generations"; }
+std::string learned_key(const std::string& path) { return "\x05" "files:" + path; }
 
-std::string encode_generation(const Generation& g) {
-  Writer w;
-  w.u(kLearnedVersion);
+namespace {
+
+void put_generation(Writer& w, const Generation& g) {
   w.u(g.id);
   w.u(g.version);
   w.u(g.session_key);
   w.u(g.conftest_fp);
   put_paths(w, g.inputs);
   put_paths(w, g.deps);
-  return seal(w.take());
 }
 
-bool decode_generation(const char* data, size_t size, Generation& out) {
-  size_t body;
-  if (!unseal(data, size, body)) return false;
-  Reader r(data, body);
-  if (r.u() != kLearnedVersion) return false;
+void get_generation(Reader& r, Generation& out) {
   out.id = r.u();
   out.version = r.u();
   out.session_key = r.u();
   out.conftest_fp = r.u();
   get_paths(r, out.inputs);
   get_paths(r, out.deps);
+}
+
+}  // namespace
+
+std::string encode_generations(const std::vector<Generation>& gens) {
+  Writer w;
+  w.u(kLearnedVersion);
+  w.u(gens.size());
+  for (const auto& g : gens) put_generation(w, g);
+  return seal(w.take());
+}
+
+bool decode_generations(const char* data, size_t size, std::vector<Generation>& out) {
+  size_t body;
+  if (!unseal(data, size, body)) return false;
+  Reader r(data, body);
+  if (r.u() != kLearnedVersion) return false;
+  out.resize(r.count());
+  for (auto& g : out) get_generation(r, g);
   return r.ok() && r.at_end();
+}
+
+std::string encode_learned_set(const LearnedSet& set) {
+  Writer w;
+  w.u(kLearnedVersion);
+  w.u(set.size());
+  for (const auto& [gen, blob] : set) {
+    w.u(gen);
+    w.s(blob);
+  }
+  return seal(w.take());
+}
+
+bool decode_learned_set(const char* data, size_t size, LearnedSet& out) {
+  size_t body;
+  if (!unseal(data, size, body)) return false;
+  Reader r(data, body);
+  if (r.u() != kLearnedVersion) return false;
+  out.resize(r.count());
+  for (auto& [gen, blob] : out) {
+    gen = r.u();
+    blob = r.s();
+  }
+  return r.ok() && r.at_end();
+}
+
+bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out) {
+  size_t body;
+  if (!unseal(data, size, body)) return false;
+  Reader r(data, body);
+  if (r.u() != kLearnedVersion) return false;
+  for (size_t n = r.count(); n > 0 && r.ok(); --n) {
+    const uint64_t gen = r.u();
+    std::string_view blob = r.sv();
+    if (r.ok() && gen == generation) return decode_learned(blob.data(), blob.size(), out) && out.generation == gen;
+  }
+  return false;
 }
 
 std::string encode_learned(const LearnedFile& f) {
@@ -221,13 +272,24 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
     uint64_t h;
     if (hasher.hash(p, h)) deps.emplace_back(p, h);
   }
+  // The newest kept generation that holds for this session takes the records.
+  std::vector<Generation> gens;
   Generation gen;
   bool merge = false;
   {
     Index::Reader reader(*index);
     std::string_view raw;
-    if (reader.ok() && reader.get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen))
-      merge = generation_mismatch(gen, in.session_key, in.conftest_fp, in.inputs, hasher).empty();
+    if (reader.ok() && reader.get_raw(generations_key(), raw) && decode_generations(raw.data(), raw.size(), gens)) {
+      for (const auto& g : gens) {
+        if (generation_mismatch(g, in.session_key, in.conftest_fp, in.inputs, hasher).empty()) {
+          gen = g;
+          merge = true;
+          break;
+        }
+      }
+    } else {
+      gens.clear();
+    }
   }
   if (merge) {
     std::map<std::string, uint64_t> all(gen.deps.begin(), gen.deps.end());
@@ -258,8 +320,14 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   }
   gen.inputs = std::move(inputs);
   ++gen.version;
+  // This generation first, then the others it leaves kept.
+  std::vector<Generation> kept{gen};
+  for (auto& g : gens)
+    if (g.id != gen.id && kept.size() < kKeptGenerations) kept.push_back(std::move(g));
   std::vector<std::pair<std::string, std::string>> writes = std::move(hasher.writes());
-  writes.emplace_back(generation_key(), encode_generation(gen));
+  writes.emplace_back(generations_key(), encode_generations(kept));
+  {
+  Index::Reader reader(*index);  // ends before the write transaction begins
   for (const auto& f : in.files) {
     LearnedFile lf;
     lf.generation = gen.id;
@@ -275,8 +343,22 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
     }
     if (!ok) continue;
     lf.items = f.items;
-    writes.emplace_back(learned_key(f.path), encode_learned(lf));
+    // The module's records of the other kept generations stay.
+    LearnedSet set;
+    std::string_view raw;
+    if (!(reader.ok() && reader.get_raw(learned_key(f.path), raw) && decode_learned_set(raw.data(), raw.size(), set)))
+      set.clear();
+    set.erase(std::remove_if(set.begin(), set.end(),
+                             [&](const auto& e) {
+                               return e.first == gen.id || std::none_of(kept.begin(), kept.end(), [&](const Generation& g) {
+                                        return g.id == e.first;
+                                      });
+                             }),
+              set.end());
+    set.emplace_back(gen.id, encode_learned(lf));
+    writes.emplace_back(learned_key(f.path), encode_learned_set(set));
     ++files_written;
+  }
   }
   if (!index->put_many(writes, err)) return err;
   return {};

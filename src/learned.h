@@ -51,12 +51,23 @@ struct Generation {
 
 uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name);
 
-std::string generation_key();
+// Several generations are kept (most recent first), so that sessions whose
+// inputs alternate (`pytest -k x`, `pytest -k x --runslow`) each find theirs.
+constexpr size_t kKeptGenerations = 4;
+
+std::string generations_key();
 std::string learned_key(const std::string& path);
-std::string encode_generation(const Generation& g);
-bool decode_generation(const char* data, size_t size, Generation& out);
+std::string encode_generations(const std::vector<Generation>& gens);
+bool decode_generations(const char* data, size_t size, std::vector<Generation>& out);
 std::string encode_learned(const LearnedFile& f);
 bool decode_learned(const char* data, size_t size, LearnedFile& out);
+
+// A module's records, at most one per kept generation: (generation id, encoded LearnedFile).
+using LearnedSet = std::vector<std::pair<uint64_t, std::string>>;
+std::string encode_learned_set(const LearnedSet& set);
+bool decode_learned_set(const char* data, size_t size, LearnedSet& out);
+// Decodes only the record of `generation`, if the set has one.
+bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out);
 
 // xxh3 of a file's content; false if it cannot be read.
 bool hash_file(const std::string& path, uint64_t& out);

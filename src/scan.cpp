@@ -300,16 +300,29 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   res.conftest_fp = conftest_fp;
   res.conftests = w.conftests;
 
-  // Learned facts apply only while their generation's key still matches.
+  // Learned facts apply only while their generation's key still matches:
+  // the newest kept generation that holds for this session is used.
   Generation gen;
   bool gen_valid = false;
   DepHasher deps(index.get(), start_ns, cfg.racy_window_ns);
   if (filtering && index && readers[0] && cfg.session_key != 0) {
     std::string_view raw;
-    if (readers[0]->get_raw(generation_key(), raw) && decode_generation(raw.data(), raw.size(), gen)) {
-      for (const auto& input : gen.inputs) res.input_names.push_back(input.first);
-      res.learned_status = generation_mismatch(gen, cfg.session_key, conftest_fp, cfg.inputs, deps);
-      gen_valid = res.learned_status.empty();
+    std::vector<Generation> gens;
+    if (readers[0]->get_raw(generations_key(), raw) && decode_generations(raw.data(), raw.size(), gens) &&
+        !gens.empty()) {
+      for (auto& g : gens) {
+        std::string why = generation_mismatch(g, cfg.session_key, conftest_fp, cfg.inputs, deps);
+        if (why.empty()) {
+          gen = std::move(g);
+          gen_valid = true;
+          break;
+        }
+        if (res.learned_status.empty()) res.learned_status = std::move(why);  // the newest one's reason
+      }
+      if (gen_valid) {
+        res.learned_status.clear();
+        for (const auto& input : gen.inputs) res.input_names.push_back(input.first);
+      }
     } else {
       res.learned_status = "nothing learned yet";
     }
@@ -423,8 +436,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       std::string_view raw;
       Slot& sl = slots[i];
       sl.has_learned = readers[id]->get_raw(learned_key(paths[i]), raw) &&
-                       decode_learned(raw.data(), raw.size(), sl.learned) && sl.learned.generation == gen.id &&
-                       sl.learned.content_hash == sl.hash;
+                       find_learned(raw.data(), raw.size(), gen.id, sl.learned) && sl.learned.content_hash == sl.hash;
     }
     if (filtering && !slots[i].has_learned) decide_module(k);
   });
