@@ -284,8 +284,11 @@ def _summary(state: State) -> List[str]:
         s = state.stats
         total = len(state.skip) + len(state.imported)
         skipped = len(state.skip) if state.handed_to_workers else state.skipped
+        # Files named on the command line are collected even when decided
+        # skippable (pytest never asks to ignore them): count what happened.
+        imported = len(state.imported) if state.handed_to_workers else total - skipped
         lines = [
-            f"fastcollect: imported {len(state.imported)} of {total} test files, skipped {skipped}; "
+            f"fastcollect: imported {imported} of {total} test files, skipped {skipped}; "
             f"index: {s.get('parsed', 0)} parsed, {s.get('from_index', 0)} from index, "
             f"{s.get('learned', 0)} decided by learned items; "
             f"{state.elapsed_ms:.0f} ms"

@@ -1,0 +1,229 @@
+"""Learning takes when collection makes its own outputs, and relearns when a
+real input changes.
+
+A learned record is keyed by what collection read. Files and environment
+variables that collection itself creates (a scratch file under mkdtemp(), a
+cache it writes when missing, a variable it sets with setdefault) are
+outputs of the run: keying on them would make every record stale at once.
+Files the user edits and variables exported before the run are inputs: a
+change must be seen. Subprocess runs throughout: an in-process run does not
+restore os.environ, and the atexit clean-up must really happen.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import List, Optional, Sequence
+
+import pytest
+
+from test_hook_inputs import Report, ids_fast, ids_plain, report_of, write
+
+BASE = {
+    "test_alpha.py": """
+        def test_alpha(): pass
+    """,
+    "test_beta.py": """
+        def test_beta(): pass
+    """,
+}
+ALPHA = ["test_alpha.py::test_alpha"]
+BETA = ["test_beta.py::test_beta"]
+
+
+def exact(pytester: pytest.Pytester, args: Sequence[str], expect: List[str], total: int, label: str,
+          plain: Optional[List[str]] = None) -> Report:
+    """Plain and plugin select the same ids (plain's answer may be given when
+    an earlier plain run of the same command and state produced it)."""
+    if plain is None:
+        plain, out = ids_plain(pytester, *args)
+        assert plain == expect, f"plain pytest {list(args)} selected {plain}, the case expects {expect}\n{out}"
+    ids, out = ids_fast(pytester, *args)
+    missed = [i for i in plain if i not in ids]
+    extra = [i for i in ids if i not in plain]
+    assert not missed and not extra, f"{label} {list(args)}: missed={missed} extra={extra}\n{out}"
+    assert ids == plain, f"{label} {list(args)}: order differs"
+    rep = report_of(out)
+    assert rep.total == total, f"{label}: the plugin saw {rep.total} test files, the project has {total}\n{out}"
+    assert rep.imported + rep.skipped == rep.total, out
+    return rep
+
+
+def assert_learning_took(rep: Report, selected: List[str], label: str) -> None:
+    """Every module held by a learned record was decided by it: exactly the
+    files that hold selected items were imported, the rest skipped."""
+    files = {i.split("::", 1)[0] for i in selected}
+    assert rep.learned > 0, f"{label}: nothing decided by learned items: {rep}"
+    assert rep.skipped > 0, f"{label}: nothing skipped: {rep}"
+    assert rep.imported == len(files), (
+        f"{label}: imported {rep.imported} test files, only {sorted(files)} hold selected items: {rep}"
+    )
+
+
+def learn(pytester: pytest.Pytester, args: Sequence[str], expect: List[str], total: int) -> Report:
+    """The first filtered run after --cache-clear (it learns); the plugin runs
+    first, so collection's outputs are created by the learning run itself."""
+    ids, out = ids_fast(pytester, "--cache-clear", *args)
+    rep = report_of(out)
+    assert rep.learned == 0 and rep.total == total, out
+    plain, pout = ids_plain(pytester, *args)
+    assert plain == expect, f"plain pytest {list(args)} selected {plain}, the case expects {expect}\n{pout}"
+    assert ids == plain, f"learning run {list(args)}: plain={plain} fast={ids}\n{out}"
+    return rep
+
+
+def test_scratch_file_under_mkdtemp(pytester: pytest.Pytester) -> None:
+    """A helper writes a file into a fresh mkdtemp() directory, reads it back,
+    and removes the directory at exit: the file is gone (and named
+    differently) next run, and was never an input."""
+    write(pytester.path, {**BASE, "scratch.py": """
+        import atexit
+        import os
+        import shutil
+        import tempfile
+
+        _dir = tempfile.mkdtemp(prefix="fc-scratch-")
+        atexit.register(shutil.rmtree, _dir, True)
+        _path = os.path.join(_dir, "cases.txt")
+        with open(_path, "w") as f:
+            f.write("t_one,t_two")
+        with open(_path) as f:
+            CASES = f.read().split(",")
+    """, "test_scratch.py": """
+        import pytest
+        import scratch
+
+        @pytest.mark.parametrize("c", scratch.CASES)
+        def test_scratch(c): pass
+    """})
+    learn(pytester, ["-k", "t_two"], ["test_scratch.py::test_scratch[t_two]"], 3)
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
+    assert_learning_took(rep, ALPHA, "second run")
+    rep = exact(pytester, ["-k", "beta"], BETA, 3, "third run")
+    assert_learning_took(rep, BETA, "third run")
+
+
+def test_cache_written_into_the_project_when_missing(pytester: pytest.Pytester) -> None:
+    """A helper writes .mycache/data.json when it is missing, then reads it."""
+    write(pytester.path, {**BASE, "mycache.py": """
+        import json
+        import os
+
+        _dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".mycache")
+        _path = os.path.join(_dir, "data.json")
+        if not os.path.exists(_path):
+            os.makedirs(_dir, exist_ok=True)
+            with open(_path, "w") as f:
+                json.dump(["c_one", "c_two"], f)
+        with open(_path) as f:
+            CASES = json.load(f)
+    """, "test_cached.py": """
+        import pytest
+        import mycache
+
+        @pytest.mark.parametrize("c", mycache.CASES)
+        def test_cached(c): pass
+    """})
+    assert not (pytester.path / ".mycache").exists()
+    learn(pytester, ["-k", "c_two"], ["test_cached.py::test_cached[c_two]"], 3)
+    assert (pytester.path / ".mycache" / "data.json").exists()
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
+    assert_learning_took(rep, ALPHA, "second run")
+    rep = exact(pytester, ["-k", "beta"], BETA, 3, "third run")
+    assert_learning_took(rep, BETA, "third run")
+
+
+def test_data_file_read_at_import_changes(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {**BASE, "cases.json": json.dumps(["d_one", "d_two"]), "test_data.py": """
+        import json
+        import os
+        import pytest
+
+        with open(os.path.join(os.path.dirname(__file__), "cases.json")) as f:
+            CASES = json.load(f)
+
+        @pytest.mark.parametrize("c", CASES)
+        def test_data(c): pass
+    """})
+    learn(pytester, ["-k", "d_two"], ["test_data.py::test_data[d_two]"], 3)
+    plain_alpha, _ = ids_plain(pytester, "-k", "alpha")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run", plain=plain_alpha)
+    assert_learning_took(rep, ALPHA, "second run")
+    (pytester.path / "cases.json").write_text(json.dumps(["d_one", "d_three", "d_four"]))
+    exact(pytester, ["-k", "d_three or d_four"], ["test_data.py::test_data[d_three]", "test_data.py::test_data[d_four]"],
+          3, "after the edit")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
+    assert_learning_took(rep, ALPHA, "relearned")
+
+
+def test_cache_read_then_rewritten_and_edited_by_the_user(pytester: pytest.Pytester) -> None:
+    """The module reads cache.json, then rewrites it with the same content
+    (every run): it stays an input, and a user's edit is seen."""
+    content = json.dumps(["w_one", "w_two"])
+    write(pytester.path, {**BASE, "cache.json": content, "test_rewrite.py": """
+        import json
+        import os
+        import pytest
+
+        _path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cache.json")
+        with open(_path) as f:
+            CASES = json.load(f)
+        with open(_path, "w") as f:
+            json.dump(CASES, f)
+
+        @pytest.mark.parametrize("c", CASES)
+        def test_rewrite(c): pass
+    """})
+    learn(pytester, ["-k", "w_two"], ["test_rewrite.py::test_rewrite[w_two]"], 3)
+    assert (pytester.path / "cache.json").read_text() == content  # rewritten, same content
+    plain_alpha, _ = ids_plain(pytester, "-k", "alpha")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run", plain=plain_alpha)
+    assert_learning_took(rep, ALPHA, "second run")
+    (pytester.path / "cache.json").write_text(json.dumps(["w_one", "w_three"]))
+    exact(pytester, ["-k", "w_three"], ["test_rewrite.py::test_rewrite[w_three]"], 3, "after the user's edit")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
+    assert_learning_took(rep, ALPHA, "relearned")
+
+
+def test_variable_set_by_setdefault_during_collection(pytester: pytest.Pytester,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A helper sets FC_SETDEFAULT with os.environ.setdefault; the test module
+    reads it back. It is unset before every run: an output, not an input."""
+    monkeypatch.delenv("FC_SETDEFAULT", raising=False)
+    write(pytester.path, {**BASE, "envsetup.py": """
+        import os
+
+        os.environ.setdefault("FC_SETDEFAULT", "1")
+    """, "test_sd.py": """
+        import os
+        import pytest
+        import envsetup
+
+        @pytest.mark.parametrize("v", ["s_" + os.environ["FC_SETDEFAULT"]])
+        def test_sd(v): pass
+    """})
+    learn(pytester, ["-k", "s_1"], ["test_sd.py::test_sd[s_1]"], 3)
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
+    assert_learning_took(rep, ALPHA, "second run")
+    rep = exact(pytester, ["-k", "beta"], BETA, 3, "third run")
+    assert_learning_took(rep, BETA, "third run")
+
+
+def test_variable_exported_after_learning(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FC_NEWVAR was unset while learning; exporting it changes the items."""
+    monkeypatch.delenv("FC_NEWVAR", raising=False)
+    write(pytester.path, {**BASE, "test_nv.py": """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("v", os.environ.get("FC_NEWVAR", "nv_a").split(","))
+        def test_nv(v): pass
+    """})
+    learn(pytester, ["-k", "nv_a"], ["test_nv.py::test_nv[nv_a]"], 3)
+    plain_alpha, _ = ids_plain(pytester, "-k", "alpha")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run", plain=plain_alpha)
+    assert_learning_took(rep, ALPHA, "second run")
+    monkeypatch.setenv("FC_NEWVAR", "nv_a,nv_b")
+    exact(pytester, ["-k", "nv_b"], ["test_nv.py::test_nv[nv_b]"], 3, "after the export")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
+    assert_learning_took(rep, ALPHA, "relearned")
