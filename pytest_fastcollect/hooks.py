@@ -10,10 +10,11 @@ that depends on which files were imported: while such a hook can act,
 learned items neither decide nor get recorded.
 
 The summary reads the hook's source with `ast`, by an allow-list of shapes
-known to act per item; anything else is taken to cross items. Leading
-guards (`if not config.getoption("--split"): return`) are evaluated against
-the live configuration and environment: a hook that returns at once is not
-active in this session.
+known to act per item; anything else is taken to cross items. Conditions on
+option values, `config` attributes and environment variables around that
+code (`if not config.getoption("--split"): return`, `if config.backend:`)
+are evaluated against the live session: code that cannot run now does not
+count.
 """
 
 from __future__ import annotations
@@ -43,24 +44,36 @@ _MUTATORS = {"append", "add", "extend", "update", "insert", "setdefault", "pop",
              "discard", "clear", "appendleft", "extendleft", "__setitem__"}
 
 
-@dataclass
-class Guard:
-    """`if <test>: return` at the top of a hook: the test's shape."""
+@dataclass(frozen=True)
+class Condition:
+    """Code runs only when a value read from the configuration or the
+    environment is `when` ("truthy", "falsy", "none", "not-none")."""
 
-    kind: str  # "option" or "env"
+    kind: str  # "option" (config.getoption, config.option.x), "attr" (config.x), "env"
     name: str
-    when: str  # the hook returns when the value is: "truthy", "falsy", "none", "not-none"
+    when: str
 
 
 @dataclass
 class Summary:
-    cross: str = ""  # why the hook may act across items ("" when it acts per item)
-    guards: List[Guard] = field(default_factory=list)
+    # Each way the hook may act across items, with the conditions under which
+    # that code runs (empty: always). No entries: the hook acts per item.
+    crossings: List[Tuple[str, Tuple[Condition, ...]]] = field(default_factory=list)
+
+    @property
+    def cross(self) -> str:
+        return self.crossings[0][0] if self.crossings else ""
+
+
+_CONFIG_API = {"option", "hook", "pluginmanager", "stash", "rootpath", "inipath", "invocation_params", "args",
+               "known_args_namespace", "inicfg", "cache", "getoption", "getvalue", "getini", "issue_config_time_warning",
+               "addinivalue_line", "get_terminal_writer", "workerinput", "rootdir", "inifile"}
 
 
 def _getoption_name(node: ast.AST, config_names: Set[str]) -> Optional[Tuple[str, str]]:
-    """('option', dest-or-flag) for config.getoption("x") / config.option.x /
-    request-free spellings; ('env', NAME) for os.environ.get / os.getenv."""
+    """('option', dest-or-flag) for config.getoption("x") / config.option.x;
+    ('attr', name) for config.name (set by a pytest_configure hook);
+    ('env', NAME) for os.environ.get / os.getenv."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
         arg = node.args[0]
         if not (isinstance(arg, ast.Constant) and isinstance(arg.value, str)):
@@ -75,6 +88,9 @@ def _getoption_name(node: ast.AST, config_names: Set[str]) -> Optional[Tuple[str
     if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute):
         if node.value.attr == "option" and _is_config(node.value.value, config_names):
             return ("option", node.attr)
+    if isinstance(node, ast.Attribute) and _dotted(node.value) in config_names and node.attr not in _CONFIG_API \
+            and not node.attr.startswith("_"):
+        return ("attr", node.attr)
     return None
 
 
@@ -94,29 +110,68 @@ def _is_config(node: ast.AST, config_names: Set[str]) -> bool:
     return d in config_names or d.endswith(".config")
 
 
-def _guard(stmt: ast.stmt, config_names: Set[str], aliases: Dict[str, Tuple[str, str]]) -> Optional[Guard]:
-    if not (isinstance(stmt, ast.If) and not stmt.orelse and len(stmt.body) == 1 and isinstance(stmt.body[0], ast.Return)):
-        return None
-    test = stmt.test
+def _condition(test: ast.AST, config_names: Set[str],
+               aliases: Dict[str, Tuple[str, str]]) -> Optional[Tuple[Condition, Condition]]:
+    """For `if test:`, the conditions under which the body and the else
+    branch run; None when the test is not a recognised value check."""
 
     def source(node: ast.AST) -> Optional[Tuple[str, str]]:
         if isinstance(node, ast.Name) and node.id in aliases:
             return aliases[node.id]
         return _getoption_name(node, config_names)
 
+    def pair(src: Optional[Tuple[str, str]], body: str, other: str) -> Optional[Tuple[Condition, Condition]]:
+        return (Condition(src[0], src[1], body), Condition(src[0], src[1], other)) if src else None
+
     if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
-        src = source(test.operand)
-        return Guard(src[0], src[1], "falsy") if src else None
+        return pair(source(test.operand), "falsy", "truthy")
     if isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Constant) \
             and test.comparators[0].value is None:
-        src = source(test.left)
-        if src and isinstance(test.ops[0], (ast.Is, ast.Eq)):
-            return Guard(src[0], src[1], "none")
-        if src and isinstance(test.ops[0], (ast.IsNot, ast.NotEq)):
-            return Guard(src[0], src[1], "not-none")
+        if isinstance(test.ops[0], (ast.Is, ast.Eq)):
+            return pair(source(test.left), "none", "not-none")
+        if isinstance(test.ops[0], (ast.IsNot, ast.NotEq)):
+            return pair(source(test.left), "not-none", "none")
         return None
-    src = source(test)
-    return Guard(src[0], src[1], "truthy") if src else None
+    return pair(source(test), "truthy", "falsy")
+
+
+def _returns(body: List[ast.stmt]) -> bool:
+    return bool(body) and isinstance(body[-1], (ast.Return, ast.Raise))
+
+
+def _conditions_of(func: ast.AST, config_names: Set[str],
+                   aliases: Dict[str, Tuple[str, str]]) -> Dict[int, Tuple[Condition, ...]]:
+    """For every node of the function, the recognised conditions under which it runs."""
+    out: Dict[int, Tuple[Condition, ...]] = {}
+
+    def visit(node: ast.AST, conds: Tuple[Condition, ...]) -> None:
+        out[id(node)] = conds
+        for name, value in ast.iter_fields(node):
+            if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+                block(value, conds)
+            elif isinstance(value, list):
+                for v in value:
+                    if isinstance(v, ast.AST):
+                        visit(v, conds)
+            elif isinstance(value, ast.AST):
+                visit(value, conds)
+
+    def block(stmts: List[ast.stmt], conds: Tuple[Condition, ...]) -> None:
+        for stmt in stmts:
+            if isinstance(stmt, ast.If):
+                c = _condition(stmt.test, config_names, aliases)
+                out[id(stmt)] = conds
+                visit(stmt.test, conds)
+                block(stmt.body, conds + (c[0],) if c else conds)
+                block(stmt.orelse, conds + (c[1],) if c else conds)
+                # `if test: return`: what follows runs only when the test failed.
+                if c and _returns(stmt.body) and not stmt.orelse:
+                    conds = conds + (c[1],)
+            else:
+                visit(stmt, conds)
+
+    block(getattr(func, "body", []), ())
+    return out
 
 
 def _loop_targets(target: ast.AST) -> Set[str]:
@@ -126,10 +181,11 @@ def _loop_targets(target: ast.AST) -> Set[str]:
 class _Reader:
     """Walks one hook function; `why` ends up "" when every shape is known per item."""
 
-    def __init__(self, func: ast.FunctionDef, hook: str) -> None:
+    def __init__(self, func: ast.FunctionDef, hook: str, conds: Dict[int, Tuple[Condition, ...]]) -> None:
         self.func = func
         self.hook = hook
-        self.why = ""
+        self.conds = conds
+        self.crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
         args = [a.arg for a in func.args.args + func.args.kwonlyargs]
         self.items = "items" if "items" in args else None
         self.session = "session" if "session" in args else None
@@ -140,19 +196,18 @@ class _Reader:
         self.item_loops: List[ast.AST] = []  # for statements and comprehensions over items
         self.collectors: Set[str] = set()
 
-    def fail(self, why: str) -> None:
-        if not self.why:
-            self.why = why
+    def fail(self, why: str, node: Optional[ast.AST] = None) -> None:
+        self.crossings.append((why, self.conds.get(id(node), ()) if node is not None else ()))
 
-    def run(self) -> str:
+    def run(self) -> List[Tuple[str, Tuple[Condition, ...]]]:
         for node in ast.walk(self.func):
             if isinstance(node, (ast.Global, ast.Nonlocal)):
-                self.fail("keeps state between calls (global/nonlocal)")
+                self.fail("keeps state between calls (global/nonlocal)", node)
             if isinstance(node, (ast.Yield, ast.YieldFrom)) and self.hook != "pytest_collection_modifyitems":
-                self.fail("wraps the hook")
+                self.fail("wraps the hook", node)
             if isinstance(node, ast.Attribute) and node.attr == "items" and self.session \
                     and _dotted(node.value) == self.session:
-                self.fail("reads session.items")
+                self.fail("reads session.items", node)
             if isinstance(node, (ast.For, ast.comprehension)) and self._is_items(node.iter):
                 self.item_loops.append(node)
             self._state_between_calls(node)
@@ -164,7 +219,7 @@ class _Reader:
             for loop in self.item_loops:
                 if isinstance(loop, ast.For):
                     self._loop_body(loop)
-        return self.why
+        return self.crossings
 
     def _is_items(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Name) and node.id == self.items
@@ -174,9 +229,9 @@ class _Reader:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
             owner = node.func.value
             if isinstance(owner, ast.Name) and owner.id not in self.local:
-                self.fail(f"changes {owner.id!r}, which outlives the call")
+                self.fail(f"changes {owner.id!r}, which outlives the call", node)
             elif isinstance(owner, ast.Attribute) and _dotted(owner).split(".")[0] in ("config", "session"):
-                self.fail(f"changes {_dotted(owner)}, which outlives the call")
+                self.fail(f"changes {_dotted(owner)}, which outlives the call", node)
         if isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
@@ -184,7 +239,7 @@ class _Reader:
                 if root and root.split(".")[0] in ("config", "session") or (
                     root and root.split(".")[0] not in self.local and isinstance(t, ast.Subscript)
                 ):
-                    self.fail(f"stores into {root}, which outlives the call")
+                    self.fail(f"stores into {root}, which outlives the call", node)
 
     def _collectors(self) -> None:
         """Lists that only receive loop items one by one (remaining/deselected)."""
@@ -222,8 +277,7 @@ class _Reader:
                     allowed.add(id(t.value))
         for node in ast.walk(self.func):
             if self._is_items(node) and id(node) not in allowed:
-                self.fail(f"uses items as a whole (line {getattr(node, 'lineno', '?')})")
-                return
+                self.fail(f"uses items as a whole (line {getattr(node, 'lineno', '?')})", node)
 
     def _mentions_items(self, node: ast.AST) -> bool:
         return any(self._is_items(n) for n in ast.walk(node))
@@ -245,8 +299,10 @@ class _Reader:
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                 inside.add(node.id)
         for node in ast.walk(loop):
-            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-                self.fail(f"counts across items ({node.target.id})")
+            # An accumulator (x += ..., acc.add(...)) is harmless unless an item loop reads it.
+            if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) \
+                    and node.target.id not in var and self._read_in_item_loops(node.target.id):
+                self.fail(f"counts across items ({node.target.id})", node)
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS \
                     and isinstance(node.func.value, ast.Name):
                 name = node.func.value.id
@@ -254,12 +310,12 @@ class _Reader:
                     continue
                 # An accumulator is harmless unless an item loop reads it.
                 if self._read_in_item_loops(name):
-                    self.fail(f"carries {name!r} from one item to the next")
+                    self.fail(f"carries {name!r} from one item to the next", node)
         # A name assigned in the loop and read before its assignment in the
         # body (or in an earlier item's iteration) carries state.
         for name in inside - var:
-            if self._read_before_loop_or_outside(loop, name):
-                self.fail(f"carries {name!r} from one item to the next")
+            if self._read_before_loop_or_outside(loop, name) and self._read_in_item_loops(name):
+                self.fail(f"carries {name!r} from one item to the next", loop)
 
     def _read_in_item_loops(self, name: str) -> bool:
         for loop in self.item_loops:
@@ -289,54 +345,57 @@ def summarize(source: str, hook: str) -> Summary:
     try:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
-        return Summary(cross="source cannot be read")
+        return Summary([("source cannot be read", ())])
     funcs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not funcs:
-        return Summary(cross="source cannot be read")
+        return Summary([("source cannot be read", ())])
     func = funcs[0]
     config_names = {"config"} | {f"{a}.config" for a in ("session", "metafunc", "item", "collector")}
     if hook == "pytest_generate_tests":
         config_names.add("metafunc.config")
-    out = Summary()
+    # Names bound once to a configuration or environment value (`split = config.getoption("--split")`).
+    stores: Dict[str, int] = {}
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stores[node.id] = stores.get(node.id, 0) + 1
     aliases: Dict[str, Tuple[str, str]] = {}
     for stmt in func.body:
-        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant):
-            continue  # docstring
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
+                and stores.get(stmt.targets[0].id) == 1:
             src = _getoption_name(stmt.value, config_names)
             if src:
                 aliases[stmt.targets[0].id] = src
-                continue
-        g = _guard(stmt, config_names, aliases)
-        if g is None:
-            break
-        out.guards.append(g)
-    out.cross = _Reader(func, hook).run()  # type: ignore[arg-type]
-    return out
-
-
-def _value(config: pytest.Config, guard: Guard) -> Any:
-    if guard.kind == "env":
-        return os.environ.get(guard.name)
-    try:
-        return config.getoption(guard.name)
-    except (ValueError, AttributeError):
-        return _UNKNOWN
+    conds = _conditions_of(func, config_names, aliases)
+    return Summary(_Reader(func, hook, conds).run())  # type: ignore[arg-type]
 
 
 _UNKNOWN = object()
 
 
-def active(summary: Summary, config: pytest.Config) -> bool:
-    """False when a leading guard returns at once in this session."""
-    for g in summary.guards:
-        v = _value(config, g)
-        if v is _UNKNOWN:
-            continue
-        returns = {"truthy": bool(v), "falsy": not v, "none": v is None, "not-none": v is not None}[g.when]
-        if returns:
-            return False
-    return True
+def _value(config: pytest.Config, cond: Condition) -> Any:
+    if cond.kind == "env":
+        return os.environ.get(cond.name)
+    if cond.kind == "attr":
+        return getattr(config, cond.name, None)
+    try:
+        return config.getoption(cond.name)
+    except (ValueError, AttributeError):
+        return _UNKNOWN
+
+
+def _holds(cond: Condition, config: pytest.Config) -> bool:
+    v = _value(config, cond)
+    if v is _UNKNOWN:
+        return True  # cannot tell: the code may run
+    return {"truthy": bool(v), "falsy": not v, "none": v is None, "not-none": v is not None}[cond.when]
+
+
+def active_crossing(summary: Summary, config: pytest.Config) -> str:
+    """The first way of acting across items whose code can run in this session ("" if none)."""
+    for why, conds in summary.crossings:
+        if all(_holds(c, config) for c in conds):
+            return why
+    return ""
 
 
 def _functions(source: str, names: Tuple[str, ...]) -> Iterator[Tuple[str, str]]:
@@ -375,9 +434,9 @@ def cross_item_hook(
                 source = inspect.getsource(impl.function)
             except (OSError, TypeError):
                 return f"{impl.plugin_name}: {name} (source not available)"
-            summary = summarize(source, name)
-            if summary.cross and active(summary, config):
-                return f"{_where(impl.plugin_name, filename, config)}: {name} {summary.cross}"
+            why = active_crossing(summarize(source, name), config)
+            if why:
+                return f"{_where(impl.plugin_name, filename, config)}: {name} {why}"
     for path in conftests:
         if path in seen:
             continue
@@ -389,9 +448,9 @@ def cross_item_hook(
         if not any(f"def {h}" in text for h in CROSS_ITEM_HOOKS):
             continue
         for name, source in _functions(text, CROSS_ITEM_HOOKS):
-            summary = summarize(source, name)
-            if summary.cross and active(summary, config):
-                return f"{_where('', path, config)}: {name} {summary.cross}"
+            why = active_crossing(summarize(source, name), config)
+            if why:
+                return f"{_where('', path, config)}: {name} {why}"
     return None
 
 
