@@ -349,10 +349,11 @@ def summarize(source: str, hook: str) -> Summary:
     funcs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not funcs:
         return Summary([("source cannot be read", ())])
-    func = funcs[0]
+    return _summarize_node(funcs[0], hook)  # type: ignore[arg-type]
+
+
+def _summarize_node(func: ast.FunctionDef, hook: str) -> Summary:
     config_names = {"config"} | {f"{a}.config" for a in ("session", "metafunc", "item", "collector")}
-    if hook == "pytest_generate_tests":
-        config_names.add("metafunc.config")
     # Names bound once to a configuration or environment value (`split = config.getoption("--split")`).
     stores: Dict[str, int] = {}
     for node in ast.walk(func):
@@ -366,7 +367,7 @@ def summarize(source: str, hook: str) -> Summary:
             if src:
                 aliases[stmt.targets[0].id] = src
     conds = _conditions_of(func, config_names, aliases)
-    return Summary(_Reader(func, hook, conds).run())  # type: ignore[arg-type]
+    return Summary(_Reader(func, hook, conds).run())
 
 
 _UNKNOWN = object()
@@ -398,38 +399,196 @@ def active_crossing(summary: Summary, config: pytest.Config) -> str:
     return ""
 
 
-def _functions(source: str, names: Tuple[str, ...]) -> Iterator[Tuple[str, str]]:
+# What a per-item hook may do to an item without changing the item's -k
+# names beyond the markers it adds: read it, mark it, drop it.
+_ITEM_READS = {"get_closest_marker", "iter_markers", "get", "listchain", "getparent", "reportinfo",
+               "listextrakeywords", "get_marker", "keys", "values", "items"}
+_ITEM_NAMES = {"name", "keywords", "extra_keyword_matches", "function", "obj", "_obj", "own_markers", "nodeid",
+               "_nodeid", "parent", "originalname", "callspec", "fixturenames", "_fixtureinfo"}
+_PURE_METHODS = {"endswith", "startswith", "split", "rsplit", "lower", "upper", "strip", "lstrip", "rstrip",
+                 "replace", "find", "rfind", "index", "count", "format", "get", "keys", "values", "items",
+                 "__contains__", "partition", "rpartition", "casefold", "join", "copy"}
+_READ_BUILTINS = {"isinstance", "hasattr", "getattr", "str", "repr", "len", "set", "frozenset", "list", "tuple",
+                  "any", "all", "bool", "type", "id", "sorted", "print"}
+
+
+def _mark_names(node: ast.AST, bound: Dict[str, List[ast.AST]], depth: int = 0) -> Optional[Set[str]]:
+    """The marker names `node` can be: `pytest.mark.NAME`, `pytest.mark.NAME(...)`,
+    "NAME", or a name every assignment of which is one of these."""
+    if depth > 3:
+        return None
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return {node.value}
+    if isinstance(node, ast.Call):
+        node = node.func
+    if isinstance(node, ast.Attribute):
+        parts = _dotted(node).split(".")
+        if len(parts) >= 2 and parts[-2] == "mark" and parts[-1] != "parametrize":
+            return {parts[-1]}
+    if isinstance(node, ast.Name) and node.id in bound:
+        out: Set[str] = set()
+        for value in bound[node.id]:
+            names = _mark_names(value, bound, depth + 1)
+            if names is None:
+                return None
+            out |= names
+        return out
+    return None
+
+
+def _assignments(body: List[ast.stmt], into: Dict[str, List[ast.AST]]) -> None:
+    """Every value assigned to each plain name; a name bound any other way
+    (a loop, `with ... as`, unpacking, `+=`) gets a value no mark resolves to."""
+    unknown = ast.Constant(value=None)
+    for stmt in body:
+        direct: Set[int] = set()
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+                into.setdefault(node.targets[0].id, []).append(node.value)
+                direct.add(id(node.targets[0]))
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and id(node) not in direct:
+                into.setdefault(node.id, []).append(unknown)
+
+
+def marks_added(func: ast.AST, item_vars: Set[str], module: Dict[str, ast.AST],
+                module_bound: Dict[str, List[ast.AST]], depth: int = 0) -> Optional[Set[str]]:
+    """The marker names this function may add to the items it handles, when
+    that is all it does to them (reads, marks, drops); None when it may do
+    anything else to an item (rename it, set keywords or function
+    attributes, hand it to code that cannot be read)."""
+    if depth > 3:
+        return None
+    bound: Dict[str, List[ast.AST]] = {k: list(v) for k, v in module_bound.items()}
+    _assignments(getattr(func, "body", []), bound)
+    item_vars = set(item_vars)
+    for node in ast.walk(func):
+        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name) \
+                and node.iter.id == "items":
+            item_vars |= _loop_targets(node.target)
+    out: Set[str] = set()
+
+    def rooted(node: ast.AST) -> bool:
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id in item_vars
+
+    def first_attr(node: ast.AST) -> str:
+        chain = []
+        while isinstance(node, (ast.Attribute, ast.Subscript)):
+            if isinstance(node, ast.Attribute):
+                chain.append(node.attr)
+            node = node.value
+        return chain[-1] if chain else ""
+
+    for node in ast.walk(func):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                if rooted(t) and (not isinstance(t, (ast.Attribute, ast.Subscript)) or first_attr(t) in _ITEM_NAMES):
+                    if isinstance(t, ast.Name):
+                        continue  # rebinding the loop variable itself
+                    return None
+        if not isinstance(node, ast.Call):
+            continue
+        f = node.func
+        if isinstance(f, ast.Attribute) and rooted(f.value):
+            if f.attr == "add_marker":
+                names = _mark_names(node.args[0], bound) if node.args else None
+                if names is None:
+                    return None
+                out |= names
+                continue
+            if f.attr in _ITEM_READS and first_attr(f.value) not in ("own_markers", "extra_keyword_matches"):
+                continue
+            if f.attr in _PURE_METHODS and isinstance(f.value, (ast.Attribute, ast.Subscript)) \
+                    and first_attr(f.value) not in ("own_markers", "extra_keyword_matches"):
+                continue  # a method of a value read from the item (item.name.endswith(...))
+            return None
+        passed = [a for a in list(node.args) + [k.value for k in node.keywords] if rooted(a)]
+        if not passed:
+            continue
+        if isinstance(f, ast.Name) and f.id in _READ_BUILTINS:
+            continue
+        if isinstance(f, ast.Name) and f.id in module:
+            helper = module[f.id]
+            params = [a.arg for a in helper.args.args]  # type: ignore[attr-defined]
+            mapped = {params[i] for i, a in enumerate(node.args) if i < len(params) and rooted(a)}
+            mapped |= {k.arg for k in node.keywords if k.arg and rooted(k.value)}
+            inner = marks_added(helper, mapped, module, module_bound, depth + 1)
+            if inner is None:
+                return None
+            out |= inner
+            continue
+        return None
+    return out
+
+
+@dataclass
+class HookReading:
+    summary: Summary
+    marks: Optional[Set[str]]  # markers it may add to items; None: it may do more than that
+
+
+def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
+    """Every module-level hook of `names` in a conftest or plugin source."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return
-    lines = source.splitlines(keepends=True)
+        return {n: HookReading(Summary([("source cannot be read", ())]), None) for n in names if f"def {n}" in source}
+    module: Dict[str, ast.AST] = {}
+    module_bound: Dict[str, List[ast.AST]] = {}
+    _assignments([s for s in tree.body if isinstance(s, ast.Assign)], module_bound)
     for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in names:
-            end = getattr(node, "end_lineno", None) or len(lines)
-            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
-            yield node.name, "".join(lines[start - 1:end])
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            module[node.name] = node
+    out: Dict[str, HookReading] = {}
+    for name in names:
+        func = module.get(name)
+        if func is None:
+            continue
+        summary = _summarize_node(func, name)  # type: ignore[arg-type]
+        items = {"item"} if name == "pytest_itemcollected" else set()
+        out[name] = HookReading(summary, marks_added(func, items, module, module_bound))
+    return out
+
+
+def read_conftests(paths: List[str]) -> Dict[str, Dict[str, HookReading]]:
+    """The collection hooks of each conftest that defines any (read from its file)."""
+    out: Dict[str, Dict[str, HookReading]] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            out[path] = {"pytest_collection_modifyitems": HookReading(Summary([("cannot be read", ())]), None)}
+            continue
+        if any(f"def {h}" in text for h in CROSS_ITEM_HOOKS):
+            out[path] = read_module(text, CROSS_ITEM_HOOKS)
+    return out
 
 
 def cross_item_hook(
     config: pytest.Config,
     is_ours: Callable[[str], bool],
-    conftests: List[str],
+    conftests: Dict[str, Dict[str, HookReading]],
 ) -> Optional[str]:
     """The first hook, active in this session, that may act across items:
-    live implementations (plugins, loaded conftests) and the other conftests
-    of the session read from their files. None when there is none."""
-    seen: Set[str] = set()
+    the conftests' (as read from their files) and the live implementations
+    of installed plugins. None when there is none."""
+    for path, readings in conftests.items():
+        for name, reading in readings.items():
+            why = active_crossing(reading.summary, config)
+            if why:
+                return f"{_where('', path, config)}: {name} {why}"
     for name in CROSS_ITEM_HOOKS:
         caller = getattr(config.pluginmanager.hook, name, None)
         for impl in caller.get_hookimpls() if caller is not None else []:
             module = getattr(impl.function, "__module__", "") or ""
-            if is_ours(module):
-                continue
             code = getattr(impl.function, "__code__", None)
             filename = getattr(code, "co_filename", "")
-            if os.path.basename(filename) == "conftest.py":
-                seen.add(os.path.abspath(filename))
+            if is_ours(module) or os.path.basename(filename) == "conftest.py":
+                continue
             try:
                 source = inspect.getsource(impl.function)
             except (OSError, TypeError):
@@ -437,21 +596,21 @@ def cross_item_hook(
             why = active_crossing(summarize(source, name), config)
             if why:
                 return f"{_where(impl.plugin_name, filename, config)}: {name} {why}"
-    for path in conftests:
-        if path in seen:
-            continue
-        try:
-            with open(path, "rb") as f:
-                text = f.read().decode("utf-8", "replace")
-        except OSError:
-            return f"{path}: cannot be read"
-        if not any(f"def {h}" in text for h in CROSS_ITEM_HOOKS):
-            continue
-        for name, source in _functions(text, CROSS_ITEM_HOOKS):
-            why = active_crossing(summarize(source, name), config)
-            if why:
-                return f"{_where('', path, config)}: {name} {why}"
     return None
+
+
+def static_marks(config: pytest.Config, conftests: Dict[str, Dict[str, HookReading]]) -> Dict[str, List[str]]:
+    """Per conftest whose pytest_collection_modifyitems acts per item and only
+    adds known markers (or drops items): those marker names. The static model
+    then takes them as markers every item may carry, instead of knowing
+    nothing about any item."""
+    out: Dict[str, List[str]] = {}
+    for path, readings in conftests.items():
+        reading = readings.get("pytest_collection_modifyitems")
+        if reading is None or reading.marks is None or active_crossing(reading.summary, config):
+            continue
+        out[path] = sorted(reading.marks)
+    return out
 
 
 def _where(plugin: str, filename: str, config: pytest.Config) -> str:

@@ -191,6 +191,41 @@ def _own_module(module: str) -> bool:
     )
 
 
+_HOOK_RULE = " defines hook pytest_collection_modifyitems (sees every item)"
+
+
+def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], scan_config: Dict[str, Any]) -> bool:
+    """Reads the conftests' collection hooks (pytest_fastcollect/hooks.py):
+    a hook that may act across items stops learned decisions; hooks that act
+    per item and only add known markers let the static model decide under
+    them. True when the scan must run again with what was read."""
+    learner = state.learner if scan_config.get("session_key") else None
+    hook_rule = any(reason.endswith(_HOOK_RULE) for _, reason in result["imported"])
+    if learner is None and not hook_rule:
+        return False
+    if learner is not None:
+        learner.recorder.paused = True  # our own reading is no input
+    try:
+        readings = hooks.read_conftests(list(result["conftests"]))
+        cross = hooks.cross_item_hook(config, _own_module, readings) if learner is not None else None
+        read = hooks.static_marks(config, readings) if hook_rule else {}
+    finally:
+        if learner is not None:
+            learner.recorder.paused = False
+    again = False
+    if cross and learner is not None:
+        # Its effect on an item depends on the other items: learned records
+        # neither decide nor get written while it can act.
+        learner.off = f"learning is off: {cross}"
+        if result["stats"].get("learned", 0) or result["stats"].get("cached_decisions", 0):
+            scan_config["session_key"] = 0
+            again = True
+    if read:
+        scan_config["read_hooks"] = read
+        again = True
+    return again
+
+
 def decide(config: pytest.Config, state: State) -> None:
     """Makes the decision once per run; every failure leaves plain pytest behaviour."""
     if state.decided:
@@ -211,20 +246,8 @@ def decide(config: pytest.Config, state: State) -> None:
             state.snapshot = state.learner.recorder.snapshot(config)
             scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
-        if learning and not result["error"]:
-            assert state.learner is not None
-            state.learner.recorder.paused = True
-            try:
-                cross = hooks.cross_item_hook(config, _own_module, list(result["conftests"]))
-            finally:
-                state.learner.recorder.paused = False
-            if cross:
-                # Its effect on an item depends on the other items: learned
-                # records neither decide nor get written while it can act.
-                state.learner.off = f"learning is off: {cross}"
-                if result["stats"].get("learned", 0) or result["stats"].get("cached_decisions", 0):
-                    scan_config["session_key"] = 0
-                    result = state.native.core.scan(state.native.language, scan_config)
+        if not result["error"] and _read_hooks(config, state, result, scan_config):
+            result = state.native.core.scan(state.native.language, scan_config)
     except Exception as exc:  # noqa: BLE001 - never break a run
         state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"
         return

@@ -318,8 +318,10 @@ class ModuleEval {
   bool check(const Item& it, std::string& reason) const {
     Tri t = evaluate(it, flt_);
     if (t == Tri::False) return true;
+    std::string why = it.why;
+    if (why.empty() && !it.maybe.empty()) why = "may carry marker '" + it.maybe.front() + "' (hook or parameter set)";
     reason = t == Tri::True ? "may select " + it.name
-                            : "cannot decide " + it.name + ": " + (it.why.empty() ? "partly known" : it.why);
+                            : "cannot decide " + it.name + ": " + (why.empty() ? "partly known" : why);
     return false;
   }
 
@@ -327,6 +329,7 @@ class ModuleEval {
     Item base;
     base.outer = &o;
     base.name = fn.name;
+    base.maybe = scope_.maybe_marks;
     if (o.open_marks) base.open(true, true, o.open_why);
 
     bool own_mark = false;
@@ -516,13 +519,15 @@ bool name_matches(const std::string& name, const std::vector<std::string>& patte
   return false;
 }
 
-std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg) {
+std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg,
+                                   const std::set<std::string>& read_hooks) {
   if (!f.parsed || f.syntax_error) return path + " could not be parsed";
   if (!f.dynamic.empty()) return path + ": " + f.dynamic[0];
   for (const auto& fn : f.funcs) {
     if (!starts_with(fn.name, "pytest_") || harmless_hooks().count(fn.name) || path_scoped_hooks().count(fn.name))
       continue;
     if (fn.name == "pytest_configure" && !f.mentions_pluginmanager) continue;  // e.g. registers markers
+    if (read_hooks.count(fn.name) && !fn.conditional) continue;  // its markers are maybe-markers of every item
     return path + " defines hook " + fn.name + " (sees every item)";
   }
   if (f.mentions_pluginmanager) {

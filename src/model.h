@@ -34,6 +34,10 @@ struct FixtureEnv {
 struct Scope {
   std::string unknown;  // reason the whole subtree cannot be predicted; empty if it can
   FixtureEnv env;
+  // Markers a collection hook may add to any item (a hook read as acting per
+  // item, only marking or dropping items): each is a maybe-marker and a
+  // maybe-keyword of every item.
+  std::vector<std::string> maybe_marks;
 };
 
 struct ModelConfig {
@@ -57,7 +61,10 @@ struct Decision {
 // hooks pytest calls through the global relay (pytest_collection_modifyitems
 // gets all items), plugin registration, hooks whose scope is not known.
 // Returns a reason, or empty when it has none.
-std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg);
+// `read_hooks`: hooks of this conftest whose effect was read (per item, the
+// markers they may add go to every scope's maybe_marks instead).
+std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg,
+                                   const std::set<std::string>& read_hooks = {});
 
 // Folds one conftest's facts into `scope` (conftests nearer the file come later).
 void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope);

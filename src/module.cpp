@@ -92,6 +92,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.threads = get<unsigned>(c, "threads", 0);
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
     cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});
+    cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
     fc::ScanResult r;

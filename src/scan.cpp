@@ -343,6 +343,11 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
   q.add(conftest_fp).add(cfg.static_unknown);
+  q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
+  for (const auto& [path, marks] : cfg.read_hooks) {
+    q.add(path).add(static_cast<uint64_t>(marks.size()));
+    for (const auto& m : marks) q.add(m);
+  }
   const uint64_t query = q.value();
   DecisionSet cache;
   bool have_cache = false;
@@ -371,8 +376,15 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   };
   // A conftest anywhere in the session may act on every item.
   std::string global_unknown = cfg.static_unknown;
-  for (size_t i = 0; i < first_test && filtering && global_unknown.empty(); ++i)
-    global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc);
+  for (size_t i = 0; i < first_test && filtering && global_unknown.empty(); ++i) {
+    auto read = cfg.read_hooks.find(paths[i]);
+    if (read == cfg.read_hooks.end()) {
+      global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc);
+      continue;
+    }
+    global_unknown = conftest_global_effect(slots[i].facts, paths[i], mc, {"pytest_collection_modifyitems"});
+    base.maybe_marks.insert(base.maybe_marks.end(), read->second.begin(), read->second.end());
+  }
   if (filtering) res.files.resize(paths.size() - first_test);
   // Modules with learned items are decided after the loop: checking their
   // dependencies shares one memo of file hashes.

@@ -25,6 +25,9 @@ struct ScanConfig {
   std::string index_dir;  // empty: work without an index
   uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
   std::map<std::string, std::string> inputs;  // every input's value now (see learned.h)
+  // Conftest path -> markers its pytest_collection_modifyitems may add, for
+  // the conftests whose hook was read as acting per item (pytest_fastcollect/hooks.py).
+  std::map<std::string, std::vector<std::string>> read_hooks;
   // Non-empty: something the static model cannot see acts on items (a plugin's
   // collection hook); only learned items may decide, everything else is imported.
   std::string static_unknown;

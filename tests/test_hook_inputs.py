@@ -699,3 +699,34 @@ def test_hook_shape(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, 
     shape = SHAPES[name]
     write(pytester.path, shape.files)
     run_scenario(pytester, monkeypatch, shape.total, sc, items_dependent=shape.items_dependent)
+
+
+# ---------------------------------------------------------------------------
+# The static model under hooks it can read (no learning involved: every run
+# after --cache-clear).
+
+
+def test_static_model_decides_under_a_per_item_marking_hook(pytester: pytest.Pytester) -> None:
+    write(pytester.path, RUNSLOW)
+    for args, skipped in ((("-k", "small"), 1), (("-k", "skip"), 0), (("-m", "skip"), 0), (("-m", "slow"), 1),
+                          (("-m", "not skip", "--runslow"), 0)):
+        plain, _ = ids_plain(pytester, *args)
+        fast, out = ids_fast(pytester, "--cache-clear", *args)
+        assert fast == plain, f"{args}: plain={plain} fast={fast}\n{out}"
+        rep = report_of(out)
+        # The hook may add 'skip' to any item: expressions naming it import
+        # everything, the others are decided statically on the first run.
+        assert (rep.skipped, rep.learned) == (skipped, 0), f"{args}: {rep}\n{out}"
+
+
+def test_static_model_under_a_guarded_cross_item_hook(pytester: pytest.Pytester) -> None:
+    write(pytester.path, SPLIT)
+    plain, _ = ids_plain(pytester, "-k", "k1")
+    fast, out = ids_fast(pytester, "--cache-clear", "-k", "k1")
+    assert fast == plain == ["tests/test_a1.py::test_k1"]
+    assert report_of(out).skipped == 2  # --split not given: the hook returns at once
+    for args in (("-k", "k1", "--split", "1/2"), ("-k", "k1", "--split", "2/2")):
+        plain, _ = ids_plain(pytester, *args)
+        fast, out = ids_fast(pytester, "--cache-clear", *args)
+        assert fast == plain, f"{args}: plain={plain} fast={fast}\n{out}"
+        assert report_of(out).skipped == 0  # slicing depends on every file's items

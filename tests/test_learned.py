@@ -13,15 +13,16 @@ import pytest
 
 from differential import compare
 
-# A conftest hook that sees every item defeats static reading: only learned
-# items can let the plugin skip anything here.
+# A conftest hook that acts per item but adds a marker whose name static
+# reading cannot know defeats the static model: only learned items can let
+# the plugin skip anything here.
 BASE = {
     "conftest.py": """
         import pytest
         def pytest_collection_modifyitems(items):
             for item in items:
                 if "beta" in item.name:
-                    item.add_marker(pytest.mark.hooked)
+                    item.add_marker(getattr(pytest.mark, "hoo" + "ked"))
     """,
     "helpers.py": """
         import os
