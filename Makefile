@@ -149,7 +149,7 @@ bench: install $(STAMPS)/wheel-real build/venv-old/.ready
 	$(BIN)/python benchmarks/bench_index.py --files 10000 --json docs/results/bench_index.json
 
 # Real suites: plugin IDs == plain IDs over 30+ expressions each (long).
-REAL_SUITES ?= pandas numpy networkx xarray dask pyarrow
+REAL_SUITES ?= pandas numpy networkx xarray dask pyarrow scipy sklearn
 verify-real: $(STAMPS)/wheel-real
 	for s in $(REAL_SUITES); do \
 	  build/venv-real/bin/python benchmarks/real/verify_real.py $$s --python build/venv-real/bin/python \

@@ -181,13 +181,16 @@ def _loop_targets(target: ast.AST) -> Set[str]:
 class _Reader:
     """Walks one hook function; `why` ends up "" when every shape is known per item."""
 
-    def __init__(self, func: ast.FunctionDef, hook: str, conds: Dict[int, Tuple[Condition, ...]]) -> None:
+    def __init__(self, func: ast.FunctionDef, hook: str, conds: Dict[int, Tuple[Condition, ...]],
+                 items_name: str = "items", module: Optional[Dict[str, ast.AST]] = None, depth: int = 0) -> None:
         self.func = func
         self.hook = hook
         self.conds = conds
+        self.module = module or {}
+        self.depth = depth
         self.crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
         args = [a.arg for a in func.args.args + func.args.kwonlyargs]
-        self.items = "items" if "items" in args else None
+        self.items = items_name if items_name in args else None
         self.session = "session" if "session" in args else None
         self.local: Set[str] = set(args)
         for node in ast.walk(func):
@@ -276,6 +279,22 @@ class _Reader:
                         and self._per_item_list(node.value):
                     allowed.add(id(t.value))
         for node in ast.walk(self.func):
+            # items handed to a helper of the same module: read the helper.
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in self.module \
+                    and self.depth < 3:
+                helper = self.module[node.func.id]
+                params = [a.arg for a in helper.args.args]  # type: ignore[attr-defined]
+                given = [(params[i] if i < len(params) else None, a) for i, a in enumerate(node.args)]
+                given += [(k.arg, k.value) for k in node.keywords]
+                if all(p is not None for p, a in given if self._is_items(a)):
+                    outer = self.conds.get(id(node), ())
+                    for param, arg in given:
+                        if not self._is_items(arg):
+                            continue
+                        allowed.add(id(arg))
+                        inner = _summarize_node(helper, self.hook, param, self.module, self.depth + 1)  # type: ignore[arg-type]
+                        self.crossings.extend((why, outer + conds) for why, conds in inner.crossings)
+        for node in ast.walk(self.func):
             if self._is_items(node) and id(node) not in allowed:
                 self.fail(f"uses items as a whole (line {getattr(node, 'lineno', '?')})", node)
 
@@ -352,7 +371,7 @@ def summarize(source: str, hook: str) -> Summary:
     return _summarize_node(funcs[0], hook)  # type: ignore[arg-type]
 
 
-def _summarize_node(func: ast.FunctionDef, hook: str) -> Summary:
+def _conditions_for(func: ast.AST) -> Dict[int, Tuple[Condition, ...]]:
     config_names = {"config"} | {f"{a}.config" for a in ("session", "metafunc", "item", "collector")}
     # Names bound once to a configuration or environment value (`split = config.getoption("--split")`).
     stores: Dict[str, int] = {}
@@ -360,14 +379,18 @@ def _summarize_node(func: ast.FunctionDef, hook: str) -> Summary:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
             stores[node.id] = stores.get(node.id, 0) + 1
     aliases: Dict[str, Tuple[str, str]] = {}
-    for stmt in func.body:
+    for stmt in getattr(func, "body", []):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name) \
                 and stores.get(stmt.targets[0].id) == 1:
             src = _getoption_name(stmt.value, config_names)
             if src:
                 aliases[stmt.targets[0].id] = src
-    conds = _conditions_of(func, config_names, aliases)
-    return Summary(_Reader(func, hook, conds).run())
+    return _conditions_of(func, config_names, aliases)
+
+
+def _summarize_node(func: ast.FunctionDef, hook: str, items_name: str = "items",
+                    module: Optional[Dict[str, ast.AST]] = None, depth: int = 0) -> Summary:
+    return Summary(_Reader(func, hook, _conditions_for(func), items_name, module, depth).run())
 
 
 _UNKNOWN = object()
@@ -451,27 +474,57 @@ def _assignments(body: List[ast.stmt], into: Dict[str, List[ast.AST]]) -> None:
                 into.setdefault(node.id, []).append(unknown)
 
 
-def marks_added(func: ast.AST, item_vars: Set[str], module: Dict[str, ast.AST],
-                module_bound: Dict[str, List[ast.AST]], depth: int = 0) -> Optional[Set[str]]:
+def marks_added(func: ast.AST, tainted: Set[str], module: Dict[str, ast.AST],
+                module_bound: Dict[str, List[ast.AST]], config: Any = None,
+                depth: int = 0) -> Optional[Set[str]]:
     """The marker names this function may add to the items it handles, when
-    that is all it does to them (reads, marks, drops); None when it may do
-    anything else to an item (rename it, set keywords or function
-    attributes, hand it to code that cannot be read)."""
+    that is all it does to them (reads, marks, drops, reorders); None when it
+    may do anything else to an item (rename it, set keywords or function
+    attributes, add new items, hand an item to code that cannot be read).
+
+    `tainted` starts with the names that hold the item list or an item; every
+    name bound from an expression that mentions one (loop targets over
+    `enumerate(items)`, `first = items[0]`, ...) is tainted too. With `config`,
+    code whose conditions cannot hold in this session is left out."""
     if depth > 3:
         return None
+    conds = _conditions_for(func) if config is not None else {}
+
+    def runs(node: ast.AST) -> bool:
+        return all(_holds(c, config) for c in conds.get(id(node), ()))
+
     bound: Dict[str, List[ast.AST]] = {k: list(v) for k, v in module_bound.items()}
     _assignments(getattr(func, "body", []), bound)
-    item_vars = set(item_vars)
-    for node in ast.walk(func):
-        if isinstance(node, (ast.For, ast.comprehension)) and isinstance(node.iter, ast.Name) \
-                and node.iter.id == "items":
-            item_vars |= _loop_targets(node.target)
+    tainted = set(tainted)
+
+    def mentions(node: Optional[ast.AST]) -> bool:
+        return node is not None and any(isinstance(n, ast.Name) and n.id in tainted for n in ast.walk(node))
+
+    changed = True
+    while changed:
+        changed = False
+        for node in ast.walk(func):
+            targets: List[ast.AST] = []
+            if isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)) and mentions(node.iter):
+                targets = [node.target]
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)) and mentions(node.value):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            elif isinstance(node, ast.withitem) and mentions(node.context_expr) and node.optional_vars is not None:
+                targets = [node.optional_vars]
+            for t in targets:
+                for n in ast.walk(t):
+                    if isinstance(n, ast.Name) and n.id not in tainted:
+                        tainted.add(n.id)
+                        changed = True
     out: Set[str] = set()
 
-    def rooted(node: ast.AST) -> bool:
-        while isinstance(node, (ast.Attribute, ast.Subscript)):
+    def root_name(node: ast.AST) -> str:
+        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
             node = node.value
-        return isinstance(node, ast.Name) and node.id in item_vars
+        return node.id if isinstance(node, ast.Name) else ""
+
+    def rooted(node: ast.AST) -> bool:
+        return root_name(node) in tainted
 
     def first_attr(node: ast.AST) -> str:
         chain = []
@@ -482,13 +535,15 @@ def marks_added(func: ast.AST, item_vars: Set[str], module: Dict[str, ast.AST],
         return chain[-1] if chain else ""
 
     for node in ast.walk(func):
+        if not runs(node):
+            continue
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for t in targets:
-                if rooted(t) and (not isinstance(t, (ast.Attribute, ast.Subscript)) or first_attr(t) in _ITEM_NAMES):
-                    if isinstance(t, ast.Name):
-                        continue  # rebinding the loop variable itself
+                if isinstance(t, (ast.Attribute, ast.Subscript)) and rooted(t) and first_attr(t) in _ITEM_NAMES:
                     return None
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return None
         if not isinstance(node, ast.Call):
             continue
         f = node.func
@@ -499,23 +554,33 @@ def marks_added(func: ast.AST, item_vars: Set[str], module: Dict[str, ast.AST],
                     return None
                 out |= names
                 continue
-            if f.attr in _ITEM_READS and first_attr(f.value) not in ("own_markers", "extra_keyword_matches"):
+            if f.attr in _ITEM_READS | _PURE_METHODS and first_attr(f.value) not in ("own_markers",
+                                                                                    "extra_keyword_matches"):
                 continue
-            if f.attr in _PURE_METHODS and isinstance(f.value, (ast.Attribute, ast.Subscript)) \
-                    and first_attr(f.value) not in ("own_markers", "extra_keyword_matches"):
-                continue  # a method of a value read from the item (item.name.endswith(...))
+            if isinstance(f.value, ast.Name) and f.attr in ("sort", "reverse", "pop", "remove", "clear"):
+                continue  # reorders or drops items of the list
+            if isinstance(f.value, ast.Name) and f.attr in ("append", "extend", "insert") \
+                    and all(mentions(a) or isinstance(a, ast.Constant) for a in node.args):
+                continue  # puts back items it holds
             return None
-        passed = [a for a in list(node.args) + [k.value for k in node.keywords] if rooted(a)]
-        if not passed:
+        args = list(node.args) + [k.value for k in node.keywords]
+        if not any(mentions(a) for a in args):
             continue
-        if isinstance(f, ast.Name) and f.id in _READ_BUILTINS:
+        if isinstance(f, ast.Name) and f.id in _READ_BUILTINS | {"enumerate", "zip", "reversed", "range", "min",
+                                                                 "max", "filter", "map"}:
+            if f.id in ("map", "filter") and args and not isinstance(args[0], (ast.Lambda, ast.Name)):
+                return None
+            continue
+        if isinstance(f, ast.Attribute) and f.attr == "pytest_deselected" and _dotted(f.value).endswith("hook"):
             continue
         if isinstance(f, ast.Name) and f.id in module:
             helper = module[f.id]
             params = [a.arg for a in helper.args.args]  # type: ignore[attr-defined]
-            mapped = {params[i] for i, a in enumerate(node.args) if i < len(params) and rooted(a)}
-            mapped |= {k.arg for k in node.keywords if k.arg and rooted(k.value)}
-            inner = marks_added(helper, mapped, module, module_bound, depth + 1)
+            mapped = {params[i] for i, a in enumerate(node.args) if i < len(params) and mentions(a)}
+            mapped |= {k.arg for k in node.keywords if k.arg and mentions(k.value)}
+            if len(mapped) < sum(1 for a in args if mentions(a)):
+                return None  # passed through *args or past the parameters
+            inner = marks_added(helper, mapped, module, module_bound, config, depth + 1)
             if inner is None:
                 return None
             out |= inner
@@ -527,7 +592,16 @@ def marks_added(func: ast.AST, item_vars: Set[str], module: Dict[str, ast.AST],
 @dataclass
 class HookReading:
     summary: Summary
-    marks: Optional[Set[str]]  # markers it may add to items; None: it may do more than that
+    func: Optional[ast.AST] = None
+    module: Dict[str, ast.AST] = field(default_factory=dict)
+    bound: Dict[str, List[ast.AST]] = field(default_factory=dict)
+    start: Set[str] = field(default_factory=set)
+
+    def marks(self, config: Any = None) -> Optional[Set[str]]:
+        """Markers it may add to items in this session; None: it may do more than that."""
+        if self.func is None:
+            return None
+        return marks_added(self.func, self.start, self.module, self.bound, config)
 
 
 def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
@@ -535,7 +609,7 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
     try:
         tree = ast.parse(source)
     except SyntaxError:
-        return {n: HookReading(Summary([("source cannot be read", ())]), None) for n in names if f"def {n}" in source}
+        return {n: HookReading(Summary([("source cannot be read", ())])) for n in names if f"def {n}" in source}
     module: Dict[str, ast.AST] = {}
     module_bound: Dict[str, List[ast.AST]] = {}
     _assignments([s for s in tree.body if isinstance(s, ast.Assign)], module_bound)
@@ -547,9 +621,9 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
         func = module.get(name)
         if func is None:
             continue
-        summary = _summarize_node(func, name)  # type: ignore[arg-type]
-        items = {"item"} if name == "pytest_itemcollected" else set()
-        out[name] = HookReading(summary, marks_added(func, items, module, module_bound))
+        summary = _summarize_node(func, name, "items", module)  # type: ignore[arg-type]
+        start = {"item"} if name == "pytest_itemcollected" else {"items"}
+        out[name] = HookReading(summary, func, module, module_bound, start)
     return out
 
 
@@ -561,7 +635,7 @@ def read_conftests(paths: List[str]) -> Dict[str, Dict[str, HookReading]]:
             with open(path, "rb") as f:
                 text = f.read().decode("utf-8", "replace")
         except OSError:
-            out[path] = {"pytest_collection_modifyitems": HookReading(Summary([("cannot be read", ())]), None)}
+            out[path] = {"pytest_collection_modifyitems": HookReading(Summary([("cannot be read", ())]))}
             continue
         if any(f"def {h}" in text for h in CROSS_ITEM_HOOKS):
             out[path] = read_module(text, CROSS_ITEM_HOOKS)
@@ -607,9 +681,11 @@ def static_marks(config: pytest.Config, conftests: Dict[str, Dict[str, HookReadi
     out: Dict[str, List[str]] = {}
     for path, readings in conftests.items():
         reading = readings.get("pytest_collection_modifyitems")
-        if reading is None or reading.marks is None or active_crossing(reading.summary, config):
+        if reading is None or active_crossing(reading.summary, config):
             continue
-        out[path] = sorted(reading.marks)
+        marks = reading.marks(config)
+        if marks is not None:
+            out[path] = sorted(marks)
     return out
 
 

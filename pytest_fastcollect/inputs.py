@@ -53,6 +53,24 @@ PYTEST_HARMLESS_OPTIONS = frozenset({
     "log_cli_date_format", "doctestglob", "stepwise_reset",
 })
 
+# Variables of the shell session, not of the project: when collection iterates
+# the whole environment (`dict(os.environ)` in `platform.architecture()`,
+# dask's config reading `os.environ.items()`), they are left out of the
+# "whole environment" input. Looked up by name, any of them is an input.
+SHELL_VARIABLES = frozenset({
+    "_", "OLDPWD", "PWD", "SHLVL", "TERM", "COLUMNS", "LINES", "SHELL", "HISTFILE", "HISTSIZE",
+    "HISTFILESIZE", "HISTCONTROL", "PS1", "PS2", "PS4", "PROMPT_COMMAND", "TERM_PROGRAM",
+    "TERM_PROGRAM_VERSION", "TERM_SESSION_ID", "WINDOWID", "TMUX", "TMUX_PANE", "STY", "COLORTERM",
+    "LS_COLORS", "LESS", "LESSOPEN", "LESSCLOSE", "MAIL", "SSH_CLIENT", "SSH_CONNECTION", "SSH_TTY",
+    "SSH_AUTH_SOCK", "SSH_AGENT_PID", "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_VTNR", "DISPLAY",
+    "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION", "INVOCATION_ID",
+    "JOURNAL_STREAM", "VSCODE_PID", "VSCODE_IPC_HOOK_CLI", "GPG_TTY", "MANPATH",
+})
+# Kernel views (per process, per boot): /proc/self/maps differs in every
+# process. Reading them is not reading a project input.
+PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
+WHOLE_ENVIRONMENT = "env:*"
+
 # Audit hooks cannot be removed: one per process forwards events to the
 # recorder that is watching at that moment (none outside a filtered session).
 _watching: List["Recorder"] = []
@@ -90,6 +108,10 @@ class Recorder:
 
     def __init__(self) -> None:
         self.env: Set[str] = set()
+        self.env_iterated = False  # the whole environment was read (iteration, copy)
+        self._iterating = 0
+        self._pending: List[Any] = []  # keys of a finished iteration, looked up next in order
+        self._pending_at = 0
         self.options: Set[str] = set()
         self.files: Set[str] = set()  # read, and not an output of this process
         self.written: Set[str] = set()  # created or written before any read
@@ -97,6 +119,7 @@ class Recorder:
         self.paused = False
         self._env_type: Optional[type] = None
         self._env_getitem: Any = None
+        self._env_iter: Any = None
         self._namespace: Optional[argparse.Namespace] = None
         self._namespace_class: Optional[type] = None
         self._pytest_dirs = _pytest_dirs()
@@ -113,7 +136,12 @@ class Recorder:
             return None
 
     def is_output(self, path: str) -> bool:
-        return path in self.written or any(path.startswith(d) for d in self.created_dirs)
+        """Not an input: written by this process first, or a kernel view."""
+        return (
+            path in self.written
+            or path.startswith(PSEUDO_FILESYSTEMS)
+            or any(path.startswith(d) for d in self.created_dirs)
+        )
 
     def on_open(self, args: Tuple[Any, ...]) -> None:
         if self.paused or not args:
@@ -172,19 +200,44 @@ class Recorder:
             _audit_hook_added.append(True)
         environ_type = type(os.environ)
         original = environ_type.__getitem__
+        original_iter = environ_type.__iter__
         environb = getattr(os, "environb", None)
         recorder = self
 
         def getitem(mapping: Any, key: Any) -> Any:
-            if not recorder.paused:
+            pending = recorder._pending
+            if pending and recorder._pending_at < len(pending) and pending[recorder._pending_at] == key:
+                # dict(os.environ) lists the keys first, then looks each up in order.
+                recorder._pending_at += 1
+            elif not recorder.paused and not recorder._iterating:
+                recorder._pending = []
                 if mapping is os.environ and isinstance(key, str):
                     recorder.env.add(key)
                 elif environb is not None and mapping is environb and isinstance(key, bytes):
                     recorder.env.add(os.fsdecode(key))
             return original(mapping, key)
 
+        def iterate(mapping: Any) -> Any:
+            # Lookups made while the environment is iterated (dict(), items(),
+            # copy()) read everything: one input for the whole environment.
+            watched = not recorder.paused and (mapping is os.environ or mapping is environb)
+            if not watched:
+                yield from original_iter(mapping)
+                return
+            recorder.env_iterated = True
+            recorder._iterating += 1
+            keys = []
+            try:
+                for key in original_iter(mapping):
+                    keys.append(key)
+                    yield key
+            finally:
+                recorder._iterating -= 1
+            recorder._pending, recorder._pending_at = keys, 0
+
         environ_type.__getitem__ = getitem  # type: ignore[method-assign]
-        self._env_type, self._env_getitem = environ_type, original
+        environ_type.__iter__ = iterate  # type: ignore[method-assign]
+        self._env_type, self._env_getitem, self._env_iter = environ_type, original, original_iter
 
         namespace = config.option
         base = type(namespace)
@@ -203,6 +256,7 @@ class Recorder:
             _watching.remove(self)
         if self._env_type is not None:
             self._env_type.__getitem__ = self._env_getitem  # type: ignore[method-assign]
+            self._env_type.__iter__ = self._env_iter  # type: ignore[method-assign]
             self._env_type = None
         if self._namespace is not None:
             self._namespace.__class__ = self._namespace_class  # type: ignore[assignment]
@@ -213,7 +267,9 @@ class Recorder:
         """Every environment variable and option value, now (not recorded)."""
         self.paused = True
         try:
-            out = {f"env:{k}": v for k, v in os.environ.items()}
+            env = dict(os.environ)
+            out = {f"env:{k}": v for k, v in env.items()}
+            out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items() if k not in SHELL_VARIABLES))
             for name, value in vars(config.option).items():
                 out[f"opt:{name}"] = _value_text(value)
         finally:
@@ -221,7 +277,10 @@ class Recorder:
         return out
 
     def input_names(self) -> List[str]:
-        return sorted([f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options])
+        names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
+        if self.env_iterated:
+            names.append(WHOLE_ENVIRONMENT)
+        return sorted(names)
 
 
 def _value_text(value: Any) -> str:

@@ -195,3 +195,58 @@ def test_guards_decide_whether_the_crossing_can_run(monkeypatch: pytest.MonkeyPa
 
 def test_unreadable_source_crosses() -> None:
     assert crossings("def pytest_collection_modifyitems(items):\n    return (\n") != []
+
+
+def test_items_handed_to_a_helper_of_the_same_module() -> None:
+    from pytest_fastcollect.hooks import read_module
+
+    source = textwrap.dedent('''
+        def process_split(config, things):
+            split = config.getoption("--split")
+            if not split:
+                return
+            i, t = map(int, split.split("/"))
+            del things[(i - 1) * len(things) // t:]
+
+        def mark_all(items):
+            for item in items:
+                item.add_marker("seen")
+
+        def pytest_collection_modifyitems(config, items):
+            process_split(config, items)
+            mark_all(items)
+    ''')
+    reading = read_module(source, ("pytest_collection_modifyitems",))["pytest_collection_modifyitems"]
+    assert reading.summary.crossings
+    assert all(conds == (Condition("option", "--split", "truthy"),) for _, conds in reading.summary.crossings)
+    assert active_crossing(reading.summary, _config({"split": ""})) == ""
+    assert active_crossing(reading.summary, _config({"split": "1/2"})) != ""
+    # Unknown helpers stay across items.
+    other = read_module("def pytest_collection_modifyitems(items):\n    elsewhere(items)\n",
+                        ("pytest_collection_modifyitems",))["pytest_collection_modifyitems"]
+    assert other.summary.crossings and other.summary.crossings[0][1] == ()
+
+
+@pytest.mark.parametrize("body, marks", [
+    ("for item in items:\n        item.add_marker(pytest.mark.slow)", {"slow"}),
+    ("for i, item in enumerate(items):\n        item.add_marker('first')", {"first"}),
+    ("first = items[0]\n    first.add_marker(pytest.mark.head)", {"head"}),
+    ("mark_all(items)", {"seen"}),
+    ("for item in items:\n        item.add_marker(getattr(pytest.mark, item.name))", None),
+    ("for item in items:\n        item.keywords['x'] = 1", None),
+    ("for item in items:\n        item.function.tagged = True", None),
+    ("items.append(make_item())", None),
+    ("elsewhere(items)", None),
+    ("for item in items:\n        tag(item)", None),
+    ("items[:] = [i for i in items if 'x' not in i.name]\n    items.sort(key=lambda i: i.name)", set()),
+])
+def test_markers_a_hook_may_add(body: str, marks: object) -> None:
+    from pytest_fastcollect.hooks import read_module
+
+    source = (
+        "import pytest\n"
+        "def mark_all(things):\n    for t in things:\n        t.add_marker('seen')\n"
+        f"def pytest_collection_modifyitems(config, items):\n    {body}\n"
+    )
+    reading = read_module(source, ("pytest_collection_modifyitems",))["pytest_collection_modifyitems"]
+    assert reading.marks() == marks

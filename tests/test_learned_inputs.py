@@ -227,3 +227,50 @@ def test_variable_exported_after_learning(pytester: pytest.Pytester, monkeypatch
     exact(pytester, ["-k", "nv_b"], ["test_nv.py::test_nv[nv_b]"], 3, "after the export")
     rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
     assert_learning_took(rep, ALPHA, "relearned")
+
+
+def test_whole_environment_read_by_iteration(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module that reads the whole environment (dict(os.environ), as
+    platform.architecture() does; os.environ.items(), as dask's config does)
+    depends on every variable but the shell's own bookkeeping: learning takes
+    across shells (OLDPWD, SHLVL), a new project variable relearns."""
+    monkeypatch.delenv("FC_ITER_EXTRA", raising=False)
+    write(pytester.path, {**BASE, "test_it.py": """
+        import os
+        import pytest
+
+        SNAP = dict(os.environ)
+        FC = sorted(k.lower() for k, v in os.environ.items() if k.startswith("FC_ITER"))
+
+        @pytest.mark.parametrize("name", FC or ["none"])
+        def test_it(name): pass
+    """})
+    monkeypatch.setenv("OLDPWD", "/one")
+    monkeypatch.setenv("SHLVL", "1")
+    learn(pytester, ["-k", "none"], ["test_it.py::test_it[none]"], 3)
+    monkeypatch.setenv("OLDPWD", "/two")
+    monkeypatch.setenv("SHLVL", "2")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "another shell")
+    assert_learning_took(rep, ALPHA, "another shell")
+    monkeypatch.setenv("FC_ITER_EXTRA", "1")
+    exact(pytester, ["-k", "fc_iter_extra"], ["test_it.py::test_it[fc_iter_extra]"], 3, "a project variable")
+    rep = exact(pytester, ["-k", "beta"], BETA, 3, "relearned")
+    assert_learning_took(rep, BETA, "relearned")
+
+
+def test_kernel_views_are_not_inputs(pytester: pytest.Pytester) -> None:
+    """/proc/self/maps differs in every process (threadpoolctl reads it under
+    scikit-learn's pytest_configure): reading it must not make learning stale."""
+    write(pytester.path, {**BASE, "conftest.py": """
+        def pytest_configure(config):
+            with open("/proc/self/maps") as f:
+                f.read()
+    """, "test_maps.py": """
+        with open("/proc/self/stat") as f:
+            STAT = f.read()
+
+        def test_maps(): pass
+    """})
+    learn(pytester, ["-k", "maps"], ["test_maps.py::test_maps"], 3)
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
+    assert_learning_took(rep, ALPHA, "second run")

@@ -9,6 +9,12 @@ Expression/KeywordMatcher/MarkMatcher evaluate every expression on every item
 `pytest -k` run. The plugin side runs `pytest --co -q -k EXPR` per expression
 (after one learning run), and its IDs are compared.
 
+The plugin must also act: each plugin run's report line gives the files it
+skipped (K) and the files decided by learned items (L). A suite where no run
+after the learning run skipped a file fails the check, even with equal IDs:
+a learned generation that is never valid again (an input that changes during
+collection or between processes) would otherwise pass as plain against plain.
+
 Usage: verify_real.py SUITE [--expressions N] [--python VENV_PYTHON]
 Suites: see SUITES below.
 """
@@ -40,6 +46,7 @@ SUITES = {
     "pyarrow": (["--pyargs", "pyarrow"], ["pyarrow", "hypothesis"]),
     "statsmodels": (["--pyargs", "statsmodels"], ["statsmodels"]),
     "sklearn": (["--pyargs", "sklearn"], ["scikit-learn"]),
+    "scipy": (["--pyargs", "scipy"], ["scipy", "pooch", "hypothesis"]),
 }
 
 _SPLIT = re.compile(r"::|/|\[|\]|-|\.py")
@@ -53,6 +60,20 @@ def run(py: str, args: list[str], cwd: Path, env: dict | None = None, timeout: i
 def active(report_line: str) -> bool:
     """The plugin's report line of a run in which it decided files itself."""
     return report_line.startswith("fastcollect: imported ")
+
+
+_REPORT = re.compile(r"^fastcollect: imported (\d+) of (\d+) test files, skipped (\d+);"
+                     r".*?(\d+) decided by learned items;")
+
+
+def report_counts(report_line: str) -> dict:
+    """Imported, total, skipped (K) and decided-by-learned-items (L) counts of a
+    report line; None for each when the line is not the plugin's decision report."""
+    m = _REPORT.match(report_line)
+    if not m:
+        return {"imported": None, "total": None, "skipped": None, "learned": None}
+    imported, total, skipped, learned = map(int, m.groups())
+    return {"imported": imported, "total": total, "skipped": skipped, "learned": learned}
 
 
 def ids_from(out: str) -> list[str]:
@@ -168,21 +189,36 @@ def main() -> None:
                 # deselects, so the order depends on which files were collected at all.
                 # Allowed when it is the order plain pytest gives for only these files.
                 reordered = oracle_order(args.python, suite_args, work, env, kind, e, want) == got
+            counts = report_counts(line)
             rows.append({"kind": kind, "expr": e, "want": len(want), "got": len(got), "missed": len(missed),
-                         "extra": len(extra), "reordered": reordered, "seconds": round(elapsed, 2), "report": line})
+                         "extra": len(extra), "reordered": reordered, "seconds": round(elapsed, 2),
+                         "skipped": counts["skipped"], "learned": counts["learned"], "report": line})
             if missed or extra or (got != want and not reordered):
                 failures += 1
                 print(f"MISMATCH -{kind} {e!r}: missed {missed[:5]} extra {extra[:5]}")
+    # The plugin must have acted: some run after the learning run skipped a file.
+    skipping_runs = sum(1 for r in rows if (r["skipped"] or 0) > 0)
+    learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
+    learn_counts = report_counts(next((l for l in report if active(l)), ""))
     summary = {"suite": args.suite, "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
+               "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
+               "plugin_acted": skipping_runs > 0,
                "minutes": round((time.perf_counter() - start) / 60, 1),
-               "learning_run": report, "rows": rows}
+               "learning_run": report, "learning_run_skipped": learn_counts["skipped"],
+               "learning_run_learned": learn_counts["learned"], "rows": rows}
     print(json.dumps({k: v for k, v in summary.items() if k != "rows"}, indent=1))
     for r in rows:
         print(f"  -{r['kind']} {r['expr']!r}: {r['got']} ids (want {r['want']}), {r['seconds']} s  {r['report']}")
     if args.out:
         args.out.write_text(json.dumps(summary, indent=1))
-    sys.exit(1 if failures else 0)
+    if not skipping_runs:
+        print(f"PLUGIN NEVER ACTED on {args.suite}: none of the {len(rows)} runs after the learning run skipped "
+              f"a test file (skipped 0 in every report line; {learned_runs} runs decided files by learned items). "
+              f"Equal IDs here only compare plain pytest with itself: the static model imports every file "
+              f"and the learned items were never used (a learned generation that no later run can match?); "
+              f"see the report lines above, and --fast-collect-explain for why files were imported.")
+    sys.exit(1 if failures or not skipping_runs else 0)
 
 
 if __name__ == "__main__":
