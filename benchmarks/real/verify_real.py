@@ -134,9 +134,23 @@ def main() -> None:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--plain-checks", type=int, default=2)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--extra", action="append", default=[],
+                    help="an argument added to every run but the learning run (the suite's own options, "
+                         "e.g. --extra=--runslow): learned items from a run without it must not decide wrongly")
+    ap.add_argument("--rootdir-package", action="store_true",
+                    help="--rootdir is the package's directory (as in a source checkout), so that its conftests "
+                         "are read by the static model")
+    ap.add_argument("--cold", action="store_true",
+                    help="every plugin run after --cache-clear: static reading decides, not learned items")
     args = ap.parse_args()
     args.python = os.path.abspath(args.python)  # absolute, but not resolved: a venv's python is a symlink
-    suite_args, _ = SUITES[args.suite]
+    learn_args, _ = SUITES[args.suite]
+    if args.rootdir_package:
+        package = learn_args[learn_args.index("--pyargs") + 1].split(".")[0]
+        code = f"import os, {package} as p; print(os.path.dirname(p.__file__))"
+        pkgdir = subprocess.run([args.python, "-c", code], capture_output=True, text=True).stdout.strip()
+        learn_args = ["--rootdir", pkgdir, *learn_args]
+    suite_args = [*learn_args, *args.extra]
     rng = random.Random(args.suite)
     work = Path(tempfile.mkdtemp(prefix=f"fc-real-{args.suite}-"))
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
@@ -163,7 +177,7 @@ def main() -> None:
         assert plain == oracle["k:" + k], f"oracle disagrees with plain pytest for -k {k!r}"
 
     # 4. The plugin: one learning run, then every expression.
-    learn = run(args.python, [*suite_args, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
+    learn = run(args.python, [*learn_args, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
     report = [line for line in learn.stdout.splitlines() if line.startswith("fastcollect:")]
     # A plugin that fell back to plain pytest would make every comparison plain against plain.
     if not any(active(line) for line in report):
@@ -173,7 +187,8 @@ def main() -> None:
     for kind, exprs in (("k", keywords), ("m", mark_exprs)):
         for e in exprs:
             t = time.perf_counter()
-            res = run(args.python, [*suite_args, "--co", "-q", f"-{kind}", e], work, env)
+            cold = ["--cache-clear"] if args.cold else []
+            res = run(args.python, [*suite_args, *cold, "--co", "-q", f"-{kind}", e], work, env)
             elapsed = time.perf_counter() - t
             got = ids_from(res.stdout)
             want = oracle[f"{kind}:{e}"]
@@ -200,7 +215,8 @@ def main() -> None:
     skipping_runs = sum(1 for r in rows if (r["skipped"] or 0) > 0)
     learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
     learn_counts = report_counts(next((l for l in report if active(l)), ""))
-    summary = {"suite": args.suite, "items": len(oracle["all"]), "expressions": len(rows),
+    summary = {"suite": args.suite, "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package,
+               "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
                "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
                "plugin_acted": skipping_runs > 0,
