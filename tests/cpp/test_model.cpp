@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <map>
+#include <vector>
 
 #include "grammar.h"
 #include "scan.h"
@@ -25,8 +27,10 @@ struct Project {
     std::ofstream(p) << text;
   }
   // Files that would be imported for these filters.
+  std::map<std::string, std::vector<std::string>> read_hooks;  // conftest path -> markers its hook may add
   std::set<std::string> imported(const std::string& k, const std::string& m = "") {
     ScanConfig c;
+    c.read_hooks = read_hooks;
     c.rootdir = root;
     c.roots = {root};
     c.python_files = {"test_*.py", "*_test.py"};
@@ -134,4 +138,28 @@ TEST(Model, ConftestConfigureIsHarmlessUnlessItTouchesThePluginManager) {
   EXPECT_EQ(p.imported("zzz"), Set{});
   p.file("conftest.py", "def pytest_configure(config):\n    config.pluginmanager.register(object())\n");
   EXPECT_EQ(p.imported("zzz"), Set{"test_a.py"});
+}
+
+TEST(Model, ReadHookMarkersAreMaybeMarkersOfEveryItem) {
+  Project p;
+  p.file("conftest.py",
+         "import pytest\n"
+         "def pytest_collection_modifyitems(config, items):\n"
+         "    for item in items:\n"
+         "        item.add_marker(pytest.mark.skip)\n");
+  p.file("test_a.py", "def test_alpha(): pass\n");
+  p.file("test_b.py", "import pytest\n@pytest.mark.slow\ndef test_beta(): pass\n");
+  // Not read: every module is Unknown.
+  EXPECT_EQ(p.imported("alpha"), (Set{"test_a.py", "test_b.py"}));
+  p.read_hooks[p.root + "/conftest.py"] = {"skip"};
+  EXPECT_EQ(p.imported("alpha"), Set{"test_a.py"});
+  EXPECT_EQ(p.imported("", "slow"), Set{"test_b.py"});
+  // The hook's marker: a keyword and a marker every item may carry.
+  EXPECT_EQ(p.imported("ski"), (Set{"test_a.py", "test_b.py"}));
+  EXPECT_EQ(p.imported("", "skip"), (Set{"test_a.py", "test_b.py"}));
+  EXPECT_EQ(p.imported("", "not skip and slow"), Set{"test_b.py"});
+  // Another conftest's hook is not covered by this reading.
+  p.file("sub/conftest.py", "def pytest_collection_modifyitems(items):\n    pass\n");
+  p.file("sub/test_c.py", "def test_gamma(): pass\n");
+  EXPECT_EQ(p.imported("alpha"), (Set{"test_a.py", "test_b.py", "sub/test_c.py"}));
 }

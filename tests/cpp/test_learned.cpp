@@ -1,0 +1,86 @@
+// Learned records: the generations list and each module's set of records
+// (one per kept generation), their codecs, and what a damaged value gives.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "learned.h"
+
+using namespace fc;
+
+namespace {
+
+Generation gen(uint64_t id) {
+  Generation g;
+  g.id = id;
+  g.version = id + 1;
+  g.session_key = 7;
+  g.conftest_fp = 9;
+  g.inputs = {{"env:HOME", 11}, {"opt:runslow", 12}};
+  g.deps = {{"/p/helpers.py", 13}};
+  return g;
+}
+
+LearnedFile record(uint64_t generation, const std::string& kw) {
+  LearnedFile f;
+  f.generation = generation;
+  f.content_hash = 42;
+  f.items = {LearnedItem{{kw, "test_a.py"}, {"slow"}}};
+  return f;
+}
+
+}  // namespace
+
+TEST(Learned, GenerationsRoundTrip) {
+  std::vector<Generation> in{gen(1), gen(2)};
+  std::string blob = encode_generations(in);
+  std::vector<Generation> out;
+  ASSERT_TRUE(decode_generations(blob.data(), blob.size(), out));
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[1].id, 2u);
+  EXPECT_EQ(out[0].inputs, in[0].inputs);
+  EXPECT_EQ(out[0].deps, in[0].deps);
+}
+
+TEST(Learned, FindsTheRecordOfOneGeneration) {
+  LearnedSet set{{5, encode_learned(record(5, "test_five"))}, {8, encode_learned(record(8, "test_eight"))}};
+  std::string blob = encode_learned_set(set);
+  LearnedFile f;
+  ASSERT_TRUE(find_learned(blob.data(), blob.size(), 8, f));
+  EXPECT_EQ(f.items.at(0).keywords.at(0), "test_eight");
+  ASSERT_TRUE(find_learned(blob.data(), blob.size(), 5, f));
+  EXPECT_EQ(f.items.at(0).keywords.at(0), "test_five");
+  EXPECT_FALSE(find_learned(blob.data(), blob.size(), 6, f));
+  // A record filed under another generation than it says is not used.
+  LearnedSet lying{{3, encode_learned(record(4, "x"))}};
+  blob = encode_learned_set(lying);
+  EXPECT_FALSE(find_learned(blob.data(), blob.size(), 3, f));
+}
+
+TEST(Learned, DamagedValuesAreRejected) {
+  LearnedSet set{{5, encode_learned(record(5, "test_five"))}};
+  const std::string good = encode_learned_set(set);
+  const std::string gens = encode_generations({gen(1)});
+  for (size_t cut = 0; cut < good.size(); ++cut) {
+    LearnedFile f;
+    LearnedSet s;
+    EXPECT_FALSE(find_learned(good.data(), cut, 5, f) && decode_learned_set(good.data(), cut, s)) << cut;
+  }
+  for (size_t cut = 0; cut < gens.size(); ++cut) {
+    std::vector<Generation> out;
+    EXPECT_FALSE(decode_generations(gens.data(), cut, out)) << cut;
+  }
+  std::string flipped = good;
+  flipped[flipped.size() / 2] ^= 0x55;
+  LearnedFile f;
+  EXPECT_FALSE(find_learned(flipped.data(), flipped.size(), 5, f));
+}
+
+TEST(Learned, InputValues) {
+  InputSnapshot snap{{"env:A", "1"}, {"opt:x", "bool:True"}};
+  EXPECT_EQ(input_value_hash(snap, "env:A"), input_value_hash(InputSnapshot{{"env:A", "1"}}, "env:A"));
+  EXPECT_NE(input_value_hash(snap, "env:A"), input_value_hash(InputSnapshot{{"env:A", "2"}}, "env:A"));
+  // Unset differs from every value, the empty string included.
+  EXPECT_NE(input_value_hash(snap, "env:B"), input_value_hash(InputSnapshot{{"env:B", ""}}, "env:B"));
+}
