@@ -661,8 +661,8 @@ def cross_item_hook(
             module = getattr(impl.function, "__module__", "") or ""
             code = getattr(impl.function, "__code__", None)
             filename = getattr(code, "co_filename", "")
-            if is_ours(module) or os.path.basename(filename) == "conftest.py":
-                continue
+            if is_ours(module) or os.path.abspath(filename) in conftests:
+                continue  # read from its file above
             try:
                 source = inspect.getsource(impl.function)
             except (OSError, TypeError):
