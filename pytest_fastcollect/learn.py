@@ -100,6 +100,31 @@ def _is_stdlib(path: str, stdlib_dir: str) -> bool:
     return "site-packages" not in parts and "dist-packages" not in parts
 
 
+def _shared_objects(modules: Dict[str, Any]) -> Dict[str, Set[str]]:
+    """Test modules whose namespaces hold the same iterator or mutable
+    container (a generator of cases, a list) as another's: collecting one can
+    change what the other sees (SciPy shares one
+    itertools.product between two test modules). The core collects such
+    modules together."""
+    owners: Dict[int, Set[str]] = {}
+    keep: List[Any] = []  # ids stay unique while the objects are held
+    for path, module in modules.items():
+        for name, value in list(vars(module).items()):
+            if name.startswith("__"):
+                continue  # __builtins__ is one dict for every module
+            # What collecting can consume or change: iterators, mutable containers.
+            if not (hasattr(type(value), "__next__") or isinstance(value, (list, dict, set, bytearray))):
+                continue
+            keep.append(value)
+            owners.setdefault(id(value), set()).add(path)
+    out: Dict[str, Set[str]] = {}
+    for paths in owners.values():
+        if len(paths) > 1:
+            for p in paths:
+                out.setdefault(p, set()).update(paths - {p})
+    return out
+
+
 def _cache_dir(config: pytest.Config) -> str:
     cache = getattr(config, "cache", None)
     where = getattr(cache, "_cachedir", None)
@@ -187,6 +212,7 @@ class Learner:
             if isinstance(f, str):
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
+        shared = _shared_objects({p: module_at[p] for p in test_files if p in module_at})
         for path in todo:
             module = module_at.get(path)
             if path in self.skipped:
@@ -196,7 +222,8 @@ class Learner:
                 continue  # not found by file: what it borrows cannot be known
             items = by_file.get(path, [])
             records = [(_keywords(i), [m.name for m in i.iter_markers()]) for i in items]
-            files.append((path, hashes[path], sorted(self._borrowed(path, module, module_of, test_files)), records))
+            borrowed = self._borrowed(path, module, module_of, test_files) | shared.get(path, set())
+            files.append((path, hashes[path], sorted(borrowed), records))
         if not files:
             return None  # nothing new to record
         stdlib_dir = os.path.dirname(os.path.abspath(os.__file__)) + os.sep

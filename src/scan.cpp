@@ -86,6 +86,46 @@ int64_t ns_since(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t).count();
 }
 
+// Test modules that share objects - one imports the other's base class, case
+// list or generator - are collected together: what collecting one does to the
+// shared objects can change the other's items (SciPy: two modules parametrize
+// with one itertools.product; whichever is collected first consumes it). The
+// links come from learned records. A linked group is skipped only when every
+// member is; otherwise its skipped members are imported too. Returns, per
+// test module, whether it belongs to a group (its decision depends on others).
+std::vector<char> collect_together(const std::vector<std::string>& paths, size_t first_test,
+                                   const std::vector<Slot>& slots, std::vector<FileDecision>& files) {
+  const size_t n = files.size();
+  std::vector<char> grouped(n, 0);
+  std::map<std::string, size_t> at;
+  for (size_t k = 0; k < n; ++k) at.emplace(paths[first_test + k], k);
+  std::vector<size_t> parent(n);
+  for (size_t k = 0; k < n; ++k) parent[k] = k;
+  std::function<size_t(size_t)> find = [&](size_t k) { return parent[k] == k ? k : parent[k] = find(parent[k]); };
+  for (size_t k = 0; k < n; ++k) {
+    const Slot& sl = slots[first_test + k];
+    if (!sl.has_learned) continue;
+    for (const auto& dep : sl.learned.deps) {
+      auto it = at.find(dep.first);
+      if (it == at.end()) continue;
+      grouped[k] = grouped[it->second] = 1;
+      parent[find(k)] = find(it->second);
+    }
+  }
+  std::map<size_t, std::string> imported_in;  // group root -> one imported member
+  for (size_t k = 0; k < n; ++k)
+    if (grouped[k] && !files[k].skip) imported_in.emplace(find(k), files[k].path);
+  for (size_t k = 0; k < n; ++k) {
+    if (!grouped[k] || !files[k].skip) continue;
+    auto it = imported_in.find(find(k));
+    if (it == imported_in.end()) continue;
+    files[k].skip = false;
+    files[k].reason = "shares objects with imported test module " + it->second;
+    files[k].learned_current = false;  // recorded again, as collected with the others
+  }
+  return grouped;
+}
+
 // Facts for one file: from the index when it proves the file unchanged,
 // otherwise read, hashed and (if the content changed) parsed.
 void process(const std::string& path, Extractor& ex, std::string& buf, const Index::Reader* reader,
@@ -480,12 +520,14 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
     }
     const double deps_ms = ms_since(t_deps);
     parallel_for(learned.size(), threads, [&](unsigned, size_t j) { decide_module(learned[j]); });
+    const std::vector<char> grouped = collect_together(paths, first_test, slots, res.files);
     if (index && (fresh || cache.by_path.size() != res.files.size())) {
       DecisionSet next;
       next.query = query;
       for (size_t k = 0; k < res.files.size(); ++k) {
         size_t i = first_test + k;
         if (!slots[i].hash_known) continue;  // unreadable: decide again next time
+        if (grouped[k]) continue;  // depends on other modules' decisions: decide again next time
         next.by_path[paths[i]] = CachedDecision{slots[i].hash, test_fp[i], res.files[k].skip, res.files[k].reason};
       }
       writes.emplace_back(decision_key(query), encode_decisions(next));
