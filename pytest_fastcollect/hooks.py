@@ -203,9 +203,13 @@ class _Reader:
         self.crossings.append((why, self.conds.get(id(node), ()) if node is not None else ()))
 
     def run(self) -> List[Tuple[str, Tuple[Condition, ...]]]:
+        # State that outlives one call (globals, module-level objects, config
+        # attributes) links items only where it decides an effect on an item.
+        outliving: Dict[str, ast.AST] = {}
         for node in ast.walk(self.func):
             if isinstance(node, (ast.Global, ast.Nonlocal)):
-                self.fail("keeps state between calls (global/nonlocal)", node)
+                for name in node.names:
+                    outliving.setdefault(name, node)
             if isinstance(node, (ast.Yield, ast.YieldFrom)) and self.hook != "pytest_collection_modifyitems":
                 self.fail("wraps the hook", node)
             if isinstance(node, ast.Attribute) and node.attr == "items" and self.session \
@@ -213,9 +217,11 @@ class _Reader:
                 self.fail("reads session.items", node)
             if isinstance(node, (ast.For, ast.comprehension)) and self._is_items(node.iter):
                 self.item_loops.append(node)
-            self._state_between_calls(node)
+            self._state_between_calls(node, outliving)
         if self.hook == "pytest_collection":
             self.fail("wraps the whole collection")
+        if outliving:
+            self._state_read_by_effects(outliving)
         if self.items:
             self._collectors()
             self._uses_of_items()
@@ -227,22 +233,76 @@ class _Reader:
     def _is_items(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Name) and node.id == self.items
 
-    def _state_between_calls(self, node: ast.AST) -> None:
-        # A module-level object mutated by a hook links one call to the next.
+    def _state_between_calls(self, node: ast.AST, outliving: Dict[str, ast.AST]) -> None:
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
             owner = node.func.value
             if isinstance(owner, ast.Name) and owner.id not in self.local:
-                self.fail(f"changes {owner.id!r}, which outlives the call", node)
+                outliving.setdefault(owner.id, node)
             elif isinstance(owner, ast.Attribute) and _dotted(owner).split(".")[0] in ("config", "session"):
-                self.fail(f"changes {_dotted(owner)}, which outlives the call", node)
+                outliving.setdefault(_dotted(owner), node)
         if isinstance(node, (ast.Assign, ast.AugAssign)):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
             for t in targets:
-                root = _dotted(t.value) if isinstance(t, (ast.Attribute, ast.Subscript)) else ""
-                if root and root.split(".")[0] in ("config", "session") or (
-                    root and root.split(".")[0] not in self.local and isinstance(t, ast.Subscript)
-                ):
-                    self.fail(f"stores into {root}, which outlives the call", node)
+                root = _dotted(t.value) if isinstance(t, ast.Subscript) else _dotted(t) if isinstance(t, ast.Attribute) else ""
+                if root and root.split(".")[0] in ("config", "session"):
+                    outliving.setdefault(root, node)
+                elif root and isinstance(t, ast.Subscript) and root.split(".")[0] not in self.local:
+                    outliving.setdefault(root, node)
+
+    def _effect_roots(self) -> Set[str]:
+        roots = {"item", "metafunc"} if self.hook != "pytest_collection_modifyitems" else set()
+        if self.items:
+            roots.add(self.items)
+        for loop in self.item_loops:
+            roots |= _loop_targets(loop.target)
+        return roots
+
+    def _state_read_by_effects(self, outliving: Dict[str, ast.AST]) -> None:
+        """A crossing where kept state decides an effect on an item: an
+        add_marker, a parametrize, a change of the item list or an item."""
+        parents: Dict[int, ast.AST] = {}
+        for parent in ast.walk(self.func):
+            for child in ast.iter_child_nodes(parent):
+                parents[id(child)] = parent
+        roots = self._effect_roots()
+
+        def rooted(node: ast.AST) -> bool:
+            while isinstance(node, (ast.Attribute, ast.Subscript)):
+                node = node.value
+            return isinstance(node, ast.Name) and node.id in roots
+
+        def reads_state(node: ast.AST) -> Optional[str]:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in outliving:
+                    return n.id
+                if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and _dotted(n) in outliving:
+                    return _dotted(n)
+            return None
+
+        for node in ast.walk(self.func):
+            effect = False
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and rooted(node.func.value) \
+                    and node.func.attr not in _ITEM_READS | _PURE_METHODS:
+                effect = True
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                effect = any(isinstance(t, (ast.Attribute, ast.Subscript)) and rooted(t) for t in targets)
+            if not effect:
+                continue
+            # The effect itself and every test or loop that leads to it.
+            deciding = [node]
+            at = parents.get(id(node))
+            while at is not None:
+                if isinstance(at, (ast.If, ast.While)):
+                    deciding.append(at.test)
+                elif isinstance(at, (ast.For, ast.AsyncFor)):
+                    deciding.append(at.iter)
+                at = parents.get(id(at))
+            for d in deciding:
+                name = reads_state(d)
+                if name:
+                    self.fail(f"keeps state between calls ({name}) that decides an effect on items", node)
+                    return
 
     def _collectors(self) -> None:
         """Lists that only receive loop items one by one (remaining/deselected)."""

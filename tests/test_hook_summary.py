@@ -146,7 +146,22 @@ def test_itemcollected_with_state_between_calls() -> None:
                 item.add_marker(pytest.mark.late)
     """
     assert crossings(src, "pytest_itemcollected") != []
-    assert crossings("def pytest_itemcollected(item):\n    global N\n    N += 1\n", "pytest_itemcollected") != []
+    counted = "def pytest_itemcollected(item):\n    global N\n    N += 1\n    if N > 3:\n        item.add_marker('late')\n"
+    assert crossings(counted, "pytest_itemcollected") != []
+    # numpy's shape: state kept for a later check, no effect on items decided by it.
+    numpy_like = """
+        def pytest_itemcollected(item):
+            global _old
+            mode = get_mode()
+            if _old is None:
+                _old = mode
+            elif mode != _old:
+                _results[item] = (_old, mode)
+                _old = mode
+            if item.name.startswith("f2py"):
+                item.add_marker(pytest.mark.thread_unsafe(reason="f2py"))
+    """
+    assert crossings(numpy_like, "pytest_itemcollected") == []
 
 
 def _config(options: Dict[str, Any], **attrs: Any) -> Any:
