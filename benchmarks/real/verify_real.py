@@ -119,9 +119,12 @@ def oracle_order(py: str, suite_args: list[str], work: Path, env: dict, kind: st
                  ids: list[str]) -> list[str]:
     """Plain pytest's selection when given only the files that hold the selected tests.
     Node IDs of an installed package are relative to the package's directory."""
-    package = suite_args[suite_args.index("--pyargs") + 1].split(".")[0]
-    code = f"import os, {package} as p; print(os.path.dirname(p.__file__))"
-    base = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=work).stdout.strip()
+    if "--pyargs" in suite_args:
+        package = suite_args[suite_args.index("--pyargs") + 1].split(".")[0]
+        code = f"import os, {package} as p; print(os.path.dirname(p.__file__))"
+        base = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=work).stdout.strip()
+    else:
+        base = suite_args[0]  # the package directory, collected by path
     files = sorted({os.path.join(base, i.partition("::")[0]) for i in ids})
     args = ["--no-fast-collect", "--rootdir", base, "--co", "-q", f"-{kind}", expr, *files]
     return ids_from(run(py, args, work, env).stdout)
@@ -140,16 +143,19 @@ def main() -> None:
     ap.add_argument("--rootdir-package", action="store_true",
                     help="--rootdir is the package's directory (as in a source checkout), so that its conftests "
                          "are read by the static model")
+    ap.add_argument("--by-path", action="store_true",
+                    help="collect the package's directory by path (a source layout: its conftest's options exist)")
     ap.add_argument("--cold", action="store_true",
                     help="every plugin run after --cache-clear: static reading decides, not learned items")
     args = ap.parse_args()
     args.python = os.path.abspath(args.python)  # absolute, but not resolved: a venv's python is a symlink
     learn_args, _ = SUITES[args.suite]
-    if args.rootdir_package:
-        package = learn_args[learn_args.index("--pyargs") + 1].split(".")[0]
+    if args.rootdir_package or args.by_path:
+        package = learn_args[learn_args.index("--pyargs") + 1]
         code = f"import os, {package} as p; print(os.path.dirname(p.__file__))"
         pkgdir = subprocess.run([args.python, "-c", code], capture_output=True, text=True).stdout.strip()
-        learn_args = ["--rootdir", pkgdir, *learn_args]
+        # By path, the package's conftests are loaded at start-up (their options exist).
+        learn_args = [pkgdir] if args.by_path else ["--rootdir", pkgdir, *learn_args]
     suite_args = [*learn_args, *args.extra]
     rng = random.Random(args.suite)
     work = Path(tempfile.mkdtemp(prefix=f"fc-real-{args.suite}-"))
@@ -215,7 +221,7 @@ def main() -> None:
     skipping_runs = sum(1 for r in rows if (r["skipped"] or 0) > 0)
     learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
     learn_counts = report_counts(next((l for l in report if active(l)), ""))
-    summary = {"suite": args.suite, "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package,
+    summary = {"suite": args.suite, "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package, "by_path": args.by_path,
                "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
                "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
