@@ -203,6 +203,11 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
     hook_rule = any(reason.endswith(_HOOK_RULE) for _, reason in result["imported"])
     if learner is None and not hook_rule:
         return False
+    if learner is not None and not result["learned_status"] and not hook_rule:
+        # A valid generation was recorded with these very inputs (every value
+        # a hook's conditions read is one) and conftests: its hooks could not
+        # cross items then, so they cannot now. The warm path reads nothing.
+        return False
     if learner is not None:
         learner.recorder.paused = True  # our own reading is no input
     try:
