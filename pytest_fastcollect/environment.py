@@ -88,6 +88,15 @@ def collection_roots(config: pytest.Config) -> List[str]:
     return roots
 
 
+def known_module(module: str) -> bool:
+    """Hook implementations that are pytest's, this plugin's, or read and known."""
+    return (
+        module.startswith(("_pytest.", "pytest_fastcollect"))
+        or module in ("_pytest", "pytest")
+        or module in KNOWN_PLUGINS
+    )
+
+
 def foreign_collection_hooks(config: pytest.Config) -> Optional[str]:
     """The first hook implementation that could change items and that neither
     pytest, this plugin, a known plugin nor a conftest (read statically) owns."""
@@ -97,10 +106,7 @@ def foreign_collection_hooks(config: pytest.Config) -> Optional[str]:
         if caller is None:
             continue
         for impl in caller.get_hookimpls():
-            module = getattr(impl.function, "__module__", "") or ""
-            if module.startswith(("_pytest.", "pytest_fastcollect")) or module in ("_pytest", "pytest"):
-                continue
-            if module in KNOWN_PLUGINS:
+            if known_module(getattr(impl.function, "__module__", "") or ""):
                 continue
             source = getattr(getattr(impl.function, "__code__", None), "co_filename", "")
             if os.path.basename(source) == "conftest.py" and source.startswith(rootpath + os.sep):

@@ -24,7 +24,7 @@ import inspect
 import os
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import pytest
 
@@ -59,10 +59,6 @@ class Summary:
     # Each way the hook may act across items, with the conditions under which
     # that code runs (empty: always). No entries: the hook acts per item.
     crossings: List[Tuple[str, Tuple[Condition, ...]]] = field(default_factory=list)
-
-    @property
-    def cross(self) -> str:
-        return self.crossings[0][0] if self.crossings else ""
 
 
 _CONFIG_API = {"option", "hook", "pluginmanager", "stash", "rootpath", "inipath", "invocation_params", "args",
@@ -103,6 +99,13 @@ def _dotted(node: ast.AST) -> str:
         parts.append(node.id)
         return ".".join(reversed(parts))
     return ""
+
+
+def _root_name(node: ast.AST) -> str:
+    """The name an attribute/subscript chain starts from (`item.keywords["x"]` -> "item")."""
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else ""
 
 
 def _is_config(node: ast.AST, config_names: Set[str]) -> bool:
@@ -179,7 +182,7 @@ def _loop_targets(target: ast.AST) -> Set[str]:
 
 
 class _Reader:
-    """Walks one hook function; `why` ends up "" when every shape is known per item."""
+    """Walks one hook function and lists its crossings (none: every shape is known per item)."""
 
     def __init__(self, func: ast.FunctionDef, hook: str, conds: Dict[int, Tuple[Condition, ...]],
                  items_name: str = "items", module: Optional[Dict[str, ast.AST]] = None, depth: int = 0) -> None:
@@ -267,9 +270,7 @@ class _Reader:
         roots = self._effect_roots()
 
         def rooted(node: ast.AST) -> bool:
-            while isinstance(node, (ast.Attribute, ast.Subscript)):
-                node = node.value
-            return isinstance(node, ast.Name) and node.id in roots
+            return _root_name(node) in roots
 
         def reads_state(node: ast.AST) -> Optional[str]:
             for n in ast.walk(node):
@@ -578,13 +579,8 @@ def marks_added(func: ast.AST, tainted: Set[str], module: Dict[str, ast.AST],
                         changed = True
     out: Set[str] = set()
 
-    def root_name(node: ast.AST) -> str:
-        while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
-            node = node.value
-        return node.id if isinstance(node, ast.Name) else ""
-
     def rooted(node: ast.AST) -> bool:
-        return root_name(node) in tainted
+        return _root_name(node) in tainted
 
     def first_attr(node: ast.AST) -> str:
         chain = []

@@ -178,8 +178,8 @@ class Recorder:
 
     # -- attribution of option reads -----------------------------------------
     def _option_read(self, name: str) -> None:
-        if self.paused or name.startswith("__"):
-            return
+        if self.paused or name.startswith("__") or name in self.options:
+            return  # (already an input: no frame walk)
         frame = sys._getframe(2)
         while frame is not None and frame.f_code.co_filename == self._config_file \
                 and frame.f_code.co_name in ("getoption", "getvalue", "getvalueorskip"):

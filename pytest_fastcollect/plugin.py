@@ -182,15 +182,6 @@ def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
         return None
 
 
-def _own_module(module: str) -> bool:
-    """Hook implementations that are pytest's, this plugin's or read and known."""
-    return (
-        module.startswith(("_pytest.", "pytest_fastcollect"))
-        or module in ("_pytest", "pytest")
-        or module in environment.KNOWN_PLUGINS
-    )
-
-
 _HOOK_RULE = " defines hook pytest_collection_modifyitems (sees every item)"
 
 
@@ -212,7 +203,7 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         learner.recorder.paused = True  # our own reading is no input
     try:
         readings = hooks.read_conftests(list(result["conftests"]))
-        cross = hooks.cross_item_hook(config, _own_module, readings) if learner is not None else None
+        cross = hooks.cross_item_hook(config, environment.known_module, readings) if learner is not None else None
         read = hooks.static_marks(config, readings) if hook_rule else {}
     finally:
         if learner is not None:

@@ -260,6 +260,47 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
   return true;
 }
 
+namespace {
+
+// The records of this session's modules under generation `gen`, each joined
+// to the module's records of the other kept generations (older ones dropped).
+uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen, const std::vector<Generation>& kept,
+                          DepHasher& hasher, std::vector<std::pair<std::string, std::string>>& writes) {
+  auto is_kept = [&](uint64_t id) {
+    return std::any_of(kept.begin(), kept.end(), [&](const Generation& g) { return g.id == id; });
+  };
+  uint64_t written = 0;
+  Index::Reader reader(index);  // ends with this call, before the write transaction begins
+  for (const auto& f : in.files) {
+    LearnedFile lf;
+    lf.generation = gen;
+    if (!hash_file(f.path, lf.content_hash)) continue;
+    bool ok = true;
+    for (const auto& d : f.deps) {
+      uint64_t h;
+      if (!hasher.hash(d, h)) {
+        ok = false;
+        break;
+      }
+      lf.deps.emplace_back(d, h);
+    }
+    if (!ok) continue;
+    lf.items = f.items;
+    LearnedSet set;
+    std::string_view raw;
+    if (!(reader.ok() && reader.get_raw(learned_key(f.path), raw) && decode_learned_set(raw.data(), raw.size(), set)))
+      set.clear();
+    set.erase(std::remove_if(set.begin(), set.end(), [&](const auto& e) { return e.first == gen || !is_kept(e.first); }),
+              set.end());
+    set.emplace_back(gen, encode_learned(lf));
+    writes.emplace_back(learned_key(f.path), encode_learned_set(set));
+    ++written;
+  }
+  return written;
+}
+
+}  // namespace
+
 std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& files_written) {
   files_written = 0;
   std::string err, warning;
@@ -326,40 +367,7 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
     if (g.id != gen.id && kept.size() < kKeptGenerations) kept.push_back(std::move(g));
   std::vector<std::pair<std::string, std::string>> writes = std::move(hasher.writes());
   writes.emplace_back(generations_key(), encode_generations(kept));
-  {
-  Index::Reader reader(*index);  // ends before the write transaction begins
-  for (const auto& f : in.files) {
-    LearnedFile lf;
-    lf.generation = gen.id;
-    if (!hash_file(f.path, lf.content_hash)) continue;
-    bool ok = true;
-    for (const auto& d : f.deps) {
-      uint64_t h;
-      if (!hasher.hash(d, h)) {
-        ok = false;
-        break;
-      }
-      lf.deps.emplace_back(d, h);
-    }
-    if (!ok) continue;
-    lf.items = f.items;
-    // The module's records of the other kept generations stay.
-    LearnedSet set;
-    std::string_view raw;
-    if (!(reader.ok() && reader.get_raw(learned_key(f.path), raw) && decode_learned_set(raw.data(), raw.size(), set)))
-      set.clear();
-    set.erase(std::remove_if(set.begin(), set.end(),
-                             [&](const auto& e) {
-                               return e.first == gen.id || std::none_of(kept.begin(), kept.end(), [&](const Generation& g) {
-                                        return g.id == e.first;
-                                      });
-                             }),
-              set.end());
-    set.emplace_back(gen.id, encode_learned(lf));
-    writes.emplace_back(learned_key(f.path), encode_learned_set(set));
-    ++files_written;
-  }
-  }
+  files_written = add_file_records(*index, in, gen.id, kept, hasher, writes);
   if (!index->put_many(writes, err)) return err;
   return {};
 }

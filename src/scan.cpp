@@ -97,6 +97,10 @@ std::vector<char> collect_together(const std::vector<std::string>& paths, size_t
                                    const std::vector<Slot>& slots, std::vector<FileDecision>& files) {
   const size_t n = files.size();
   std::vector<char> grouped(n, 0);
+  bool any_links = false;
+  for (size_t k = 0; k < n && !any_links; ++k)
+    any_links = slots[first_test + k].has_learned && !slots[first_test + k].learned.deps.empty();
+  if (!any_links) return grouped;  // the common case: no map of paths on the warm path
   std::map<std::string, size_t> at;
   for (size_t k = 0; k < n; ++k) at.emplace(paths[first_test + k], k);
   std::vector<size_t> parent(n);
