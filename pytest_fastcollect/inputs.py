@@ -11,6 +11,10 @@ hooks run) to the end of collection, a recorder notes
   it created or wrote before first reading it, or one under a directory it
   created (a ``mkdtemp()`` scratch file is gone, and named differently, next
   run). A file read first and rewritten later (a cache) stays an input.
+  Files read as data rather than imported (``open``, ``linecache``,
+  ``inspect.getsource``) count as their whole content, not their surface;
+- the code that ran (trace.py), and code objects read as data
+  (``func.__code__`` outside signature inspection and pytest itself).
 
 Values are taken from one snapshot made when the plugin decides (after
 start-up code ran): the key of a learned generation is the value each input
@@ -29,6 +33,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import pytest
 
 from pytest_fastcollect.environment import KNOWN_PLUGINS
+from pytest_fastcollect.trace import Traced, Tracer
 
 # Options pytest itself reads while collecting that do not change any
 # module's items, keywords or markers (reporting, the filter it applies after
@@ -101,6 +106,19 @@ def _audit(event: str, args: Tuple[Any, ...]) -> None:
     elif event in ("os.rename", "shutil.copyfile", "shutil.move"):
         if len(args) > 1:
             rec.on_written(args[1])
+    elif event == "object.__getattr__":
+        if len(args) > 1 and args[1] == "__code__":
+            rec.on_code_read(args[0])
+
+
+# Reading a source file through these is importing it, not reading it as data.
+_IMPORT_READERS = (
+    "<frozen importlib._bootstrap_external>", "<frozen importlib._bootstrap>", "<frozen zipimport>",
+    os.path.join("importlib", "_bootstrap_external.py"), os.path.join("_pytest", "assertion", "rewrite.py"),
+)
+# Reading a function's __code__ here looks at its signature or kind (part of
+# its surface), not at its body.
+_SIGNATURE_READERS = (os.sep + "inspect.py", os.sep + "functools.py", os.sep + "typing.py", os.sep + "dataclasses.py")
 
 
 class Recorder:
@@ -116,6 +134,10 @@ class Recorder:
         self.files: Set[str] = set()  # read, and not an output of this process
         self.written: Set[str] = set()  # created or written before any read
         self.created_dirs: List[str] = []
+        self.data_reads: Set[str] = set()  # source files read other than by importing them
+        self.tracer: Optional[Tracer] = None
+        self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
+        self._reading_code = False
         self.paused = False
         self._env_type: Optional[type] = None
         self._env_getitem: Any = None
@@ -158,6 +180,8 @@ class Recorder:
         else:
             fresh = bool(flags & os.O_TRUNC) or (flags & (os.O_CREAT | os.O_EXCL)) == (os.O_CREAT | os.O_EXCL)
             reads = not fresh and not (flags & os.O_WRONLY)
+        if reads and not self._imports():
+            self.data_reads.add(path)
         if path in self.files:
             return  # read first: an input, even if rewritten later
         if reads:
@@ -165,6 +189,35 @@ class Recorder:
                 self.files.add(path)
         elif fresh or not os.path.lexists(path):  # appending to an existing file is not a fresh start
             self.written.add(path)
+
+    @staticmethod
+    def _imports() -> bool:
+        """Is the file being opened by the import system (or pytest's
+        assertion rewriter, which imports test modules and conftests)?"""
+        frame = sys._getframe(3)  # the code that called open()
+        for _ in range(6):
+            if frame is None:
+                return False
+            if frame.f_code.co_filename.endswith(_IMPORT_READERS):
+                return True
+            frame = frame.f_back
+        return False
+
+    def on_code_read(self, function: Any) -> None:
+        """A function's code object read as data (a JIT compiles its body
+        without running it): the body counts as having run."""
+        if self.paused or self._reading_code or self.tracer is None:
+            return
+        where = sys._getframe(2).f_code.co_filename
+        if where.endswith(_SIGNATURE_READERS) or where.startswith(self._pytest_dirs) or where.startswith(_OWN_DIR):
+            return
+        self._reading_code = True
+        try:
+            code = getattr(function, "__code__", None)
+        finally:
+            self._reading_code = False
+        if code is not None:
+            self.tracer.code_reads.append(code)
 
     def on_mkdir(self, args: Tuple[Any, ...]) -> None:
         path = self._path(args[0]) if args else None
@@ -194,7 +247,10 @@ class Recorder:
         self.options.add(name)
 
     # -- start and stop -------------------------------------------------------
-    def start(self, config: pytest.Config) -> None:
+    def start(self, config: pytest.Config, core: Any = None) -> None:
+        tracer = Tracer(core)
+        if tracer.start():
+            self.tracer = tracer
         if not _audit_hook_added:
             sys.addaudithook(_audit)
             _audit_hook_added.append(True)
@@ -252,6 +308,13 @@ class Recorder:
         _watching.append(self)
 
     def stop(self) -> None:
+        if self.tracer is not None:
+            self.traced = self.tracer.stop()
+            self.tracer = None
+            # Sources linecache holds were read as data (inspect.getsource, tracebacks).
+            import linecache
+
+            self.data_reads.update(os.path.abspath(f) for f in list(linecache.cache) if not f.startswith("<"))
         if self in _watching:
             _watching.remove(self)
         if self._env_type is not None:

@@ -3,9 +3,10 @@
 After collection, each imported module's items are recorded with the exact
 keyword names pytest's -k matcher uses and the markers -m sees, after every
 hook ran. The record is valid only under a key (see docs/design.md): the
-session key computed here, the conftest fingerprint, the content of every
-non-test file imported or opened during collection, and the other test
-modules a module borrows from. The native core stores and checks it.
+session key computed here, the set of conftests, the collection surface of
+every non-test file imported during collection (conftests included; trace.py)
+or the whole content of one read as data, and the other test modules a module
+borrows from. The native core stores and checks it.
 """
 
 from __future__ import annotations
@@ -230,8 +231,8 @@ class Learner:
         cache_dir = _cache_dir(self.config)
         rec = self.recorder
         deps = set()
-        for f in list(module_of.values()) + sorted(rec.files):
-            if f in test_files or f in conftests or _is_stdlib(f, stdlib_dir) or rec.is_output(f):
+        for f in list(module_of.values()) + sorted(rec.files) + sorted(conftests):
+            if f in test_files or _is_stdlib(f, stdlib_dir) or rec.is_output(f):
                 continue
             if cache_dir and f.startswith(cache_dir):
                 continue  # pytest's cache: read by --lf/--nf/--sw, options of the key
@@ -247,9 +248,19 @@ class Learner:
             "conftest_fp": state.conftest_fp,
             "input_names": names,
             "inputs": values_of(names, state.snapshot),
-            "deps": sorted(deps),
+            "deps": [self._surface_of(f) for f in sorted(deps)],
             "files": files,
         }
+
+    def _surface_of(self, path: str) -> Tuple[str, bool, List[Tuple[str, int]]]:
+        """(path, has a surface, the named code that ran in it): a Python
+        source whose module body ran while tracing, and that nothing read as
+        data, is kept by its surface; anything else by its whole content."""
+        traced = self.recorder.traced
+        if traced is None or not path.endswith(".py") or path in self.recorder.data_reads:
+            return (path, False, [])
+        ran = traced.of(path)
+        return (path, ran is not None, ran or [])
 
     @staticmethod
     def _borrowed(path: str, module: Any, module_of: Dict[str, str], test_files: Set[str]) -> Set[str]:
@@ -276,7 +287,8 @@ def record(learner: Learner) -> Tuple[str, int]:
     state = learner.state
     if learner.off:
         return "", 0
+    learner.recorder.stop()  # collection is over: what ran is known
     payload = learner.payload()
     if payload is None or not payload["files"]:
         return "", 0
-    return state.native.core.learn(state.index_dir, payload)
+    return state.native.core.learn(state.native.language, state.index_dir, payload)

@@ -108,8 +108,9 @@ def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # shape items too: watch from here, before any conftest runs.
     options = early_config.known_args_namespace
     if _enabled(early_config, options) and _has_filter(early_config, options) and not hasattr(early_config, "workerinput"):
+        native = load()
         recorder = Recorder()
-        recorder.start(early_config)
+        recorder.start(early_config, None if isinstance(native, str) else native.core)
         early_config.stash[RECORDER_KEY] = recorder
 
 

@@ -10,6 +10,9 @@
 #include <map>
 #include <random>
 #include <ctime>
+#include <atomic>
+#include <set>
+#include <thread>
 
 #include <xxhash.h>
 
@@ -19,7 +22,7 @@
 namespace fc {
 namespace {
 
-constexpr uint64_t kLearnedVersion = 2;
+constexpr uint64_t kLearnedVersion = 3;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());
@@ -47,13 +50,37 @@ std::string learned_key(const std::string& path) { return "\x05" "files:" + path
 
 namespace {
 
+void put_deps(Writer& w, const DepFiles& deps) {
+  w.u(deps.size());
+  for (const auto& d : deps) {
+    w.s(d.path);
+    w.u(d.content_hash);
+    w.b(d.whole);
+    if (d.whole) continue;
+    w.ss(d.ran);
+    w.u(d.surface);
+  }
+}
+
+void get_deps(Reader& r, DepFiles& deps) {
+  deps.resize(r.count());
+  for (auto& d : deps) {
+    d.path = r.s();
+    d.content_hash = r.u();
+    d.whole = r.u() != 0;
+    if (d.whole) continue;
+    d.ran = r.ss();
+    d.surface = r.u();
+  }
+}
+
 void put_generation(Writer& w, const Generation& g) {
   w.u(g.id);
   w.u(g.version);
   w.u(g.session_key);
   w.u(g.conftest_fp);
   put_paths(w, g.inputs);
-  put_paths(w, g.deps);
+  put_deps(w, g.deps);
 }
 
 void get_generation(Reader& r, Generation& out) {
@@ -62,7 +89,7 @@ void get_generation(Reader& r, Generation& out) {
   out.session_key = r.u();
   out.conftest_fp = r.u();
   get_paths(r, out.inputs);
-  get_paths(r, out.deps);
+  get_deps(r, out.deps);
 }
 
 }  // namespace
@@ -152,6 +179,27 @@ bool decode_learned(const char* data, size_t size, LearnedFile& out) {
   return r.ok() && r.at_end();
 }
 
+bool read_file(const std::string& path, std::string& out) {
+  out.clear();
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[65536];
+  bool ok = true;
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      ok = false;
+      break;
+    }
+    if (n == 0) break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return ok;
+}
+
+std::string surface_cache_key(const std::string& path) { return "\x04" "surf:" + path; }
+
 bool hash_file(const std::string& path, uint64_t& out) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
@@ -174,8 +222,8 @@ bool hash_file(const std::string& path, uint64_t& out) {
   return ok;
 }
 
-DepHasher::DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns)
-    : index_(index), now_ns_(now_ns), racy_ns_(racy_window_ns) {}
+DepHasher::DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns, const TSLanguage* lang)
+    : index_(index), now_ns_(now_ns), racy_ns_(racy_window_ns), lang_(lang) {}
 
 bool DepHasher::hash(const std::string& path, uint64_t& out) {
   auto m = memo_.find(path);
@@ -217,6 +265,52 @@ bool DepHasher::still_valid(const HashedPaths& deps, std::string* changed) {
   return true;
 }
 
+bool DepHasher::still_valid(const DepFiles& deps, std::string* changed) {
+  for (const auto& d : deps) {
+    uint64_t now = 0, surf = 0;
+    if (hash(d.path, now) && (now == d.content_hash || (!d.whole && surface(d.path, now, d.ran, surf) && surf == d.surface)))
+      continue;
+    if (changed) *changed = d.path;
+    return false;
+  }
+  return true;
+}
+
+bool DepHasher::surface(const std::string& path, uint64_t content_hash, const std::vector<std::string>& ran,
+                        uint64_t& out) {
+  if (!lang_) return false;
+  // Cached by path, content and functions: (content hash, hash of the names, surface hash).
+  uint64_t names = XXH3_64bits_withSeed(nullptr, 0, ran.size());
+  for (const auto& r : ran) names = XXH3_64bits_withSeed(r.data(), r.size(), names);
+  const std::string key = surface_cache_key(path);
+  if (index_) {
+    Index::Reader reader(*index_);
+    std::string_view raw;
+    if (reader.ok() && reader.get_raw(key, raw)) {
+      Reader r(raw.data(), raw.size());
+      const uint64_t c = r.u(), n = r.u(), s = r.u(), ok = r.u();
+      if (r.ok() && c == content_hash && n == names) {
+        out = s;
+        return ok != 0;
+      }
+    }
+  }
+  std::string source;
+  uint64_t h = 0;
+  bool ok = read_file(path, source) && (h = XXH3_64bits(source.data(), source.size())) == content_hash &&
+            surface_hash(lang_, source, std::set<std::string>(ran.begin(), ran.end()), out);
+  if (h != content_hash) return false;  // changed while reading: nothing to cache
+  if (index_) {
+    Writer w;
+    w.u(content_hash);
+    w.u(names);
+    w.u(ok ? out : 0);
+    w.u(ok ? 1 : 0);
+    writes_.emplace_back(key, w.take());
+  }
+  return ok;
+}
+
 uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name) {
   auto it = snapshot.find(name);
   if (it == snapshot.end()) return 0x756e736574ULL;  // "unset"; a value hashing to it is moved off below
@@ -227,7 +321,7 @@ uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name
 std::string generation_mismatch(const Generation& g, uint64_t session_key, uint64_t conftest_fp,
                                 const InputSnapshot& snapshot, DepHasher& deps) {
   if (g.session_key != session_key) return "pytest, Python, installed packages or the configuration changed";
-  if (g.conftest_fp != conftest_fp) return "a conftest.py changed";
+  if (g.conftest_fp != conftest_fp) return "a conftest.py was added or removed";
   for (const auto& [name, h] : g.inputs) {
     if (input_value_hash(snapshot, name) == h) continue;
     if (name.rfind("env:", 0) == 0) return "environment variable " + name.substr(4) + " changed";
@@ -301,18 +395,65 @@ uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen
 
 }  // namespace
 
+namespace {
+
+// What the session's dependencies are now: content hashes, and for each file
+// whose module body ran while tracing, its surface. Joined with `stored` (the
+// generation this session extends), whose functions stay in each surface: a
+// generation's surface is the union of what every run that extended it ran.
+DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& hasher) {
+  std::map<std::string, const DepFile*> before;
+  if (stored)
+    for (const auto& d : *stored) before[d.path] = &d;
+  DepFiles out;
+  std::vector<const LearnInput::Dep*> inputs;
+  for (const auto& dep : in.deps) {
+    DepFile d;
+    d.path = dep.path;
+    if (!hasher.hash(dep.path, d.content_hash)) continue;
+    auto b = before.find(dep.path);
+    d.whole = !dep.traced || !in.lang || (b != before.end() && b->second->whole);
+    if (!d.whole && b != before.end()) d.ran = b->second->ran;
+    out.push_back(std::move(d));
+    inputs.push_back(&dep);
+  }
+  // Surfaces: one parse per file, in parallel.
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    std::string source;
+    for (size_t i; (i = next++) < out.size();) {
+      DepFile& d = out[i];
+      if (d.whole) continue;
+      std::set<std::string> names(d.ran.begin(), d.ran.end());
+      d.whole = !(read_file(d.path, source) && XXH3_64bits(source.data(), source.size()) == d.content_hash &&
+                  file_surface(in.lang, source, inputs[i]->ran, names, d.surface));
+      d.ran.assign(names.begin(), names.end());
+      if (d.whole) d.ran.clear();
+    }
+  };
+  const unsigned threads = std::max(1u, std::min(8u, std::thread::hardware_concurrency()));
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  // Files of the stored generation this run did not load keep their entries.
+  std::set<std::string> seen;
+  for (const auto& d : out) seen.insert(d.path);
+  if (stored)
+    for (const auto& d : *stored)
+      if (!seen.count(d.path)) out.push_back(d);
+  std::sort(out.begin(), out.end(), [](const DepFile& a, const DepFile& b) { return a.path < b.path; });
+  return out;
+}
+
+}  // namespace
+
 std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& files_written) {
   files_written = 0;
   std::string err, warning;
   auto index = Index::open(index_dir, err, warning);
   if (!index) return err;
-  DepHasher hasher(index.get(), now_ns(), int64_t{2} * 1000000000);
-  // Hashes of the session's dependencies, now.
-  HashedPaths deps;
-  for (const auto& p : in.deps) {
-    uint64_t h;
-    if (hasher.hash(p, h)) deps.emplace_back(p, h);
-  }
+  DepHasher hasher(index.get(), now_ns(), int64_t{2} * 1000000000, in.lang);
   // The newest kept generation that holds for this session takes the records.
   std::vector<Generation> gens;
   Generation gen;
@@ -332,18 +473,7 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
       gens.clear();
     }
   }
-  if (merge) {
-    std::map<std::string, uint64_t> all(gen.deps.begin(), gen.deps.end());
-    for (const auto& [p, h] : deps) {
-      auto it = all.find(p);
-      if (it != all.end() && it->second != h) {
-        merge = false;  // changed between the check above and now
-        break;
-      }
-      all[p] = h;
-    }
-    if (merge) gen.deps.assign(all.begin(), all.end());
-  }
+  DepFiles deps = current_deps(in, merge ? &gen.deps : nullptr, hasher);
   // Inputs: this session's (a superset of a merged generation's names, all
   // with equal values), each with the hash of its value when deciding.
   HashedInputs inputs;
@@ -357,8 +487,8 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
     if (gen.id == 0) gen.id = 1;
     gen.session_key = in.session_key;
     gen.conftest_fp = in.conftest_fp;
-    gen.deps = deps;
   }
+  gen.deps = std::move(deps);
   gen.inputs = std::move(inputs);
   ++gen.version;
   // This generation first, then the others it leaves kept.

@@ -18,7 +18,12 @@
 #include <utility>
 #include <vector>
 
+#include <set>
+
+#include <tree_sitter/api.h>
+
 #include "expr.h"
+#include "surface.h"
 
 namespace fc {
 
@@ -40,13 +45,28 @@ struct LearnedFile {
   std::vector<LearnedItem> items;
 };
 
+// A non-test file collection depended on. A file with a surface (see
+// surface.h) still holds when its content changed and its surface did not.
+struct DepFile {
+  std::string path;
+  uint64_t content_hash = 0;
+  bool whole = true;             // no surface: any change of content counts
+  std::vector<std::string> ran;  // functions whose bodies are part of the surface (sorted)
+  uint64_t surface = 0;
+};
+inline bool operator==(const DepFile& a, const DepFile& b) {
+  return a.path == b.path && a.content_hash == b.content_hash && a.whole == b.whole && a.ran == b.ran &&
+         a.surface == b.surface;
+}
+using DepFiles = std::vector<DepFile>;
+
 struct Generation {
   uint64_t id = 0;
   uint64_t version = 0;  // bumped on every write, so cached decisions notice new records
   uint64_t session_key = 0;
-  uint64_t conftest_fp = 0;
+  uint64_t conftest_fp = 0;  // which conftest.py files the session has (their content is in deps)
   HashedInputs inputs;  // sorted by name
-  HashedPaths deps;
+  DepFiles deps;        // sorted by path
 };
 
 uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name);
@@ -69,6 +89,10 @@ bool decode_learned_set(const char* data, size_t size, LearnedSet& out);
 // Decodes only the record of `generation`, if the set has one.
 bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out);
 
+// A file's content; false if it cannot be read.
+bool read_file(const std::string& path, std::string& out);
+std::string surface_cache_key(const std::string& path);
+
 // xxh3 of a file's content; false if it cannot be read.
 bool hash_file(const std::string& path, uint64_t& out);
 
@@ -76,19 +100,25 @@ class Index;
 
 // Content hashes of dependency files, validated like test files: unchanged
 // stat data (and not racy) reuses the stored hash, otherwise the file is read.
-// New hashes are queued for writing.
+// New hashes are queued for writing. With a grammar, a changed file is
+// compared by its surface (surfaces cached in the index by content hash).
 class DepHasher {
  public:
-  DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns);
+  DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns, const TSLanguage* lang = nullptr);
   bool hash(const std::string& path, uint64_t& out);
   // True when every path still hashes to its recorded value; else the first
   // path that does not goes to `changed` (when given).
   bool still_valid(const HashedPaths& deps, std::string* changed = nullptr);
+  bool still_valid(const DepFiles& deps, std::string* changed = nullptr);
+  // The surface hash of `path` (whose content hashes to `content_hash`) with
+  // `ran`'s bodies; false when it has none.
+  bool surface(const std::string& path, uint64_t content_hash, const std::vector<std::string>& ran, uint64_t& out);
   std::vector<std::pair<std::string, std::string>>& writes() { return writes_; }
 
  private:
   const Index* index_;
   int64_t now_ns_, racy_ns_;
+  const TSLanguage* lang_;
   std::vector<std::pair<std::string, std::string>> writes_;
   std::map<std::string, uint64_t> memo_;
 };
@@ -106,7 +136,14 @@ struct LearnInput {
   uint64_t conftest_fp = 0;
   std::vector<std::string> input_names;  // every input this session depends on
   InputSnapshot inputs;                  // their values when deciding (unset ones absent)
-  std::vector<std::string> deps;  // session-wide dependency files
+  // Session-wide dependency files, with the code that ran in each.
+  struct Dep {
+    std::string path;
+    bool traced = false;  // its module body ran while tracing, and nothing read it as data
+    RanCode ran;
+  };
+  std::vector<Dep> deps;
+  const TSLanguage* lang = nullptr;  // surfaces need the grammar; none: whole contents
   struct File {
     std::string path;
     std::vector<std::string> deps;

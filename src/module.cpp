@@ -8,6 +8,7 @@
 #include "extract.h"
 #include "learned.h"
 #include "scan.h"
+#include "trace_hook.h"
 
 namespace py = pybind11;
 
@@ -127,13 +128,18 @@ PYBIND11_MODULE(_core, m) {
   });
 
   // Records the items pytest built for the modules it imported (see learned.h).
-  m.def("learn", [](const std::string& index_dir, const py::dict& c) {
+  m.def("learn", [](py::handle capsule, const std::string& index_dir, const py::dict& c) {
     fc::LearnInput in;
+    in.lang = capsule.is_none() ? nullptr : language_from(capsule);
     in.session_key = c["session_key"].cast<uint64_t>();
     in.conftest_fp = c["conftest_fp"].cast<uint64_t>();
     in.input_names = c["input_names"].cast<std::vector<std::string>>();
     in.inputs = c["inputs"].cast<fc::InputSnapshot>();
-    in.deps = c["deps"].cast<std::vector<std::string>>();
+    for (auto d : c["deps"].cast<py::list>()) {
+      auto t = d.cast<py::tuple>();  // (path, traced, [(co_name, co_firstlineno), ...])
+      in.deps.push_back({t[0].cast<std::string>(), t[1].cast<bool>(),
+                         t[2].cast<std::vector<std::pair<std::string, uint32_t>>>()});
+    }
     std::map<std::string, uint64_t> expected;
     for (auto f : c["files"].cast<py::list>()) {
       auto t = f.cast<py::tuple>();  // (path, expected hash, deps, [(keywords, marks), ...])
@@ -163,6 +169,15 @@ PYBIND11_MODULE(_core, m) {
       err = fc::learn(index_dir, in, written);
     }
     return py::make_tuple(err, written);
+  });
+
+  // Code that ran (Python 3.9-3.11; see trace_hook.c and trace.py).
+  m.def("trace_start", [] { return fc_trace_start() != 0; });
+  m.def("trace_displaced", [] { return fc_trace_displaced() != 0; });
+  m.def("trace_stop", [] {
+    PyObject* codes = fc_trace_stop();
+    if (codes == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::list>(codes);
   });
 
   // For tests: does the engine understand this expression as pytest would?

@@ -341,21 +341,26 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   for (size_t i = 0; i < first_test; ++i)
     cf.add(paths[i]).add(slots[i].hash_known ? slots[i].hash : uint64_t{0}).add(uint64_t{slots[i].hash_known});
   const uint64_t conftest_fp = cf.value();
-  res.conftest_fp = conftest_fp;
+  // A learned generation keys the conftests by path only: their content is
+  // among its dependencies, compared by surface (a fixture body may change).
+  Fingerprint cset;
+  cset.add(static_cast<uint64_t>(first_test));
+  for (size_t i = 0; i < first_test; ++i) cset.add(paths[i]);
+  res.conftest_fp = cset.value();
   res.conftests = w.conftests;
 
   // Learned facts apply only while their generation's key still matches:
   // the newest kept generation that holds for this session is used.
   Generation gen;
   bool gen_valid = false;
-  DepHasher deps(index.get(), start_ns, cfg.racy_window_ns);
+  DepHasher deps(index.get(), start_ns, cfg.racy_window_ns, lang);
   if (filtering && index && readers[0] && cfg.session_key != 0) {
     std::string_view raw;
     std::vector<Generation> gens;
     if (readers[0]->get_raw(generations_key(), raw) && decode_generations(raw.data(), raw.size(), gens) &&
         !gens.empty()) {
       for (auto& g : gens) {
-        std::string why = generation_mismatch(g, cfg.session_key, conftest_fp, cfg.inputs, deps);
+        std::string why = generation_mismatch(g, cfg.session_key, res.conftest_fp, cfg.inputs, deps);
         if (why.empty()) {
           gen = std::move(g);
           gen_valid = true;

@@ -67,7 +67,7 @@ struct ScanResult {
   std::vector<std::string> warnings;  // index trouble and similar: the run goes on
   std::vector<FileDecision> files;
   std::vector<std::string> conftests;
-  uint64_t conftest_fp = 0;  // every conftest of the session, path and content
+  uint64_t conftest_fp = 0;  // which conftests the session has (paths): a learned generation's key
   std::vector<std::string> input_names;  // inputs the stored learned facts depend on
   std::string learned_status;            // why stored learned facts were not used ("" if they were)
   ScanStats stats;

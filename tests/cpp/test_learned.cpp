@@ -18,7 +18,16 @@ Generation gen(uint64_t id) {
   g.session_key = 7;
   g.conftest_fp = 9;
   g.inputs = {{"env:HOME", 11}, {"opt:runslow", 12}};
-  g.deps = {{"/p/helpers.py", 13}};
+  DepFile whole;
+  whole.path = "/p/data.json";
+  whole.content_hash = 13;
+  DepFile surfaced;
+  surfaced.path = "/p/helpers.py";
+  surfaced.content_hash = 14;
+  surfaced.whole = false;
+  surfaced.ran = {"Table.parse", "cases"};
+  surfaced.surface = 15;
+  g.deps = {whole, surfaced};
   return g;
 }
 

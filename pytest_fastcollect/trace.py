@@ -1,0 +1,121 @@
+"""Which code ran during collection: the collection surface of each file.
+
+A learned generation depends on the files collection loaded, but mostly on
+little of them: the module and class bodies that ran, and the functions that
+were called. While a filtered session collects, every code object that
+starts or resumes is noted once:
+
+- Python 3.12+: ``sys.monitoring`` (PY_START and PY_RESUME, each location
+  disabled after its first event, so each code object costs one callback);
+- Python 3.9-3.11: a frame-evaluation hook in the native core
+  (``trace_hook.c``), which sees every frame of every thread.
+
+What the tracer cannot see makes a file count as its whole content: a module
+whose body ran before tracing began, and every file when the tracing was
+displaced (another frame-evaluation hook installed meanwhile). Reading a
+function's code object as data (``func.__code__`` outside signature
+inspection) counts as running it: its body becomes part of the surface.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Dict, List, Optional, Set, Tuple
+
+# Code that is part of a surface wherever it sits (no name to look up).
+_ANONYMOUS = frozenset({"<module>", "<lambda>", "<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
+
+Ran = Dict[str, List[Tuple[str, int]]]  # file -> [(co_name, co_firstlineno)]
+
+
+class Traced:
+    """What one session ran: per file, the named code objects that ran, and
+    the files whose module body ran while tracing."""
+
+    def __init__(self, codes: List[Any]) -> None:
+        self.ran: Ran = {}
+        self.module_ran: Set[str] = set()
+        seen: Set[Tuple[str, str, int]] = set()
+        cwd = os.getcwd()
+        for code in codes:
+            filename = code.co_filename
+            if not filename or filename.startswith("<"):
+                continue  # exec'd text, frozen modules
+            key = (filename, code.co_name, code.co_firstlineno)
+            if key in seen:
+                continue
+            seen.add(key)
+            path = filename if os.path.isabs(filename) else os.path.normpath(os.path.join(cwd, filename))
+            if code.co_name == "<module>":
+                self.module_ran.add(path)
+            elif code.co_name not in _ANONYMOUS:
+                self.ran.setdefault(path, []).append((code.co_name, code.co_firstlineno))
+
+    def of(self, path: str) -> Optional[List[Tuple[str, int]]]:
+        """The named code that ran in `path`, or None when the file has no
+        surface (its module body did not run while tracing)."""
+        if path not in self.module_ran:
+            return None
+        return self.ran.get(path, [])
+
+
+class Tracer:
+    """Notes every code object that runs between start() and stop()."""
+
+    def __init__(self, core: Any) -> None:
+        self._core = core
+        self._tool: Optional[int] = None
+        self._native = False
+        self._codes: List[Any] = []
+        self.code_reads: List[Any] = []  # code objects read as data (see inputs.py)
+
+    def start(self) -> bool:
+        monitoring = getattr(sys, "monitoring", None)
+        if monitoring is not None:
+            return self._start_monitoring(monitoring)
+        if self._core is not None and self._core.trace_start():
+            self._native = True
+            return True
+        return False
+
+    def _start_monitoring(self, monitoring: Any) -> bool:
+        for tool in (4, 3):  # not claimed by the debugger, coverage, profiler or optimizer ids
+            if monitoring.get_tool(tool) is None:
+                break
+        else:
+            return False
+        monitoring.use_tool_id(tool, "pytest-fastcollect")
+        codes = self._codes
+        disable = monitoring.DISABLE
+
+        def seen(code: Any, offset: int) -> Any:
+            codes.append(code)
+            return disable
+
+        events = monitoring.events
+        monitoring.register_callback(tool, events.PY_START, seen)
+        monitoring.register_callback(tool, events.PY_RESUME, seen)
+        # Locations disabled by an earlier session of this process fire again.
+        monitoring.restart_events()
+        monitoring.set_events(tool, events.PY_START | events.PY_RESUME)
+        self._tool = tool
+        return True
+
+    def stop(self) -> Optional[Traced]:
+        """What ran, or None when the tracing was not complete."""
+        if self._tool is not None:
+            monitoring = sys.monitoring  # type: ignore[attr-defined]
+            monitoring.set_events(self._tool, 0)
+            monitoring.register_callback(self._tool, monitoring.events.PY_START, None)
+            monitoring.register_callback(self._tool, monitoring.events.PY_RESUME, None)
+            monitoring.free_tool_id(self._tool)
+            self._tool = None
+            codes, self._codes = self._codes, []
+            return Traced(codes + self.code_reads)
+        if self._native:
+            self._native = False
+            displaced = self._core.trace_displaced()
+            codes = self._core.trace_stop()
+            return None if displaced else Traced(codes + self.code_reads)
+        return None
