@@ -15,6 +15,7 @@ import hashlib
 import inspect
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
 
@@ -89,6 +90,37 @@ def learning_allowed(config: pytest.Config) -> Optional[str]:
         if impl.trylast or getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
             return f"{impl.plugin_name} wraps or follows pytest_collection_modifyitems"
     return None
+
+
+_COMPILED = "fastcollect/compiled"
+
+
+def does_not_compile(config: pytest.Config, kept: List[Tuple[str, int]]) -> Optional[str]:
+    """The first file kept by its surface (its content changed, the surface
+    did not) that Python no longer compiles, or None. Tree-sitter accepts
+    some errors Python's compiler rejects (``await`` outside ``async def``):
+    inside a body that never ran, they still break the import. Files that
+    compiled are remembered by content hash in pytest's cache."""
+    cache = getattr(config, "cache", None)
+    known = cache.get(_COMPILED, {}) if cache is not None else {}
+    compiled: Dict[str, int] = dict(known) if isinstance(known, dict) else {}
+    bad = None
+    for path, content_hash in kept:
+        if compiled.get(path) == content_hash:
+            continue
+        try:
+            with open(path, "rb") as f:
+                source = f.read()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile(source, path, "exec", dont_inherit=True)
+        except (SyntaxError, ValueError, OSError):
+            bad = path
+            break
+        compiled[path] = content_hash
+    if cache is not None:
+        cache.set(_COMPILED, {p: compiled[p] for p, _ in kept if p in compiled})
+    return bad
 
 
 def _is_stdlib(path: str, stdlib_dir: str) -> bool:

@@ -20,7 +20,7 @@ import pytest
 
 from pytest_fastcollect import environment, hooks
 from pytest_fastcollect.inputs import Recorder
-from pytest_fastcollect.learn import Learner, learning_allowed, record, session_key
+from pytest_fastcollect.learn import Learner, does_not_compile, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
 WORKERINPUT_KEY = "fastcollect_skip"
@@ -223,6 +223,22 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
     return again
 
 
+def _broken_source(config: pytest.Config, state: State, result: Dict[str, Any]) -> bool:
+    """A file the learned generation keeps by its surface no longer compiles:
+    every test module importing it would now fail to import. Learned items
+    neither decide nor get recorded in this session."""
+    assert state.learner is not None
+    state.learner.recorder.paused = True  # our own reading is no input
+    try:
+        bad = does_not_compile(config, [tuple(k) for k in result["surface_kept"]])
+    finally:
+        state.learner.recorder.paused = False
+    if bad is None:
+        return False
+    state.learner.off = f"{bad} does not compile"
+    return True
+
+
 def decide(config: pytest.Config, state: State) -> None:
     """Makes the decision once per run; every failure leaves plain pytest behaviour."""
     if state.decided:
@@ -244,6 +260,9 @@ def decide(config: pytest.Config, state: State) -> None:
             scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
         if not result["error"] and _read_hooks(config, state, result, scan_config):
+            result = state.native.core.scan(state.native.language, scan_config)
+        if not result["error"] and result["surface_kept"] and _broken_source(config, state, result):
+            scan_config["session_key"] = 0
             result = state.native.core.scan(state.native.language, scan_config)
     except Exception as exc:  # noqa: BLE001 - never break a run
         state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"

@@ -120,6 +120,7 @@ PYBIND11_MODULE(_core, m) {
     out["conftests"] = r.conftests;
     out["conftest_fp"] = r.conftest_fp;
     out["input_names"] = r.input_names;
+    out["surface_kept"] = r.surface_kept;
     out["learned_status"] = r.learned_status;
     out["skip"] = skip;
     out["imported"] = imported;

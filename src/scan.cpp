@@ -371,6 +371,10 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
       if (gen_valid) {
         res.learned_status.clear();
         for (const auto& input : gen.inputs) res.input_names.push_back(input.first);
+        for (const auto& d : gen.deps) {
+          uint64_t now = 0;
+          if (deps.hash(d.path, now) && now != d.content_hash) res.surface_kept.emplace_back(d.path, now);
+        }
       }
     } else {
       res.learned_status = "nothing learned yet";

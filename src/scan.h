@@ -69,6 +69,10 @@ struct ScanResult {
   std::vector<std::string> conftests;
   uint64_t conftest_fp = 0;  // which conftests the session has (paths): a learned generation's key
   std::vector<std::string> input_names;  // inputs the stored learned facts depend on
+  // Dependencies of the learned generation in use whose content changed and
+  // whose surface did not: (path, content hash). The plugin checks that they
+  // still compile (an error tree-sitter accepts, inside a body, must be seen).
+  std::vector<std::pair<std::string, uint64_t>> surface_kept;
   std::string learned_status;            // why stored learned facts were not used ("" if they were)
   ScanStats stats;
 };

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import shutil
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import pytest
 
@@ -366,3 +366,36 @@ def test_a_file_newly_imported_joins_the_surface(pytester: pytest.Pytester) -> N
     _after_edit(pytester, edit, args, relearn=True, changed="proj/core.py")
     files.update(edit)
     _after_edit(pytester, _edited("proj/extra.py", '"e2"]', '"e3"]', files), args, relearn=True, changed="proj/extra.py")
+
+
+def test_a_body_that_no_longer_compiles_is_seen(pytester: pytest.Pytester) -> None:
+    """`await` in a plain function parses for tree-sitter, not for Python:
+    the surface is unchanged, yet every module importing the file now fails
+    to import. Plain pytest reports each; so must the plugin."""
+    files = dict(PROJECT)
+    files["proj/util.py"] = """
+        def helper():
+            return 0
+    """
+    files["tests/test_util.py"] = """
+        from proj.util import helper
+
+
+        def test_util():
+            pass
+    """
+    args = ("-k", "case2")
+    _learn(pytester, files, args)
+    write(pytester.path, _edited("proj/util.py", "return 0", "return await something()", files))
+    common = ("-p", "no:randomly", "-p", "no:xdist", "--co", "-q", *args)
+    plain = pytester.runpytest_subprocess("--no-fast-collect", *common, timeout=120)
+    fast = pytester.runpytest_subprocess("--fast-collect-explain", *common, timeout=120)
+
+    def errors(result: pytest.RunResult) -> List[str]:
+        return sorted(line.split(" - ")[0] for line in result.stdout.lines if line.startswith("ERROR "))
+
+    assert plain.ret == 2 and errors(plain), plain.stdout.str()
+    assert (fast.ret, errors(fast)) == (plain.ret, errors(plain)), fast.stdout.str()
+    out = fast.stdout.str()
+    report_of(out)
+    assert "proj/util.py does not compile" in out, out
