@@ -54,6 +54,8 @@ class State:
     session_key: int = 0  # computed once, for the scan and for recording
     learner: Optional[Learner] = None
     warnings_shown: int = 0  # how many warnings the collection report line already showed
+    learned_written: int = 0  # test modules whose items this run recorded
+    learn_ms: float = 0.0  # time spent recording them (surfaces included)
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -289,10 +291,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
     if state is None or state.learner is None or not state.decided or state.disabled or not state.index_dir:
         return
+    start = time.perf_counter()
     try:
-        error, _written = record(state.learner)
+        error, state.learned_written = record(state.learner)
     except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
         error = f"{type(exc).__name__}: {exc}"
+    state.learn_ms = (time.perf_counter() - start) * 1000
     if error:
         state.warnings.append(f"could not record learned items ({error})")
 
@@ -377,6 +381,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for rule, n in counts.most_common():
             write(f"  {n:6d}  {rule}")
     write(f"skipped {len(state.skip)} test files")
+    if state.learned_written:
+        write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
 
 
 class XdistController:
