@@ -610,7 +610,8 @@ void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int dept
   for (uint32_t i = 0; i < n; ++i) bound_names(c, ts_node_named_child(t, i), out, depth + 1);
 }
 
-struct Scope {
+// The lists a module's or a class's statements add what they define to.
+struct Body {
   std::vector<Func>* funcs;
   std::vector<Class>* classes;
   std::vector<std::string>* bound;
@@ -620,13 +621,13 @@ struct Scope {
   bool module;
 };
 
-void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth);
+void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth);
 
-void add_dynamic(Scope& s, const std::string& why) {
+void add_dynamic(Body& s, const std::string& why) {
   if (std::find(s.dynamic->begin(), s.dynamic->end(), why) == s.dynamic->end()) s.dynamic->push_back(why);
 }
 
-void set_pytestmark(Ctx& c, Scope& s, TSNode value, bool conditional) {
+void set_pytestmark(Ctx& c, Body& s, TSNode value, bool conditional) {
   MarkList& m = *s.pytestmark;
   if (m.present || conditional) m.known = false;  // reassigned: which value wins is not static
   m.present = true;
@@ -641,7 +642,7 @@ void set_pytestmark(Ctx& c, Scope& s, TSNode value, bool conditional) {
   }
 }
 
-void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
+void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
   while (is(value, "assignment")) {
@@ -680,7 +681,7 @@ void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
   }
 }
 
-void process_import(Ctx& c, TSNode st, Scope& s) {
+void process_import(Ctx& c, TSNode st, Body& s) {
   bool from = is(st, "import_from_statement");
   std::string module_root;
   if (from) {
@@ -741,7 +742,7 @@ Func make_func(Ctx& c, TSNode def, std::vector<Decorator> decos, bool conditiona
   return f;
 }
 
-void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool conditional, int depth) {
+void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool conditional, int depth) {
   Class k;
   k.name = c.text(field(c, def, &Fields::name));
   k.line = ts_node_start_point(def).row + 1;
@@ -757,7 +758,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Scope inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -766,7 +767,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool
   s.classes->push_back(std::move(k));
 }
 
-void process_definition(Ctx& c, TSNode node, Scope& s, bool conditional, int depth) {
+void process_definition(Ctx& c, TSNode node, Body& s, bool conditional, int depth) {
   std::vector<Decorator> decos;
   TSNode def = node;
   if (is(node, "decorated_definition")) {
@@ -791,7 +792,7 @@ void process_definition(Ctx& c, TSNode node, Scope& s, bool conditional, int dep
 }
 
 // Compound statements (if/try/for/while/with): their blocks run conditionally.
-void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
+void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
   if (depth >= kMaxDepth) {
     add_dynamic(s, "nesting too deep");
     return;
@@ -814,7 +815,7 @@ void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
   }
 }
 
-void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) {
+void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
   if (ts_node_is_null(block)) return;
   if (depth >= kMaxDepth) {
     add_dynamic(s, "nesting too deep");
@@ -923,7 +924,7 @@ void collect_aliases(Ctx& c, TSNode block, int depth) {
       std::vector<Import> sink;
       std::vector<std::string> b, d;
       MarkList m;
-      Scope s{nullptr, nullptr, &b, &d, &m, &sink, true};
+      Body s{nullptr, nullptr, &b, &d, &m, &sink, true};
       process_import(c, st, s);
     } else if (is(st, "if_statement") || is(st, "try_statement")) {
       uint32_t k = ts_node_named_child_count(st);
@@ -958,7 +959,7 @@ FileFacts Extractor::extract(std::string_view source) {
   // Declared in this order so that the tree goes first, then the parser, then
   // everything the arena holds. A tree that lives wholly in the arena is
   // dropped with it; one that spilled into malloc is freed node by node.
-  ParseArena::Scope in_arena(arena_);
+  ParseArena::Activation in_arena(arena_);
   ParserPtr parser(ts_parser_new());
   ts_parser_set_language(parser.get(), lang_);
   auto drop_tree = [this](TSTree* t) {
@@ -981,7 +982,7 @@ FileFacts Extractor::extract(std::string_view source) {
   c.fields = resolve_fields(lang_);  // 16 lookups per file, not per node
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
   collect_aliases(c, root, 0);
-  Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
+  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
   return f;

@@ -229,7 +229,7 @@ std::string collect_fixtures(const FileFacts& file, const std::vector<Func>& fun
 
 class ModuleEval {
  public:
-  ModuleEval(const FileFacts& f, const Scope& scope, const ModelConfig& cfg, const Filter& flt)
+  ModuleEval(const FileFacts& f, const ConftestScope& scope, const ModelConfig& cfg, const Filter& flt)
       : f_(f), scope_(scope), cfg_(cfg), flt_(flt) {}
 
   // Returns false (with reason) as soon as some item may be selected.
@@ -269,7 +269,7 @@ class ModuleEval {
 
  private:
   const FileFacts& f_;
-  const Scope& scope_;
+  const ConftestScope& scope_;
   const ModelConfig& cfg_;
   const Filter& flt_;
   std::map<std::string, FixtureInfo> module_defs_;
@@ -546,7 +546,7 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
   return {};
 }
 
-void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope) {
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope) {
   if (!scope.unknown.empty()) return;
   auto unknown = [&](const std::string& why) {
     if (scope.unknown.empty()) scope.unknown = path + ": " + why;
@@ -578,7 +578,7 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
   if (!op.empty() && scope.env.opaque.empty()) scope.env.opaque = path + ": " + op;
 }
 
-Decision decide(const FileFacts& f, const std::string& path, const Scope& scope, const ModelConfig& cfg,
+Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
                 const Filter& filter) {
   Decision d;
   if (!scope.unknown.empty()) {
