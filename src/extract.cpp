@@ -315,6 +315,49 @@ bool is_param_call(const Ctx& c, TSNode e, TSNode& call) {
   return ok;
 }
 
+// ids=[...] (null: none given): each entry's state (explicit_id) and text;
+// false when the ids cannot be known.
+bool explicit_ids(const Ctx& c, TSNode ids, size_t sets, std::vector<int>& state, std::vector<std::string>& text) {
+  if (ts_node_is_null(ids)) return true;
+  std::vector<TSNode> id_nodes;
+  if (!sequence(ids, id_nodes) || id_nodes.size() != sets) return false;
+  bool ok = true;
+  for (TSNode n : id_nodes) {
+    std::string s;
+    int st = explicit_id(c, n, s);
+    if (st < 0) ok = false;
+    state.push_back(st);
+    text.push_back(s);
+  }
+  return ok;
+}
+
+// The values of one parameter set that is not a pytest.param(...) call.
+void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known) {
+  TSNode inner = unparen(e);
+  if (argnames == 1) {
+    vals.push_back(inner);
+  } else if (!sequence(inner, vals)) {
+    ids_ok = false;  // a variable: values unknown
+    // A variable may hold pytest.param objects with marks.
+    if (!(is(inner, "list") || is(inner, "tuple"))) marks_known = false;
+  }
+  // Any call in a plain value might produce a ParameterSet (marks) -- only
+  // pytest.param does, but an alias of it would too.
+  for (TSNode v : vals) {
+    TSNode uv = unparen(v);
+    if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") || is(uv, "false") ||
+          is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") || is(uv, "tuple") ||
+          is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string")))
+      marks_known = marks_known && !is(uv, "call") && !is(uv, "identifier") && !is(uv, "attribute") &&
+                    !is(uv, "subscript");
+  }
+  if (argnames == 1 && !vals.empty()) {
+    TSNode uv = unparen(vals[0]);
+    if (is(uv, "call") || is(uv, "identifier") || is(uv, "attribute") || is(uv, "subscript")) marks_known = false;
+  }
+}
+
 // Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
 ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
                      TSNode values, TSNode ids) {
@@ -323,24 +366,9 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
   bool values_known = !ts_node_is_null(values) && sequence(values, elems);
   if (!values_known) return p;  // ids and marks unknown
 
-  // ids=[...]: known entries, None entries, or unknown.
   std::vector<int> id_state;
   std::vector<std::string> id_text;
-  bool ids_ok = names_known;
-  if (!ts_node_is_null(ids)) {
-    std::vector<TSNode> id_nodes;
-    if (!sequence(ids, id_nodes) || id_nodes.size() != elems.size()) {
-      ids_ok = false;
-    } else {
-      for (TSNode n : id_nodes) {
-        std::string s;
-        int st = explicit_id(c, n, s);
-        if (st < 0) ids_ok = false;
-        id_state.push_back(st);
-        id_text.push_back(s);
-      }
-    }
-  }
+  bool ids_ok = names_known && explicit_ids(c, ids, elems.size(), id_state, id_text);
   p.marks_known = true;
   for (size_t idx = 0; idx < elems.size(); ++idx) {
     TSNode e = elems[idx];
@@ -366,29 +394,7 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
       for (const auto& [k, v] : a.keyword)
         if (k != "id" && k != "marks") ids_ok = false;  // unexpected: pytest would error
     } else {
-      TSNode inner = unparen(e);
-      if (argnames.size() == 1) {
-        vals.push_back(inner);
-      } else if (!sequence(inner, vals)) {
-        ids_ok = false;  // a variable: values unknown
-        // A variable may hold pytest.param objects with marks.
-        if (!(is(inner, "list") || is(inner, "tuple"))) p.marks_known = false;
-      }
-      // Any call in a plain value might produce a ParameterSet (marks) -- only
-      // pytest.param does, but an alias of it would too.
-      for (TSNode v : vals) {
-        TSNode uv = unparen(v);
-        if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") ||
-              is(uv, "false") || is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") ||
-              is(uv, "tuple") || is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string")))
-          p.marks_known = p.marks_known && !is(uv, "call") && !is(uv, "identifier") && !is(uv, "attribute") &&
-                          !is(uv, "subscript");
-      }
-      if (argnames.size() == 1 && !vals.empty()) {
-        TSNode uv = unparen(vals[0]);
-        if (is(uv, "call") || is(uv, "identifier") || is(uv, "attribute") || is(uv, "subscript"))
-          p.marks_known = false;
-      }
+      plain_values(e, argnames.size(), vals, ids_ok, p.marks_known);
     }
     p.marks.push_back(marks);
     if (!ids_ok) continue;
@@ -590,19 +596,24 @@ void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
 }
 
 // Identifiers bound by an assignment target (a, (b, c), x.y -> x, x[0] -> x).
-void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int depth = 0) {
+// Names go to a list of strings or, directly, to a body's bindings.
+void add_name(std::vector<std::string>& out, std::string name) { out.push_back(std::move(name)); }
+void add_name(std::vector<Binding>& out, std::string name) { out.push_back(Binding{std::move(name), false}); }
+
+template <class Out>
+void bound_names(const Ctx& c, TSNode t, Out& out, int depth = 0) {
   t = unparen(t);
   if (ts_node_is_null(t) || depth > kMaxDepth) return;
   if (is(t, "identifier")) {
-    out.push_back(c.text(t));
+    add_name(out, c.text(t));
     return;
   }
   if (is(t, "attribute") || is(t, "subscript")) {
     std::string base = leftmost_identifier(c, t);
-    if (!base.empty()) out.push_back(base);
+    if (!base.empty()) add_name(out, base);
     if (is(t, "attribute")) {
       TSNode attr = field(c, t, &Fields::attribute);
-      if (c.text(attr) == "__test__") out.push_back("__test__");
+      if (c.text(attr) == "__test__") add_name(out, "__test__");
     }
     return;
   }
@@ -614,7 +625,7 @@ void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int dept
 struct Body {
   std::vector<Func>* funcs;
   std::vector<Class>* classes;
-  std::vector<std::string>* bound;
+  std::vector<Binding>* bound;
   std::vector<std::string>* dynamic;
   MarkList* pytestmark;
   std::vector<Import>* imports;  // module scope only
@@ -665,7 +676,7 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
         continue;
       }
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-      s.bound->push_back(n);
+      add_name(*s.bound, n);
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
         Decorator d = resolve_decorator(c, value);
@@ -725,7 +736,7 @@ void process_import(Ctx& c, TSNode st, Body& s) {
       if (full == "fixture") c.fixture_names.insert(bound);
     }
     if (s.imports) s.imports->push_back(imp);
-    else s.bound->push_back(bound);
+    else add_name(*s.bound, bound);
   }
 }
 
@@ -810,7 +821,7 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
     } else if (is(ch, "as_pattern")) {
       bound_names(c, field(c, ch, &Fields::alias), *s.bound);
     } else if (is(ch, "identifier") && is(st, "except_clause")) {
-      s.bound->push_back(c.text(ch));  // except E as name (older grammars)
+      add_name(*s.bound, c.text(ch));  // except E as name (older grammars)
     }
   }
 }
@@ -839,13 +850,13 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
           bound_names(c, field(c, e, &Fields::left), names);
           for (const auto& nm : names) {
             if (nm == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-            s.bound->push_back(nm);
+            add_name(*s.bound, nm);
           }
         } else if (is(e, "call")) {
           // Only calls into pytest or the stdlib are taken as harmless here;
           // anything else might inject names (the model decides with imports).
           std::string root = leftmost_identifier(c, e);
-          s.bound->push_back("<call:" + root + ">");
+          s.bound->push_back(Binding{root, true});
         }
       }
     } else if (!std::strcmp(t, "if_statement") || !std::strcmp(t, "try_statement") ||
@@ -901,7 +912,7 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
           found.insert("sys.modules");
       }
     } else if (!std::strcmp(t, "named_expression")) {
-      f.bound.push_back(c.text(field(c, n, &Fields::name)));
+      add_name(f.bound, c.text(field(c, n, &Fields::name)));
     }
     if (ts_tree_cursor_goto_first_child(&cur)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {
@@ -922,7 +933,8 @@ void collect_aliases(Ctx& c, TSNode block, int depth) {
   for (TSNode st : named_children(block)) {
     if (is(st, "import_statement") || is(st, "import_from_statement")) {
       std::vector<Import> sink;
-      std::vector<std::string> b, d;
+      std::vector<Binding> b;
+      std::vector<std::string> d;
       MarkList m;
       Body s{nullptr, nullptr, &b, &d, &m, &sink, true};
       process_import(c, st, s);
