@@ -31,7 +31,6 @@ void get_paths(Reader& r, HashedPaths& p) {
   }
 }
 
-
 void put_generation(Writer& w, const Generation& g) {
   w.u(g.id);
   w.u(g.version);

@@ -10,6 +10,9 @@
 // content hashes of every non-test file that was imported or read. A *file record* holds
 // the module's content hash, the test modules it borrows from (base classes,
 // imported names), and its items. Any mismatch makes the record worthless.
+//
+// This file stores records and checks their key; what a record's items say
+// about a filter is the Decider's business (decide.h).
 #pragma once
 
 #include <cstdint>
