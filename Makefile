@@ -14,7 +14,7 @@ APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
 SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
 JOBS     ?= 2
 
-.PHONY: all demo test test-cpp test-py test-pytest8 test-matrix test-real-slice bench verify-real asan deps install clean
+.PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench verify-real asan deps install clean
 
 all: install
 
@@ -86,6 +86,18 @@ test-cpp: $(BIN)/.ready build/grammar/src/parser.c
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 	$(BIN)/cmake --build build/cpp -j $(JOBS)
 	cd build/cpp && $(CURDIR)/$(BIN)/ctest --output-on-failure --no-tests=error -j $(JOBS)
+
+# A digest of the facts extracted from every .py file of a corpus (the
+# standard library and the real-suite venv, when built; not this plugin's own
+# files, which every install into that venv changes): a change that must not
+# change facts gives the same digest before and after. build/facts-digest.txt
+# keeps one line per file (digest, path) for a diff.
+FACTS_CORPUS ?= $(shell $(PY) -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])') \
+                $(wildcard build/venv-real/lib)
+facts-digest: test-cpp
+	find $(FACTS_CORPUS) -name '*.py' -type f -not -path '*/site-packages/pytest_fastcollect/*' | LC_ALL=C sort | \
+	  build/cpp/fc_facts_dump > build/facts-digest.txt
+	@echo "facts digest: $$(sha256sum < build/facts-digest.txt | cut -c1-16) over $$(wc -l < build/facts-digest.txt) files"
 
 # Plugins that some tests load on purpose, kept out of the venvs (each would
 # change every other test's run): `pip install --target`, put on PYTHONPATH

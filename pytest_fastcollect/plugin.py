@@ -37,6 +37,7 @@ class State:
     decided: bool = False
     skip: FrozenSet[str] = frozenset()
     imported: List[Tuple[str, str]] = field(default_factory=list)
+    steps: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # path -> (deciding step, reason)
     stats: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
     skipped: int = 0
@@ -278,6 +279,7 @@ def decide(config: pytest.Config, state: State) -> None:
         return
     state.skip = frozenset(result["skip"])
     state.imported = list(result["imported"])
+    state.steps = dict(result["steps"])
     state.hashes = dict(result["hashes"])
     state.conftests = list(result["conftests"])
     state.conftest_fp = int(result["conftest_fp"])
@@ -373,13 +375,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state.learned_status:
         write(f"learned items not used: {state.learned_status}")
     rootpath = str(config.rootpath) + os.sep
-    for path, reason in sorted(state.imported):
-        write(f"{path[len(rootpath):] if path.startswith(rootpath) else path}: {reason}")
+    # Every test file with the step that decided it (decide.h): cached,
+    # learned, conftest-or-plugin effect, static model, collected together.
+    for path, (step, reason) in sorted(state.steps.items()):
+        verdict = "skipped, " if path in state.skip else ""
+        write(f"{path[len(rootpath):] if path.startswith(rootpath) else path}: {verdict}{reason} [{step}]")
     counts = Counter(rule_of(reason) for _, reason in state.imported)
     if counts:
         write("imports by rule:")
         for rule, n in counts.most_common():
             write(f"  {n:6d}  {rule}")
+    by_step = Counter(step for step, _ in state.steps.values())
+    if by_step:
+        write("decided by step: " + ", ".join(f"{step} {n}" for step, n in by_step.most_common()))
     write(f"skipped {len(state.skip)} test files")
     if state.learned_written:
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")

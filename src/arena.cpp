@@ -99,9 +99,9 @@ ParseArena::~ParseArena() {
   for (auto& b : blocks_) FC_UNPOISON(b.data.get(), b.size);
 }
 
-ParseArena::Scope::Scope(ParseArena& a) : arena_(a), previous_(tls_arena) { tls_arena = &a; }
+ParseArena::Activation::Activation(ParseArena& a) : arena_(a), previous_(tls_arena) { tls_arena = &a; }
 
-ParseArena::Scope::~Scope() {
+ParseArena::Activation::~Activation() {
   tls_arena = previous_;
   arena_.reset();
 }

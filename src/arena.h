@@ -24,15 +24,15 @@ class ParseArena {
   ParseArena(const ParseArena&) = delete;
   ParseArena& operator=(const ParseArena&) = delete;
 
-  // While a Scope lives, tree-sitter's allocations on this thread come from
+  // While an Activation lives, tree-sitter's allocations on this thread come from
   // the arena; when it ends, everything allocated in it is gone. Objects
-  // made inside (parser, tree, cursors) must not outlive the Scope.
-  class Scope {
+  // made inside (parser, tree, cursors) must not outlive the Activation.
+  class Activation {
    public:
-    explicit Scope(ParseArena& a);
-    ~Scope();
-    Scope(const Scope&) = delete;
-    Scope& operator=(const Scope&) = delete;
+    explicit Activation(ParseArena& a);
+    ~Activation();
+    Activation(const Activation&) = delete;
+    Activation& operator=(const Activation&) = delete;
 
    private:
     ParseArena& arena_;
@@ -40,7 +40,7 @@ class ParseArena {
   };
 
   // Some allocation of this parse went to malloc: its objects must be freed
-  // with tree-sitter's own delete functions before the Scope ends.
+  // with tree-sitter's own delete functions before the Activation ends.
   bool spilled() const { return spilled_; }
   // Bytes handed out in the current parse (for tests).
   size_t used() const { return used_; }

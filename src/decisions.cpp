@@ -12,10 +12,6 @@ namespace {
 constexpr uint64_t kDecisionsVersion = 1;
 }
 
-std::string decision_key(uint64_t query) { return "\x02" "decisions:" + std::to_string(query); }
-
-std::string recent_queries_key() { return "\x02" "recent-queries"; }
-
 std::string encode_recent(const std::vector<uint64_t>& queries) {
   Writer w;
   w.u(queries.size());

@@ -13,6 +13,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "keys.h"
+
 namespace fc {
 
 struct CachedDecision {
@@ -27,12 +29,8 @@ struct DecisionSet {
   std::unordered_map<std::string, CachedDecision> by_path;
 };
 
-// Index key under which the decisions of a query are stored.
-std::string decision_key(uint64_t query);
-
 // The most recent queries (newest first); older ones are evicted.
 constexpr size_t kKeptQueries = 8;
-std::string recent_queries_key();
 std::string encode_recent(const std::vector<uint64_t>& queries);
 std::vector<uint64_t> decode_recent(std::string_view data);
 std::string encode_decisions(const DecisionSet& d);

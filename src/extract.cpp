@@ -315,6 +315,49 @@ bool is_param_call(const Ctx& c, TSNode e, TSNode& call) {
   return ok;
 }
 
+// ids=[...] (null: none given): each entry's state (explicit_id) and text;
+// false when the ids cannot be known.
+bool explicit_ids(const Ctx& c, TSNode ids, size_t sets, std::vector<int>& state, std::vector<std::string>& text) {
+  if (ts_node_is_null(ids)) return true;
+  std::vector<TSNode> id_nodes;
+  if (!sequence(ids, id_nodes) || id_nodes.size() != sets) return false;
+  bool ok = true;
+  for (TSNode n : id_nodes) {
+    std::string s;
+    int st = explicit_id(c, n, s);
+    if (st < 0) ok = false;
+    state.push_back(st);
+    text.push_back(s);
+  }
+  return ok;
+}
+
+// The values of one parameter set that is not a pytest.param(...) call.
+void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known) {
+  TSNode inner = unparen(e);
+  if (argnames == 1) {
+    vals.push_back(inner);
+  } else if (!sequence(inner, vals)) {
+    ids_ok = false;  // a variable: values unknown
+    // A variable may hold pytest.param objects with marks.
+    if (!(is(inner, "list") || is(inner, "tuple"))) marks_known = false;
+  }
+  // Any call in a plain value might produce a ParameterSet (marks) -- only
+  // pytest.param does, but an alias of it would too.
+  for (TSNode v : vals) {
+    TSNode uv = unparen(v);
+    if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") || is(uv, "false") ||
+          is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") || is(uv, "tuple") ||
+          is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string")))
+      marks_known = marks_known && !is(uv, "call") && !is(uv, "identifier") && !is(uv, "attribute") &&
+                    !is(uv, "subscript");
+  }
+  if (argnames == 1 && !vals.empty()) {
+    TSNode uv = unparen(vals[0]);
+    if (is(uv, "call") || is(uv, "identifier") || is(uv, "attribute") || is(uv, "subscript")) marks_known = false;
+  }
+}
+
 // Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
 ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
                      TSNode values, TSNode ids) {
@@ -323,24 +366,9 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
   bool values_known = !ts_node_is_null(values) && sequence(values, elems);
   if (!values_known) return p;  // ids and marks unknown
 
-  // ids=[...]: known entries, None entries, or unknown.
   std::vector<int> id_state;
   std::vector<std::string> id_text;
-  bool ids_ok = names_known;
-  if (!ts_node_is_null(ids)) {
-    std::vector<TSNode> id_nodes;
-    if (!sequence(ids, id_nodes) || id_nodes.size() != elems.size()) {
-      ids_ok = false;
-    } else {
-      for (TSNode n : id_nodes) {
-        std::string s;
-        int st = explicit_id(c, n, s);
-        if (st < 0) ids_ok = false;
-        id_state.push_back(st);
-        id_text.push_back(s);
-      }
-    }
-  }
+  bool ids_ok = names_known && explicit_ids(c, ids, elems.size(), id_state, id_text);
   p.marks_known = true;
   for (size_t idx = 0; idx < elems.size(); ++idx) {
     TSNode e = elems[idx];
@@ -366,29 +394,7 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
       for (const auto& [k, v] : a.keyword)
         if (k != "id" && k != "marks") ids_ok = false;  // unexpected: pytest would error
     } else {
-      TSNode inner = unparen(e);
-      if (argnames.size() == 1) {
-        vals.push_back(inner);
-      } else if (!sequence(inner, vals)) {
-        ids_ok = false;  // a variable: values unknown
-        // A variable may hold pytest.param objects with marks.
-        if (!(is(inner, "list") || is(inner, "tuple"))) p.marks_known = false;
-      }
-      // Any call in a plain value might produce a ParameterSet (marks) -- only
-      // pytest.param does, but an alias of it would too.
-      for (TSNode v : vals) {
-        TSNode uv = unparen(v);
-        if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") ||
-              is(uv, "false") || is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") ||
-              is(uv, "tuple") || is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string")))
-          p.marks_known = p.marks_known && !is(uv, "call") && !is(uv, "identifier") && !is(uv, "attribute") &&
-                          !is(uv, "subscript");
-      }
-      if (argnames.size() == 1 && !vals.empty()) {
-        TSNode uv = unparen(vals[0]);
-        if (is(uv, "call") || is(uv, "identifier") || is(uv, "attribute") || is(uv, "subscript"))
-          p.marks_known = false;
-      }
+      plain_values(e, argnames.size(), vals, ids_ok, p.marks_known);
     }
     p.marks.push_back(marks);
     if (!ids_ok) continue;
@@ -590,19 +596,24 @@ void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
 }
 
 // Identifiers bound by an assignment target (a, (b, c), x.y -> x, x[0] -> x).
-void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int depth = 0) {
+// Names go to a list of strings or, directly, to a body's bindings.
+void add_name(std::vector<std::string>& out, std::string name) { out.push_back(std::move(name)); }
+void add_name(std::vector<Binding>& out, std::string name) { out.push_back(Binding{std::move(name), false}); }
+
+template <class Out>
+void bound_names(const Ctx& c, TSNode t, Out& out, int depth = 0) {
   t = unparen(t);
   if (ts_node_is_null(t) || depth > kMaxDepth) return;
   if (is(t, "identifier")) {
-    out.push_back(c.text(t));
+    add_name(out, c.text(t));
     return;
   }
   if (is(t, "attribute") || is(t, "subscript")) {
     std::string base = leftmost_identifier(c, t);
-    if (!base.empty()) out.push_back(base);
+    if (!base.empty()) add_name(out, base);
     if (is(t, "attribute")) {
       TSNode attr = field(c, t, &Fields::attribute);
-      if (c.text(attr) == "__test__") out.push_back("__test__");
+      if (c.text(attr) == "__test__") add_name(out, "__test__");
     }
     return;
   }
@@ -610,23 +621,24 @@ void bound_names(const Ctx& c, TSNode t, std::vector<std::string>& out, int dept
   for (uint32_t i = 0; i < n; ++i) bound_names(c, ts_node_named_child(t, i), out, depth + 1);
 }
 
-struct Scope {
+// The lists a module's or a class's statements add what they define to.
+struct Body {
   std::vector<Func>* funcs;
   std::vector<Class>* classes;
-  std::vector<std::string>* bound;
+  std::vector<Binding>* bound;
   std::vector<std::string>* dynamic;
   MarkList* pytestmark;
   std::vector<Import>* imports;  // module scope only
   bool module;
 };
 
-void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth);
+void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth);
 
-void add_dynamic(Scope& s, const std::string& why) {
+void add_dynamic(Body& s, const std::string& why) {
   if (std::find(s.dynamic->begin(), s.dynamic->end(), why) == s.dynamic->end()) s.dynamic->push_back(why);
 }
 
-void set_pytestmark(Ctx& c, Scope& s, TSNode value, bool conditional) {
+void set_pytestmark(Ctx& c, Body& s, TSNode value, bool conditional) {
   MarkList& m = *s.pytestmark;
   if (m.present || conditional) m.known = false;  // reassigned: which value wins is not static
   m.present = true;
@@ -641,7 +653,7 @@ void set_pytestmark(Ctx& c, Scope& s, TSNode value, bool conditional) {
   }
 }
 
-void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
+void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
   while (is(value, "assignment")) {
@@ -664,7 +676,7 @@ void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
         continue;
       }
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-      s.bound->push_back(n);
+      add_name(*s.bound, n);
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
         Decorator d = resolve_decorator(c, value);
@@ -680,7 +692,7 @@ void process_assignment(Ctx& c, TSNode asg, Scope& s, bool conditional) {
   }
 }
 
-void process_import(Ctx& c, TSNode st, Scope& s) {
+void process_import(Ctx& c, TSNode st, Body& s) {
   bool from = is(st, "import_from_statement");
   std::string module_root;
   if (from) {
@@ -724,7 +736,7 @@ void process_import(Ctx& c, TSNode st, Scope& s) {
       if (full == "fixture") c.fixture_names.insert(bound);
     }
     if (s.imports) s.imports->push_back(imp);
-    else s.bound->push_back(bound);
+    else add_name(*s.bound, bound);
   }
 }
 
@@ -741,7 +753,7 @@ Func make_func(Ctx& c, TSNode def, std::vector<Decorator> decos, bool conditiona
   return f;
 }
 
-void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool conditional, int depth) {
+void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool conditional, int depth) {
   Class k;
   k.name = c.text(field(c, def, &Fields::name));
   k.line = ts_node_start_point(def).row + 1;
@@ -757,7 +769,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Scope inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -766,7 +778,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Scope& s, bool
   s.classes->push_back(std::move(k));
 }
 
-void process_definition(Ctx& c, TSNode node, Scope& s, bool conditional, int depth) {
+void process_definition(Ctx& c, TSNode node, Body& s, bool conditional, int depth) {
   std::vector<Decorator> decos;
   TSNode def = node;
   if (is(node, "decorated_definition")) {
@@ -791,7 +803,7 @@ void process_definition(Ctx& c, TSNode node, Scope& s, bool conditional, int dep
 }
 
 // Compound statements (if/try/for/while/with): their blocks run conditionally.
-void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
+void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
   if (depth >= kMaxDepth) {
     add_dynamic(s, "nesting too deep");
     return;
@@ -809,12 +821,12 @@ void process_compound(Ctx& c, TSNode st, Scope& s, int depth) {
     } else if (is(ch, "as_pattern")) {
       bound_names(c, field(c, ch, &Fields::alias), *s.bound);
     } else if (is(ch, "identifier") && is(st, "except_clause")) {
-      s.bound->push_back(c.text(ch));  // except E as name (older grammars)
+      add_name(*s.bound, c.text(ch));  // except E as name (older grammars)
     }
   }
 }
 
-void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) {
+void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
   if (ts_node_is_null(block)) return;
   if (depth >= kMaxDepth) {
     add_dynamic(s, "nesting too deep");
@@ -838,13 +850,13 @@ void process_block(Ctx& c, TSNode block, Scope& s, bool conditional, int depth) 
           bound_names(c, field(c, e, &Fields::left), names);
           for (const auto& nm : names) {
             if (nm == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-            s.bound->push_back(nm);
+            add_name(*s.bound, nm);
           }
         } else if (is(e, "call")) {
           // Only calls into pytest or the stdlib are taken as harmless here;
           // anything else might inject names (the model decides with imports).
           std::string root = leftmost_identifier(c, e);
-          s.bound->push_back("<call:" + root + ">");
+          s.bound->push_back(Binding{root, true});
         }
       }
     } else if (!std::strcmp(t, "if_statement") || !std::strcmp(t, "try_statement") ||
@@ -900,7 +912,7 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
           found.insert("sys.modules");
       }
     } else if (!std::strcmp(t, "named_expression")) {
-      f.bound.push_back(c.text(field(c, n, &Fields::name)));
+      add_name(f.bound, c.text(field(c, n, &Fields::name)));
     }
     if (ts_tree_cursor_goto_first_child(&cur)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {
@@ -921,9 +933,10 @@ void collect_aliases(Ctx& c, TSNode block, int depth) {
   for (TSNode st : named_children(block)) {
     if (is(st, "import_statement") || is(st, "import_from_statement")) {
       std::vector<Import> sink;
-      std::vector<std::string> b, d;
+      std::vector<Binding> b;
+      std::vector<std::string> d;
       MarkList m;
-      Scope s{nullptr, nullptr, &b, &d, &m, &sink, true};
+      Body s{nullptr, nullptr, &b, &d, &m, &sink, true};
       process_import(c, st, s);
     } else if (is(st, "if_statement") || is(st, "try_statement")) {
       uint32_t k = ts_node_named_child_count(st);
@@ -958,7 +971,7 @@ FileFacts Extractor::extract(std::string_view source) {
   // Declared in this order so that the tree goes first, then the parser, then
   // everything the arena holds. A tree that lives wholly in the arena is
   // dropped with it; one that spilled into malloc is freed node by node.
-  ParseArena::Scope in_arena(arena_);
+  ParseArena::Activation in_arena(arena_);
   ParserPtr parser(ts_parser_new());
   ts_parser_set_language(parser.get(), lang_);
   auto drop_tree = [this](TSTree* t) {
@@ -981,7 +994,7 @@ FileFacts Extractor::extract(std::string_view source) {
   c.fields = resolve_fields(lang_);  // 16 lookups per file, not per node
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
   collect_aliases(c, root, 0);
-  Scope s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
+  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
   return f;

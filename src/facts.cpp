@@ -97,6 +97,20 @@ void get(Reader& r, MarkList& m) {
   get_all(r, m.marks);
 }
 
+// Stored as strings: a call as "<call:ROOT>" (no identifier holds '<').
+void put_bindings(Writer& w, const std::vector<Binding>& v) {
+  w.u(v.size());
+  for (const auto& b : v) w.s(b.call ? "<call:" + b.name + ">" : b.name);
+}
+std::vector<Binding> get_bindings(Reader& r) {
+  std::vector<Binding> v;
+  for (auto& s : r.ss()) {
+    const bool call = s.size() >= 7 && s.compare(0, 6, "<call:") == 0 && s.back() == '>';
+    v.push_back(call ? Binding{s.substr(6, s.size() - 7), true} : Binding{std::move(s), false});
+  }
+  return v;
+}
+
 void put(Writer& w, const Class& c) {
   w.s(c.name);
   w.u(c.line);
@@ -106,7 +120,7 @@ void put(Writer& w, const Class& c) {
   put(w, c.pytestmark);
   put_all(w, c.funcs);
   put_all(w, c.classes);
-  w.ss(c.bound);
+  put_bindings(w, c.bound);
   w.ss(c.dynamic);
 }
 // Nesting of stored classes is bounded by the extractor; the decoder bounds it too.
@@ -130,7 +144,7 @@ bool get_class(Reader& r, Class& c, int depth) {
   get(r, c.pytestmark);
   get_all(r, c.funcs);
   get_classes(r, c.classes, depth + 1);
-  c.bound = r.ss();
+  c.bound = get_bindings(r);
   c.dynamic = r.ss();
   return r.ok();
 }
@@ -158,7 +172,7 @@ std::string encode_facts(const FileFacts& f) {
   w.u(f.classes.size());
   for (const auto& c : f.classes) put(w, c);
   put(w, f.pytestmark);
-  w.ss(f.bound);
+  put_bindings(w, f.bound);
   put_all(w, f.imports);
   w.b(f.mentions_pluginmanager);
   return w.take();
@@ -174,7 +188,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   get_all(r, f.funcs);
   get_classes(r, f.classes, 0);
   get(r, f.pytestmark);
-  f.bound = r.ss();
+  f.bound = get_bindings(r);
   get_all(r, f.imports);
   f.mentions_pluginmanager = r.b();
   if (!r.ok() || !r.at_end()) return false;

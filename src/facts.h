@@ -46,6 +46,15 @@ struct Decorator {
   std::string root;              // unknown decorator: leftmost identifier (for stdlib checks)
 };
 
+// One entry of a module's or a class body's bindings, in source order: a name
+// bound by assignment, import, `for`/`with`/`except` target, `del` or walrus,
+// or a bare call statement (which may bind names the source does not show;
+// the model accepts calls into pytest or the stdlib).
+struct Binding {
+  std::string name;   // the bound name; for a call, the callee's leftmost identifier
+  bool call = false;  // a call statement rather than a bound name
+};
+
 struct Func {
   std::string name;
   uint32_t line = 0;
@@ -70,7 +79,7 @@ struct Class {
   MarkList pytestmark;
   std::vector<Func> funcs;
   std::vector<Class> classes;
-  std::vector<std::string> bound;      // other names bound in the body
+  std::vector<Binding> bound;          // other names bound in the body
   std::vector<std::string> dynamic;    // reasons the body cannot be predicted
 };
 
@@ -87,7 +96,7 @@ struct FileFacts {
   std::vector<Func> funcs;             // module-level functions
   std::vector<Class> classes;          // module-level classes
   MarkList pytestmark;                 // module pytestmark
-  std::vector<std::string> bound;      // other module-level bindings
+  std::vector<Binding> bound;          // other module-level bindings
   std::vector<Import> imports;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
 };

@@ -10,13 +10,13 @@
 #include <xxhash.h>
 
 #include "codec.h"
+#include "keys.h"
 
 namespace fc {
 namespace {
 
 constexpr uint32_t kMagic = 0x31584346;  // "FCX1"
 constexpr uint32_t kRecordVersion = 2;
-constexpr char kSchemaKey[] = "\x01schema";
 constexpr size_t kMaxMap = size_t{64} << 30;
 
 template <class T>
@@ -24,7 +24,7 @@ void put_raw(std::string& s, T v) {
   s.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 template <class T>
-bool get_raw(const char*& p, const char* end, T& v) {
+bool read_pod(const char*& p, const char* end, T& v) {
   if (static_cast<size_t>(end - p) < sizeof v) return false;
   std::memcpy(&v, p, sizeof v);
   p += sizeof v;
@@ -89,11 +89,11 @@ bool decode_record(const char* data, size_t size, RecordView& out) {
   uint32_t magic = 0, version = 0;
   uint8_t racy = 0;
   uint64_t n = 0;
-  if (!get_raw(p, end, magic) || magic != kMagic) return false;
-  if (!get_raw(p, end, version) || version != kRecordVersion) return false;
-  if (!get_raw(p, end, out.stat.mtime_ns) || !get_raw(p, end, out.stat.ctime_ns) ||
-      !get_raw(p, end, out.stat.size) || !get_raw(p, end, out.stat.ino) || !get_raw(p, end, out.stat.dev) ||
-      !get_raw(p, end, out.hash) || !get_raw(p, end, racy) || !get_raw(p, end, n))
+  if (!read_pod(p, end, magic) || magic != kMagic) return false;
+  if (!read_pod(p, end, version) || version != kRecordVersion) return false;
+  if (!read_pod(p, end, out.stat.mtime_ns) || !read_pod(p, end, out.stat.ctime_ns) ||
+      !read_pod(p, end, out.stat.size) || !read_pod(p, end, out.stat.ino) || !read_pod(p, end, out.stat.dev) ||
+      !read_pod(p, end, out.hash) || !read_pod(p, end, racy) || !read_pod(p, end, n))
     return false;
   if (n != static_cast<uint64_t>(end - p)) return false;
   out.racy = racy != 0;
@@ -123,7 +123,6 @@ std::unique_ptr<Index> Index::open(const std::string& dir, std::string& error, s
 }
 
 bool Index::init(const std::string& dir, std::string& error, size_t initial_map) {
-  dir_ = dir;
   MDB_env* raw = nullptr;
   int rc = mdb_env_create(&raw);
   if (rc) {
@@ -182,7 +181,7 @@ Index::Reader::Reader(const Index& idx) : idx_(idx) {
   }
 }
 
-bool Index::Reader::get_raw(const std::string& key, std::string_view& out) const {
+bool Index::Reader::get_bytes(const std::string& key, std::string_view& out) const {
   if (!txn_.get() || key.empty() || key.size() > 511) return false;
   MDB_val k{key.size(), const_cast<char*>(key.data())}, v{};
   if (mdb_get(txn_.get(), idx_.dbi_, &k, &v) != 0) return false;
@@ -192,7 +191,7 @@ bool Index::Reader::get_raw(const std::string& key, std::string_view& out) const
 
 bool Index::Reader::get(const std::string& key, RecordView& out) const {
   std::string_view v;
-  return get_raw(key, v) && decode_record(v.data(), v.size(), out);
+  return get_bytes(key, v) && decode_record(v.data(), v.size(), out);
 }
 
 size_t Index::map_size() const {
@@ -244,27 +243,6 @@ bool Index::put_many(const std::vector<std::pair<std::string, std::string>>& rec
   }
   error = "index is full";
   return false;
-}
-
-bool Index::erase_many(const std::vector<std::string>& keys, std::string& error) {
-  if (keys.empty()) return true;
-  Txn t;
-  int rc = t.begin(env_.get(), 0);
-  if (rc) {
-    error = mdb_strerror(rc);
-    return false;
-  }
-  for (const auto& key : keys) {
-    MDB_val k{key.size(), const_cast<char*>(key.data())};
-    rc = mdb_del(t.get(), dbi_, &k, nullptr);
-    if (rc && rc != MDB_NOTFOUND) {
-      error = mdb_strerror(rc);
-      return false;
-    }
-  }
-  rc = t.commit();
-  if (rc) error = mdb_strerror(rc);
-  return rc == 0;
 }
 
 }  // namespace fc

@@ -88,8 +88,8 @@ class Index {
     bool ok() const { return txn_.get() != nullptr; }
     // Looks up `key`; false if absent or unreadable.
     bool get(const std::string& key, RecordView& out) const;
-    // The raw stored bytes of `key` (valid while this reader lives).
-    bool get_raw(const std::string& key, std::string_view& out) const;
+    // The stored bytes of `key`, undecoded (valid while this reader lives).
+    bool get_bytes(const std::string& key, std::string_view& out) const;
 
    private:
     const Index& idx_;
@@ -101,14 +101,12 @@ class Index {
   // Keys in `erase` are deleted in the same transaction.
   bool put_many(const std::vector<std::pair<std::string, std::string>>& kvs, std::string& error,
                 const std::vector<std::string>& erase = {});
-  bool erase_many(const std::vector<std::string>& keys, std::string& error);
   size_t map_size() const;
 
  private:
   bool init(const std::string& dir, std::string& error, size_t initial_map);
   EnvPtr env_;
   MDB_dbi dbi_ = 0;
-  std::string dir_;
 };
 
 }  // namespace fc

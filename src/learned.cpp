@@ -1,15 +1,10 @@
 #include "learned.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <random>
-#include <ctime>
 #include <atomic>
 #include <set>
 #include <thread>
@@ -38,17 +33,6 @@ void get_paths(Reader& r, HashedPaths& p) {
     h = r.u();
   }
 }
-
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-}  // namespace
-
-std::string generations_key() { return "\x05" "generations"; }
-std::string learned_key(const std::string& path) { return "\x05" "files:" + path; }
-
-namespace {
 
 void put_deps(Writer& w, const DepFiles& deps) {
   w.u(deps.size());
@@ -179,49 +163,6 @@ bool decode_learned(const char* data, size_t size, LearnedFile& out) {
   return r.ok() && r.at_end();
 }
 
-bool read_file(const std::string& path, std::string& out) {
-  out.clear();
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[65536];
-  bool ok = true;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      ok = false;
-      break;
-    }
-    if (n == 0) break;
-    out.append(buf, static_cast<size_t>(n));
-  }
-  ::close(fd);
-  return ok;
-}
-
-std::string surface_cache_key(const std::string& path) { return "\x04" "surf:" + path; }
-
-bool hash_file(const std::string& path, uint64_t& out) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  XXH3_state_t* st = XXH3_createState();
-  XXH3_64bits_reset(st);
-  char buf[65536];
-  bool ok = true;
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      ok = false;
-      break;
-    }
-    if (n == 0) break;
-    XXH3_64bits_update(st, buf, static_cast<size_t>(n));
-  }
-  out = XXH3_64bits_digest(st);
-  XXH3_freeState(st);
-  ::close(fd);
-  return ok;
-}
-
 DepHasher::DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns, const TSLanguage* lang)
     : index_(index), now_ns_(now_ns), racy_ns_(racy_window_ns), lang_(lang) {}
 
@@ -233,7 +174,7 @@ bool DepHasher::hash(const std::string& path, uint64_t& out) {
   }
   FileStat fs;
   if (!stat_file(path, fs)) return false;
-  const std::string key = "\x04" "dep:" + path;
+  const std::string key = dep_key(path);
   if (index_) {
     Index::Reader reader(*index_);
     RecordView rv;
@@ -248,7 +189,7 @@ bool DepHasher::hash(const std::string& path, uint64_t& out) {
     Record r;
     r.stat = fs;
     r.hash = out;
-    r.racy = now_ns_ - fs.mtime_ns < racy_ns_ || now_ns_ - fs.ctime_ns < racy_ns_;
+    r.racy = is_racy(fs, now_ns_, racy_ns_);
     writes_.emplace_back(key, encode_record(r));
   }
   return true;
@@ -282,11 +223,11 @@ bool DepHasher::surface(const std::string& path, uint64_t content_hash, const st
   // Cached by path, content and functions: (content hash, hash of the names, surface hash).
   uint64_t names = XXH3_64bits_withSeed(nullptr, 0, ran.size());
   for (const auto& r : ran) names = XXH3_64bits_withSeed(r.data(), r.size(), names);
-  const std::string key = surface_cache_key(path);
+  const std::string key = surface_key(path);
   if (index_) {
     Index::Reader reader(*index_);
     std::string_view raw;
-    if (reader.ok() && reader.get_raw(key, raw)) {
+    if (reader.ok() && reader.get_bytes(key, raw)) {
       Reader r(raw.data(), raw.size());
       const uint64_t c = r.u(), n = r.u(), s = r.u(), ok = r.u();
       if (r.ok() && c == content_hash && n == names) {
@@ -296,9 +237,10 @@ bool DepHasher::surface(const std::string& path, uint64_t content_hash, const st
     }
   }
   std::string source;
+  size_t size = 0;
   uint64_t h = 0;
-  bool ok = read_file(path, source) && (h = XXH3_64bits(source.data(), source.size())) == content_hash &&
-            surface_hash(lang_, source, std::set<std::string>(ran.begin(), ran.end()), out);
+  bool ok = read_file(path, source, size) && (h = fc::content_hash(source.data(), size)) == content_hash &&
+            surface_hash(lang_, std::string_view(source.data(), size), std::set<std::string>(ran.begin(), ran.end()), out);
   if (h != content_hash) return false;  // changed while reading: nothing to cache
   if (index_) {
     Writer w;
@@ -333,25 +275,26 @@ std::string generation_mismatch(const Generation& g, uint64_t session_key, uint6
   return {};
 }
 
-bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark) {
-  for (const auto& it : f.items) {
-    Tri r = Tri::True;
-    if (keyword) {
-      r = keyword->eval([&](const ExprNode& n) {
-        for (const auto& k : it.keywords)
-          if (k.find(n.lname) != std::string::npos) return Tri::True;
-        return Tri::False;
-      });
-    }
-    if (r != Tri::False && mark) {
-      r = tri_and(r, mark->eval([&](const ExprNode& n) {
-        if (!contains(it.marks, n.name)) return Tri::False;
-        return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs were not recorded
-      }));
-    }
-    if (r != Tri::False) return false;
+bool load_generations(const Index::Reader& reader, std::vector<Generation>& out) {
+  std::string_view raw;
+  return reader.ok() && reader.get_bytes(generations_key(), raw) && decode_generations(raw.data(), raw.size(), out);
+}
+
+size_t newest_valid_generation(const std::vector<Generation>& gens, uint64_t session_key, uint64_t conftest_fp,
+                               const InputSnapshot& snapshot, DepHasher& deps, std::string* why) {
+  std::string newest;
+  for (size_t i = 0; i < gens.size(); ++i) {
+    std::string reason = generation_mismatch(gens[i], session_key, conftest_fp, snapshot, deps);
+    if (reason.empty()) return i;
+    if (i == 0) newest = std::move(reason);
   }
-  return true;
+  if (why) *why = std::move(newest);
+  return gens.size();
+}
+
+bool find_learned(const Index::Reader& reader, const std::string& path, uint64_t generation, LearnedFile& out) {
+  std::string_view raw;
+  return reader.get_bytes(learned_key(path), raw) && find_learned(raw.data(), raw.size(), generation, out);
 }
 
 namespace {
@@ -368,7 +311,9 @@ uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen
   for (const auto& f : in.files) {
     LearnedFile lf;
     lf.generation = gen;
-    if (!hash_file(f.path, lf.content_hash)) continue;
+    // A module that changed since the scan saw it is not learned: its items
+    // may come from either version.
+    if (!hash_file(f.path, lf.content_hash) || lf.content_hash != f.content_hash) continue;
     bool ok = true;
     for (const auto& d : f.deps) {
       uint64_t h;
@@ -382,7 +327,7 @@ uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen
     lf.items = f.items;
     LearnedSet set;
     std::string_view raw;
-    if (!(reader.ok() && reader.get_raw(learned_key(f.path), raw) && decode_learned_set(raw.data(), raw.size(), set)))
+    if (!(reader.ok() && reader.get_bytes(learned_key(f.path), raw) && decode_learned_set(raw.data(), raw.size(), set)))
       set.clear();
     set.erase(std::remove_if(set.begin(), set.end(), [&](const auto& e) { return e.first == gen || !is_kept(e.first); }),
               set.end());
@@ -421,12 +366,13 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
   std::atomic<size_t> next{0};
   auto work = [&] {
     std::string source;
+    size_t size = 0;
     for (size_t i; (i = next++) < out.size();) {
       DepFile& d = out[i];
       if (d.whole) continue;
       std::set<std::string> names(d.ran.begin(), d.ran.end());
-      d.whole = !(read_file(d.path, source) && XXH3_64bits(source.data(), source.size()) == d.content_hash &&
-                  file_surface(in.lang, source, inputs[i]->ran, names, d.surface));
+      d.whole = !(read_file(d.path, source, size) && fc::content_hash(source.data(), size) == d.content_hash &&
+                  file_surface(in.lang, std::string_view(source.data(), size), inputs[i]->ran, names, d.surface));
       d.ran.assign(names.begin(), names.end());
       if (d.whole) d.ran.clear();
     }
@@ -453,21 +399,18 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   std::string err, warning;
   auto index = Index::open(index_dir, err, warning);
   if (!index) return err;
-  DepHasher hasher(index.get(), now_ns(), int64_t{2} * 1000000000, in.lang);
+  DepHasher hasher(index.get(), now_ns(), kRacyWindowNs, in.lang);
   // The newest kept generation that holds for this session takes the records.
   std::vector<Generation> gens;
   Generation gen;
   bool merge = false;
   {
     Index::Reader reader(*index);
-    std::string_view raw;
-    if (reader.ok() && reader.get_raw(generations_key(), raw) && decode_generations(raw.data(), raw.size(), gens)) {
-      for (const auto& g : gens) {
-        if (generation_mismatch(g, in.session_key, in.conftest_fp, in.inputs, hasher).empty()) {
-          gen = g;
-          merge = true;
-          break;
-        }
+    if (load_generations(reader, gens)) {
+      const size_t at = newest_valid_generation(gens, in.session_key, in.conftest_fp, in.inputs, hasher);
+      if (at < gens.size()) {
+        gen = gens[at];
+        merge = true;
       }
     } else {
       gens.clear();

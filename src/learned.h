@@ -10,6 +10,9 @@
 // content hashes of every non-test file that was imported or read. A *file record* holds
 // the module's content hash, the test modules it borrows from (base classes,
 // imported names), and its items. Any mismatch makes the record worthless.
+//
+// This file stores records and checks their key; what a record's items say
+// about a filter is the Decider's business (decide.h).
 #pragma once
 
 #include <cstdint>
@@ -22,7 +25,9 @@
 
 #include <tree_sitter/api.h>
 
-#include "expr.h"
+#include "files.h"
+#include "index.h"
+#include "keys.h"
 #include "surface.h"
 
 namespace fc {
@@ -75,8 +80,6 @@ uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name
 // inputs alternate (`pytest -k x`, `pytest -k x --runslow`) each find theirs.
 constexpr size_t kKeptGenerations = 4;
 
-std::string generations_key();
-std::string learned_key(const std::string& path);
 std::string encode_generations(const std::vector<Generation>& gens);
 bool decode_generations(const char* data, size_t size, std::vector<Generation>& out);
 std::string encode_learned(const LearnedFile& f);
@@ -89,14 +92,6 @@ bool decode_learned_set(const char* data, size_t size, LearnedSet& out);
 // Decodes only the record of `generation`, if the set has one.
 bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out);
 
-// A file's content; false if it cannot be read.
-bool read_file(const std::string& path, std::string& out);
-std::string surface_cache_key(const std::string& path);
-
-// xxh3 of a file's content; false if it cannot be read.
-bool hash_file(const std::string& path, uint64_t& out);
-
-class Index;
 
 // Content hashes of dependency files, validated like test files: unchanged
 // stat data (and not racy) reuses the stored hash, otherwise the file is read.
@@ -123,13 +118,21 @@ class DepHasher {
   std::map<std::string, uint64_t> memo_;
 };
 
-// True when no learned item can be selected by the filter (-k and -m).
-bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark);
-
 // Why a stored generation does not hold for this session ("" when it does):
 // names the first part of its key that changed.
 std::string generation_mismatch(const Generation& g, uint64_t session_key, uint64_t conftest_fp,
                                 const InputSnapshot& snapshot, DepHasher& deps);
+
+// The stored generations (most recent first); false when there are none readable.
+bool load_generations(const Index::Reader& reader, std::vector<Generation>& out);
+
+// The position of the newest of `gens` that holds for this session, or
+// gens.size() when none does (then `why`, when given, gets the newest one's reason).
+size_t newest_valid_generation(const std::vector<Generation>& gens, uint64_t session_key, uint64_t conftest_fp,
+                               const InputSnapshot& snapshot, DepHasher& deps, std::string* why = nullptr);
+
+// The learned record of `path` under `generation`, if there is one.
+bool find_learned(const Index::Reader& reader, const std::string& path, uint64_t generation, LearnedFile& out);
 
 struct LearnInput {
   uint64_t session_key = 0;
@@ -146,6 +149,7 @@ struct LearnInput {
   const TSLanguage* lang = nullptr;  // surfaces need the grammar; none: whole contents
   struct File {
     std::string path;
+    uint64_t content_hash = 0;  // as the scan saw it: a module changed since is not recorded
     std::vector<std::string> deps;
     std::vector<LearnedItem> items;
   };

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 
+#include "files.h"
+
 namespace fc {
 namespace {
 
@@ -52,20 +54,24 @@ std::string lower(std::string s) {
 
 bool starts_with(const std::string& s, const char* p) { return s.rfind(p, 0) == 0; }
 
+// Is `module` (a top-level module name) pytest's own or the standard library's?
+bool pytest_or_stdlib(const std::string& module, const ModelConfig& cfg) {
+  return module == "pytest" || module == "_pytest" || cfg.stdlib.count(module) > 0;
+}
+
 // Is `root` bound by an import of the stdlib or pytest?
 bool stdlib_name(const FileFacts& f, const std::string& root, const ModelConfig& cfg) {
   if (root == "print" || root == "staticmethod" || root == "classmethod" || root == "property") return true;
   for (const auto& imp : f.imports) {
     if (imp.bound != root) continue;
-    return imp.module == "pytest" || imp.module == "_pytest" || cfg.stdlib.count(imp.module) > 0;
+    return pytest_or_stdlib(imp.module, cfg);
   }
   return false;
 }
 
-bool safe_call(const FileFacts& f, const std::string& entry, const ModelConfig& cfg) {
-  // entry is "<call:ROOT>"
-  std::string root = entry.substr(6, entry.size() - 7);
-  return !root.empty() && stdlib_name(f, root, cfg);
+// A call statement at module or class level into pytest or the stdlib.
+bool safe_call(const FileFacts& f, const Binding& call, const ModelConfig& cfg) {
+  return !call.name.empty() && stdlib_name(f, call.name, cfg);
 }
 
 bool is_mark_kind(DecoKind k) {
@@ -229,7 +235,7 @@ std::string collect_fixtures(const FileFacts& file, const std::vector<Func>& fun
 
 class ModuleEval {
  public:
-  ModuleEval(const FileFacts& f, const Scope& scope, const ModelConfig& cfg, const Filter& flt)
+  ModuleEval(const FileFacts& f, const ConftestScope& scope, const ModelConfig& cfg, const Filter& flt)
       : f_(f), scope_(scope), cfg_(cfg), flt_(flt) {}
 
   // Returns false (with reason) as soon as some item may be selected.
@@ -246,7 +252,7 @@ class ModuleEval {
     std::set<std::string> module_autouse;
     std::string opaque = collect_fixtures(f_, f_.funcs, cfg_, module_defs_, module_autouse, true);
     for (const auto& imp : f_.imports) {
-      if (!imp.from || imp.module == "pytest" || imp.module == "_pytest" || cfg_.stdlib.count(imp.module)) continue;
+      if (!imp.from || pytest_or_stdlib(imp.module, cfg_)) continue;
       if (imp.bound == "pytest_generate_tests") {
         o.parametrized = true;
         o.param_marks_unknown = true;
@@ -269,7 +275,7 @@ class ModuleEval {
 
  private:
   const FileFacts& f_;
-  const Scope& scope_;
+  const ConftestScope& scope_;
   const ModelConfig& cfg_;
   const Filter& flt_;
   std::map<std::string, FixtureInfo> module_defs_;
@@ -416,7 +422,13 @@ class ModuleEval {
     }
     if (set_marks_unknown) base.open(true, true, "parameter marks are not literal");
 
-    // Exact items: cartesian product of the parameter sets.
+    return exact_items(fn, base, sets, reason);
+  }
+
+  // Exact items: the cartesian product of the parameter sets (ids known),
+  // each checked; false (and a reason) as soon as one may be selected.
+  bool exact_items(const Func& fn, const Item& base, const std::vector<const ParamSets*>& sets,
+                   std::string& reason) const {
     size_t total = 1;
     for (const ParamSets* s : sets) {
       total *= std::max<size_t>(s->ids.size(), 1);
@@ -468,13 +480,14 @@ class ModuleEval {
       return false;
     }
     for (const auto& b : c.bound) {
-      if (starts_with(b, "<call:")) {
+      if (b.call) {
         if (safe_call(f_, b, cfg_)) continue;
-        reason = "class " + c.name + " body calls " + b.substr(6, b.size() - 7) + "()";
+        reason = "class " + c.name + " body calls " + b.name + "()";
         return false;
       }
-      if (b == "__test__" || name_matches(b, cfg_.python_functions) || name_matches(b, cfg_.python_classes)) {
-        reason = "class " + c.name + " binds '" + b + "' by assignment or import";
+      if (b.name == "__test__" || name_matches(b.name, cfg_.python_functions) ||
+          name_matches(b.name, cfg_.python_classes)) {
+        reason = "class " + c.name + " binds '" + b.name + "' by assignment or import";
         return false;
       }
     }
@@ -536,17 +549,20 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
         return path + " may register plugins";
   }
   for (const auto& b : f.bound) {
-    if (b == "pytest_plugins") return path + " sets pytest_plugins";
-    if (starts_with(b, "pytest_")) return path + " binds hook " + b;
-    if (starts_with(b, "<call:") && !safe_call(f, b, cfg))
-      return path + " calls " + b.substr(6, b.size() - 7) + "() at import";
+    if (b.call) {
+      if (!safe_call(f, b, cfg)) return path + " calls " + b.name + "() at import";
+    } else if (b.name == "pytest_plugins") {
+      return path + " sets pytest_plugins";
+    } else if (starts_with(b.name, "pytest_")) {
+      return path + " binds hook " + b.name;
+    }
   }
   for (const auto& imp : f.imports)
     if (starts_with(imp.bound, "pytest_")) return path + " imports hook " + imp.bound;
   return {};
 }
 
-void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope) {
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope) {
   if (!scope.unknown.empty()) return;
   auto unknown = [&](const std::string& why) {
     if (scope.unknown.empty()) scope.unknown = path + ": " + why;
@@ -560,16 +576,16 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
       return unknown("defines hook " + fn.name);
   }
   for (const auto& b : f.bound) {
-    if (starts_with(b, "<call:")) {
-      if (!safe_call(f, b, cfg)) return unknown("calls " + b.substr(6, b.size() - 7) + "() at import");
-    } else if (b == "pytest_plugins") {
+    if (b.call) {
+      if (!safe_call(f, b, cfg)) return unknown("calls " + b.name + "() at import");
+    } else if (b.name == "pytest_plugins") {
       return unknown("sets pytest_plugins");
-    } else if (starts_with(b, "pytest_")) {
-      return unknown("binds hook " + b);
+    } else if (starts_with(b.name, "pytest_")) {
+      return unknown("binds hook " + b.name);
     }
   }
   for (const auto& imp : f.imports) {
-    if (!imp.from || imp.module == "pytest" || imp.module == "_pytest" || cfg.stdlib.count(imp.module)) continue;
+    if (!imp.from || pytest_or_stdlib(imp.module, cfg)) continue;
     if (starts_with(imp.bound, "pytest_")) return unknown("imports hook " + imp.bound);
     if (scope.env.opaque.empty())
       scope.env.opaque = path + " imports '" + imp.bound + "' (may be a fixture)";
@@ -578,7 +594,7 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
   if (!op.empty() && scope.env.opaque.empty()) scope.env.opaque = path + ": " + op;
 }
 
-Decision decide(const FileFacts& f, const std::string& path, const Scope& scope, const ModelConfig& cfg,
+Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
                 const Filter& filter) {
   Decision d;
   if (!scope.unknown.empty()) {
@@ -598,14 +614,14 @@ Decision decide(const FileFacts& f, const std::string& path, const Scope& scope,
     return d;
   }
   for (const auto& b : f.bound) {
-    if (starts_with(b, "<call:")) {
+    if (b.call) {
       if (safe_call(f, b, cfg)) continue;
-      d.reason = "module calls " + b.substr(6, b.size() - 7) + "() at import";
+      d.reason = "module calls " + b.name + "() at import";
       return d;
     }
-    if (b == "pytest_plugins" || b == "__test__" || name_matches(b, cfg.python_functions) ||
-        name_matches(b, cfg.python_classes)) {
-      d.reason = "binds '" + b + "' by assignment, import or del";
+    if (b.name == "pytest_plugins" || b.name == "__test__" || name_matches(b.name, cfg.python_functions) ||
+        name_matches(b.name, cfg.python_classes)) {
+      d.reason = "binds '" + b.name + "' by assignment, import or del";
       return d;
     }
   }
@@ -618,8 +634,7 @@ Decision decide(const FileFacts& f, const std::string& path, const Scope& scope,
   }
   // Node chain below the root directory: directories, then the module file.
   const std::string& root = cfg.rootdir;
-  if (path.size() <= root.size() + 1 || path.compare(0, root.size(), root) != 0 ||
-      (root != "/" && path[root.size()] != '/')) {
+  if (!is_below(path, root)) {
     d.reason = "outside rootdir";
     return d;
   }

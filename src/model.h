@@ -31,7 +31,7 @@ struct FixtureEnv {
 };
 
 // The conftest.py files above a test file, folded together.
-struct Scope {
+struct ConftestScope {
   std::string unknown;  // reason the whole subtree cannot be predicted; empty if it can
   FixtureEnv env;
   // Markers a collection hook may add to any item (a hook read as acting per
@@ -67,10 +67,10 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
                                    const std::set<std::string>& read_hooks = {});
 
 // Folds one conftest's facts into `scope` (conftests nearer the file come later).
-void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, Scope& scope);
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope);
 
 // Decides one test module.
-Decision decide(const FileFacts& f, const std::string& path, const Scope& scope, const ModelConfig& cfg,
+Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
                 const Filter& filter);
 
 // pytest's prefix-or-glob name matching (python_classes / python_functions).

@@ -105,8 +105,9 @@ PYBIND11_MODULE(_core, m) {
     out["error"] = r.error;
     out["warnings"] = r.warnings;
     py::list skip, imported, learned_current;
-    py::dict hashes;
+    py::dict hashes, steps;
     for (const auto& f : r.files) {
+      steps[py::str(f.path)] = py::make_tuple(fc::step_name(f.step), f.reason);
       if (f.skip) {
         skip.append(f.path);
       } else {
@@ -116,6 +117,7 @@ PYBIND11_MODULE(_core, m) {
       }
     }
     out["learned_current"] = learned_current;
+    out["steps"] = steps;  // path -> (deciding step, reason), for --fast-collect-explain
     out["hashes"] = hashes;
     out["conftests"] = r.conftests;
     out["conftest_fp"] = r.conftest_fp;
@@ -141,12 +143,11 @@ PYBIND11_MODULE(_core, m) {
       in.deps.push_back({t[0].cast<std::string>(), t[1].cast<bool>(),
                          t[2].cast<std::vector<std::pair<std::string, uint32_t>>>()});
     }
-    std::map<std::string, uint64_t> expected;
     for (auto f : c["files"].cast<py::list>()) {
-      auto t = f.cast<py::tuple>();  // (path, expected hash, deps, [(keywords, marks), ...])
+      auto t = f.cast<py::tuple>();  // (path, content hash seen by the scan, deps, [(keywords, marks), ...])
       fc::LearnInput::File file;
       file.path = t[0].cast<std::string>();
-      expected[file.path] = t[1].cast<uint64_t>();
+      file.content_hash = t[1].cast<uint64_t>();
       file.deps = t[2].cast<std::vector<std::string>>();
       for (auto item : t[3].cast<py::list>()) {
         auto it = item.cast<py::tuple>();
@@ -159,14 +160,6 @@ PYBIND11_MODULE(_core, m) {
     std::string err;
     {
       py::gil_scoped_release release;
-      // A module that changed since the scan saw it is not learned: its
-      // items may come from either version.
-      std::vector<fc::LearnInput::File> keep;
-      for (auto& f : in.files) {
-        uint64_t now = 0;
-        if (fc::hash_file(f.path, now) && now == expected[f.path]) keep.push_back(std::move(f));
-      }
-      in.files = std::move(keep);
       err = fc::learn(index_dir, in, written);
     }
     return py::make_tuple(err, written);

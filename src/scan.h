@@ -1,5 +1,6 @@
-// The batch entry point: walk, check the index, parse what changed (in
-// parallel), fold conftests, and decide every test module for a filter.
+// The batch entry point, in phases: walk; load the conftests; pick the learned
+// generation; load and decide every test module (in parallel, the Decider of
+// decide.h decides); decide modules with learned records; write the index.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,8 @@
 
 #include <tree_sitter/api.h>
 
+#include "decide.h"
+#include "files.h"
 #include "model.h"
 
 namespace fc {
@@ -37,18 +40,8 @@ struct ScanConfig {
   unsigned threads = 0;   // 0: one per core
   uint64_t max_parse_bytes = uint64_t{16} << 20;
   // Files whose mtime or ctime is this close to the scan are re-hashed next time.
-  int64_t racy_window_ns = int64_t{2} * 1000000000;
+  int64_t racy_window_ns = kRacyWindowNs;
   size_t initial_map_bytes = size_t{256} << 20;  // LMDB map of a new index; doubled when full
-};
-
-struct FileDecision {
-  std::string path;
-  bool skip = false;
-  std::string reason;
-  uint64_t hash = 0;  // content hash seen by this scan (0 if unreadable)
-  // Imported because items learned under the current key may match: the
-  // learned record stays valid, and recording the module again is not needed.
-  bool learned_current = false;
 };
 
 struct ScanStats {

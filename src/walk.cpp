@@ -31,10 +31,6 @@ bool is_file(const std::string& p) {
 
 }  // namespace
 
-bool file_matches(const std::string& basename, const std::vector<std::string>& patterns) {
-  return any_match(basename, patterns);
-}
-
 WalkResult walk(const WalkConfig& cfg) {
   WalkResult out;
   std::set<std::string> conftests;

@@ -24,8 +24,4 @@ struct WalkResult {
 
 WalkResult walk(const WalkConfig& cfg);
 
-// Python's fnmatch-style match of a basename against pytest's python_files
-// patterns (patterns with a path separator never match here).
-bool file_matches(const std::string& basename, const std::vector<std::string>& patterns);
-
 }  // namespace fc

@@ -207,3 +207,52 @@ def test_a_conftest_answering_ignore_collect_does_not_hide_the_plugin(project: p
         compare(project, ["-k", k])
     fast = compare(project, ["-k", "alpha"])
     assert fast.modules == {"test_alpha.py"}
+
+
+def _explained(result: pytest.RunResult) -> dict:
+    """File -> its explain line, from the 'fastcollect explain' section."""
+    lines = result.stdout.lines
+    start = next(i for i, line in enumerate(lines) if "fastcollect explain" in line)
+    out = {}
+    for line in lines[start + 1:]:
+        name, sep, rest = line.partition(": ")
+        if sep and name.endswith(".py"):
+            out[name] = rest
+    return out
+
+
+def test_explain_names_the_deciding_step(project: pytest.Pytester) -> None:
+    # test_dyn.py is beyond the static model (a star import): imported by the
+    # static model, learned when imported, then decided by its learned items;
+    # the same filter again is answered from the decision cache.
+    (project.path / "helpers.py").write_text("X = 1\n")
+    (project.path / "test_dyn.py").write_text("from helpers import *\ndef test_dyn(): pass\n")
+    first = project.runpytest_subprocess("-k", "alpha", "--fast-collect-explain")
+    steps = _explained(first)
+    assert steps["test_dyn.py"] == "star import from 'helpers' [static model]", steps
+    assert steps["test_alpha.py"].endswith("[static model]")
+    assert steps["test_beta.py"] == "skipped, no item can match [static model]"
+    assert steps[str(Path("sub", "test_gamma.py"))] == "skipped, no item can match [static model]"
+    first.stdout.fnmatch_lines(["decided by step: static model 4", "skipped 2 test files"])
+
+    learned = _explained(project.runpytest_subprocess("-k", "gamma", "--fast-collect-explain"))
+    assert learned["test_dyn.py"] == "skipped, no learned item can match [learned]", learned
+    assert learned["test_beta.py"].endswith("[static model]")
+
+    # The same filter again: answered from the decision cache (from the third
+    # run on: the second recorded test_gamma.py, a new version of the learned
+    # generation, which is part of the query).
+    project.runpytest_subprocess("-k", "gamma")
+    again = _explained(project.runpytest_subprocess("-k", "gamma", "--fast-collect-explain"))
+    assert set(again.values()) >= {"skipped, no learned item can match [cached]"}, again
+    assert all(line.endswith("[cached]") for line in again.values()), again
+
+
+def test_explain_names_a_conftest_effect(project: pytest.Pytester) -> None:
+    # A hook pytest calls for every item of the session: no module can be skipped statically.
+    project.makeconftest("def pytest_make_parametrize_id(config, val, argname):\n    return None\n")
+    result = project.runpytest_subprocess("-k", "alpha", "--fast-collect-explain")
+    steps = _explained(result)
+    assert set(steps) == {"test_alpha.py", "test_beta.py", str(Path("sub", "test_gamma.py"))}, steps
+    assert all(line.endswith("[conftest-or-plugin effect]") for line in steps.values()), steps
+    result.stdout.fnmatch_lines(["decided by step: conftest-or-plugin effect 3"])

@@ -15,7 +15,7 @@ using namespace fc;
 TEST(Arena, AllocationsAreAlignedOwnedAndCounted) {
   ParseArena a;
   {
-    ParseArena::Scope s(a);
+    ParseArena::Activation s(a);
     void* p = a.allocate(3);
     void* q = a.allocate(100);
     ASSERT_NE(p, nullptr);
@@ -34,7 +34,7 @@ TEST(Arena, AllocationsAreAlignedOwnedAndCounted) {
 
 TEST(Arena, NewestAllocationGrowsInPlaceAndOthersMove) {
   ParseArena a;
-  ParseArena::Scope s(a);
+  ParseArena::Activation s(a);
   char* p = static_cast<char*>(a.allocate(16));
   std::memcpy(p, "0123456789abcdef", 16);
   char* grown = static_cast<char*>(a.reallocate(p, 64));
@@ -52,7 +52,7 @@ TEST(Arena, NewestAllocationGrowsInPlaceAndOthersMove) {
 
 TEST(Arena, CapSpillsAndLargeRequestsGetTheirOwnBlock) {
   ParseArena a(4096);
-  ParseArena::Scope s(a);
+  ParseArena::Activation s(a);
   EXPECT_NE(a.allocate(1000), nullptr);
   EXPECT_FALSE(a.spilled());
   EXPECT_EQ(a.allocate(5000), nullptr);  // over the cap: the caller uses malloc
@@ -60,7 +60,7 @@ TEST(Arena, CapSpillsAndLargeRequestsGetTheirOwnBlock) {
   EXPECT_EQ(a.allocate(8), nullptr);  // and keeps using it for this parse
 
   ParseArena big;
-  ParseArena::Scope t(big);
+  ParseArena::Activation t(big);
   void* p = big.allocate(size_t{3} << 20);  // larger than the first block
   ASSERT_NE(p, nullptr);
   std::memset(p, 1, size_t{3} << 20);

@@ -130,7 +130,9 @@ TEST(Facts, BindingsAndConditionalDefinitions) {
       "test_alias = test_np\nfor test_i in range(3): pass\ndel test_np\nfoo.bar = 1\n(test_w := 3)\n");
   ASSERT_EQ(f.funcs.size(), 2u);
   EXPECT_TRUE(f.funcs[0].conditional);
-  auto has = [&](const std::string& n) { return std::find(f.bound.begin(), f.bound.end(), n) != f.bound.end(); };
+  auto has = [&](const std::string& n) {
+    return std::any_of(f.bound.begin(), f.bound.end(), [&](const Binding& b) { return !b.call && b.name == n; });
+  };
   EXPECT_TRUE(has("numpy"));
   EXPECT_TRUE(has("test_alias"));
   EXPECT_TRUE(has("test_i"));

@@ -1,0 +1,292 @@
+#include "decide.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+
+#include "files.h"
+#include "keys.h"
+#include "scan.h"
+
+namespace fc {
+namespace {
+
+// Reasons of decisions made on learned items (kept in the decision cache).
+constexpr const char* kLearnedNone = "no learned item can match";
+constexpr const char* kLearnedMay = "a learned item may match";
+
+using Clock = std::chrono::steady_clock;
+
+bool contains(const std::vector<std::string>& v, const std::string& s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// True when no learned item can be selected by the filter (-k and -m).
+bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark) {
+  for (const auto& it : f.items) {
+    Tri r = Tri::True;
+    if (keyword) {
+      r = keyword->eval([&](const ExprNode& n) {
+        for (const auto& k : it.keywords)
+          if (k.find(n.lname) != std::string::npos) return Tri::True;
+        return Tri::False;
+      });
+    }
+    if (r != Tri::False && mark) {
+      r = tri_and(r, mark->eval([&](const ExprNode& n) {
+        if (!contains(it.marks, n.name)) return Tri::False;
+        return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs were not recorded
+      }));
+    }
+    if (r != Tri::False) return false;
+  }
+  return true;
+}
+
+// The query: everything besides the module and its conftest chain that a
+// decision depends on.
+uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp) {
+  Fingerprint q;
+  q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
+  q.add(std::string_view("fastcollect-query-1")).add(cfg.rootdir);
+  for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse}) {
+    q.add(static_cast<uint64_t>(list->size()));
+    for (const auto& x : *list) q.add(x);
+  }
+  for (const auto& [name, fi] : cfg.plugin_fixtures) {
+    q.add(name).add(uint64_t{fi.has_params}).add(uint64_t{fi.param_marks_unknown});
+    q.add(static_cast<uint64_t>(fi.deps.size()));
+    for (const auto& d : fi.deps) q.add(d);
+  }
+  q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
+  q.add(conftest_fp).add(cfg.static_unknown);
+  q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
+  for (const auto& [path, marks] : cfg.read_hooks) {
+    q.add(path).add(static_cast<uint64_t>(marks.size()));
+    for (const auto& m : marks) q.add(m);
+  }
+  return q.value();
+}
+
+// Parses -k and -m; returns an error, or "".
+std::string parse_filter(const ScanConfig& cfg, Filter& filter) {
+  std::string err;
+  if (cfg.has_keyword) {
+    filter.keyword = Expression::parse(cfg.keyword, &err);
+    if (!filter.keyword) return "-k expression not handled (" + err + ")";
+    if (filter.keyword->uses_kwargs()) return "-k expression uses call syntax";  // pytest raises at evaluation
+  }
+  if (cfg.has_markexpr) {
+    filter.mark = Expression::parse(cfg.markexpr, &err);
+    if (!filter.mark) return "-m expression not handled (" + err + ")";
+  }
+  return {};
+}
+
+}  // namespace
+
+const char* step_name(Step s) {
+  switch (s) {
+    case Step::Cached: return "cached";
+    case Step::Learned: return "learned";
+    case Step::GlobalEffect: return "conftest-or-plugin effect";
+    case Step::StaticModel: return "static model";
+    case Step::CollectedTogether: return "collected together";
+  }
+  return "?";
+}
+
+Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
+  error_ = parse_filter(cfg, filter_);
+  filtering_ = cfg.has_keyword || cfg.has_markexpr;
+  mc_.rootdir = cfg.rootdir;
+  mc_.python_classes = cfg.python_classes;
+  mc_.python_functions = cfg.python_functions;
+  mc_.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
+  base_.env.defs = cfg.plugin_fixtures;
+  base_.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
+}
+
+void Decider::set_conftests(std::vector<ConftestFile> conftests) {
+  conftests_ = std::move(conftests);
+  for (size_t i = 0; i < conftests_.size(); ++i) conftest_at_[parent_dir(*conftests_[i].path)] = i;
+  // Every conftest of the session: some hooks act on all items, wherever they sit.
+  Fingerprint cf;
+  cf.add(static_cast<uint64_t>(conftests_.size()));
+  for (const auto& c : conftests_) cf.add(*c.path).add(c.hash_known ? c.hash : uint64_t{0}).add(uint64_t{c.hash_known});
+  conftest_fp_ = cf.value();
+  // A learned generation keys the conftests by path only: their content is
+  // among its dependencies, compared by surface (a fixture body may change).
+  Fingerprint set;
+  set.add(static_cast<uint64_t>(conftests_.size()));
+  for (const auto& c : conftests_) set.add(*c.path);
+  conftest_set_fp_ = set.value();
+  // A conftest anywhere in the session may act on every item (step 3).
+  global_unknown_ = cfg_.static_unknown;
+  for (size_t i = 0; i < conftests_.size() && filtering_ && global_unknown_.empty(); ++i) {
+    const ConftestFile& c = conftests_[i];
+    auto read = cfg_.read_hooks.find(*c.path);
+    if (read == cfg_.read_hooks.end()) {
+      global_unknown_ = conftest_global_effect(*c.facts, *c.path, mc_);
+      continue;
+    }
+    global_unknown_ = conftest_global_effect(*c.facts, *c.path, mc_, {"pytest_collection_modifyitems"});
+    base_.maybe_marks.insert(base_.maybe_marks.end(), read->second.begin(), read->second.end());
+  }
+}
+
+void Decider::set_query(const Generation* generation, const Index::Reader* reader) {
+  query_ = query_fingerprint(cfg_, generation, conftest_fp_);
+  if (!filtering_ || !reader) return;
+  std::string_view raw;
+  have_cache_ = reader->get_bytes(decision_key(query_), raw) && decode_decisions(raw, query_, cache_);
+  if (reader->get_bytes(recent_queries_key(), raw)) recent_ = decode_recent(raw);
+}
+
+// The fingerprint of the conftests (path and content) from rootdir down to `dir`.
+uint64_t Decider::scope_fp_of(const std::string& dir) {
+  auto it = chain_fp_.find(dir);
+  if (it != chain_fp_.end()) return it->second;
+  Fingerprint f;
+  f.add(is_below(dir, cfg_.rootdir) ? scope_fp_of(parent_dir(dir)) : uint64_t{0});
+  auto c = conftest_at_.find(dir);
+  if (c != conftest_at_.end()) {
+    const ConftestFile& cs = conftests_[c->second];
+    f.add(*cs.path).add(cs.hash_known ? cs.hash : uint64_t{0}).add(uint64_t{cs.hash_known});
+  }
+  return chain_fp_.emplace(dir, f.value()).first->second;
+}
+
+// Conftests are folded per directory, from rootdir down, once per directory
+// (shared by the threads).
+const ConftestScope& Decider::scope_of(const std::string& dir) {
+  auto it = scopes_.find(dir);
+  if (it != scopes_.end()) return it->second;
+  ConftestScope sc = is_below(dir, cfg_.rootdir) ? scope_of(parent_dir(dir)) : base_;
+  auto c = conftest_at_.find(dir);
+  if (c != conftest_at_.end()) apply_conftest(*conftests_[c->second].facts, dir + "/conftest.py", mc_, sc);
+  return scopes_.emplace(dir, std::move(sc)).first->second;  // map nodes never move
+}
+
+void Decider::set_modules(const std::vector<std::string>* paths) {
+  paths_ = paths;
+  const size_t n = paths->size();
+  if (filtering_) files_.resize(n);
+  module_fp_.resize(n);
+  hash_known_.assign(n, 0);
+  grouped_.assign(n, 0);
+  for (size_t k = 0; k < n; ++k) module_fp_[k] = scope_fp_of(parent_dir((*paths)[k]));
+}
+
+const CachedDecision* Decider::cache_entry(size_t k) const {
+  if (!have_cache_) return nullptr;
+  auto it = cache_.by_path.find((*paths_)[k]);
+  return it != cache_.by_path.end() && it->second.scope_fp == module_fp_[k] ? &it->second : nullptr;
+}
+
+bool Decider::cached(size_t k, uint64_t hash, bool hash_known) const {
+  const CachedDecision* c = hash_known ? cache_entry(k) : nullptr;
+  return c && c->content_hash == hash;
+}
+
+bool Decider::needs_facts(size_t k, const ModuleCase& m) const {
+  return !cached(k, m.hash, m.hash_known) && !m.learned && global_unknown_.empty();
+}
+
+// The decision order (see decide.h).
+void Decider::decide(size_t k, const ModuleCase& m) {
+  const std::string& path = (*paths_)[k];
+  FileDecision& out = files_[k];
+  hash_known_[k] = m.hash_known;
+  if (cached(k, m.hash, m.hash_known)) {  // 1.
+    const CachedDecision& c = *cache_entry(k);
+    ++cached_count_;
+    out = FileDecision{path, c.skip, c.reason, c.content_hash, !c.skip && c.reason == kLearnedMay, Step::Cached};
+    return;
+  }
+  const auto start = Clock::now();
+  fresh_ = true;
+  if (m.learned) {  // 2.
+    ++learned_count_;
+    const bool skip = learned_all_false(*m.learned, filter_.keyword.get(), filter_.mark.get());
+    out = FileDecision{path, skip, skip ? kLearnedNone : kLearnedMay, m.hash, !skip, Step::Learned};
+  } else if (!global_unknown_.empty()) {  // 3.
+    out = FileDecision{path, false, global_unknown_, m.hash, false, Step::GlobalEffect};
+  } else {  // 4.
+    const ConftestScope* sc;
+    {
+      std::lock_guard<std::mutex> lock(scopes_mutex_);
+      sc = &scope_of(parent_dir(path));
+    }
+    Decision d = fc::decide(*m.facts, path, *sc, mc_, filter_);
+    out = FileDecision{path, d.skip, std::move(d.reason), m.hash, false, Step::StaticModel};
+  }
+  decide_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+// Test modules that share objects - one imports the other's base class, case
+// list or generator - are collected together: what collecting one does to the
+// shared objects can change the other's items (SciPy: two modules parametrize
+// with one itertools.product; whichever is collected first consumes it). The
+// links come from learned records. A linked group is skipped only when every
+// member is; otherwise its skipped members are imported too.
+void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
+  const size_t n = files_.size();
+  bool any_links = false;
+  for (size_t k = 0; k < n && !any_links; ++k) any_links = learned[k] && !learned[k]->deps.empty();
+  if (!any_links) return;  // the common case: no map of paths on the warm path
+  std::map<std::string, size_t> at;
+  for (size_t k = 0; k < n; ++k) at.emplace((*paths_)[k], k);
+  std::vector<size_t> parent(n);
+  for (size_t k = 0; k < n; ++k) parent[k] = k;
+  std::function<size_t(size_t)> find = [&](size_t k) { return parent[k] == k ? k : parent[k] = find(parent[k]); };
+  for (size_t k = 0; k < n; ++k) {
+    if (!learned[k]) continue;
+    for (const auto& dep : learned[k]->deps) {
+      auto it = at.find(dep.first);
+      if (it == at.end()) continue;
+      grouped_[k] = grouped_[it->second] = 1;
+      parent[find(k)] = find(it->second);
+    }
+  }
+  std::map<size_t, std::string> imported_in;  // group root -> one imported member
+  for (size_t k = 0; k < n; ++k)
+    if (grouped_[k] && !files_[k].skip) imported_in.emplace(find(k), files_[k].path);
+  for (size_t k = 0; k < n; ++k) {
+    if (!grouped_[k] || !files_[k].skip) continue;
+    auto it = imported_in.find(find(k));
+    if (it == imported_in.end()) continue;
+    files_[k].skip = false;
+    files_[k].reason = "shares objects with imported test module " + it->second;
+    files_[k].learned_current = false;  // recorded again, as collected with the others
+    files_[k].step = Step::CollectedTogether;
+  }
+}
+
+void Decider::cache_writes(bool have_index, std::vector<std::pair<std::string, std::string>>& writes,
+                           std::vector<std::string>& evict) const {
+  if (!filtering_ || !have_index) return;
+  if (fresh_ || cache_.by_path.size() != files_.size()) {
+    DecisionSet next;
+    next.query = query_;
+    for (size_t k = 0; k < files_.size(); ++k) {
+      if (!hash_known_[k]) continue;  // unreadable: decide again next time
+      if (grouped_[k]) continue;      // depends on other modules' decisions: decide again next time
+      const FileDecision& f = files_[k];
+      next.by_path[f.path] = CachedDecision{f.hash, module_fp_[k], f.skip, f.reason};
+    }
+    writes.emplace_back(decision_key(query_), encode_decisions(next));
+  }
+  if (recent_.empty() || recent_.front() != query_) {
+    std::vector<uint64_t> recent = recent_;
+    recent.erase(std::remove(recent.begin(), recent.end(), query_), recent.end());
+    recent.insert(recent.begin(), query_);
+    while (recent.size() > kKeptQueries) {
+      evict.push_back(decision_key(recent.back()));
+      recent.pop_back();
+    }
+    writes.emplace_back(recent_queries_key(), encode_recent(recent));
+  }
+}
+
+}  // namespace fc
