@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "grammar.h"
+#include "index.h"
 #include "scan.h"
 
 using namespace fc;
@@ -293,4 +294,42 @@ TEST_F(Fixture, FullMapGrows) {
   auto again = fc::scan(tree_sitter_python(), c);
   EXPECT_EQ(again.stats.parsed, 0u);
   EXPECT_EQ(again.stats.cached_decisions, 402u);
+}
+
+TEST_F(Fixture, DecisionsNameTheirStep) {
+  auto cold = scan("alpha");
+  ASSERT_EQ(cold.files.size(), 2u);
+  for (const auto& f : cold.files) EXPECT_EQ(f.step, Step::StaticModel) << f.path;
+  auto warm = scan("alpha");
+  EXPECT_EQ(warm.stats.cached_decisions, 2u);
+  for (const auto& f : warm.files) EXPECT_EQ(f.step, Step::Cached) << f.path;
+  EXPECT_TRUE(skipped(warm, "test_b.py"));
+  EXPECT_STREQ(step_name(Step::GlobalEffect), "conftest-or-plugin effect");
+}
+
+TEST_F(Fixture, StoredFactsThatDoNotDecodeAreParsedAgain) {
+  scan();
+  const std::string path = dir.path() + "/tests/test_b.py";
+  {
+    std::string err, warning;
+    auto index = Index::open(dir.path() + "/cache/index", err, warning);
+    ASSERT_TRUE(index) << err;
+    Record rec;
+    {
+      Index::Reader reader(*index);
+      RecordView old;
+      ASSERT_TRUE(reader.get(path, old));
+      rec.stat = old.stat;
+      rec.hash = old.hash;
+    }
+    rec.facts = "not facts";  // a sound record (checksum) whose facts do not decode
+    ASSERT_TRUE(index->put_many({{path, encode_record(rec)}}, err)) << err;
+  }
+  auto r = scan("alpha");
+  EXPECT_EQ(r.stats.parsed, 1u);
+  EXPECT_EQ(r.stats.written, 1u);  // the record is repaired
+  EXPECT_TRUE(skipped(r, "test_b.py"));
+  auto again = scan("beta");
+  EXPECT_EQ(again.stats.parsed, 0u);
+  EXPECT_FALSE(skipped(again, "test_b.py"));
 }
