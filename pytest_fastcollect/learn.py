@@ -164,14 +164,64 @@ def _cache_dir(config: pytest.Config) -> str:
     return os.path.abspath(str(where)) + os.sep if where is not None else ""
 
 
-def _keywords(item: pytest.Item) -> List[str]:
+def _matcher_names(item: pytest.Item) -> Set[str]:
     from _pytest.mark import KeywordMatcher
 
-    matcher = KeywordMatcher.from_item(item)
-    names = getattr(matcher, "_names", None)
-    if names is None:  # older layout
-        names = matcher._names  # type: ignore[attr-defined]
-    return sorted({str(n).lower() for n in names})
+    return set(KeywordMatcher.from_item(item)._names)
+
+
+def _own_names(item: pytest.Item) -> Set[str]:
+    """What an item itself adds to KeywordMatcher.from_item: its name, its
+    extra keywords and its own markers."""
+    return {item.name, *item.extra_keyword_matches, *(m.name for m in item.own_markers)}
+
+
+class _Keywords:
+    """The -k names (KeywordMatcher.from_item) and -m marker names of many
+    items. pytest computes them per item, walking the whole chain each time;
+    items of one parametrized function share all of it but their own part.
+    The first item of each (parent, function) pair is computed by pytest; the
+    others reuse its names less its own part (exact unless one of its own names
+    is also an attribute of the function, then pytest computes each)."""
+
+    def __init__(self) -> None:
+        self._groups: Dict[Tuple[int, int], Tuple[Optional[Set[str]], List[str], Tuple[Any, Any]]] = {}
+
+    @staticmethod
+    def _chain(parent: Any) -> Tuple[Set[str], List[str]]:
+        """What the parent chain adds: names (as from_item filters them),
+        extra keywords and marker names; and the marker names in
+        iter_markers() order (nearest node first)."""
+        names: Set[str] = set()
+        per_node: List[List[str]] = []
+        for node in parent.listchain():
+            per_node.append([m.name for m in node.own_markers])
+            names.update(node.extra_keyword_matches)
+            if isinstance(node, pytest.Session):
+                continue
+            if isinstance(node, pytest.Directory) and isinstance(node.parent, pytest.Session):
+                continue
+            names.add(node.name)
+        marks = [name for node_marks in reversed(per_node) for name in node_marks]
+        return names | set(marks), marks
+
+    def of(self, item: pytest.Item) -> Tuple[List[str], List[str]]:
+        parent = item.parent
+        function = getattr(item, "function", None)
+        key = (id(parent), id(function))
+        own = _own_names(item)
+        group = self._groups.get(key)
+        if group is None:
+            names = _matcher_names(item)
+            shared, parent_marks = self._chain(parent)
+            attributes = set(getattr(function, "__dict__", ())) if function else set()
+            base = None if own & attributes else names - (own - shared)
+            # (parent, function) are held so that their ids stay theirs.
+            self._groups[key] = group = (base, parent_marks, (parent, function))
+        else:
+            names = _matcher_names(item) if group[0] is None else group[0] | own
+        marks = [m.name for m in item.own_markers] + group[1]
+        return sorted({str(n).lower() for n in names}), marks
 
 
 class Learner:
@@ -246,6 +296,7 @@ class Learner:
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
         shared = _shared_objects({p: module_at[p] for p in test_files if p in module_at})
+        keywords = _Keywords()
         for path in todo:
             module = module_at.get(path)
             if path in self.skipped:
@@ -254,7 +305,7 @@ class Learner:
             if module is None:
                 continue  # not found by file: what it borrows cannot be known
             items = by_file.get(path, [])
-            records = [(_keywords(i), [m.name for m in i.iter_markers()]) for i in items]
+            records = [keywords.of(i) for i in items]
             borrowed = self._borrowed(path, module, module_of, test_files) | shared.get(path, set())
             files.append((path, hashes[path], sorted(borrowed), records))
         if not files:
