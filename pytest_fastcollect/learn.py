@@ -185,6 +185,7 @@ class _Keywords:
     is also an attribute of the function, then pytest computes each)."""
 
     def __init__(self) -> None:
+        # (id(parent), id(function)) -> (lowercased shared names or None, parent markers, what the ids belong to)
         self._groups: Dict[Tuple[int, int], Tuple[Optional[Set[str]], List[str], Tuple[Any, Any]]] = {}
 
     @staticmethod
@@ -215,13 +216,13 @@ class _Keywords:
             names = _matcher_names(item)
             shared, parent_marks = self._chain(parent)
             attributes = set(getattr(function, "__dict__", ())) if function else set()
-            base = None if own & attributes else names - (own - shared)
+            base = None if own & attributes else {str(n).lower() for n in names - (own - shared)}
             # (parent, function) are held so that their ids stay theirs.
             self._groups[key] = group = (base, parent_marks, (parent, function))
-        else:
-            names = _matcher_names(item) if group[0] is None else group[0] | own
         marks = [m.name for m in item.own_markers] + group[1]
-        return sorted({str(n).lower() for n in names}), marks
+        if group[0] is None:
+            return sorted({str(n).lower() for n in _matcher_names(item)}), marks
+        return sorted(group[0].union([str(n).lower() for n in own])), marks
 
 
 class Learner:
