@@ -11,6 +11,7 @@ borrows from. The native core stores and checks it.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import inspect
 import os
@@ -372,7 +373,15 @@ def record(learner: Learner) -> Tuple[str, int]:
     if learner.off:
         return "", 0
     learner.recorder.stop()  # collection is over: what ran is known
-    payload = learner.payload()
+    # Hundreds of thousands of small lists and sets, none of them cyclic:
+    # the collector's full passes over collection's objects would cost more.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        payload = learner.payload()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if payload is None or not payload["files"]:
         return "", 0
     return state.native.core.learn(state.native.language, state.index_dir, payload)

@@ -7,6 +7,7 @@
 //   \x02recent-queries         the most recent queries, newest first
 //   \x04dep:<path>             stat data and hash of a dependency of learned facts
 //   \x04surf:<path>            a dependency's surface hash for one content and set of functions (learned.h)
+//   \x04surfrun:<path>         one learning run's surface of a dependency: content, traced code, names, hash
 //   \x05generations            the kept learned generations (learned.h)
 //   \x05files:<path>           a test module's learned records
 #pragma once
@@ -21,6 +22,7 @@ inline std::string decision_key(uint64_t query) { return "\x02" "decisions:" + s
 inline std::string recent_queries_key() { return "\x02" "recent-queries"; }
 inline std::string dep_key(const std::string& path) { return "\x04" "dep:" + path; }
 inline std::string surface_key(const std::string& path) { return "\x04" "surf:" + path; }
+inline std::string surface_run_key(const std::string& path) { return "\x04" "surfrun:" + path; }
 inline std::string generations_key() { return "\x05" "generations"; }
 inline std::string learned_key(const std::string& path) { return "\x05" "files:" + path; }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <random>
 #include <atomic>
 #include <set>
@@ -342,11 +343,51 @@ uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen
 
 namespace {
 
+// A hash of the code the tracer saw in one file (order-independent).
+uint64_t ran_code_hash(const RanCode& ran) {
+  RanCode sorted = ran;
+  std::sort(sorted.begin(), sorted.end());
+  uint64_t h = XXH3_64bits_withSeed(nullptr, 0, sorted.size());
+  for (const auto& [name, line] : sorted) h = XXH3_64bits_withSeed(name.data(), name.size(), h ^ line);
+  return h;
+}
+
+// One run's surface of a file, cached by path: the traced code mapped to
+// qualified names and the surface hash with exactly those, for one content.
+struct RunSurface {
+  uint64_t content_hash = 0, code_hash = 0, surface = 0;
+  std::vector<std::string> names;
+};
+
+bool load_run_surface(const Index::Reader* reader, const std::string& path, RunSurface& out) {
+  std::string_view raw;
+  if (!reader || !reader->get_bytes(surface_run_key(path), raw)) return false;
+  Reader r(raw.data(), raw.size());
+  out.content_hash = r.u();
+  out.code_hash = r.u();
+  out.surface = r.u();
+  out.names = r.ss();
+  return r.ok() && r.at_end();
+}
+
+std::string encode_run_surface(const RunSurface& s) {
+  Writer w;
+  w.u(s.content_hash);
+  w.u(s.code_hash);
+  w.u(s.surface);
+  w.ss(s.names);
+  return w.take();
+}
+
 // What the session's dependencies are now: content hashes, and for each file
 // whose module body ran while tracing, its surface. Joined with `stored` (the
 // generation this session extends), whose functions stay in each surface: a
 // generation's surface is the union of what every run that extended it ran.
-DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& hasher) {
+// A file whose content and traced code are those of an earlier run reuses
+// that run's surface (cached in the index): after an edit, only the edited
+// files are parsed again.
+DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& hasher, const Index* index,
+                      std::vector<std::pair<std::string, std::string>>& writes) {
   std::map<std::string, const DepFile*> before;
   if (stored)
     for (const auto& d : *stored) before[d.path] = &d;
@@ -362,17 +403,55 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
     out.push_back(std::move(d));
     inputs.push_back(&dep);
   }
-  // Surfaces: one parse per file, in parallel.
+  std::vector<RunSurface> runs(out.size());
+  std::vector<char> todo(out.size(), 0);
+  {
+    std::unique_ptr<Index::Reader> reader;
+    if (index) reader = std::make_unique<Index::Reader>(*index);
+    for (size_t i = 0; i < out.size(); ++i) {
+      DepFile& d = out[i];
+      if (d.whole) continue;
+      RunSurface cached;
+      const uint64_t code = ran_code_hash(inputs[i]->ran);
+      if (load_run_surface(reader && reader->ok() ? reader.get() : nullptr, d.path, cached) &&
+          cached.content_hash == d.content_hash && cached.code_hash == code &&
+          std::includes(cached.names.begin(), cached.names.end(), d.ran.begin(), d.ran.end())) {
+        d.ran = cached.names;
+        d.surface = cached.surface;
+        continue;
+      }
+      runs[i].content_hash = d.content_hash;
+      runs[i].code_hash = code;
+      todo[i] = 1;
+    }
+  }
+  // The others: one parse per file, in parallel.
   std::atomic<size_t> next{0};
   auto work = [&] {
     std::string source;
     size_t size = 0;
     for (size_t i; (i = next++) < out.size();) {
+      if (!todo[i]) continue;
       DepFile& d = out[i];
-      if (d.whole) continue;
-      std::set<std::string> names(d.ran.begin(), d.ran.end());
-      d.whole = !(read_file(d.path, source, size) && fc::content_hash(source.data(), size) == d.content_hash &&
-                  file_surface(in.lang, std::string_view(source.data(), size), inputs[i]->ran, names, d.surface));
+      std::set<std::string> names;
+      std::string_view text;
+      if (read_file(d.path, source, size) && fc::content_hash(source.data(), size) == d.content_hash) {
+        text = std::string_view(source.data(), size);
+        d.whole = !file_surface(in.lang, text, inputs[i]->ran, names, runs[i].surface);
+      } else {
+        d.whole = true;
+      }
+      if (d.whole) {
+        todo[i] = 0;
+        d.ran.clear();
+        continue;
+      }
+      runs[i].names.assign(names.begin(), names.end());
+      d.surface = runs[i].surface;
+      const size_t had = names.size();
+      names.insert(d.ran.begin(), d.ran.end());
+      // Functions earlier runs of the generation ran stay in its surface.
+      if (names.size() != had) d.whole = !surface_hash(in.lang, text, names, d.surface);
       d.ran.assign(names.begin(), names.end());
       if (d.whole) d.ran.clear();
     }
@@ -382,6 +461,8 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
   for (auto& t : pool) t.join();
+  for (size_t i = 0; i < out.size(); ++i)
+    if (todo[i]) writes.emplace_back(surface_run_key(out[i].path), encode_run_surface(runs[i]));
   // Files of the stored generation this run did not load keep their entries.
   std::set<std::string> seen;
   for (const auto& d : out) seen.insert(d.path);
@@ -416,7 +497,8 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
       gens.clear();
     }
   }
-  DepFiles deps = current_deps(in, merge ? &gen.deps : nullptr, hasher);
+  std::vector<std::pair<std::string, std::string>> surface_writes;
+  DepFiles deps = current_deps(in, merge ? &gen.deps : nullptr, hasher, index.get(), surface_writes);
   // Inputs: this session's (a superset of a merged generation's names, all
   // with equal values), each with the hash of its value when deciding.
   HashedInputs inputs;
@@ -439,6 +521,7 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   for (auto& g : gens)
     if (g.id != gen.id && kept.size() < kKeptGenerations) kept.push_back(std::move(g));
   std::vector<std::pair<std::string, std::string>> writes = std::move(hasher.writes());
+  for (auto& w : surface_writes) writes.push_back(std::move(w));
   writes.emplace_back(generations_key(), encode_generations(kept));
   files_written = add_file_records(*index, in, gen.id, kept, hasher, writes);
   if (!index->put_many(writes, err)) return err;
