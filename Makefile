@@ -14,7 +14,7 @@ APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
 SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
 JOBS     ?= 2
 
-.PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench verify-real asan deps install clean
+.PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench verify-real docs docs-check asan deps install clean
 
 all: install
 
@@ -125,7 +125,7 @@ test-real-slice: install
 	$(BIN)/python -m pip install -q networkx
 	$(BIN)/python benchmarks/real/verify_real.py networkx-slice --python $(BIN)/python --expressions 6 --plain-checks 1
 
-test: test-cpp test-py test-pytest8 test-matrix test-real-slice
+test: docs-check test-cpp test-py test-pytest8 test-matrix test-real-slice
 
 # A generated suite, `pytest -k` with and without the plugin, times shown.
 demo: install
@@ -159,6 +159,15 @@ bench: install $(STAMPS)/wheel-real build/venv-old/.ready
 	$(BIN)/python -m pip install -q matplotlib
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench_index.py --files 10000 --json docs/results/bench_index.json
+	$(PY) benchmarks/bench_docs.py
+
+# docs/benchmarks.md from docs/results/*.json and the prose of docs/benchmarks-notes.md
+# (every figure is a placeholder filled from a results file); docs-check fails when it is stale.
+docs:
+	$(PY) benchmarks/bench_docs.py
+
+docs-check:
+	$(PY) benchmarks/bench_docs.py --check
 
 # Real suites: plugin IDs == plain IDs over 30+ expressions each (long).
 REAL_SUITES ?= pandas numpy networkx xarray dask pyarrow scipy sklearn
@@ -166,6 +175,7 @@ verify-real: $(STAMPS)/wheel-real
 	for s in $(REAL_SUITES); do \
 	  build/venv-real/bin/python benchmarks/real/verify_real.py $$s --python build/venv-real/bin/python \
 	    --out docs/results/verify-$$s.json || exit 1; done
+	$(PY) benchmarks/bench_docs.py
 
 # C++ tests and the Python tests once under AddressSanitizer + UBSan.
 asan: $(BIN)/.ready build/grammar/src/parser.c

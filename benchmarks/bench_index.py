@@ -77,6 +77,7 @@ def main() -> None:
         cold = statistics.median(colds)
         warm = statistics.median(warms)
         out = {
+            "command": " ".join(["python", "benchmarks/bench_index.py", *sys.argv[1:]]), "repeat": args.repeat,
             "files": files, "megabytes": size / 1e6, "threads": os.cpu_count(),
             "cold_s": cold, "cold_mb_per_s": size / 1e6 / cold, "cold_files_per_s": files / cold,
             "warm_s": warm, "warm_us_per_file": warm / files * 1e6,

@@ -32,6 +32,19 @@ def run(*args: str) -> tuple[float, str]:
     return elapsed, proc.stdout
 
 
+# pytest_fastcollect/plugin.py's report line after a decision.
+REPORT = re.compile(r"^fastcollect: imported (\d+) of (\d+) test files, skipped (\d+); index: (\d+) parsed, ", re.M)
+
+
+def report_counts(out: str, label: str) -> tuple[int, int, int, int]:
+    """(imported, total, skipped, parsed) from the plugin's one report line."""
+    found = REPORT.findall(out)
+    if len(found) != 1:
+        sys.exit(f"{label}: expected one fastcollect report line, found {len(found)} (plugin off?):\n{out[-3000:]}")
+    imported, total, skipped, parsed = (int(x) for x in found[0])
+    return imported, total, skipped, parsed
+
+
 def passed(out: str) -> str:
     m = re.search(r"(\d+ passed)", out)
     return m.group(1) if m else "0 passed"
@@ -58,7 +71,21 @@ def main() -> None:
         print("  " + line)
     if passed(plain_out) != passed(warm_out) or passed(plain_out) != passed(cold_out):
         sys.exit("selections differ: this is a bug")
-    print("\nsame tests selected with and without the plugin")
+    # Equal counts alone would hold with the plugin off: it must have decided
+    # every file and skipped all but the one holding the test, cold and warm,
+    # and the warm runs must have answered from the index.
+    if REPORT.search(plain_out):
+        sys.exit("--no-fast-collect printed a fastcollect report line")
+    for label, out in [("cold", cold_out)] + [(f"warm run {i + 1}", o) for i, (_, o) in enumerate(warm)]:
+        imported, total, skipped, parsed = report_counts(out, label)
+        if total != FILES or skipped != FILES - 1 or imported != 1:
+            sys.exit(f"{label}: the plugin imported {imported} and skipped {skipped} of {total} files, "
+                     f"expected 1 and {FILES - 1} of {FILES}")
+        if label == "cold" and parsed < FILES:
+            sys.exit(f"cold: {parsed} files parsed after --cache-clear, expected every one ({FILES})")
+        if label != "cold" and parsed != 0:
+            sys.exit(f"{label}: {parsed} files parsed again, expected 0 (the index answers)")
+    print(f"\nsame tests selected with and without the plugin; it skipped {FILES - 1} of {FILES} files")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Differential testing: the same project collected by plain pytest and by
-pytest with fastcollect must select exactly the same node IDs."""
+pytest with fastcollect must select exactly the same node IDs, and the
+plugin must have acted: its report line is there, says it decided every
+module pytest collected, and accounts for every module it kept pytest from
+importing. Equal IDs alone would also hold with the plugin silently off."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import os
 import random
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, List, Optional, Sequence, Set, Tuple
 
 import pytest
@@ -25,21 +28,68 @@ def without_root_read_override() -> List[str]:
     return [setpriv, f"--inh-caps={caps}", f"--bounding-set={caps}", "--"]
 
 
+# The line of pytest_fastcollect/plugin.py's _summary after a decision.
+REPORT = re.compile(
+    r"^fastcollect: imported (?P<imported>\d+) of (?P<total>\d+) test files, skipped (?P<skipped>\d+); "
+    r"index: (?P<parsed>\d+) parsed, (?P<from_index>\d+) from index, (?P<learned>\d+) decided by learned items; "
+    r"(?P<ms>\d+) ms$"
+)
+
+
+@dataclass(frozen=True)
+class Report:
+    """The plugin's report line: what it decided and skipped."""
+
+    imported: int
+    total: int  # test modules the plugin decided about
+    skipped: int  # modules it kept pytest from importing
+    parsed: int  # modules and conftests parsed (not answered from the index)
+    from_index: int  # facts read from the index
+    learned: int  # modules decided by learned items
+    line: str
+
+
+def reports_of(lines: Iterable[str]) -> Tuple[List[Report], List[str]]:
+    """The decision lines and every other fastcollect line of an output."""
+    found: List[Report] = []
+    other: List[str] = []
+    for line in lines:
+        if not line.startswith("fastcollect:"):
+            continue
+        m = REPORT.match(line)
+        if m is None:
+            other.append(line)
+            continue
+        n = {k: int(v) for k, v in m.groupdict().items() if k != "ms"}
+        found.append(Report(line=line, **n))
+    return found, other
+
+
 @dataclass
 class Collected:
     ids: List[str]
     modules: Set[str]  # test modules pytest imported
+    files: Set[str] = field(default_factory=set)  # their real paths (a symlink loop repeats modules)
     outcomes: Optional[Tuple[List[str], List[str], List[str]]] = None
+    report: Optional[Report] = None  # the plugin's decision line, if it printed one
+    lines: List[str] = field(default_factory=list)  # every fastcollect: line
+    output: str = ""
+    ret: int = 0
 
 
 class _Recorder:
     def __init__(self) -> None:
         self.ids: List[str] = []
         self.modules: Set[str] = set()
+        self.files: Set[str] = set()  # real paths of the test modules collected
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         self.ids = [item.nodeid for item in session.items]
+        # (No collection hook here: the plugin would take it for a foreign
+        # one that may change items, and stop skipping.)
+        root = session.config.rootpath
+        self.files = {os.path.realpath(root / m) for m in self.modules}
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         # One report per collector; modules are the ones named *.py.
@@ -50,8 +100,14 @@ class _Recorder:
 def collect(pytester: pytest.Pytester, *args: str, run: bool = False) -> Collected:
     rec = _Recorder()
     extra = [] if run else ["--collect-only"]
-    reprec = pytester.inline_run(*extra, "-p", "no:randomly", *args, plugins=[rec])
-    result = Collected(rec.ids, rec.modules)
+    # In-process, with the terminal output kept: the plugin's report line.
+    result_ = pytester.runpytest_inprocess(*extra, "-p", "no:randomly", *args, plugins=[rec])
+    reprec = result_.reprec  # type: ignore[attr-defined]
+    reports, _ = reports_of(result_.outlines)
+    assert len(reports) <= 1, f"more than one fastcollect report line:\n{result_.stdout.str()}"
+    result = Collected(rec.ids, rec.modules, rec.files, report=reports[0] if reports else None,
+                       lines=[line for line in result_.outlines if line.startswith("fastcollect:")],
+                       output=result_.stdout.str(), ret=int(result_.ret))
     if run:
         passed, skipped, failed = reprec.listoutcomes()
         result.outcomes = (
@@ -63,7 +119,9 @@ def collect(pytester: pytest.Pytester, *args: str, run: bool = False) -> Collect
 
 
 def compare(pytester: pytest.Pytester, args: Sequence[str], run: bool = False) -> Collected:
-    """Runs plain and plugin collection; asserts identical selections."""
+    """Runs plain and plugin collection; asserts identical selections and
+    that the plugin decided (its report line). Callers that know the plugin
+    can skip files assert `skipped(...)` or the report's counts as well."""
     plain = collect(pytester, "--no-fast-collect", *args, run=run)
     fast = collect(pytester, *args, run=run)
     missed = [i for i in plain.ids if i not in fast.ids]
@@ -72,7 +130,54 @@ def compare(pytester: pytest.Pytester, args: Sequence[str], run: bool = False) -
     assert fast.ids == plain.ids, f"args={list(args)}: order differs"
     if run:
         assert fast.outcomes == plain.outcomes, f"args={list(args)}: outcomes differ"
+    # (Exit statuses may differ: a collection error in a file the plugin
+    # skipped is an allowed difference, shared/CONTRACT.md.)
+    assert plain.report is None and not plain.lines, f"--no-fast-collect printed {plain.lines}"
+    declined = _declined_expression(args, plain.ret)
+    if declined:
+        # pytest rejects the expression (the plugin leaves every file to
+        # pytest, which reports its own error), or it is non-ASCII, which
+        # the core refuses on purpose (docs/design.md): the plugin must say so.
+        assert fast.ret == plain.ret, f"args={list(args)}: exit {fast.ret}, plain pytest {plain.ret}"
+        assert fast.report is None and any(line.startswith("fastcollect: importing every test file: ")
+                                           and declined in line for line in fast.lines), (
+            f"args={list(args)}: expected the plugin to import everything ({declined}), it printed {fast.lines}")
+        return fast
+    acted(fast, plain, args)
     return fast
+
+
+def _declined_expression(args: Sequence[str], ret: int) -> str:
+    """What the plugin's line must say when it cannot decide the filter: "" if it must decide."""
+    if ret == pytest.ExitCode.USAGE_ERROR:
+        return "expression"
+    for flag, value in zip(args, args[1:]):
+        if flag in ("-k", "-m") and not value.isascii():
+            return "non-ASCII expression"
+    return ""
+
+
+def acted(fast: Collected, plain: Collected, args: Sequence[str] = ()) -> Report:
+    """The plugin decided: one report line, covering every test module plain
+    pytest collected, and every module plain pytest collected but this run did
+    not is one the plugin skipped."""
+    rep = fast.report
+    assert rep is not None, f"args={list(args)}: no fastcollect report line (plugin off?): {fast.lines}\n{fast.output}"
+    assert rep.imported + rep.skipped == rep.total, f"args={list(args)}: {rep.line}"
+    assert rep.total >= len(plain.files), (
+        f"args={list(args)}: the plugin decided {rep.total} test files, pytest collects {len(plain.files)}: {rep.line}"
+    )
+    gone = plain.modules - fast.modules
+    # A file a conftest's pytest_ignore_collect would also have dropped can
+    # count as skipped without being in plain pytest's modules.
+    assert rep.skipped >= len(gone), f"args={list(args)}: {sorted(gone)} not imported, the plugin says {rep.line}"
+    return rep
+
+
+def skipped(fast: Collected) -> int:
+    """Files the plugin kept pytest from importing, by its own report (0 for
+    a run compare() accepted as declined: an expression pytest rejects)."""
+    return fast.report.skipped if fast.report is not None else 0
 
 
 _SPLIT = re.compile(r"::|/|\[|\]|-|\.py")
@@ -118,11 +223,13 @@ def check_expressions(
     """Compares every -k and -m expression; returns how many files the
     plugin skipped over all runs (tests use it to prove the plugin acted)."""
     plain_all = collect(pytester, "--no-fast-collect", *args)
-    skipped = 0
+    total = 0
     for k in keywords:
         fast = compare(pytester, [*args, "-k", k])
-        skipped += len(plain_all.modules - fast.modules)
+        assert skipped(fast) == len(plain_all.modules - fast.modules), fast.report
+        total += skipped(fast)
     for m in marks:
         fast = compare(pytester, [*args, "-m", m])
-        skipped += len(plain_all.modules - fast.modules)
-    return skipped
+        assert skipped(fast) == len(plain_all.modules - fast.modules), fast.report
+        total += skipped(fast)
+    return total

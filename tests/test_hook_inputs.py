@@ -46,6 +46,9 @@ def report_of(stdout: str) -> Report:
     found = REPORT.findall(stdout)
     assert len(found) == 1, f"expected one fastcollect report line (plugin off?):\n{stdout}"
     n, m, k, l = (int(x) for x in found[0])
+    # "imported 0 of 0" is the line of a plugin that never decided (its
+    # pytest_ignore_collect never ran): no case here has no test file.
+    assert m > 0, f"the fastcollect report line counts no test file (plugin never decided?):\n{stdout}"
     return Report(n, m, k, l)
 
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from differential import compare, without_root_read_override
+from differential import compare, reports_of, skipped, without_root_read_override
 
 
 def test_binary_huge_non_utf8_and_symlink_loop(pytester: pytest.Pytester) -> None:
@@ -28,6 +28,10 @@ def test_binary_huge_non_utf8_and_symlink_loop(pytester: pytest.Pytester) -> Non
     first = compare(pytester, ["-k", "ok"])
     assert "test_huge.py" in first.modules  # over the parse limit: not decided statically
     assert "test_binary.py" in first.modules  # unparseable: pytest reports it
+    # Decided statically and skipped: the latin-1 file and the loop's module
+    # (its copies through the symlink, loop/again/..., are other paths).
+    assert "test_latin1.py" not in first.modules and "loop/test_in_loop.py" not in first.modules
+    assert skipped(first) == 2, first.report
     # Later runs may decide these modules from what the first run learned.
     for k in ("huge", "latin", "in_loop", "not ok", "nothing"):
         compare(pytester, ["-k", k])
@@ -57,15 +61,21 @@ def test_files_deleted_or_broken_between_scan_and_collection(pytester: pytest.Py
         for name in ("a", "w", "y", "z"):
             (pytester.path / f"test_{name}.py").write_text(f"def test_{name}(): pass\n")
         rec = _Recorder()
-        reprec = pytester.inline_run("--collect-only", "-p", "no:randomly", "-k", k, *args,
-                                     plugins=[rec, _ChangesFilesDuringCollection(pytester.path)])
+        result = pytester.runpytest_inprocess("--collect-only", "-p", "no:randomly", "-k", k, *args,
+                                              plugins=[rec, _ChangesFilesDuringCollection(pytester.path)])
+        reprec = result.reprec  # type: ignore[attr-defined]
         failed = sorted(r.nodeid for r in reprec.getreports("pytest_collectreport") if r.failed)
-        return rec.ids, failed
+        return rec.ids, failed, reports_of(result.outlines)[0]
 
-    plain_ids, plain_errors = run("--no-fast-collect")
+    plain_ids, plain_errors, plain_reports = run("--no-fast-collect")
+    assert plain_reports == []
     for _ in range(2):  # cold, then with an index that knew the files before they changed
-        ids, errors = run()
+        ids, errors, reports = run()
         assert ids == plain_ids
+        # The plugin decided all four files before two of them changed.
+        assert len(reports) == 1 and reports[0].total == 4, reports
+        if k in ("a", "w"):
+            assert reports[0].skipped > 0, reports  # only one file can hold a selected test
         # Files the plugin skipped cannot report errors; every error it shows, plain pytest shows.
         assert set(errors) <= set(plain_errors)
         if "y" in k:
@@ -146,7 +156,11 @@ def test_unreadable_file(pytester: pytest.Pytester, k: str, late: bool) -> None:
         if "y" in k:
             assert errors == plain_errors, text
         assert "INTERNALERROR" not in text
-        assert "fastcollect: imported" in text, text  # the plugin was active
+        # The plugin was active and decided all four files (unreadable or not).
+        reports = reports_of(text.splitlines())[0]
+        assert len(reports) == 1 and reports[0].total == 4, text
+        if k in ("a", "w"):
+            assert reports[0].skipped > 0, text  # only one file can hold a selected test
 
 
 def test_read_only_cache_dir_with_modes_enforced(pytester: pytest.Pytester) -> None:
@@ -168,6 +182,7 @@ def test_read_only_cache_dir_with_modes_enforced(pytester: pytest.Pytester) -> N
         readonly.chmod(0o700)
     assert plain.returncode == fast.returncode == 0, fast.stdout + fast.stderr
     assert "2 passed" in plain.stdout and "2 passed" in fast.stdout, fast.stdout
+    assert "fastcollect: imported 2 of 3 test files, skipped 1;" in fast.stdout, fast.stdout  # static reading alone
     assert fast.stdout.count("cache directory not usable") == 1, fast.stdout
     assert "running without an index" in fast.stdout
     assert not (readonly / "cache").exists()  # nothing was written after all

@@ -11,7 +11,7 @@ from typing import Dict, Sequence
 
 import pytest
 
-from differential import compare
+from differential import compare, skipped
 
 # A conftest hook that acts per item but adds a marker whose name static
 # reading cannot know defeats the static model: only learned items can let
@@ -167,9 +167,30 @@ def test_every_part_of_the_key(project: pytest.Pytester, monkeypatch: pytest.Mon
         os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     elif edit == "new_test_module":
         (root / "test_new.py").write_text("def test_d_two_new(): pass\ndef test_inherited_two(): pass\n")
-    for k in EXPRESSIONS + ["alphb"]:
-        compare(project, ["-k", k])
-    compare(project, ["-m", "hooked"])
+    runs = [compare(project, ["-k", k]) for k in EXPRESSIONS + ["alphb"]]
+    runs.append(compare(project, ["-m", "hooked"]))
+    # The first run after the edit ("-k alpha", which selects nothing from
+    # these modules) imported the modules whose learned records the edit made
+    # stale: a stale record would have skipped them.
+    first = runs[0]
+    stale = {
+        "data_file": {"test_data.py"},
+        "helper_module": {"test_helpers.py"},
+        "env_var": {"test_helpers.py"},
+        "base_class_gains_test": {"test_child.py"},
+        "conftest": {"test_a.py", "test_data.py", "test_helpers.py", "test_base.py", "test_child.py",
+                     "sub/test_far.py"},  # its autouse fixture parametrizes every item
+        "same_size_mtime_restored": {"test_a.py"},
+        "new_test_module": set(),
+    }[edit]
+    assert stale <= first.modules, (edit, first.modules, first.report)
+    assert first.report is not None
+    if edit in ("same_size_mtime_restored", "base_class_gains_test", "conftest"):
+        assert first.report.parsed >= 1, first.report  # the changed source was read again
+    assert first.report.total == (7 if edit == "new_test_module" else 6), first.report
+    # Later runs decide by what the runs after the edit learned, and skip.
+    assert any(r.report is not None and r.report.learned > 0 and r.report.skipped > 0 for r in runs[1:]), (
+        [r.report for r in runs])
 
 
 def test_xdist_uses_learned_items_decided_by_the_controller(project: pytest.Pytester) -> None:
@@ -214,5 +235,6 @@ def test_watching_reads_leaves_builtins_alone(project: pytest.Pytester) -> None:
     for k in ("zzz", "opener", "open and not zzz", "not alpha"):
         compare(project, ["-k", k], run=True)  # ids, order and outcomes
     fast = compare(project, ["-k", "opener"], run=True)
+    assert skipped(fast) == 6 and fast.modules == {"test_opener.py"}, fast.report  # decided by learned items
     assert fast.ids == [f"test_opener.py::test_opener[{name}]" for name in ("open0", "open1", "open2")]
     assert fast.outcomes is not None and fast.outcomes[2] == []  # nothing failed

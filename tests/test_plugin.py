@@ -56,6 +56,7 @@ def test_every_way_to_turn_it_off(project: pytest.Pytester, monkeypatch: pytest.
     result = collect(project, *args)
     assert result.ids == ["test_alpha.py::test_alpha"]
     assert result.modules == {"test_alpha.py", "test_beta.py", "sub/test_gamma.py"}
+    assert result.lines == []  # off: not even a report line
 
 
 def test_no_filter_changes_nothing(project: pytest.Pytester) -> None:
@@ -101,6 +102,8 @@ def test_internal_error_falls_back(project: pytest.Pytester, monkeypatch: pytest
     result = collect(project, "-k", "alpha")
     assert result.ids == ["test_alpha.py::test_alpha"]
     assert len(result.modules) == 3
+    assert result.lines == ["fastcollect: importing every test file: internal error, importing everything "
+                            "(RuntimeError: simulated)"]
 
 
 def test_garbage_index_gives_one_warning_and_is_rebuilt(project: pytest.Pytester) -> None:
@@ -155,15 +158,28 @@ def test_unhandled_expression_imports_everything(project: pytest.Pytester) -> No
     plain = project.runpytest("--no-fast-collect", "-k", "alpha(x=1)")
     fast = project.runpytest("-k", "alpha(x=1)")
     assert plain.ret == fast.ret != 0
+    fast.stdout.fnmatch_lines(["fastcollect: importing every test file: -k expression uses call syntax"])
 
 
 def test_xdist_workers_get_the_controllers_decision(project: pytest.Pytester) -> None:
     pytest.importorskip("xdist")
+    # The controller prints the report line from its own decision: that the
+    # workers acted on it shows only in what they imported.
+    # (The side effect sits in a helper module: a call at module level would
+    # make the test module Unknown to static reading.)
+    (project.path / "fc_marker.py").write_text(
+        "import os\nopen(os.path.join(os.path.dirname(__file__), f'imported-{os.getpid()}'), 'w').close()\n"
+    )
+    (project.path / "test_marked.py").write_text("import fc_marker\ndef test_delta(): pass\n")
     plain = project.runpytest_subprocess("-n", "2", "-k", "alpha or gamma", "--no-fast-collect")
+    assert list(project.path.glob("imported-*")), "the marker module was not imported by plain pytest"
+    for marker in project.path.glob("imported-*"):
+        marker.unlink()
     fast = project.runpytest_subprocess("-n", "2", "-k", "alpha or gamma")
     plain.assert_outcomes(passed=2)
     fast.assert_outcomes(passed=2)
-    fast.stdout.fnmatch_lines(["fastcollect: imported 2 of 3 test files, skipped 1;*"])
+    fast.stdout.fnmatch_lines(["fastcollect: imported 2 of 4 test files, skipped 2;*"])
+    assert not list(project.path.glob("imported-*")), "a worker imported a file the controller skipped"
 
 
 class AddsMarker:

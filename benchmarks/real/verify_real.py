@@ -221,7 +221,7 @@ def main() -> None:
     skipping_runs = sum(1 for r in rows if (r["skipped"] or 0) > 0)
     learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
     learn_counts = report_counts(next((l for l in report if active(l)), ""))
-    summary = {"suite": args.suite, "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package, "by_path": args.by_path,
+    summary = {"command": " ".join(["python", "benchmarks/real/verify_real.py", *sys.argv[1:]]), "suite": args.suite, "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package, "by_path": args.by_path,
                "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
                "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
