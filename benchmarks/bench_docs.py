@@ -18,6 +18,7 @@ import argparse
 import difflib
 import json
 import re
+import statistics
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
@@ -283,6 +284,27 @@ def learning_table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def edit_loop_tables(results: Dict[str, Any]) -> str:
+    """One table per edit_loop.py run (docs/results/edit-loop-*.json)."""
+    lines: List[str] = []
+    for name in sorted(n for n in results if n.startswith("edit-loop-")):
+        data = results[name]
+        meta = data["meta"]
+        lines += ["", f"### {name[len('edit-loop-'):]}", "",
+                  f"`{meta['command']}`: Python {meta['python']}, `pytest {' '.join(meta['args'])}`, "
+                  f"{len(data['rows'][0]['plugin_s'])} rounds, {meta['minutes']} minutes on {meta['date']}; "
+                  f"plain pytest median {statistics.median(meta['plain_s']):.2f} s over {len(meta['plain_s'])} runs "
+                  f"interleaved with the plugin's (`docs/results/{name}.json`).", "",
+                  "| edited | edit | plugin, median (runs) | vs plain | same tests | report line of the last run |",
+                  "| --- | --- | --- | ---: | --- | --- |"]
+        for row in data["rows"]:
+            runs = ", ".join(f"{t:.2f}" for t in row["plugin_s"])
+            report = row["reports"][-1].replace("fastcollect: ", "") if row["reports"] else ""
+            lines.append(f"| `{row['site']}` | {row['kind']} | {row['plugin_median_s']:.2f} s ({runs}) | "
+                         f"{row['speedup']:.2f}x | {'yes' if row['exact'] else '**no**'} | {report} |")
+    return "\n".join(lines).strip("\n")
+
+
 def figures(results: Dict[str, Any]) -> Dict[str, str]:
     values: Dict[str, str] = {}
     makers: List[Callable[[], Dict[str, str]]] = [
@@ -296,7 +318,8 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "explain_command": results["explain-static"]["command"],
                  "learning_table": learning_table(results["learning-timings"]),
                  "learning_command": results["learning-timings"]["command"],
-                 "learning_timing": results["learning-timings"]["timing"]},
+                 "learning_timing": results["learning-timings"]["timing"],
+                 "edit_loop_tables": edit_loop_tables(results)},
     ]
     for make in makers:
         values.update(make())

@@ -18,7 +18,8 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import pytest
 
@@ -226,12 +227,27 @@ class _Keywords:
         return sorted(group[0].union([str(n).lower() for n in own])), marks
 
 
+@dataclass(frozen=True)
+class Scanned:
+    """What the scan decided that the learner needs: the key parts the core
+    computed and the test modules of the session."""
+
+    hashes: Dict[str, int]  # test modules to import, with the content hash the scan saw
+    test_files: FrozenSet[str]  # every test module of the session (skipped or imported)
+    conftests: Tuple[str, ...]
+    conftest_fp: int  # which conftests the session has
+    input_names: Tuple[str, ...]  # inputs the generation in use depends on
+    snapshot: Dict[str, str]  # every input's value when deciding
+    learned_current: FrozenSet[str]  # imported on a still-valid learned record
+    session_key: int
+
+
 class Learner:
     """Registered for one filtered session; hands its records to the core."""
 
-    def __init__(self, config: pytest.Config, state: Any, recorder: Recorder) -> None:
+    def __init__(self, config: pytest.Config, recorder: Recorder) -> None:
         self.config = config
-        self.state = state
+        self.scanned: Optional[Scanned] = None  # set when the plugin decided
         self.recorder = recorder
         self.items: List[pytest.Item] = []  # what pytest's -k/-m deselection saw
         self.mark_deselected: List[pytest.Item] = []
@@ -274,14 +290,16 @@ class Learner:
         return report
 
     def payload(self) -> Optional[Dict[str, Any]]:
-        state = self.state
-        hashes: Dict[str, int] = state.hashes
+        state = self.scanned
+        if state is None:
+            return None
+        hashes = state.hashes
         learnable = set(hashes)  # modules this run imported and the scan hashed
         # Modules imported on still-valid learned items would be recorded as they are.
         todo = sorted((self.collected & learnable) - state.learned_current)
         if not todo:
             return None
-        test_files = set(state.skip) | {p for p, _ in state.imported}
+        test_files = state.test_files
         conftests = set(state.conftests)
         by_file: Dict[str, List[pytest.Item]] = {}
         seen: Set[int] = set()
@@ -367,9 +385,8 @@ class Learner:
         return out
 
 
-def record(learner: Learner) -> Tuple[str, int]:
+def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[str, int]:
     """Stores what this session learned; returns (error, files written)."""
-    state = learner.state
     if learner.off:
         return "", 0
     learner.recorder.stop()  # collection is over: what ran is known
@@ -384,4 +401,4 @@ def record(learner: Learner) -> Tuple[str, int]:
             gc.enable()
     if payload is None or not payload["files"]:
         return "", 0
-    return state.native.core.learn(state.native.language, state.index_dir, payload)
+    return core.learn(language, index_dir, payload)

@@ -20,7 +20,7 @@ import pytest
 
 from pytest_fastcollect import environment, hooks
 from pytest_fastcollect.inputs import Recorder
-from pytest_fastcollect.learn import Learner, does_not_compile, learning_allowed, record, session_key
+from pytest_fastcollect.learn import Learner, Scanned, does_not_compile, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
 WORKERINPUT_KEY = "fastcollect_skip"
@@ -166,7 +166,7 @@ def _configure(config: pytest.Config, state: State) -> None:
     recorder = config.stash.get(RECORDER_KEY, None)
     why_not = learning_allowed(config)
     if recorder is not None and why_not is None:
-        state.learner = Learner(config, state, recorder)
+        state.learner = Learner(config, recorder)
         config.pluginmanager.register(state.learner, "fastcollect-learner")
     else:
         state.learned_status = f"learning is off: {why_not or 'inputs were not watched from start-up'}"
@@ -287,6 +287,16 @@ def decide(config: pytest.Config, state: State) -> None:
     state.learned_current = frozenset(result["learned_current"])
     if state.learner is not None:
         state.learned_status = state.learner.off or str(result["learned_status"])
+        state.learner.scanned = Scanned(
+            hashes=state.hashes,
+            test_files=frozenset(state.skip) | {p for p, _ in state.imported},
+            conftests=tuple(state.conftests),
+            conftest_fp=state.conftest_fp,
+            input_names=tuple(state.input_names),
+            snapshot=state.snapshot,
+            learned_current=state.learned_current,
+            session_key=state.session_key,
+        )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -295,7 +305,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     start = time.perf_counter()
     try:
-        error, state.learned_written = record(state.learner)
+        assert state.native is not None
+        error, state.learned_written = record(state.learner, state.native.core, state.native.language, state.index_dir)
     except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
         error = f"{type(exc).__name__}: {exc}"
     state.learn_ms = (time.perf_counter() - start) * 1000
