@@ -116,6 +116,10 @@ _IMPORT_READERS = (
     "<frozen importlib._bootstrap_external>", "<frozen importlib._bootstrap>", "<frozen zipimport>",
     os.path.join("importlib", "_bootstrap_external.py"), os.path.join("_pytest", "assertion", "rewrite.py"),
 )
+# Readers of source files whose reading cannot shape items: Hypothesis's
+# pytest plugin reads every local module's source while collecting, to seed
+# its example generation with the constants it finds (test runs, not items).
+_HARMLESS_READERS = (os.path.join("hypothesis", "internal", "constants_ast.py"),)
 # Reading a function's __code__ here looks at its signature or kind (part of
 # its surface), not at its body.
 _SIGNATURE_READERS = (os.sep + "inspect.py", os.sep + "functools.py", os.sep + "typing.py", os.sep + "dataclasses.py")
@@ -193,12 +197,13 @@ class Recorder:
     @staticmethod
     def _imports() -> bool:
         """Is the file being opened by the import system (or pytest's
-        assertion rewriter, which imports test modules and conftests)?"""
+        assertion rewriter, which imports test modules and conftests), or
+        by a reader known not to shape items?"""
         frame = sys._getframe(3)  # the code that called open()
         for _ in range(6):
             if frame is None:
                 return False
-            if frame.f_code.co_filename.endswith(_IMPORT_READERS):
+            if frame.f_code.co_filename.endswith(_IMPORT_READERS + _HARMLESS_READERS):
                 return True
             frame = frame.f_back
         return False
