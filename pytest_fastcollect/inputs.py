@@ -125,6 +125,53 @@ _HARMLESS_READERS = (os.path.join("hypothesis", "internal", "constants_ast.py"),
 _SIGNATURE_READERS = (os.sep + "inspect.py", os.sep + "functools.py", os.sep + "typing.py", os.sep + "dataclasses.py")
 
 
+# os.environ's class gets its lookup and iteration hooks once per process;
+# they report to the recorder watching now (none: one list test). Assigning
+# them per session changed the class's type version each time, and CPython
+# 3.13.0 stops calling a reassigned __getitem__ from specialized code once the
+# class has used up its version tags (about 1000 changes: 500 sessions in one
+# process, as in a pytester-heavy test suite); environment reads then went
+# unrecorded and learned items outlived a changed variable.
+_env_hooks_installed: List[bool] = []
+
+
+def _install_env_hooks() -> None:
+    if _env_hooks_installed:
+        return
+    environ_type = type(os.environ)
+    original = environ_type.__getitem__
+    original_iter = environ_type.__iter__
+    environb = getattr(os, "environb", None)
+
+    def getitem(mapping: Any, key: Any) -> Any:
+        if _watching:
+            _watching[-1].on_env_lookup(mapping, key, environb)
+        return original(mapping, key)
+
+    def iterate(mapping: Any) -> Any:
+        # Lookups made while the environment is iterated (dict(), items(),
+        # copy()) read everything: one input for the whole environment.
+        recorder = _watching[-1] if _watching else None
+        watched = recorder is not None and not recorder.paused and (mapping is os.environ or mapping is environb)
+        if recorder is None or not watched:
+            yield from original_iter(mapping)
+            return
+        recorder.env_iterated = True
+        recorder._iterating += 1
+        keys = []
+        try:
+            for key in original_iter(mapping):
+                keys.append(key)
+                yield key
+        finally:
+            recorder._iterating -= 1
+        recorder._pending, recorder._pending_at = keys, 0
+
+    environ_type.__getitem__ = getitem  # type: ignore[method-assign]
+    environ_type.__iter__ = iterate  # type: ignore[method-assign]
+    _env_hooks_installed.append(True)
+
+
 class Recorder:
     """Records the inputs of one session; installed only while watching."""
 
@@ -143,9 +190,6 @@ class Recorder:
         self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
         self._reading_code = False
         self.paused = False
-        self._env_type: Optional[type] = None
-        self._env_getitem: Any = None
-        self._env_iter: Any = None
         self._namespace: Optional[argparse.Namespace] = None
         self._namespace_class: Optional[type] = None
         self._pytest_dirs = _pytest_dirs()
@@ -251,6 +295,18 @@ class Recorder:
             return
         self.options.add(name)
 
+    def on_env_lookup(self, mapping: Any, key: Any, environb: Any) -> None:
+        pending = self._pending
+        if pending and self._pending_at < len(pending) and pending[self._pending_at] == key:
+            # dict(os.environ) lists the keys first, then looks each up in order.
+            self._pending_at += 1
+        elif not self.paused and not self._iterating:
+            self._pending = []
+            if mapping is os.environ and isinstance(key, str):
+                self.env.add(key)
+            elif environb is not None and mapping is environb and isinstance(key, bytes):
+                self.env.add(os.fsdecode(key))
+
     # -- start and stop -------------------------------------------------------
     def start(self, config: pytest.Config, core: Any = None) -> None:
         tracer = Tracer(core)
@@ -259,46 +315,8 @@ class Recorder:
         if not _audit_hook_added:
             sys.addaudithook(_audit)
             _audit_hook_added.append(True)
-        environ_type = type(os.environ)
-        original = environ_type.__getitem__
-        original_iter = environ_type.__iter__
-        environb = getattr(os, "environb", None)
+        _install_env_hooks()
         recorder = self
-
-        def getitem(mapping: Any, key: Any) -> Any:
-            pending = recorder._pending
-            if pending and recorder._pending_at < len(pending) and pending[recorder._pending_at] == key:
-                # dict(os.environ) lists the keys first, then looks each up in order.
-                recorder._pending_at += 1
-            elif not recorder.paused and not recorder._iterating:
-                recorder._pending = []
-                if mapping is os.environ and isinstance(key, str):
-                    recorder.env.add(key)
-                elif environb is not None and mapping is environb and isinstance(key, bytes):
-                    recorder.env.add(os.fsdecode(key))
-            return original(mapping, key)
-
-        def iterate(mapping: Any) -> Any:
-            # Lookups made while the environment is iterated (dict(), items(),
-            # copy()) read everything: one input for the whole environment.
-            watched = not recorder.paused and (mapping is os.environ or mapping is environb)
-            if not watched:
-                yield from original_iter(mapping)
-                return
-            recorder.env_iterated = True
-            recorder._iterating += 1
-            keys = []
-            try:
-                for key in original_iter(mapping):
-                    keys.append(key)
-                    yield key
-            finally:
-                recorder._iterating -= 1
-            recorder._pending, recorder._pending_at = keys, 0
-
-        environ_type.__getitem__ = getitem  # type: ignore[method-assign]
-        environ_type.__iter__ = iterate  # type: ignore[method-assign]
-        self._env_type, self._env_getitem, self._env_iter = environ_type, original, original_iter
 
         namespace = config.option
         base = type(namespace)
@@ -322,10 +340,6 @@ class Recorder:
             self.data_reads.update(os.path.abspath(f) for f in list(linecache.cache) if not f.startswith("<"))
         if self in _watching:
             _watching.remove(self)
-        if self._env_type is not None:
-            self._env_type.__getitem__ = self._env_getitem  # type: ignore[method-assign]
-            self._env_type.__iter__ = self._env_iter  # type: ignore[method-assign]
-            self._env_type = None
         if self._namespace is not None:
             self._namespace.__class__ = self._namespace_class  # type: ignore[assignment]
             self._namespace = None
