@@ -30,7 +30,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 REPORT = re.compile(r"^fastcollect: .*$", re.M)
 
@@ -106,50 +106,48 @@ def main() -> None:
     run(args.python, args.cwd, base)
     run(args.python, args.cwd, base)
     plain_times: List[float] = []
-    for site in args.site:
-        rel, qualname = site.split(":", 1)
-        path = root / rel
+
+    def edit_rounds(path: Path, label: str, edit: Callable[[str, int], None]) -> Dict[str, object]:
+        """Each round edits `path` (from its original text), times the plugin's
+        run and plain pytest's; the file is restored afterwards."""
         original = path.read_text(encoding="utf-8")
         times: List[float] = []
         reports: List[str] = []
         exact = True
         try:
             for r in range(args.rounds):
-                at, indent = locate(path, qualname)
-                insert(path, at, f"{indent}_fastcollect_edit_{r} = {r}")
+                edit(original, r)
                 t, fast_ids, rep = run(args.python, args.cwd, base)
                 tp, plain_ids, _ = run(args.python, args.cwd, ["--no-fast-collect", *base])
                 times.append(t)
                 plain_times.append(tp)
                 reports.append(rep)
                 exact = exact and fast_ids == plain_ids and bool(plain_ids)
-                print(f"{site} round {r}: plugin {t:.2f}s plain {tp:.2f}s exact={fast_ids == plain_ids} | {rep}",
+                print(f"{label} round {r}: plugin {t:.2f}s plain {tp:.2f}s exact={fast_ids == plain_ids} | {rep}",
                       flush=True)
         finally:
             path.write_text(original, encoding="utf-8")
-        rows.append({"site": site, "kind": "body edit", "plugin_s": times, "reports": reports, "exact": exact})
         run(args.python, args.cwd, base)  # back to the learned state of the unedited file
+        return {"plugin_s": times, "reports": reports, "exact": exact}
+
+    for site in args.site:
+        rel, qualname = site.split(":", 1)
+        path = root / rel
+
+        def body_edit(original: str, r: int, path: Path = path, qualname: str = qualname) -> None:
+            at, indent = locate(path, qualname)
+            insert(path, at, f"{indent}_fastcollect_edit_{r} = {r}")
+
+        rows.append({"site": site, "kind": "body edit", **edit_rounds(path, site, body_edit)})
     if args.learning:
         path = root / args.learning
-        original = path.read_text(encoding="utf-8")
-        times, reports = [], []
-        exact = True
-        try:
-            for r in range(args.rounds):
-                path.write_text(original + f"\n_FASTCOLLECT_MODULE_EDIT = {r}\n", encoding="utf-8")
-                t, fast_ids, rep = run(args.python, args.cwd, base)
-                tp, plain_ids, _ = run(args.python, args.cwd, ["--no-fast-collect", *base])
-                times.append(t)
-                plain_times.append(tp)
-                reports.append(rep)
-                exact = exact and fast_ids == plain_ids and bool(plain_ids)
-                print(f"learning run after a module-level edit of {args.learning}, round {r}: plugin {t:.2f}s "
-                      f"plain {tp:.2f}s exact={fast_ids == plain_ids} | {rep}", flush=True)
-        finally:
-            path.write_text(original, encoding="utf-8")
+
+        def module_edit(original: str, r: int, path: Path = path) -> None:
+            path.write_text(original + f"\n_FASTCOLLECT_MODULE_EDIT = {r}\n", encoding="utf-8")
+
+        label = f"learning run after a module-level edit of {args.learning},"
         rows.append({"site": f"{args.learning}:<module>", "kind": "module-level edit (learning run)",
-                     "plugin_s": times, "reports": reports, "exact": exact})
-        run(args.python, args.cwd, base)
+                     **edit_rounds(path, label, module_edit)})
     plain = median(plain_times)
     for row in rows:
         row["plugin_median_s"] = median(row["plugin_s"])  # type: ignore[arg-type]
