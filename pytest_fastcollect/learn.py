@@ -120,8 +120,9 @@ def does_not_compile(config: pytest.Config, kept: List[Tuple[str, int]]) -> Opti
             bad = path
             break
         compiled[path] = content_hash
-    if cache is not None:
-        cache.set(_COMPILED, {p: compiled[p] for p, _ in kept if p in compiled})
+    now = {p: compiled[p] for p, _ in kept if p in compiled}
+    if cache is not None and now != known:  # every warm run after an edit would rewrite it
+        cache.set(_COMPILED, now)
     return bad
 
 
