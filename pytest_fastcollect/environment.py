@@ -3,7 +3,7 @@ name patterns, plugin fixtures, and plugins whose hooks could change items."""
 
 from __future__ import annotations
 
-import importlib.util
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -65,27 +65,77 @@ def stdlib_names() -> List[str]:
     return sorted(names)
 
 
-def collection_roots(config: pytest.Config) -> List[str]:
-    """Absolute paths pytest will collect from, as pytest spells them."""
-    roots: List[str] = []
-    invocation = Path(config.invocation_params.dir)
-    args = list(config.args) or [str(invocation)]
-    for arg in args:
-        part = arg.split("::", 1)[0]
-        path = Path(os.path.abspath(os.path.join(invocation, part)))
-        if path.exists():
-            roots.append(str(path))
-        elif config.option.pyargs:
-            try:
-                spec = importlib.util.find_spec(part)
-            except (ImportError, ValueError):
-                spec = None
-            if spec is not None:
-                if spec.submodule_search_locations:
-                    roots.extend(os.path.abspath(p) for p in spec.submodule_search_locations)
-                elif spec.origin:
-                    roots.append(os.path.abspath(spec.origin))
+def _resolve_argument(config: pytest.Config, arg: str, index: int) -> Tuple[Path, Optional[str], bool]:
+    """pytest's own resolution of one collection argument: its path, the module
+    name it was found as under --pyargs, and whether this pytest anchors
+    --pyargs paths at the package (8.1+) rather than at the confcutdir."""
+    from _pytest import main as pytest_main
+
+    resolve = pytest_main.resolve_collection_argument
+    params = inspect.signature(resolve).parameters
+    kwargs: Dict[str, Any] = {"as_pypath": bool(config.option.pyargs)}
+    if "consider_namespace_packages" in params:
+        kwargs["consider_namespace_packages"] = bool(config.getini("consider_namespace_packages"))
+    if "arg_index" in params:
+        kwargs["arg_index"] = index
+    resolved = resolve(Path(config.invocation_params.dir), arg, **kwargs)
+    if isinstance(resolved, tuple):  # pytest 8.0: (path, parts)
+        return resolved[0], None, False
+    return resolved.path, resolved.module_name, True
+
+
+def _anchor(config: pytest.Config, path: Path, module_name: Optional[str], by_module: bool) -> Path:
+    """The directory pytest collects first for an argument, as a child of the
+    Session (Session.collect): its own name is no keyword of any item, the
+    names of the nodes below it are."""
+    in_confcutdir = config.pluginmanager._is_in_confcutdir
+    if by_module and module_name is not None:
+        parts = module_name.split(".")
+        top = path
+        for i, parent in enumerate(path.parents, 2):
+            if i > len(parts) or parent.stem != parts[-i]:
+                break
+            top = parent
+        return top
+    if by_module:  # pytest >= 8.1
+        top = path
+        for parent in path.parents:
+            if not in_confcutdir(parent):
+                break
+            top = parent
+        return top
+    chain = [*reversed(path.parents), path]  # pytest 8.0
+    while len(chain) > 1 and not in_confcutdir(chain[0]):
+        chain = chain[1:]
+    return chain[0]
+
+
+def collection_roots(config: pytest.Config) -> List[Tuple[str, str]]:
+    """(path, anchor) of every collection argument as pytest resolves it: the
+    path pytest collects, and the directory its node chain starts from (see
+    `_anchor`). An argument pytest cannot resolve is left out (pytest fails
+    on it before collecting anything)."""
+    roots: List[Tuple[str, str]] = []
+    args = list(config.args) or [str(config.invocation_params.dir)]
+    for index, arg in enumerate(args):
+        try:
+            path, module_name, by_module = _resolve_argument(config, arg, index)
+        except pytest.UsageError:
+            continue
+        roots.append((str(path), str(_anchor(config, path, module_name, by_module))))
     return roots
+
+
+def conftests_above_rootdir(config: pytest.Config) -> Optional[str]:
+    """A conftest.py pytest loads from above the rootdir (a --confcutdir above
+    it): the core folds conftests from the rootdir down only."""
+    rootpath = Path(config.rootpath)
+    for parent in rootpath.parents:
+        if not config.pluginmanager._is_in_confcutdir(parent):
+            break
+        if (parent / "conftest.py").is_file():
+            return f"conftest.py above rootdir ({parent})"
+    return None
 
 
 def known_module(module: str) -> bool:
@@ -167,9 +217,11 @@ def scan_config(config: pytest.Config, index_dir: Optional[str]) -> Dict[str, An
     fixtures, autouse = plugin_fixtures(config)
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
+    roots = collection_roots(config)
     return {
         "rootdir": str(config.rootpath),
-        "roots": collection_roots(config),
+        "roots": [root for root, _ in roots],
+        "anchors": [anchor for _, anchor in roots],
         "python_files": _ini_list(config, "python_files"),
         "python_classes": _ini_list(config, "python_classes"),
         "python_functions": _ini_list(config, "python_functions"),

@@ -24,7 +24,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 import pytest
 
 from pytest_fastcollect import __version__
-from pytest_fastcollect.environment import REORDERING_PLUGINS
+from pytest_fastcollect.environment import REORDERING_PLUGINS, collection_roots
 from pytest_fastcollect.inputs import Recorder, values_of
 
 # Options that filter items while collecting (before modifyitems): a module
@@ -48,6 +48,9 @@ def session_key(config: pytest.Config) -> int:
         repr(getattr(config.option, "noconftest", None)),
         repr(getattr(config.option, "plugins", None)),
         repr(getattr(config.option, "override_ini", None)),
+        # Where each argument's node chain starts: the names of the nodes below
+        # it are keywords of the items learned.
+        repr(sorted({anchor for _, anchor in collection_roots(config)})),
     ]
     # The whole configuration file, not only the options known today.
     if config.inipath is not None:

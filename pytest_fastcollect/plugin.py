@@ -253,7 +253,9 @@ def decide(config: pytest.Config, state: State) -> None:
         state.index_dir = _index_dir(config, state)
         scan_config = environment.scan_config(config, state.index_dir)
         # A plugin hook the static model cannot see: only learned items decide.
-        scan_config["static_unknown"] = environment.foreign_collection_hooks(config) or ""
+        scan_config["static_unknown"] = (
+            environment.foreign_collection_hooks(config) or environment.conftests_above_rootdir(config) or ""
+        )
         learning = bool(state.index_dir) and state.learner is not None
         if learning:
             assert state.learner is not None

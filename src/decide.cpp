@@ -48,7 +48,11 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-1")).add(cfg.rootdir);
+  q.add(std::string_view("fastcollect-query-2")).add(cfg.rootdir);
+  for (const auto* list : {&cfg.roots, &cfg.anchors}) {
+    q.add(static_cast<uint64_t>(list->size()));
+    for (const auto& x : *list) q.add(x);
+  }
   for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
@@ -100,6 +104,8 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   error_ = parse_filter(cfg, filter_);
   filtering_ = cfg.has_keyword || cfg.has_markexpr;
   mc_.rootdir = cfg.rootdir;
+  for (size_t i = 0; i < cfg.anchors.size() && i < cfg.roots.size(); ++i)
+    mc_.anchors.emplace_back(cfg.roots[i], cfg.anchors[i]);
   mc_.python_classes = cfg.python_classes;
   mc_.python_functions = cfg.python_functions;
   mc_.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());

@@ -632,11 +632,26 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
       return d;
     }
   }
-  // Node chain below the root directory: directories, then the module file.
-  const std::string& root = cfg.rootdir;
-  if (!is_below(path, root)) {
+  // Node chain below the anchor (the Session's child, whose own name is no
+  // keyword): directories, then the module file.
+  if (!is_below(path, cfg.rootdir)) {
     d.reason = "outside rootdir";
     return d;
+  }
+  std::string root = cfg.rootdir;
+  if (!cfg.anchors.empty()) {
+    std::set<std::string> found;
+    for (const auto& [arg, anchor] : cfg.anchors)
+      if (path == arg || is_below(path, arg)) found.insert(anchor);
+    if (found.size() != 1) {
+      d.reason = found.empty() ? "under no collection argument" : "under arguments with different node chains";
+      return d;
+    }
+    root = *found.begin();
+    if (!is_below(path, root)) {
+      d.reason = "named on the command line";
+      return d;
+    }
   }
   std::vector<std::string> chain;
   size_t start = root == "/" ? 1 : root.size() + 1;

@@ -42,6 +42,9 @@ struct ConftestScope {
 
 struct ModelConfig {
   std::string rootdir;                     // absolute, no trailing slash
+  // (collection root, its anchor: where the node chain starts); empty: the
+  // chain starts at rootdir.
+  std::vector<std::pair<std::string, std::string>> anchors;
   std::vector<std::string> python_classes;
   std::vector<std::string> python_functions;
   std::set<std::string> stdlib;            // top-level stdlib module names

@@ -66,6 +66,8 @@ PYBIND11_MODULE(_core, m) {
     fc::ScanConfig cfg;
     cfg.rootdir = c["rootdir"].cast<std::string>();
     cfg.roots = c["roots"].cast<std::vector<std::string>>();
+    cfg.anchors = get<std::vector<std::string>>(c, "anchors", {});
+    if (!cfg.anchors.empty() && cfg.anchors.size() != cfg.roots.size()) throw std::invalid_argument("anchors: one per root");
     cfg.python_files = c["python_files"].cast<std::vector<std::string>>();
     cfg.python_classes = c["python_classes"].cast<std::vector<std::string>>();
     cfg.python_functions = c["python_functions"].cast<std::vector<std::string>>();

@@ -19,6 +19,10 @@ namespace fc {
 struct ScanConfig {
   std::string rootdir;
   std::vector<std::string> roots;
+  // Per root: the directory pytest collects first for it (a child of the
+  // Session); the names of the nodes below it are item keywords. Empty:
+  // rootdir for every root.
+  std::vector<std::string> anchors;
   std::vector<std::string> python_files, python_classes, python_functions, norecursedirs;
   std::vector<std::string> stdlib;
   // Fixtures of installed plugins (seen at run time) and autouse names that

@@ -552,3 +552,75 @@ def test_cold_warm_and_after_cache_clear(pytester: pytest.Pytester) -> None:
         assert clear.report.parsed == files and clear.report.learned == 0, clear.report
         if k != "not one":  # every module holds a test that "not one" selects
             assert skipped(warm) > 0 and skipped(clear) > 0, (warm.report, clear.report)
+
+
+# Where the node chain starts. The Session's child (the confcutdir, the
+# package a --pyargs argument names, or an argument outside the confcutdir) is
+# no keyword; every directory below it is. Found on networkx installed in a
+# venv under the rootdir: `--pyargs ... -k "10 and not lib"` missed a test
+# (".venv/lib/..." is one excluded node, not directories named "lib").
+def test_pyargs_package_below_rootdir(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {
+        "vendor/lib/site/pkgx/__init__.py": "",
+        "vendor/lib/site/pkgx/core/__init__.py": "",
+        "vendor/lib/site/pkgx/core/tests/__init__.py": "",
+        "vendor/lib/site/pkgx/core/tests/test_alpha.py": "def test_alpha(): pass\ndef test_lib_name(): pass\n",
+        "vendor/lib/site/pkgx/core/tests/test_beta.py": "def test_beta(): pass\n",
+    })
+    pytester.makeini("[pytest]\npythonpath = vendor/lib/site\n")
+    runs = [compare(pytester, ["--pyargs", "pkgx.core", "-k", k])
+            for k in ("not lib", "alpha and not lib", "lib", "not vendor", "vendor", "not site", "pkgx",
+                      "not pkgx", "core and beta", "tests", "not tests")]
+    assert sum(skipped(r) for r in runs) > 0, [r.report for r in runs]
+
+
+def test_confcutdir_above_rootdir_names_the_rootdir(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {"tests/test_a.py": "def test_a(): pass\n", "tests/test_b.py": "def test_b(): pass\n"})
+    pytester.makeini("[pytest]\n")
+    name = pytester.path.name  # a keyword of every item once the chain starts above it
+    runs = [compare(pytester, ["--confcutdir", str(pytester.path.parent), "-k", k])
+            for k in (name, f"not {name}", f"{name} and test_a", "test_b")]
+    assert [len(r.ids) for r in runs] == [2, 0, 1, 1], [r.ids for r in runs]
+    assert skipped(runs[3]) > 0, runs[3].report
+
+
+def test_conftest_above_rootdir(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    write(pytester.path, {
+        "conftest.py": """
+            def pytest_collection_modifyitems(items):
+                for item in items:
+                    if item.name.endswith("a"):
+                        item.add_marker("outer")
+        """,
+        "proj/pytest.ini": "[pytest]\nmarkers =\n  outer\n",
+        "proj/tests/test_a.py": "def test_a(): pass\n",
+        "proj/tests/test_b.py": "def test_b(): pass\n",
+    })
+    monkeypatch.chdir(pytester.path / "proj")
+    for k in ("outer", "not outer"):
+        fast = compare(pytester, ["--confcutdir", str(pytester.path), "-k", k])
+        assert len(fast.ids) == 1, fast.ids
+    fast = compare(pytester, ["--confcutdir", str(pytester.path), "-m", "outer"])
+    assert [i.rsplit("::", 1)[1] for i in fast.ids] == ["test_a"]
+    # Only a fixture there: an autouse parametrized one names every item.
+    write(pytester.path, {"conftest.py": """
+        import pytest
+        @pytest.fixture(autouse=True, params=["upper1", "upper2"])
+        def upper(request): return request.param
+    """})
+    for k in ("upper1", "not upper2", "test_b and upper1"):
+        fast = compare(pytester, ["--confcutdir", str(pytester.path), "-k", k])
+        assert len(fast.ids) in (1, 2), fast.ids
+
+
+def test_argument_outside_confcutdir(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {
+        "alpha_dir/test_a.py": "def test_a(): pass\n",
+        "beta_dir/sub/test_b.py": "def test_b(): pass\n",
+        "beta_dir/test_c.py": "def test_c(): pass\n",
+    })
+    pytester.makeini("[pytest]\n")
+    runs = [compare(pytester, ["--confcutdir", "alpha_dir", "beta_dir", "-k", k])
+            for k in ("not beta_dir", "beta_dir", "sub", "not sub", "test_c")]
+    assert [len(r.ids) for r in runs] == [2, 0, 1, 1, 1], [r.ids for r in runs]
+    assert skipped(runs[4]) > 0, runs[4].report
