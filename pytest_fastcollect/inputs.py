@@ -313,7 +313,11 @@ class Recorder:
         if tracer.start():
             self.tracer = tracer
         if not _audit_hook_added:
-            sys.addaudithook(_audit)
+            # The core's hook compares event names in C and calls _audit for
+            # the few events recorded (collection raises millions of others).
+            install = getattr(core, "audit_install", None)
+            if install is None or not install(_audit):
+                sys.addaudithook(_audit)
             _audit_hook_added.append(True)
         _install_env_hooks()
         recorder = self

@@ -8,6 +8,7 @@
 #include "extract.h"
 #include "learned.h"
 #include "scan.h"
+#include "audit_hook.h"
 #include "trace_hook.h"
 
 namespace py = pybind11;
@@ -166,6 +167,9 @@ PYBIND11_MODULE(_core, m) {
     }
     return py::make_tuple(err, written);
   });
+
+  // Audit events the learner records, filtered in C (see audit_hook.c).
+  m.def("audit_install", [](py::function callback) { return fc_audit_install(callback.ptr()) != 0; });
 
   // Code that ran (Python 3.9-3.11; see trace_hook.c and trace.py).
   m.def("trace_start", [] { return fc_trace_start() != 0; });
