@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect.environment import KNOWN_PLUGINS
+from pytest_fastcollect.environment import OPTIONS_NOT_INPUTS
 from pytest_fastcollect.trace import Traced, Tracer
 
 # Options pytest itself reads while collecting that do not change any
@@ -289,7 +289,7 @@ class Recorder:
         where = frame.f_code.co_filename if frame is not None else ""
         if where.startswith(_OWN_DIR) or where.endswith(("argparse.py", "copy.py")):
             return
-        if frame is not None and frame.f_globals.get("__name__") in KNOWN_PLUGINS:
+        if frame is not None and frame.f_globals.get("__name__") in OPTIONS_NOT_INPUTS:
             return  # read and known not to change items (environment.py)
         if where.startswith(self._pytest_dirs) and name in PYTEST_HARMLESS_OPTIONS:
             return

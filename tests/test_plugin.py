@@ -97,7 +97,7 @@ def test_grammar_with_unreadable_abi_falls_back(project: pytest.Pytester, monkey
 def test_internal_error_falls_back(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_fastcollect import environment
 
-    def boom(config: object, index_dir: object) -> dict:
+    def boom(*args: object) -> dict:
         raise RuntimeError("simulated")
 
     monkeypatch.setattr(environment, "scan_config", boom)
