@@ -89,7 +89,19 @@ $(VENVM8)/.ready: $(STAMPS)/deps
 	$(VENVM8)/bin/python -m pip install -q "pytest>=8,<9" $(MATRIX)
 	@touch $@
 
-$(STAMPS)/wheel-matrix: $(STAMPS)/wheel $(VENVM)/.ready $(VENVM8)/.ready
+# The plugins of the matrix's plugin scenarios: one directory each (pins in
+# tests/matrix/plugins.txt), on PYTHONPATH only in the scenarios that load it,
+# so no plugin changes another's runs.
+MATRIX_PLUGINS := build/matrix-plugins
+$(MATRIX_PLUGINS)/.ready: tests/matrix/plugins.txt $(VENVM)/.ready
+	rm -rf $(MATRIX_PLUGINS) && mkdir -p $(MATRIX_PLUGINS)
+	grep -v '^#' tests/matrix/plugins.txt | while read -r name pkgs; do \
+	  [ -n "$$name" ] || continue; \
+	  $(VENVM)/bin/python -m pip install -q --no-deps --target $(MATRIX_PLUGINS)/$$name $$pkgs || exit 1; \
+	done
+	@touch $@
+
+$(STAMPS)/wheel-matrix: $(STAMPS)/wheel $(VENVM)/.ready $(VENVM8)/.ready $(MATRIX_PLUGINS)/.ready
 	for v in $(VENVM) $(VENVM8); do \
 	  $$v/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl && \
 	  $$v/bin/python -m pip install -q build/wheel/*.whl || exit 1; \

@@ -121,6 +121,7 @@ class PluginEffects:
     all_off: Optional[str] = None
     global_maybe_marks: List[str] = field(default_factory=list)
     param_marks: List[str] = field(default_factory=list)
+    repeated_param_marks: List[str] = field(default_factory=list)
     id_suffixes: List[str] = field(default_factory=list)
     lazy_fixtures: bool = False
     param_fixtures: List[str] = field(default_factory=list)
@@ -144,7 +145,7 @@ def _known_effect(module: str, hook: str, config: pytest.Config, fx: PluginEffec
             fx.global_maybe_marks.append("skip")
     elif module == "pytest_order.plugin":
         if hook == "pytest_generate_tests":
-            fx.param_marks.append("order")
+            fx.repeated_param_marks.append("order")
         elif hook == "pytest_collection_modifyitems" and _option(config, "indulgent_ordering"):
             # Sorts before -k/-m deselect: the order of the selected items
             # may depend on items of files that would not be imported.
@@ -191,6 +192,7 @@ def plugin_effects(config: pytest.Config) -> PluginEffects:
             fx.static_off = fx.static_off or f"plugin {impl.plugin_name!r} implements {name}"
     fx.global_maybe_marks = sorted(set(fx.global_maybe_marks))
     fx.param_marks = sorted(set(fx.param_marks))
+    fx.repeated_param_marks = sorted(set(fx.repeated_param_marks))
     return fx
 
 
@@ -369,6 +371,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str], effects: Option
         "global_autouse": autouse,
         "global_maybe_marks": fx.global_maybe_marks,
         "param_marks": fx.param_marks,
+        "repeated_param_marks": fx.repeated_param_marks,
         "id_suffixes": fx.id_suffixes,
         "lazy_fixtures": fx.lazy_fixtures,
         "static_unknown": fx.static_off or "",

@@ -54,7 +54,7 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
     for (const auto& x : *list) q.add(x);
   }
   for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse,
-                           &cfg.global_maybe_marks, &cfg.param_marks, &cfg.id_suffixes}) {
+                           &cfg.global_maybe_marks, &cfg.param_marks, &cfg.repeated_param_marks, &cfg.id_suffixes}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
   }
@@ -112,6 +112,7 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.python_functions = cfg.python_functions;
   mc_.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
   mc_.param_marks = cfg.param_marks;
+  mc_.repeated_param_marks = cfg.repeated_param_marks;
   mc_.id_suffixes = cfg.id_suffixes;
   mc_.lazy_fixtures = cfg.lazy_fixtures;
   base_.maybe_marks = cfg.global_maybe_marks;

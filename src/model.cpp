@@ -421,6 +421,12 @@ class ModuleEval {
         if (partial_why.empty()) partial_why = "marker '" + pm + "' makes a plugin parametrize it";
       }
     }
+    for (const auto& pm : cfg_.repeated_param_marks) {
+      if (std::count(base.marks.begin(), base.marks.end(), pm) > 1) {  // other decorators: partial already
+        partial = true;
+        if (partial_why.empty()) partial_why = "several '" + pm + "' markers make a plugin parametrize it";
+      }
+    }
     if (cfg_.lazy_fixtures && !all_sets.empty() && parametrized_fixture_visible(o)) {
       partial = true;
       if (partial_why.empty()) partial_why = "a parameter may be a lazy fixture with parameters (pytest-lazy-fixtures)";

@@ -52,6 +52,9 @@ struct ModelConfig {
   // markers that make a plugin parametrize the item they sit on (pytest-repeat's
   // `repeat`, pytest-order's `order`): such items' ids are not known.
   std::vector<std::string> param_marks;
+  // The same, only when the function itself carries the marker twice or more
+  // (pytest-order parametrizes a test with several `order` marks).
+  std::vector<std::string> repeated_param_marks;
   // Ids a plugin parametrizes every test function with, joined last
   // (pytest-repeat's --count N: "1-N" .. "N-N"); empty: none.
   std::vector<std::string> id_suffixes;

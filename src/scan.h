@@ -34,6 +34,7 @@ struct ScanConfig {
   // parametrize their item, ids it adds to every test, lazy fixtures.
   std::vector<std::string> global_maybe_marks;
   std::vector<std::string> param_marks;
+  std::vector<std::string> repeated_param_marks;
   std::vector<std::string> id_suffixes;
   bool lazy_fixtures = false;
   std::string index_dir;  // empty: work without an index

@@ -34,6 +34,7 @@ struct Project {
     c.read_hooks = read_hooks;
     c.global_maybe_marks = plugins.global_maybe_marks;
     c.param_marks = plugins.param_marks;
+    c.repeated_param_marks = plugins.repeated_param_marks;
     c.id_suffixes = plugins.id_suffixes;
     c.lazy_fixtures = plugins.lazy_fixtures;
     c.plugin_fixtures = plugins.plugin_fixtures;
@@ -201,6 +202,12 @@ TEST(Model, PluginEffects) {
   EXPECT_EQ(p.imported("3-3"), Set{"test_c.py"});
   p.plugins.id_suffixes.clear();
   p.plugins.param_marks.clear();
+  // pytest-order: only a test with several 'order' markers is parametrized.
+  p.file("test_f.py", "import pytest\n@pytest.mark.order(1)\ndef test_once(): pass\n");
+  p.file("test_g.py", "import pytest\n@pytest.mark.order(1)\n@pytest.mark.order(2)\ndef test_twice(): pass\n");
+  p.plugins.repeated_param_marks = {"order"};
+  EXPECT_EQ(p.imported("index"), Set{"test_g.py"});
+  p.plugins.repeated_param_marks.clear();
   // pytest-lazy-fixtures: a parametrized test where a parametrized fixture is visible.
   p.plugins.lazy_fixtures = true;
   EXPECT_EQ(p.imported("zzz"), Set{"test_d.py"});
