@@ -27,14 +27,16 @@ COLLECTION_HOOKS = (
     "pytest_make_collect_report",
 )
 
+
 @dataclass(frozen=True)
 class Known:
     """A plugin whose collection hooks were read (docs/compatibility.md has the
     table). `what` says what they do to items; `reorders`: its
     pytest_collection_modifyitems only reorders items (learning may record the
-    items around it, even when it runs last or wraps); `inputs`: what it reads
-    through config.option can change items, so those reads stay inputs of
-    learned records (inputs.py); otherwise they are not."""
+    items around it, even when it runs last or wraps); `inputs`: its reads of
+    config.option stay inputs of learned records (inputs.py). Only plugins
+    that merely reorder, by options that may change every run (a random
+    seed), leave them out."""
 
     what: str
     reorders: bool = False
@@ -61,33 +63,34 @@ KNOWN_PLUGINS: Dict[str, Known] = {
     # Django test tags become markers only on Django test classes (classes with
     # bases: Unknown in the model); modifyitems sorts items by a key of each
     # item alone (Django's order: TestCase, TransactionTestCase, the rest).
-    "pytest_django.plugin": Known("reorders items; tags of Django test classes become markers", reorders=True),
+    "pytest_django.plugin": Known("reorders items; tags of Django test classes become markers", reorders=True,
+                                  inputs=True),
     # Records collected modules; marks items using the snapshot fixture
     # with 'syrupy_snapshot' (a maybe-marker of every item).
-    "syrupy": Known("marks snapshot tests 'syrupy_snapshot'"),
+    "syrupy": Known("marks snapshot tests 'syrupy_snapshot'", inputs=True),
     # Adds 'skip' markers under --benchmark-skip / --benchmark-only.
     "pytest_benchmark.plugin": Known("adds 'skip' markers under --benchmark-skip/--benchmark-only", inputs=True),
     # Sorts items (trylast by default: after -k/-m, on the selected items);
     # parametrizes a test that carries several 'order' markers.
     "pytest_order.plugin": Known("reorders items; parametrizes tests with several 'order' marks", reorders=True),
     # Adds the freezer fixture to items marked freeze_time (fixtures are no keywords).
-    "pytest_freezer": Known("adds a fixture name to freeze_time items"),
+    "pytest_freezer": Known("adds a fixture name to freeze_time items", inputs=True),
     # Parametrizes every test from --count, and tests marked 'repeat'.
     "pytest_repeat": Known("parametrizes tests from --count and the 'repeat' marker", inputs=True),
     # Ids of lazy fixtures; expands lazy fixtures' own parametrization.
     "pytest_lazy_fixtures.plugin": Known("lazy fixtures as parameter values (ids, expanded params)", inputs=True),
     # Marks coroutine tests 'trio' (trio_mode); async tests are Unknown.
-    "pytest_trio.plugin": Known("marks async tests 'trio' (Unknown in the model)"),
-    "pytest_trio.enable_trio_mode": Known("marks async tests 'trio' (Unknown in the model)"),
+    "pytest_trio.plugin": Known("marks async tests 'trio' (Unknown in the model)", inputs=True),
+    "pytest_trio.enable_trio_mode": Known("marks async tests 'trio' (Unknown in the model)", inputs=True),
     # Parametrizes tests using browser fixtures by --browser.
     "pytest_playwright.pytest_playwright": Known("parametrizes browser tests by --browser", inputs=True),
     # --picked=first: changed files' items first (a stable partition).
     "pytest_picked.plugin": Known("reorders items (--picked=first)", reorders=True),
     # Reads markers; fails the session on Python < 3.13.3 if one is
     # limit_leaked_objects (an error from an imported file only).
-    "pytest_memray.plugin": Known("reads markers"),
+    "pytest_memray.plugin": Known("reads markers", inputs=True),
     # Collects coroutine test functions; async tests are Unknown.
-    "pytest_tornasync.plugin": Known("collects async tests (Unknown in the model)"),
+    "pytest_tornasync.plugin": Known("collects async tests (Unknown in the model)", inputs=True),
     # A ruff item per .py file, only under --ruff (then fastcollect is off).
     "pytest_ruff": Known("a ruff item per .py file under --ruff", inputs=True),
     # --splits: selects a group among the items -k/-m left (trylast).
