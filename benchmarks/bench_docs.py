@@ -322,13 +322,14 @@ def django_figures(d: dict) -> Dict[str, str]:
         lines.append(f"| {scen} | `{plain['filter'] or '(none)'}` | {', '.join(map(str, plain['selected']))} | "
                      + " | ".join(cells) + f" | {plugin['vs_plain']:.2f}x | {same} | {report} |")
     vers = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    narrow = next(r["vs_plain"] for r in d["rows"] if r["scenario"] == "narrow -k" and r["column"] == "plugin")
     return {
         "django_table": "\n".join(lines),
         "django_command": m["command"],
         "django_run": f"{m['date']}, {m['minutes']} minutes, Python {m['python']}, {vers}, "
                       f"median of {m['rounds']} interleaved rounds",
         "django_suite": f"{m['test_modules']} test modules, {m['tests']} tests",
-        "django_narrow_ratio": f"{next(r['vs_plain'] for r in d['rows'] if r['scenario'] == 'narrow -k' and r['column'] == 'plugin'):.2f}x",
+        "django_narrow_ratio": f"{narrow:.2f}x",
     }
 
 

@@ -109,7 +109,8 @@ OPTIONS_NOT_INPUTS = frozenset(m for m, known in KNOWN_PLUGINS.items() if not kn
 WHOLE_SUITE_PLUGINS = {
     "pytest_mypy": "pytest-mypy collects a mypy item from every .py file",
     "pytest_doctestplus.plugin": "pytest-doctestplus collects doctests from every module",
-    "testmon.pytest_testmon": "pytest-testmon selects files itself and drops tests it did not see collected from its database",
+    "testmon.pytest_testmon": "pytest-testmon selects files itself and drops tests it did not see collected "
+                              "from its database",
 }
 
 
@@ -350,7 +351,8 @@ def _ini_list(config: pytest.Config, name: str) -> List[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split()
 
 
-def scan_config(config: pytest.Config, index_dir: Optional[str], effects: Optional[PluginEffects] = None) -> Dict[str, Any]:
+def scan_config(config: pytest.Config, index_dir: Optional[str],
+                effects: Optional[PluginEffects] = None) -> Dict[str, Any]:
     fx = plugin_effects(config) if effects is None else effects
     fixtures, autouse = plugin_fixtures(config)
     if fx.param_fixtures:  # a plugin parametrizes tests that reach these
