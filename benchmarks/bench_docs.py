@@ -309,6 +309,34 @@ def edit_loop_tables(results: Dict[str, Any]) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def django_figures(d: dict) -> Dict[str, str]:
+    """The Django suite (benchmarks/bench_django.py, docs/results/django.json)."""
+    m = d["meta"]
+    cols = ["plain", "plugin cold", "plugin", "oracle"]
+    lines = ["| scenario | filter | selected | " + " | ".join(cols) + " | plugin vs plain | node IDs | "
+             "the plugin's report (warm) |",
+             "| --- | --- | ---: | " + " | ".join("---" for _ in cols) + " | ---: | --- | --- |"]
+    for scen in dict.fromkeys(r["scenario"] for r in d["rows"]):
+        by = {r["column"]: r for r in d["rows"] if r["scenario"] == scen}
+        plain, plugin = by["plain"], by["plugin"]
+        cells = [f"{by[c]['median_s']:.2f} ({by[c]['min_s']:.2f}-{by[c]['max_s']:.2f})" if c in by else "-"
+                 for c in cols]
+        same = {True: "same as plain", None: "-"}.get(plugin["same_ids_as_plain"], "**differ**")
+        report = plugin["report"].replace("fastcollect: ", "")
+        lines.append(f"| {scen} | `{plain['filter'] or '(none)'}` | {', '.join(map(str, plain['selected']))} | "
+                     + " | ".join(cells) + f" | {plugin['vs_plain']:.2f}x | {same} | {report} |")
+    vers = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    narrow = next(r["vs_plain"] for r in d["rows"] if r["scenario"] == "narrow -k" and r["column"] == "plugin")
+    return {
+        "django_table": "\n".join(lines),
+        "django_command": m["command"],
+        "django_run": f"{m['date']}, {m['minutes']} minutes, Python {m['python']}, {vers}, "
+                      f"median of {m['rounds']} interleaved rounds",
+        "django_suite": f"{m['test_modules']} test modules, {m['tests']} tests",
+        "django_narrow_ratio": f"{narrow:.2f}x",
+    }
+
+
 def figures(results: Dict[str, Any]) -> Dict[str, str]:
     values: Dict[str, str] = {}
     makers: List[Callable[[], Dict[str, str]]] = [
@@ -317,6 +345,7 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
         lambda: index_figures(results["bench_index"]),
         lambda: profile_figures(results["profile-scan"]),
         lambda: fuzz_figures(results["fuzz"]),
+        lambda: django_figures(results["django"]),
         lambda: {"verify_table": verify_table(results), "verify_commands": verify_commands(results),
                  "explain_table": explain_table(results["explain-static"]),
                  "explain_command": results["explain-static"]["command"],

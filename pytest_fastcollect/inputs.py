@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect.environment import KNOWN_PLUGINS
+from pytest_fastcollect.environment import OPTIONS_NOT_INPUTS
 from pytest_fastcollect.trace import Traced, Tracer
 
 # Options pytest itself reads while collecting that do not change any
@@ -70,6 +70,12 @@ SHELL_VARIABLES = frozenset({
     "SSH_AUTH_SOCK", "SSH_AGENT_PID", "XDG_SESSION_ID", "XDG_SESSION_TYPE", "XDG_VTNR", "DISPLAY",
     "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION", "INVOCATION_ID",
     "JOURNAL_STREAM", "VSCODE_PID", "VSCODE_IPC_HOOK_CLI", "GPG_TTY", "MANPATH",
+})
+# Variables a known plugin sets in every run to a fresh value for itself (a
+# new temporary directory): outputs of that run, never inputs, whether looked
+# up by name or read with the whole environment.
+PLUGIN_OUTPUT_VARIABLES = frozenset({
+    "MEMRAY_RESULT_PATH",  # pytest-memray's pytest_configure: a TemporaryDirectory per session
 })
 # Kernel views (per process, per boot): /proc/self/maps differs in every
 # process. Reading them is not reading a project input.
@@ -289,7 +295,7 @@ class Recorder:
         where = frame.f_code.co_filename if frame is not None else ""
         if where.startswith(_OWN_DIR) or where.endswith(("argparse.py", "copy.py")):
             return
-        if frame is not None and frame.f_globals.get("__name__") in KNOWN_PLUGINS:
+        if frame is not None and frame.f_globals.get("__name__") in OPTIONS_NOT_INPUTS:
             return  # read and known not to change items (environment.py)
         if where.startswith(self._pytest_dirs) and name in PYTEST_HARMLESS_OPTIONS:
             return
@@ -303,7 +309,8 @@ class Recorder:
         elif not self.paused and not self._iterating:
             self._pending = []
             if mapping is os.environ and isinstance(key, str):
-                self.env.add(key)
+                if key not in PLUGIN_OUTPUT_VARIABLES:
+                    self.env.add(key)
             elif environb is not None and mapping is environb and isinstance(key, bytes):
                 self.env.add(os.fsdecode(key))
 
@@ -355,7 +362,8 @@ class Recorder:
         try:
             env = dict(os.environ)
             out = {f"env:{k}": v for k, v in env.items()}
-            out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items() if k not in SHELL_VARIABLES))
+            out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items()
+                                                 if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
             for name, value in vars(config.option).items():
                 out[f"opt:{name}"] = _value_text(value)
         finally:

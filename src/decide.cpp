@@ -48,12 +48,13 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-2")).add(cfg.rootdir);
+  q.add(std::string_view("fastcollect-query-3")).add(cfg.rootdir);
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
   }
-  for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse}) {
+  for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse,
+                           &cfg.global_maybe_marks, &cfg.param_marks, &cfg.repeated_param_marks, &cfg.id_suffixes}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
   }
@@ -63,6 +64,7 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
     for (const auto& d : fi.deps) q.add(d);
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
+  q.add(uint64_t{cfg.lazy_fixtures});
   q.add(conftest_fp).add(cfg.static_unknown);
   q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
   for (const auto& [path, marks] : cfg.read_hooks) {
@@ -109,6 +111,11 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.python_classes = cfg.python_classes;
   mc_.python_functions = cfg.python_functions;
   mc_.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
+  mc_.param_marks = cfg.param_marks;
+  mc_.repeated_param_marks = cfg.repeated_param_marks;
+  mc_.id_suffixes = cfg.id_suffixes;
+  mc_.lazy_fixtures = cfg.lazy_fixtures;
+  base_.maybe_marks = cfg.global_maybe_marks;
   base_.env.defs = cfg.plugin_fixtures;
   base_.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
 }

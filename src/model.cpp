@@ -236,7 +236,11 @@ std::string collect_fixtures(const FileFacts& file, const std::vector<Func>& fun
 class ModuleEval {
  public:
   ModuleEval(const FileFacts& f, const ConftestScope& scope, const ModelConfig& cfg, const Filter& flt)
-      : f_(f), scope_(scope), cfg_(cfg), flt_(flt) {}
+      : f_(f), scope_(scope), cfg_(cfg), flt_(flt) {
+    suffixes_.ids_known = suffixes_.marks_known = true;
+    suffixes_.ids = cfg.id_suffixes;
+    suffixes_.marks.resize(cfg.id_suffixes.size());
+  }
 
   // Returns false (with reason) as soon as some item may be selected.
   bool all_false(const std::vector<std::string>& chain, std::string& reason) {
@@ -279,6 +283,15 @@ class ModuleEval {
   const ModelConfig& cfg_;
   const Filter& flt_;
   std::map<std::string, FixtureInfo> module_defs_;
+  ParamSets suffixes_;  // ids a plugin adds to every test function (ModelConfig::id_suffixes)
+
+  // Any fixture with params this module's tests could reach (pytest-lazy-fixtures).
+  bool parametrized_fixture_visible(const Outer& o) const {
+    for (const auto* defs : {&o.class_fixtures, &module_defs_, &scope_.env.defs})
+      for (const auto& [name, fi] : *defs)
+        if (fi.has_params) return true;
+    return false;
+  }
 
   const FixtureInfo* find_fixture(const Outer& o, const std::string& name) const {
     auto a = o.class_fixtures.find(name);
@@ -401,6 +414,23 @@ class ModuleEval {
       partial = true;
       if (partial_why.empty()) partial_why = o.param_why;
     }
+    // A plugin parametrizes items that carry (or may carry) its marker.
+    for (const auto& pm : cfg_.param_marks) {
+      if (has_mark(base.marks, pm) || has_mark(o.marks, pm) || has_mark(base.maybe, pm)) {
+        partial = true;
+        if (partial_why.empty()) partial_why = "marker '" + pm + "' makes a plugin parametrize it";
+      }
+    }
+    for (const auto& pm : cfg_.repeated_param_marks) {
+      if (std::count(base.marks.begin(), base.marks.end(), pm) > 1) {  // other decorators: partial already
+        partial = true;
+        if (partial_why.empty()) partial_why = "several '" + pm + "' markers make a plugin parametrize it";
+      }
+    }
+    if (cfg_.lazy_fixtures && !all_sets.empty() && parametrized_fixture_visible(o)) {
+      partial = true;
+      if (partial_why.empty()) partial_why = "a parameter may be a lazy fixture with parameters (pytest-lazy-fixtures)";
+    }
     bool fixture_marks_unknown = false;
     std::string fx = fixture_params(o, requested, fixture_marks_unknown);
     if (!fx.empty()) {
@@ -421,6 +451,7 @@ class ModuleEval {
       return check(it, reason);
     }
     if (set_marks_unknown) base.open(true, true, "parameter marks are not literal");
+    if (!suffixes_.ids.empty()) sets.push_back(&suffixes_);  // a plugin's own parametrize runs last
 
     return exact_items(fn, base, sets, reason);
   }

@@ -48,6 +48,20 @@ struct ModelConfig {
   std::vector<std::string> python_classes;
   std::vector<std::string> python_functions;
   std::set<std::string> stdlib;            // top-level stdlib module names
+  // Effects of installed plugins (pytest_fastcollect/environment.py):
+  // markers that make a plugin parametrize the item they sit on (pytest-repeat's
+  // `repeat`, pytest-order's `order`): such items' ids are not known.
+  std::vector<std::string> param_marks;
+  // The same, only when the function itself carries the marker twice or more
+  // (pytest-order parametrizes a test with several `order` marks).
+  std::vector<std::string> repeated_param_marks;
+  // Ids a plugin parametrizes every test function with, joined last
+  // (pytest-repeat's --count N: "1-N" .. "N-N"); empty: none.
+  std::vector<std::string> id_suffixes;
+  // pytest-lazy-fixtures: a parameter value may stand for a fixture whose own
+  // parametrization adds items, so a parametrized test is open wherever a
+  // parametrized fixture is visible.
+  bool lazy_fixtures = false;
 };
 
 struct Filter {

@@ -29,6 +29,14 @@ struct ScanConfig {
   // apply everywhere (plugins, the usefixtures ini option).
   std::map<std::string, FixtureInfo> plugin_fixtures;
   std::vector<std::string> global_autouse;
+  // Installed plugins' effects the model can express (environment.py):
+  // markers a plugin's hook may add to any item, markers that make a plugin
+  // parametrize their item, ids it adds to every test, lazy fixtures.
+  std::vector<std::string> global_maybe_marks;
+  std::vector<std::string> param_marks;
+  std::vector<std::string> repeated_param_marks;
+  std::vector<std::string> id_suffixes;
+  bool lazy_fixtures = false;
   std::string index_dir;  // empty: work without an index
   uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
   std::map<std::string, std::string> inputs;  // every input's value now (see learned.h)
