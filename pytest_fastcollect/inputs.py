@@ -71,6 +71,14 @@ SHELL_VARIABLES = frozenset({
     "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION", "INVOCATION_ID",
     "JOURNAL_STREAM", "VSCODE_PID", "VSCODE_IPC_HOOK_CLI", "GPG_TTY", "MANPATH",
 })
+# The terminal size, which pytest's own terminal writer looks up
+# (shutil.get_terminal_size) while configuring: not an input when pytest reads
+# it (xdist workers have COLUMNS=80, LINES=24 where the controller has none).
+# Looked up by anyone else, it is one.
+PYTEST_HARMLESS_ENV = frozenset({"COLUMNS", "LINES"})
+_SHUTIL = os.sep + "shutil.py"
+_XDIST_REMOTE = os.path.join("xdist", "remote.py")
+
 # Kernel views (per process, per boot): /proc/self/maps differs in every
 # process. Reading them is not reading a project input.
 PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
@@ -291,6 +299,8 @@ class Recorder:
             return
         if frame is not None and frame.f_globals.get("__name__") in KNOWN_PLUGINS:
             return  # read and known not to change items (environment.py)
+        if where.endswith(_XDIST_REMOTE):
+            return  # xdist.remote on a worker, run by execnet as __channelexec__
         if where.startswith(self._pytest_dirs) and name in PYTEST_HARMLESS_OPTIONS:
             return
         self.options.add(name)
@@ -302,10 +312,20 @@ class Recorder:
             self._pending_at += 1
         elif not self.paused and not self._iterating:
             self._pending = []
+            if key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
+                return
             if mapping is os.environ and isinstance(key, str):
                 self.env.add(key)
             elif environb is not None and mapping is environb and isinstance(key, bytes):
                 self.env.add(os.fsdecode(key))
+
+    def _terminal_size_for_pytest(self) -> bool:
+        """Is this lookup shutil.get_terminal_size called by pytest?"""
+        frame = sys._getframe(3)  # on_env_lookup <- the environ hook <- the reader
+        if frame is None or not frame.f_code.co_filename.endswith(_SHUTIL):
+            return False
+        caller = frame.f_back
+        return caller is not None and caller.f_code.co_filename.startswith(self._pytest_dirs)
 
     # -- start and stop -------------------------------------------------------
     def start(self, config: pytest.Config, core: Any = None) -> None:

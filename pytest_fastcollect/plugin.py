@@ -18,12 +18,12 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import pytest
 
-from pytest_fastcollect import environment, hooks
+from pytest_fastcollect import distributed, environment, hooks
 from pytest_fastcollect.inputs import Recorder
 from pytest_fastcollect.learn import Learner, Scanned, does_not_compile, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
-WORKERINPUT_KEY = "fastcollect_skip"
+WORKERINPUT_KEY = distributed.SKIP_KEY
 
 
 @dataclass
@@ -57,6 +57,8 @@ class State:
     warnings_shown: int = 0  # how many warnings the collection report line already showed
     learned_written: int = 0  # test modules whose items this run recorded
     learn_ms: float = 0.0  # time spent recording them (surfaces included)
+    for_workers: bool = False  # deciding on an xdist controller, for its workers
+    worker_lines: List[str] = field(default_factory=list)  # what the recording xdist worker reported
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -108,7 +110,9 @@ def _enabled(config: pytest.Config, options: Any = None) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # What start-up reads (conftests loaded now, pytest_configure hooks) can
-    # shape items too: watch from here, before any conftest runs.
+    # shape items too: watch from here, before any conftest runs. (On an
+    # xdist worker `workerinput` is set only after this hook: it watches too,
+    # and keeps watching if the controller chose it to record.)
     options = early_config.known_args_namespace
     if _enabled(early_config, options) and _has_filter(early_config, options) and not hasattr(early_config, "workerinput"):
         native = load()
@@ -152,6 +156,7 @@ def _configure(config: pytest.Config, state: State) -> None:
             state.active = False
         else:
             state.skip = frozenset(skip)
+            _worker_learner(config, state, workerinput)
         return
     if getattr(config.option, "doctestmodules", False):
         state.disabled = "--doctest-modules collects every module"
@@ -172,6 +177,54 @@ def _configure(config: pytest.Config, state: State) -> None:
         state.learned_status = f"learning is off: {why_not or 'inputs were not watched from start-up'}"
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(config), "fastcollect-xdist")
+
+
+def _worker_learner(config: pytest.Config, state: State, workerinput: Dict[str, Any]) -> None:
+    """On the xdist worker the controller chose to record (distributed.py):
+    a learner keyed by the controller's scan."""
+    data = workerinput.get(distributed.LEARN_KEY)
+    if not data:
+        return
+    output: Dict[str, Any] = {"worker": workerinput.get("workerid", "?")}
+    workeroutput = getattr(config, "workeroutput", None)
+    if isinstance(workeroutput, dict):
+        workeroutput[distributed.OUTPUT_KEY] = output
+    recorder = config.stash.get(RECORDER_KEY, None)
+    native = load()
+    why_not = learning_allowed(config)
+    if recorder is None:
+        why_not = why_not or "inputs were not watched from start-up"
+    elif isinstance(native, str):
+        why_not = why_not or native
+    else:
+        recorder.paused = True  # our own reading is no input
+        try:
+            own_key = session_key(config)
+        finally:
+            recorder.paused = False
+        if own_key != data["session_key"]:
+            why_not = why_not or "the session key of this xdist worker differs from the controller's"
+    if why_not:
+        output["off"] = why_not
+        return
+    assert recorder is not None and not isinstance(native, str)
+    state.native = native
+    state.index_dir = data["index_dir"]
+    state.session_key = data["session_key"]
+    learner = Learner(config, recorder)
+    learner.view = dict(data["snapshot"])
+    learner.scanned = Scanned(
+        hashes={path: int(h) for path, h in data["hashes"].items()},
+        test_files=frozenset(data["test_files"]),
+        conftests=tuple(data["conftests"]),
+        conftest_fp=int(data["conftest_fp"]),
+        input_names=tuple(data["input_names"]),
+        snapshot=learner.view,
+        learned_current=frozenset(data["learned_current"]),
+        session_key=int(data["session_key"]),
+    )
+    state.learner = learner
+    config.pluginmanager.register(learner, "fastcollect-learner")
 
 
 def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
@@ -262,6 +315,8 @@ def decide(config: pytest.Config, state: State) -> None:
             state.session_key = session_key(config)
             scan_config["session_key"] = state.session_key
             state.snapshot = state.learner.recorder.snapshot(config)
+            if state.for_workers:  # the workers collect: check what they will read
+                state.snapshot = distributed.worker_view(state.snapshot)
             scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
         if not result["error"] and _read_hooks(config, state, result, scan_config):
@@ -314,6 +369,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state.learn_ms = (time.perf_counter() - start) * 1000
     if error:
         state.warnings.append(f"could not record learned items ({error})")
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if state.from_controller and isinstance(workeroutput, dict) and distributed.OUTPUT_KEY in workeroutput:
+        workeroutput[distributed.OUTPUT_KEY].update(
+            written=state.learned_written, ms=state.learn_ms, off=state.learner.off, warnings=list(state.warnings)
+        )
 
 
 # tryfirst: a conftest that answers this firstresult hook (pyarrow's returns
@@ -404,6 +464,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write(f"skipped {len(state.skip)} test files")
     if state.learned_written:
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
+    for line in state.worker_lines:
+        write(line)
 
 
 class XdistController:
@@ -412,16 +474,49 @@ class XdistController:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.recorder_chosen = False  # one worker records what it collected
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)
+        node.workerinput[distributed.LEARN_KEY] = None
         if state is None or not state.active:
             node.workerinput[WORKERINPUT_KEY] = None
             return
+        state.for_workers = True
         decide(self.config, state)
         state.handed_to_workers = True
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
+        learner = state.learner
+        if self.recorder_chosen or learner is None or learner.off or learner.scanned is None:
+            return
+        if state.disabled or not state.index_dir or not state.session_key:
+            return
+        # The first worker configured records; a replacement for a crashed
+        # worker does not (the record is written once).
+        self.recorder_chosen = True
+        scanned = learner.scanned
+        node.workerinput[distributed.LEARN_KEY] = distributed.learn_input(
+            index_dir=state.index_dir,
+            session_key=state.session_key,
+            hashes=scanned.hashes,
+            test_files=scanned.test_files,
+            conftests=scanned.conftests,
+            conftest_fp=scanned.conftest_fp,
+            input_names=scanned.input_names,
+            snapshot=scanned.snapshot,
+            learned_current=scanned.learned_current,
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        state = self.config.stash.get(STATE_KEY, None)
+        output = getattr(node, "workeroutput", None) or {}
+        report = output.get(distributed.OUTPUT_KEY) if isinstance(output, dict) else None
+        if state is None or not isinstance(report, dict):
+            return
+        state.worker_lines.extend(distributed.summary_of(report))
+        state.warnings.extend(f"xdist worker {report.get('worker', '?')}: {w}" for w in report.get("warnings", []))
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)
