@@ -369,20 +369,26 @@ class Recorder:
         """Every environment variable and option value, now (not recorded)."""
         self.paused = True
         try:
-            env = dict(os.environ)
-            out = {f"env:{k}": v for k, v in env.items()}
-            out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items() if k not in SHELL_VARIABLES))
-            for name, value in vars(config.option).items():
-                out[f"opt:{name}"] = _value_text(value)
+            return current_values(config)
         finally:
             self.paused = False
-        return out
 
     def input_names(self) -> List[str]:
         names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
         if self.env_iterated:
             names.append(WHOLE_ENVIRONMENT)
         return sorted(names)
+
+
+def current_values(config: pytest.Config) -> Dict[str, str]:
+    """Every environment variable and option value, now (a recorder watching
+    must be paused: Recorder.snapshot)."""
+    env = dict(os.environ)
+    out = {f"env:{k}": v for k, v in env.items()}
+    out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items() if k not in SHELL_VARIABLES))
+    for name, value in vars(config.option).items():
+        out[f"opt:{name}"] = _value_text(value)
+    return out
 
 
 def _value_text(value: Any) -> str:

@@ -402,8 +402,10 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
     learner.recorder.stop()  # collection is over: what ran is known
     if learner.view is not None:
         # Recorded on an xdist worker, keyed by the controller's values.
-        from pytest_fastcollect.distributed import worker_mismatch
+        from pytest_fastcollect.distributed import adopt_terminal, worker_mismatch
 
+        # (The view is the dict the payload takes the inputs' values from.)
+        adopt_terminal(learner.view, learner.own or {})
         learner.off = worker_mismatch(learner.recorder.input_names(), learner.own or {}, learner.view) or ""
         if learner.off:
             return "", 0

@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 import pytest
 
 from pytest_fastcollect import distributed, environment, hooks
-from pytest_fastcollect.inputs import Recorder
+from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import Learner, Scanned, does_not_compile, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
@@ -58,6 +58,9 @@ class State:
     learned_written: int = 0  # test modules whose items this run recorded
     learn_ms: float = 0.0  # time spent recording them (surfaces included)
     for_workers: bool = False  # deciding on an xdist controller, for its workers
+    worker_count: int = 0  # how many (xdist's workercount)
+    controller_terminal: Optional[Dict[str, Optional[str]]] = None  # COLUMNS/LINES on the controller
+    verify: Optional[Dict[str, Any]] = None  # on a worker: the inputs the controller's decision relies on
     worker_lines: List[str] = field(default_factory=list)  # what the recording xdist worker reported
 
 
@@ -156,6 +159,7 @@ def _configure(config: pytest.Config, state: State) -> None:
             state.active = False
         else:
             state.skip = frozenset(skip)
+            state.verify = workerinput.get(distributed.VERIFY_KEY)
             _worker_learner(config, state, workerinput)
         return
     if getattr(config.option, "doctestmodules", False):
@@ -316,7 +320,10 @@ def decide(config: pytest.Config, state: State) -> None:
             scan_config["session_key"] = state.session_key
             state.snapshot = state.learner.recorder.snapshot(config)
             if state.for_workers:  # the workers collect: check what they will read
-                state.snapshot = distributed.worker_view(state.snapshot)
+                cache = getattr(config, "cache", None)
+                terminal = cache.get(distributed.TERMINAL_CACHE, None) if cache is not None else None
+                state.controller_terminal = distributed.terminal_values(state.snapshot)
+                state.snapshot = distributed.worker_view(state.snapshot, state.worker_count, terminal)
             scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
         if not result["error"] and _read_hooks(config, state, result, scan_config):
@@ -372,7 +379,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     workeroutput = getattr(session.config, "workeroutput", None)
     if state.from_controller and isinstance(workeroutput, dict) and distributed.OUTPUT_KEY in workeroutput:
         workeroutput[distributed.OUTPUT_KEY].update(
-            written=state.learned_written, ms=state.learn_ms, off=state.learner.off, warnings=list(state.warnings)
+            written=state.learned_written, ms=state.learn_ms, off=state.learner.off, warnings=list(state.warnings),
+            terminal=distributed.terminal_values(state.learner.own) if state.learner.own is not None else None,
         )
 
 
@@ -387,10 +395,31 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
         return None
     if not state.decided:
         decide(config, state)
+    if state.verify is not None:
+        _verify_on_worker(config, state)
     if str(collection_path) in state.skip:
         state.skipped += 1
         return True
     return None
+
+
+def _verify_on_worker(config: pytest.Config, state: State) -> None:
+    """Before an xdist worker collects: do the inputs of the generation the
+    controller decided with have here the values it assumed? If not, the
+    skip list is not for this process: import every test file."""
+    check, state.verify = state.verify, None
+    assert check is not None
+    learner = state.learner
+    own = learner.recorder.snapshot(config) if learner is not None else current_values(config)
+    bad = distributed.worker_mismatch(check["names"], own, check["values"])
+    if bad is None:
+        return
+    state.skip = frozenset()
+    if learner is not None:
+        learner.off = bad
+    workeroutput = getattr(config, "workeroutput", None)
+    if isinstance(workeroutput, dict):
+        workeroutput[distributed.VERIFY_KEY] = f"imported every test file: {bad}"
 
 
 def _summary(state: State) -> List[str]:
@@ -484,9 +513,12 @@ class XdistController:
             node.workerinput[WORKERINPUT_KEY] = None
             return
         state.for_workers = True
+        state.worker_count = int(node.workerinput.get("workercount", 0) or 0)
         decide(self.config, state)
         state.handed_to_workers = True
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
+        if not state.disabled and state.input_names:
+            node.workerinput[distributed.VERIFY_KEY] = distributed.verify_input(state.input_names, state.snapshot)
         learner = state.learner
         if self.recorder_chosen or learner is None or learner.off or learner.scanned is None:
             return
@@ -511,12 +543,24 @@ class XdistController:
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)
-        output = getattr(node, "workeroutput", None) or {}
-        report = output.get(distributed.OUTPUT_KEY) if isinstance(output, dict) else None
-        if state is None or not isinstance(report, dict):
+        output = getattr(node, "workeroutput", None)
+        if state is None or not isinstance(output, dict):
+            return
+        worker = node.workerinput.get("workerid", "?")
+        if output.get(distributed.VERIFY_KEY):
+            state.warnings.append(f"xdist worker {worker} {output[distributed.VERIFY_KEY]}")
+        report = output.get(distributed.OUTPUT_KEY)
+        if not isinstance(report, dict):
             return
         state.worker_lines.extend(distributed.summary_of(report))
-        state.warnings.extend(f"xdist worker {report.get('worker', '?')}: {w}" for w in report.get("warnings", []))
+        state.warnings.extend(f"xdist worker {worker}: {w}" for w in report.get("warnings", []))
+        # What COLUMNS/LINES the workers of this controller read (distributed.worker_view).
+        cache = getattr(self.config, "cache", None)
+        terminal = report.get("terminal")
+        if cache is not None and isinstance(terminal, dict) and state.controller_terminal is not None:
+            value = {"controller": state.controller_terminal, "worker": terminal}
+            if cache.get(distributed.TERMINAL_CACHE, None) != value:
+                cache.set(distributed.TERMINAL_CACHE, value)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)

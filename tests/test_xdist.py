@@ -9,6 +9,7 @@ the same outcomes."""
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from dataclasses import dataclass
@@ -96,7 +97,8 @@ def compare(pytester: pytest.Pytester, args: Sequence[str], workers: str = "2") 
 def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
     # This suite may itself run under xdist: its variables must not leak into
     # the runs it starts (a run without -n would look like a worker's).
-    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+    # (Nor the terminal size readline sets in workers.)
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "COLUMNS", "LINES"):
         monkeypatch.delenv(name, raising=False)
     pytester.makeini("[pytest]\nmarkers =\n  hooked\n")
     write(pytester.path, PROJECT)
@@ -127,17 +129,11 @@ def test_records_learned_without_xdist_decide_for_workers(project: pytest.Pytest
     assert fast.report is not None and (fast.report.learned, fast.report.skipped) == (5, 4), fast.output
 
 
-@pytest.mark.parametrize("variable", ["PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT"])
-def test_a_conftest_reading_xdist_variables_never_gets_a_wrong_selection(
-    project: pytest.Pytester, variable: str
-) -> None:
-    # The items depend on a variable xdist sets on workers only (sklearn's
-    # conftest reads both while collecting): the same on every worker, but
-    # not what a run without xdist, or the controller, sees.
+def _modes(project: pytest.Pytester, expression: str) -> None:
     write(project.path, {
         "conftest.py": PROJECT["conftest.py"] + f"""
         import os
-        MODE = "xd" if os.environ.get("{variable}") else "solo"
+        MODE = {expression}
         def pytest_generate_tests(metafunc):
             if "mode" in metafunc.fixturenames:
                 metafunc.parametrize("mode", [MODE])
@@ -147,6 +143,13 @@ def test_a_conftest_reading_xdist_variables_never_gets_a_wrong_selection(
             def test_mode(mode): pass
         """,
     })
+
+
+def test_a_conftest_reading_the_worker_id_never_gets_a_wrong_selection(project: pytest.Pytester) -> None:
+    # The items depend on a variable xdist sets on workers only (sklearn's
+    # conftest reads it while collecting): the same items on every worker,
+    # but not what a run without xdist, or the controller, sees.
+    _modes(project, '"xd" if os.environ.get("PYTEST_XDIST_WORKER") else "solo"')
     # Learned without xdist: the record says test_mode[solo].
     for args in (["-k", "zzz"], ["-k", "solo"]):
         solo = run(project, *args, workers="")
@@ -159,13 +162,33 @@ def test_a_conftest_reading_xdist_variables_never_gets_a_wrong_selection(
         assert fast.outcomes == ["PASSED test_modes.py::test_mode[xd]"], fast.output
         # Not decided by the record learned without xdist, and the worker did not record.
         assert fast.report is not None and fast.report.learned == 0, fast.output
-        assert f"recorded nothing: this xdist worker read input env:{variable}" in fast.output, fast.output
+        assert "recorded nothing: input env:PYTEST_XDIST_WORKER differs" in fast.output, fast.output
     fast = compare(project, ["-k", "solo"])
     assert fast.outcomes == [], fast.output
     # Without xdist the record learned there still decides, rightly.
     solo = run(project, "-k", "solo", workers="")
     assert solo.outcomes == ["PASSED test_modes.py::test_mode[solo]"], solo.output
     assert solo.report is not None and solo.report.skipped == 5, solo.output  # (from the decision cache)
+
+
+def test_the_worker_count_is_an_input_with_the_workers_value(project: pytest.Pytester) -> None:
+    # sklearn's pytest_configure reads PYTEST_XDIST_WORKER_COUNT: the same on
+    # every worker of a run, the number of workers.
+    _modes(project, '"n" + os.environ.get("PYTEST_XDIST_WORKER_COUNT", "solo")')
+    run(project, "-k", "zzz", workers="")  # learned without xdist: test_mode[nsolo]
+    fast = compare(project, ["-k", "n2"])
+    assert fast.report is not None and fast.report.learned == 0, fast.output
+    assert "learned the items of 6 test files" in fast.output, fast.output
+    fast = compare(project, ["-k", "n2"])
+    assert fast.outcomes == ["PASSED test_modes.py::test_mode[n2]"], fast.output
+    assert fast.report is not None and (fast.report.learned, fast.report.skipped) == (6, 5), fast.output
+    # Another number of workers: the record learned with two does not decide.
+    fast = compare(project, ["-k", "n1 or n2"], workers="1")
+    assert fast.outcomes == ["PASSED test_modes.py::test_mode[n1]"], fast.output
+    assert fast.report is not None and fast.report.learned == 0, fast.output
+    solo = run(project, "-k", "nsolo", workers="")
+    assert solo.outcomes == ["PASSED test_modes.py::test_mode[nsolo]"], solo.output
+    assert solo.report is not None and solo.report.skipped == 5, solo.output
 
 
 @pytest.mark.parametrize("dist", ["loadfile", "each", "worksteal"])
@@ -206,3 +229,59 @@ def test_a_worker_that_crashes_running_tests(project: pytest.Pytester) -> None:
         assert fast.report is not None
     fast = compare(project, ["-k", "alpha"])
     assert fast.report is not None and fast.report.learned == 6, fast.output
+
+
+def test_terminal_size_is_an_input_only_when_the_project_reads_it(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # pytest's terminal writer looks up COLUMNS/LINES in every run (xdist
+    # workers have COLUMNS=80): its lookups are no input...
+    monkeypatch.setenv("COLUMNS", "100")
+    run(project, "-k", "zzz", workers="")
+    monkeypatch.setenv("COLUMNS", "120")
+    solo = run(project, "-k", "alpha", workers="")
+    assert solo.report is not None and solo.report.learned == 5, solo.output
+    # ... the project's own are.
+    write(project.path, {"test_wide.py": """
+        import os
+        import pytest
+        from helpers import CASES
+        @pytest.mark.parametrize("w", ["w" + os.environ.get("COLUMNS", "none")])
+        def test_wide(w): pass
+    """})
+    run(project, "-k", "zzz", workers="")
+    monkeypatch.setenv("COLUMNS", "140")
+    solo = run(project, "-k", "w140", workers="")
+    assert solo.outcomes == ["PASSED test_wide.py::test_wide[w140]"], solo.output
+    assert solo.report is not None and solo.report.learned == 0, solo.output  # environment variable changed
+    # Under xdist: nothing known of the workers' COLUMNS/LINES yet, the
+    # recording worker keys its record by its own, the controller learns them.
+    fast = compare(project, ["-k", "w80 or w140"])
+    assert fast.report is not None and fast.report.learned == 0, fast.output
+    assert "learned the items of 6 test files" in fast.output, fast.output
+    fast = compare(project, ["-k", "w80 or w140"])
+    assert fast.report is not None and (fast.report.learned, fast.report.skipped) == (6, 5), fast.output
+
+
+def test_workers_import_everything_when_the_controllers_view_is_wrong(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(project.path, {"test_wide.py": """
+        import os
+        import pytest
+        from helpers import CASES
+        @pytest.mark.parametrize("w", ["w" + os.environ.get("COLUMNS", "none")])
+        def test_wide(w): pass
+    """})
+    monkeypatch.setenv("COLUMNS", "999")
+    run(project, "-k", "zzz", workers="")  # learned: test_wide[w999]
+    # A stale report claims workers of a controller with COLUMNS=140 see 999.
+    monkeypatch.setenv("COLUMNS", "140")
+    cache = project.path / ".pytest_cache" / "v" / "fastcollect" / "xdist-terminal"
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"controller": {"env:COLUMNS": "140", "env:LINES": None},
+                                 "worker": {"env:COLUMNS": "999", "env:LINES": None}}))
+    fast = compare(project, ["-k", "w140"])
+    assert fast.outcomes == ["PASSED test_wide.py::test_wide[w140]"], fast.output
+    assert fast.report is not None and fast.report.skipped == 6, fast.output  # the controller's (wrong) decision
+    assert "imported every test file: input env:COLUMNS differs" in fast.output, fast.output
