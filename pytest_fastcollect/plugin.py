@@ -403,6 +403,15 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is not None and state.verify is not None:
+        # At the point matching the controller's snapshot: start-up code has
+        # run, collection (and the conftests it loads) has not.
+        _verify_on_worker(session.config, state)
+
+
 def _verify_on_worker(config: pytest.Config, state: State) -> None:
     """Before an xdist worker collects: do the inputs of the generation the
     controller decided with have here the values it assumed? If not, the
