@@ -308,7 +308,10 @@ def xdist_figures(d: dict) -> Dict[str, str]:
     versions = {k: v for r in d["rows"] for k, v in r["versions"].items()}
     return {"xdist_table": xdist_table(d), "xdist_command": meta["command"], "xdist_runs": meta["runs"],
             "xdist_versions": ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
-            "xdist_minutes": f"{sum(r['minutes'] for r in d['rows']):.0f}", "xdist_date": meta["date"]}
+            "xdist_minutes": f"{sum(r['minutes'] for r in d['rows']):.0f}", "xdist_date": meta["date"],
+            "xdist_note": meta.get("note", ""),
+            "xdist_pandas_imported": next((m.group(1) for r in d["rows"] if r["suite"] == "pandas"
+                                           for m in [re.search(r"imported (\d+) of", r["plugin"][1]["report"])] if m), "?")}
 
 
 def edit_loop_tables(results: Dict[str, Any]) -> str:

@@ -125,6 +125,7 @@ def main() -> None:
         "minutes": round((time.perf_counter() - started) / 60, 1),
     }
     data: Dict[str, Any] = json.loads(args.json.read_text()) if args.json.exists() else {}
+    note = data.get("meta", {}).get("note")  # written by hand: the conditions of the runs
     data["meta"] = {
         "command": "python benchmarks/bench_xdist.py --suite SUITE --json docs/results/xdist.json",
         "platform": platform.platform(),
@@ -135,6 +136,8 @@ def main() -> None:
                 "after --cache-clear: plain (--no-fast-collect) rounds, then the plugin first (learns on a "
                 "worker), second, third (same query: decision cache)",
     }
+    if note:
+        data["meta"]["note"] = note
     rows = [r for r in data.get("rows", []) if r["suite"] != args.suite] + [row]
     data["rows"] = sorted(rows, key=lambda r: r["suite"])
     args.json.write_text(json.dumps(data, indent=1) + "\n")

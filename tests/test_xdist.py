@@ -285,3 +285,28 @@ def test_workers_import_everything_when_the_controllers_view_is_wrong(
     assert fast.outcomes == ["PASSED test_wide.py::test_wide[w140]"], fast.output
     assert fast.report is not None and fast.report.skipped == 6, fast.output  # the controller's (wrong) decision
     assert "imported every test file: input env:COLUMNS differs" in fast.output, fast.output
+
+
+def test_an_option_added_by_a_conftest_collection_loads(project: pytest.Pytester) -> None:
+    # Like pandas' conftest under --pyargs: loaded only when collection enters
+    # its directory, it adds an option its hook reads. Neither the controller
+    # (which collects nothing) nor a worker when its collection starts has it.
+    write(project.path, {
+        "pkg/__init__.py": "",
+        "pkg/conftest.py": """
+            def pytest_addoption(parser):
+                parser.addoption("--run-extra", action="store_true", default=False)
+            def pytest_collection_modifyitems(config, items):
+                if config.getoption("--run-extra"):
+                    return
+        """,
+        "pkg/test_inner.py": """
+            from helpers import CASES
+            def test_inner(): pass
+        """,
+    })
+    project.makeini("[pytest]\nmarkers =\n  hooked\npythonpath = .\n")
+    compare(project, ["-k", "inner"])
+    fast = compare(project, ["-k", "inner"])
+    assert fast.report is not None and (fast.report.learned, fast.report.skipped) == (6, 5), fast.output
+    assert "imported every test file" not in fast.output, fast.output
