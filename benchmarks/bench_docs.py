@@ -284,6 +284,36 @@ def learning_table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def xdist_table(d: dict) -> str:
+    """docs/results/xdist.json (benchmarks/bench_xdist.py): -n 2 with a narrow -k."""
+    lines = ["| suite, `-k` | selected | plain, median (runs) | plugin, first | second | third | second run |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in d["rows"]:
+        runs = {p["run"]: p for p in r["plugin"]}
+
+        def cell(p: dict) -> str:
+            return f"{p['seconds']:.2f} s" + ("" if p["same_as_plain"] else " **differs**")
+
+        second = runs["second"]
+        report = second["report"].replace("fastcollect: ", "")
+        lines.append(
+            f"| {r['description']}, `{r['k']}` | {r['selected']} | {r['plain_median_s']:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in r['plain_s'])}) | {cell(runs['first'])} | {cell(second)} "
+            f"| {cell(runs['third'])} | **{r['second_speedup']:.1f}x**; {report} |")
+    return "\n".join(lines)
+
+
+def xdist_figures(d: dict) -> Dict[str, str]:
+    meta = d["meta"]
+    versions = {k: v for r in d["rows"] for k, v in r["versions"].items()}
+    return {"xdist_table": xdist_table(d), "xdist_command": meta["command"], "xdist_runs": meta["runs"],
+            "xdist_versions": ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+            "xdist_minutes": f"{sum(r['minutes'] for r in d['rows']):.0f}", "xdist_date": meta["date"],
+            "xdist_note": meta.get("note", ""),
+            "xdist_pandas_imported": next((m.group(1) for r in d["rows"] if r["suite"] == "pandas"
+                                           for m in [re.search(r"imported (\d+) of", r["plugin"][1]["report"])] if m), "?")}
+
+
 def edit_loop_tables(results: Dict[str, Any]) -> str:
     """One table per edit_loop.py run (docs/results/edit-loop-*.json)."""
     lines: List[str] = []
@@ -353,6 +383,7 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "learning_command": results["learning-timings"]["command"],
                  "learning_timing": results["learning-timings"]["timing"],
                  "edit_loop_tables": edit_loop_tables(results)},
+        lambda: xdist_figures(results["xdist"]),
     ]
     for make in makers:
         values.update(make())

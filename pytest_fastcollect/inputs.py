@@ -77,6 +77,14 @@ SHELL_VARIABLES = frozenset({
 PLUGIN_OUTPUT_VARIABLES = frozenset({
     "MEMRAY_RESULT_PATH",  # pytest-memray's pytest_configure: a TemporaryDirectory per session
 })
+# The terminal size, which pytest's own terminal writer looks up
+# (shutil.get_terminal_size) while configuring: not an input when pytest reads
+# it (xdist workers have COLUMNS=80, LINES=24 where the controller has none).
+# Looked up by anyone else, it is one.
+PYTEST_HARMLESS_ENV = frozenset({"COLUMNS", "LINES"})
+_SHUTIL = os.sep + "shutil.py"
+_XDIST_REMOTE = os.path.join("xdist", "remote.py")
+
 # Kernel views (per process, per boot): /proc/self/maps differs in every
 # process. Reading them is not reading a project input.
 PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
@@ -297,6 +305,8 @@ class Recorder:
             return
         if frame is not None and frame.f_globals.get("__name__") in OPTIONS_NOT_INPUTS:
             return  # read and known not to change items (environment.py)
+        if where.endswith(_XDIST_REMOTE):
+            return  # xdist.remote on a worker, run by execnet as __channelexec__
         if where.startswith(self._pytest_dirs) and name in PYTEST_HARMLESS_OPTIONS:
             return
         self.options.add(name)
@@ -308,11 +318,21 @@ class Recorder:
             self._pending_at += 1
         elif not self.paused and not self._iterating:
             self._pending = []
+            if key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
+                return
             if mapping is os.environ and isinstance(key, str):
                 if key not in PLUGIN_OUTPUT_VARIABLES:
                     self.env.add(key)
             elif environb is not None and mapping is environb and isinstance(key, bytes):
                 self.env.add(os.fsdecode(key))
+
+    def _terminal_size_for_pytest(self) -> bool:
+        """Is this lookup shutil.get_terminal_size called by pytest?"""
+        frame = sys._getframe(3)  # on_env_lookup <- the environ hook <- the reader
+        if frame is None or not frame.f_code.co_filename.endswith(_SHUTIL):
+            return False
+        caller = frame.f_back
+        return caller is not None and caller.f_code.co_filename.startswith(self._pytest_dirs)
 
     # -- start and stop -------------------------------------------------------
     def start(self, config: pytest.Config, core: Any = None) -> None:
@@ -360,21 +380,27 @@ class Recorder:
         """Every environment variable and option value, now (not recorded)."""
         self.paused = True
         try:
-            env = dict(os.environ)
-            out = {f"env:{k}": v for k, v in env.items()}
-            out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items()
-                                                 if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
-            for name, value in vars(config.option).items():
-                out[f"opt:{name}"] = _value_text(value)
+            return current_values(config)
         finally:
             self.paused = False
-        return out
 
     def input_names(self) -> List[str]:
         names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
         if self.env_iterated:
             names.append(WHOLE_ENVIRONMENT)
         return sorted(names)
+
+
+def current_values(config: pytest.Config) -> Dict[str, str]:
+    """Every environment variable and option value, now (a recorder watching
+    must be paused: Recorder.snapshot)."""
+    env = dict(os.environ)
+    out = {f"env:{k}": v for k, v in env.items()}
+    out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items()
+                                         if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
+    for name, value in vars(config.option).items():
+        out[f"opt:{name}"] = _value_text(value)
+    return out
 
 
 def _value_text(value: Any) -> str:

@@ -258,9 +258,15 @@ class Learner:
         self.collected: Set[str] = set()  # module paths collected without error
         self.skipped: Set[str] = set()  # module paths skipped as a whole
         self.off = ""  # why nothing may be recorded in this session
+        # On an xdist worker: the controller's snapshot as workers see it
+        # (distributed.worker_view), and this worker's own, when collection starts.
+        self.view: Optional[Dict[str, str]] = None
+        self.own: Optional[Dict[str, str]] = None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
+        if self.view is not None:
+            self.own = self.recorder.snapshot(self.config)
         try:
             return (yield)
         finally:
@@ -394,6 +400,15 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
     if learner.off:
         return "", 0
     learner.recorder.stop()  # collection is over: what ran is known
+    if learner.view is not None:
+        # Recorded on an xdist worker, keyed by the controller's values.
+        from pytest_fastcollect.distributed import adopt_terminal, worker_mismatch
+
+        # (The view is the dict the payload takes the inputs' values from.)
+        adopt_terminal(learner.view, learner.own or {})
+        learner.off = worker_mismatch(learner.recorder.input_names(), learner.own or {}, learner.view) or ""
+        if learner.off:
+            return "", 0
     # Hundreds of thousands of small lists and sets, none of them cyclic:
     # the collector's full passes over collection's objects would cost more.
     gc_was_enabled = gc.isenabled()
