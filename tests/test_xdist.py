@@ -310,3 +310,35 @@ def test_an_option_added_by_a_conftest_collection_loads(project: pytest.Pytester
     fast = compare(project, ["-k", "inner"])
     assert fast.report is not None and (fast.report.learned, fast.report.skipped) == (6, 5), fast.output
     assert "imported every test file" not in fast.output, fast.output
+
+
+@pytest.mark.parametrize("guard", ['os.environ.get("PYTEST_XDIST_WORKER")', 'hasattr(config, "workerinput")',
+                                   'config.getoption("numprocesses") is None'])
+def test_a_hook_guarded_by_a_worker_only_value(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                               guard: str) -> None:
+    # The static model reads a conftest hook's guard with the controller's
+    # values, but the hook runs on the workers, where xdist's variables,
+    # config.workerinput and its options differ: the guard must count as
+    # unknown (here: the hook may mark items there), or -m misses every test.
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID", "COLUMNS", "LINES"):
+        monkeypatch.delenv(name, raising=False)
+    pytester.makeini("[pytest]\nmarkers =\n  onworker\n")
+    write(pytester.path, {
+        "conftest.py": f"""
+            import os
+            import pytest
+            def pytest_collection_modifyitems(config, items):
+                if not ({guard}):
+                    return
+                for item in items:
+                    item.add_marker(pytest.mark.onworker)
+        """,
+        "test_a.py": "def test_a(): pass\n",
+        "test_b.py": "def test_b(): pass\n",
+    })
+    for args in (["-m", "onworker"], ["-m", "not onworker"], ["-k", "onworker"], ["-k", "test_a"]):
+        fast = compare(pytester, ["--cache-clear", *args])
+        assert fast.report is not None, fast.output
+    # Without xdist the guard is read as before: decided statically.
+    solo = run(pytester, "--cache-clear", "-k", "test_a", workers="")
+    assert solo.report is not None and solo.report.skipped == 1, solo.output
