@@ -170,8 +170,8 @@ def test_concurrent_processes_on_one_fresh_index(tmp_path: Path, n: str) -> None
 # step's report must say what fastcollect was to do under the plugins: "skip"
 # (files skipped; on a scenario's first step, with no cache, by the static
 # model alone), "learned" (files decided by items learned in an earlier
-# step), "all: WHY" (every test file imported, the line says WHY), "" (only
-# compared).
+# step), "all: WHY" (every test file imported, the line says WHY), "none"
+# (nothing skipped), "" (only compared).
 
 PLUGINS_DIR = HERE.parent.parent / "build" / "matrix-plugins"
 
@@ -277,7 +277,7 @@ PLUGIN_SCENARIOS: Dict[str, PluginScenario] = {
     "describe": PluginScenario(
         ["describe"],
         [
-            (["-k", "pushes or add"], ""),  # collects describe_* functions: static model off
+            (["-k", "pushes or add"], "none"),  # collects describe_* functions: static model off
             (["-k", "member or more"], "learned"),
         ],
         {"tests/test_desc.py": "def describe_stack():\n    def it_pushes():\n        pass\n"},
@@ -330,6 +330,8 @@ def test_plugin_matrix(tmp_path: Path, name: str) -> None:
             assert skipped and int(skipped.group(1)) > 0, f"{args}: the plugin skipped nothing: {fast.report}"
             if step == 0:  # no cache yet: the static model decided under the plugins
                 assert learned and int(learned.group(1)) == 0, f"{args}: {fast.report}"
+        elif expect == "none":
+            assert skipped and int(skipped.group(1)) == 0, f"{args}: {fast.report}"
         elif expect == "learned":
             assert skipped and int(skipped.group(1)) > 0, f"{args}: the plugin skipped nothing: {fast.report}"
             assert learned and int(learned.group(1)) > 0, f"{args}: nothing learned: {fast.report}"
