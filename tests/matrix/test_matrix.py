@@ -170,8 +170,8 @@ def test_concurrent_processes_on_one_fresh_index(tmp_path: Path, n: str) -> None
 # step's report must say what fastcollect was to do under the plugins: "skip"
 # (files skipped; on a scenario's first step, with no cache, by the static
 # model alone), "learned" (files decided by items learned in an earlier
-# step), "all" (every test file imported, the line says why), "" (only
-# compared).
+# step), "all: WHY" (every test file imported, the line says WHY), "none"
+# (nothing skipped), "" (only compared).
 
 PLUGINS_DIR = HERE.parent.parent / "build" / "matrix-plugins"
 
@@ -258,11 +258,11 @@ PLUGIN_SCENARIOS: Dict[str, PluginScenario] = {
     "enabled": PluginScenario(
         ["order", *WHEN_ENABLED],
         [
-            (["--ruff", "-k", "ruff or add"], "all"),
-            (["--doctest-plus", "--doctest-modules", "-k", "add"], "all"),
-            (["--mypy", "-k", "add"], "all"),
-            (["--testmon", "-k", "add or member"], "all"),
-            (["--indulgent-ordering", "-k", "add"], "all"),
+            (["--ruff", "-k", "ruff or add"], "all: pytest-ruff"),
+            (["--doctest-plus", "-k", "add"], "all: pytest-doctestplus"),
+            (["--mypy", "-k", "add"], "all: pytest-mypy"),
+            (["--testmon", "-k", "add or member"], "all: pytest-testmon"),
+            (["--indulgent-ordering", "-k", "add"], "all: pytest-order --indulgent-ordering"),
         ],
         {"mathlib.py": EFFECT_FILES["mathlib.py"]},
     ),
@@ -277,7 +277,7 @@ PLUGIN_SCENARIOS: Dict[str, PluginScenario] = {
     "describe": PluginScenario(
         ["describe"],
         [
-            (["-k", "pushes or add"], ""),  # collects describe_* functions: static model off
+            (["-k", "pushes or add"], "none"),  # collects describe_* functions: static model off
             (["-k", "member or more"], "learned"),
         ],
         {"tests/test_desc.py": "def describe_stack():\n    def it_pushes():\n        pass\n"},
@@ -324,12 +324,14 @@ def test_plugin_matrix(tmp_path: Path, name: str) -> None:
         assert fast.report.startswith("fastcollect:"), f"{args}: no fastcollect report line"
         skipped = re.search(r"skipped (\d+)", fast.report)
         learned = re.search(r"(\d+) decided by learned items", fast.report)
-        if expect == "all":
-            assert "importing every test file" in fast.report, f"{args}: {fast.report}"
+        if expect.startswith("all: "):  # with the plugin that made it so
+            assert f"importing every test file: {expect[5:]}" in fast.report, f"{args}: {fast.report}"
         elif expect == "skip":
             assert skipped and int(skipped.group(1)) > 0, f"{args}: the plugin skipped nothing: {fast.report}"
             if step == 0:  # no cache yet: the static model decided under the plugins
                 assert learned and int(learned.group(1)) == 0, f"{args}: {fast.report}"
+        elif expect == "none":
+            assert skipped and int(skipped.group(1)) == 0, f"{args}: {fast.report}"
         elif expect == "learned":
             assert skipped and int(skipped.group(1)) > 0, f"{args}: the plugin skipped nothing: {fast.report}"
             assert learned and int(learned.group(1)) > 0, f"{args}: nothing learned: {fast.report}"
