@@ -6,9 +6,11 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import sysconfig
+import zipfile
 from pathlib import Path
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
 
@@ -200,6 +202,32 @@ def plugin_effects(config: pytest.Config) -> PluginEffects:
     return fx
 
 
+def _shadowing_names() -> Set[str]:
+    """Top-level names of the sys.path entries Python searches before the
+    standard library's own (the script's directory, PYTHONPATH, the
+    `pythonpath` ini option): a module there named like a stdlib one is
+    imported instead of it. (The scan adds the rootdir and the directories
+    pytest's import mode puts first.)"""
+    paths = sysconfig.get_paths()
+    stdlib_dirs = {os.path.abspath(paths[k]) for k in ("stdlib", "platstdlib") if k in paths}
+    own_zip = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    out: Set[str] = set()
+    for entry in sys.path:
+        where = os.path.abspath(entry or os.curdir)
+        if where in stdlib_dirs or os.path.basename(where) == own_zip:
+            break
+        try:
+            if os.path.isdir(where):
+                names = os.listdir(where)
+            else:
+                with zipfile.ZipFile(where) as archive:
+                    names = [n.split("/", 1)[0] for n in archive.namelist()]
+        except (OSError, zipfile.BadZipFile, ValueError):
+            continue
+        out.update(n.split(".", 1)[0] for n in names)
+    return out
+
+
 def stdlib_names() -> List[str]:
     names = getattr(sys, "stdlib_module_names", None)
     if names is None:  # Python 3.9
@@ -211,7 +239,7 @@ def stdlib_names() -> List[str]:
             "textwrap", "threading", "time", "types", "typing", "unittest", "uuid", "warnings",
             "weakref",
         }
-    return sorted(names)
+    return sorted(set(names) - _shadowing_names())
 
 
 def _resolve_argument(config: pytest.Config, arg: str, index: int) -> Tuple[Path, Optional[str], bool]:

@@ -1,9 +1,13 @@
 #include "scan.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <memory>
+#include <set>
 #include <thread>
 
 #include "decide.h"
@@ -175,6 +179,44 @@ Files walk_phase(const ScanConfig& cfg, ScanResult& res) {
   return Files{std::move(w.conftests), std::move(w.tests)};
 }
 
+// The directory pytest's prepend import mode puts on sys.path for a module:
+// the parent of its top-most package, or its own directory.
+std::string basedir_of(const std::string& file, std::map<std::string, std::string>& memo) {
+  std::string dir = parent_dir(file);
+  auto it = memo.find(dir);
+  if (it != memo.end()) return it->second;
+  std::string base = dir;
+  while (!base.empty() && base != "/" && access((base + "/__init__.py").c_str(), F_OK) == 0) base = parent_dir(base);
+  memo.emplace(dir, base);
+  return base;
+}
+
+// Standard-library names that a file or directory in one of the directories
+// pytest puts ahead of the standard library would shadow (the rootdir, every
+// collected module's basedir): `from colorsys import x` then imports the
+// project's colorsys.py. Such names are no stdlib names for the model.
+// (sys.path's own entries ahead of it are left out of cfg.stdlib by the plugin.)
+std::set<std::string> shadowed_stdlib(const ScanConfig& cfg, const Files& files) {
+  std::set<std::string> dirs{cfg.rootdir};
+  std::map<std::string, std::string> memo;
+  for (const auto* list : {&files.tests, &files.conftests})
+    for (const auto& f : *list) dirs.insert(basedir_of(f, memo));
+  const std::set<std::string> stdlib(cfg.stdlib.begin(), cfg.stdlib.end());
+  std::set<std::string> out;
+  for (const auto& d : dirs) {
+    DIR* handle = opendir(d.c_str());
+    if (handle == nullptr) continue;
+    while (const dirent* e = readdir(handle)) {
+      std::string name = e->d_name;
+      size_t dot = name.find('.');
+      std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
+      if (stdlib.count(stem)) out.insert(stem);  // X.py, X/, X.cpython-*.so: any may shadow X
+    }
+    closedir(handle);
+  }
+  return out;
+}
+
 std::unique_ptr<Index> open_index(const ScanConfig& cfg, ScanResult& res) {
   if (cfg.index_dir.empty()) return nullptr;
   std::string err, warning;
@@ -309,19 +351,26 @@ void copy_timers(const Timers& tm, ScanStats& s) {
 
 }  // namespace
 
-ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
+ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
   ScanResult res;
   const auto t_total = Clock::now();
   if (!language_supported(lang)) {
     res.error = "tree-sitter grammar ABI not supported";
     return res;
   }
+  const Files files = walk_phase(given, res);
+  // The stdlib names the model may trust: less those the project shadows
+  // (part of every decision's query through cfg.stdlib).
+  ScanConfig cfg = given;
+  const std::set<std::string> shadowed = shadowed_stdlib(given, files);
+  cfg.stdlib.erase(std::remove_if(cfg.stdlib.begin(), cfg.stdlib.end(),
+                                  [&](const std::string& n) { return shadowed.count(n) > 0; }),
+                   cfg.stdlib.end());
   Decider decider(cfg);
   if (!decider.error().empty()) {
     res.error = decider.error();
     return res;
   }
-  const Files files = walk_phase(cfg, res);
   std::unique_ptr<Index> index = open_index(cfg, res);
 
   const auto t = Clock::now();

@@ -624,3 +624,22 @@ def test_argument_outside_confcutdir(pytester: pytest.Pytester) -> None:
             for k in ("not beta_dir", "beta_dir", "sub", "not sub", "test_c")]
     assert [len(r.ids) for r in runs] == [2, 0, 1, 1, 1], [r.ids for r in runs]
     assert skipped(runs[4]) > 0, runs[4].report
+
+
+def test_local_module_named_like_a_stdlib_module(pytester: pytest.Pytester) -> None:
+    # `from colorsys import thing` imports the project's tests/colorsys.py
+    # (prepend import mode puts tests/ first): no stdlib import. Found in the
+    # review of import resolution; the model trusted every stdlib name.
+    write(pytester.path, {
+        "tests/colorsys.py": """
+            import pytest
+            @pytest.fixture(autouse=True, params=["cs1", "cs2"])
+            def thing(request): return request.param
+        """,
+        "tests/test_a.py": "from colorsys import thing\ndef test_a(): pass\n",
+        "other/test_c.py": "from json import dumps\ndef test_c(): pass\n",
+    })
+    runs = [compare(pytester, ["-k", k]) for k in ("cs1", "not cs2", "test_a and cs2", "test_c")]
+    assert [len(r.ids) for r in runs] == [1, 2, 1, 1], [r.ids for r in runs]
+    # json is not shadowed: test_c.py is still decided statically.
+    assert skipped(runs[0]) == 1, runs[0].report
