@@ -48,7 +48,7 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-3")).add(cfg.rootdir);
+  q.add(std::string_view("fastcollect-query-4")).add(cfg.rootdir);
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);

@@ -653,6 +653,22 @@ void set_pytestmark(Ctx& c, Body& s, TSNode value, bool conditional) {
   }
 }
 
+// A call at module or class level (a statement or an assigned value) that
+// makes a fixture (`auto = pytest.fixture(autouse=True)(impl)`) or applies a
+// mark to an object (`pytest.mark.slow(test_x)`): effects on items the model
+// does not place, so the body cannot be predicted.
+void note_call_effects(Ctx& c, TSNode value, Body& s) {
+  value = unparen(value);
+  if (ts_node_is_null(value) || !is(value, "call")) return;
+  Decorator d = resolve_decorator(c, field(c, value, &Fields::function));
+  if (d.kind == DecoKind::Fixture) {
+    add_dynamic(s, "makes a fixture by a call");
+  } else if (d.kind == DecoKind::Mark || d.kind == DecoKind::Parametrize || d.kind == DecoKind::Usefixtures) {
+    Args a = call_args(c, value);
+    if (!a.splat && a.keyword.empty() && a.positional.size() == 1) add_dynamic(s, "applies a mark by a call");
+  }
+}
+
 void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
@@ -677,6 +693,7 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
       }
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
       add_name(*s.bound, n);
+      note_call_effects(c, value, s);
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
         Decorator d = resolve_decorator(c, value);
@@ -735,8 +752,14 @@ void process_import(Ctx& c, TSNode st, Body& s) {
       if (full == "param") c.param_names.insert(bound);
       if (full == "fixture") c.fixture_names.insert(bound);
     }
-    if (s.imports) s.imports->push_back(imp);
-    else add_name(*s.bound, bound);
+    if (s.imports) {
+      s.imports->push_back(imp);
+    } else {
+      add_name(*s.bound, bound);
+      // A class body's imported name may be a fixture of the class, or a
+      // TestCase subclass collected as a nested class.
+      add_dynamic(s, "imports '" + bound + "' in a class body");
+    }
   }
 }
 
@@ -857,6 +880,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
           // anything else might inject names (the model decides with imports).
           std::string root = leftmost_identifier(c, e);
           s.bound->push_back(Binding{root, true});
+          note_call_effects(c, e, s);
         }
       }
     } else if (!std::strcmp(t, "if_statement") || !std::strcmp(t, "try_statement") ||

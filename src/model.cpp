@@ -662,6 +662,13 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
       d.reason = "imports test-like name '" + imp.bound + "'";
       return d;
     }
+    // pytest collects a unittest.TestCase subclass, and a class or function
+    // whose __test__ is True, under any name.
+    if (!pytest_or_stdlib(imp.module, cfg)) {
+      d.reason = "imports '" + imp.bound + "' from " + (imp.module.empty() ? "a relative module" : imp.module) +
+                 " (may be a TestCase subclass or a fixture)";
+      return d;
+    }
   }
   // Node chain below the anchor (the Session's child, whose own name is no
   // keyword): directories, then the module file.
