@@ -32,7 +32,7 @@ from pytest_fastcollect.inputs import Recorder, values_of
 _FILTERING_OPTIONS = ("lf", "stepwise", "stepwise_skip")
 
 
-def session_key(config: pytest.Config) -> int:
+def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
     (the core adds the environment variables read while collecting)."""
     parts: List[str] = [
@@ -50,7 +50,7 @@ def session_key(config: pytest.Config) -> int:
         repr(getattr(config.option, "override_ini", None)),
         # Where each argument's node chain starts: the names of the nodes below
         # it are keywords of the items learned.
-        repr(sorted({anchor for _, anchor in collection_roots(config)})),
+        repr(sorted(set(anchors if anchors is not None else (a for _, a in collection_roots(config))))),
     ]
     # The whole configuration file, not only the options known today.
     if config.inipath is not None:

@@ -318,7 +318,7 @@ def decide(config: pytest.Config, state: State) -> None:
         learning = bool(state.index_dir) and state.learner is not None
         if learning:
             assert state.learner is not None
-            state.session_key = session_key(config)
+            state.session_key = session_key(config, scan_config["anchors"])  # the arguments resolved once
             scan_config["session_key"] = state.session_key
             state.snapshot = state.learner.recorder.snapshot(config)
             if state.for_workers:  # the workers collect: check what they will read

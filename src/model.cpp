@@ -254,18 +254,9 @@ class ModuleEval {
         o.param_why = "module defines pytest_generate_tests";
       }
     std::set<std::string> module_autouse;
+    // (A from-import from outside pytest and the stdlib never gets here:
+    // decide() imports its module, the name may be a fixture or a TestCase.)
     std::string opaque = collect_fixtures(f_, f_.funcs, cfg_, module_defs_, module_autouse, true);
-    for (const auto& imp : f_.imports) {
-      if (!imp.from || pytest_or_stdlib(imp.module, cfg_)) continue;
-      if (imp.bound == "pytest_generate_tests") {
-        o.parametrized = true;
-        o.param_marks_unknown = true;
-        o.param_why = "module imports pytest_generate_tests";
-      }
-      if (opaque.empty())
-        opaque = "imports '" + imp.bound + "' from " + (imp.module.empty() ? "a relative module" : imp.module) +
-                 " (may be a fixture)";
-    }
     o.class_autouse = module_autouse;
     o.opaque = opaque;
     for (const auto& fn : f_.funcs) {
