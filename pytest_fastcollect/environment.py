@@ -7,6 +7,7 @@ import inspect
 import os
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pytest
@@ -208,6 +209,60 @@ def plugin_fixtures(config: pytest.Config) -> Tuple[List[Tuple[str, bool, bool, 
     return out, _all_autouse(manager)
 
 
+# Meta-path finders that find nothing on their own or find through the path
+# finder (pytest's assertion rewriter): resolution of imports may follow sys.path.
+_PATH_FINDERS = (
+    "BuiltinImporter",
+    "FrozenImporter",
+    "PathFinder",
+    "AssertionRewritingHook",
+    "DistutilsMetaFinder",
+)
+
+
+def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
+    """Where the core looks up imported names: sys.path as (entry, is a
+    directory), the non-stdlib modules already in sys.modules (file, is a
+    package, __path__), and a reason when an import hook pytest does not
+    control comes before the path finder (then nothing resolves)."""
+    unknown = ""
+    for finder in sys.meta_path:
+        name = getattr(finder, "__name__", None) or type(finder).__name__
+        if name == "PathFinder":
+            break
+        if name not in _PATH_FINDERS:
+            unknown = f"import hook {name} comes before the path finder"
+            break
+    if sys.path_hooks and any(
+        getattr(h, "__name__", "") not in ("zipimporter", "path_hook_for_FileFinder") for h in sys.path_hooks
+    ):
+        unknown = unknown or "a custom sys.path_hooks entry"
+    search: List[Tuple[str, bool]] = []
+    for entry in sys.path:
+        path = os.path.abspath(entry or os.getcwd())
+        if os.path.isdir(path):
+            search.append((path, True))
+        elif os.path.exists(path):
+            search.append((path, False))
+    skip = set(stdlib) | {"pytest", "_pytest", "pytest_fastcollect", "__main__"}
+    loaded: Dict[str, Tuple[str, bool, List[str]]] = {}
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in skip or not isinstance(module, ModuleType):
+            continue
+        file = getattr(module, "__file__", None)
+        path = getattr(module, "__path__", None)
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if file is not None and (not isinstance(file, str) or origin != file):
+            continue  # replaced or unusual modules are looked up on disk
+        try:
+            paths = [os.path.abspath(p) for p in path] if path is not None else []
+        except TypeError:
+            continue
+        loaded[name] = (os.path.abspath(file) if file else "", path is not None, paths)
+    return {"search": search, "loaded": loaded, "unknown": unknown}
+
+
 def _ini_list(config: pytest.Config, name: str) -> List[str]:
     value = config.getini(name)
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split()
@@ -218,6 +273,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str]) -> Dict[str, An
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
     roots = collection_roots(config)
+    stdlib = stdlib_names()
     return {
         "rootdir": str(config.rootpath),
         "roots": [root for root, _ in roots],
@@ -226,7 +282,8 @@ def scan_config(config: pytest.Config, index_dir: Optional[str]) -> Dict[str, An
         "python_classes": _ini_list(config, "python_classes"),
         "python_functions": _ini_list(config, "python_functions"),
         "norecursedirs": _ini_list(config, "norecursedirs"),
-        "stdlib": stdlib_names(),
+        "stdlib": stdlib,
+        "resolve": resolve_environment(stdlib),
         "index_dir": index_dir or "",
         "keyword": keyword or None,
         "markexpr": markexpr or None,

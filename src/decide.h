@@ -36,6 +36,7 @@
 namespace fc {
 
 struct ScanConfig;
+class Resolver;
 
 // The step of the decision order that decided a module.
 enum class Step : uint8_t { Cached, Learned, GlobalEffect, StaticModel, CollectedTogether };
@@ -87,6 +88,14 @@ class Decider {
   // Which conftests the session has (paths only): part of a learned generation's key.
   uint64_t conftest_set_fp() const { return conftest_set_fp_; }
 
+  // Resolution of imported names for the static model (null: every imported
+  // name is Unknown); `env_fp` fingerprints where it looks (part of the query).
+  // Before set_conftests.
+  void set_resolver(Resolver* resolver, uint64_t env_fp) {
+    resolver_ = resolver;
+    resolve_fp_ = env_fp;
+  }
+
   // The query, once the learned generation in use is known (null: none),
   // and the decisions cached for it (reader may be null: no cache).
   void set_query(const Generation* generation, const Index::Reader* reader);
@@ -131,7 +140,10 @@ class Decider {
   std::map<std::string, size_t> conftest_at_;
   std::map<std::string, uint64_t> chain_fp_;
   std::map<std::string, ConftestScope> scopes_;
+  std::map<std::string, Probes> scope_read_;  // what resolving each scope's conftest imports read
   std::mutex scopes_mutex_;
+  Resolver* resolver_ = nullptr;
+  uint64_t resolve_fp_ = 0;
   ConftestScope base_;
   uint64_t conftest_fp_ = 0;
   uint64_t conftest_set_fp_ = 0;
@@ -140,10 +152,12 @@ class Decider {
   uint64_t query_ = 0;
   DecisionSet cache_;
   bool have_cache_ = false;
+  std::vector<char> probe_ok_;  // per cache_.probes: still reads the same
   std::vector<uint64_t> recent_;
 
   const std::vector<std::string>* paths_ = nullptr;
   std::vector<FileDecision> files_;
+  std::vector<Probes> read_;         // per module: what its decision read (probes)
   std::vector<uint64_t> module_fp_;  // conftest chain of each module
   std::vector<char> hash_known_;
   std::vector<char> grouped_;  // decided with other modules: not cached

@@ -102,6 +102,8 @@ struct Ctx {
   std::set<std::string> pytest_names, mark_names, param_names, fixture_names;
   // Module-level names assigned exactly once to a mark expression (slow = pytest.mark.slow).
   std::map<std::string, Decorator> mark_aliases;
+  // Inside the body of `if TYPE_CHECKING:` (1) / `if typing.TYPE_CHECKING:` (2).
+  uint8_t type_checking = 0;
 
   // The node's source text, at most `limit` bytes of it.
   std::string text(TSNode n, size_t limit = std::string::npos) const {
@@ -653,6 +655,20 @@ void set_pytestmark(Ctx& c, Body& s, TSNode value, bool conditional) {
   }
 }
 
+// A value that is never a fixture object: a literal, a display, a
+// comprehension, a lambda (operators and calls may return anything).
+bool literal_value(TSNode v) {
+  v = unparen(v);
+  if (ts_node_is_null(v)) return false;
+  static const char* const kinds[] = {"string", "concatenated_string", "integer", "float", "true", "false", "none",
+                                      "list", "tuple", "dictionary", "set", "list_comprehension",
+                                      "dictionary_comprehension", "set_comprehension", "generator_expression",
+                                      "lambda"};
+  for (const char* k : kinds)
+    if (is(v, k)) return true;
+  return false;
+}
+
 void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
@@ -676,7 +692,7 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
         continue;
       }
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-      add_name(*s.bound, n);
+      s.bound->push_back(Binding{n, false, single && literal_value(value)});
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
         Decorator d = resolve_decorator(c, value);
@@ -692,18 +708,23 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   }
 }
 
-void process_import(Ctx& c, TSNode st, Body& s) {
+void process_import(Ctx& c, TSNode st, Body& s, bool conditional = false) {
   bool from = is(st, "import_from_statement");
-  std::string module_root;
+  std::string module_root, path;
+  uint32_t level = 0;
   if (from) {
     TSNode mod = field(c, st, &Fields::module_name);
     if (is(mod, "relative_import")) {
       module_root = "";
+      std::string t = c.text(mod);
+      while (level < t.size() && t[level] == '.') ++level;
+      for (size_t i = level; i < t.size(); ++i)
+        if (t[i] != ' ' && t[i] != '\t' && t[i] != '\\' && t[i] != '\n') path += t[i];
     } else {
-      std::vector<std::string> chain;
-      dotted(c, mod, chain);
       std::string t = c.text(mod);
       module_root = t.substr(0, t.find('.'));
+      for (char ch : t)
+        if (ch != ' ' && ch != '\t' && ch != '\\' && ch != '\n') path += ch;
     }
   }
   uint32_t n = ts_node_named_child_count(st);
@@ -711,7 +732,17 @@ void process_import(Ctx& c, TSNode st, Body& s) {
     TSNode ch = ts_node_named_child(st, i);
     if (from && ts_node_eq(ch, field(c, st, &Fields::module_name))) continue;
     if (is(ch, "wildcard_import")) {
-      add_dynamic(s, "star import from '" + c.text(field(c, st, &Fields::module_name)) + "'");
+      add_dynamic(s, kStarImportReason + c.text(field(c, st, &Fields::module_name)) + "'");
+      Import imp;
+      imp.bound = "*";
+      imp.from = true;
+      imp.module = module_root;
+      imp.path = path;
+      imp.level = level;
+      imp.star = true;
+      imp.conditional = conditional;
+      imp.type_checking = c.type_checking;
+      if (s.imports) s.imports->push_back(imp);
       continue;
     }
     std::string full, bound;
@@ -728,6 +759,11 @@ void process_import(Ctx& c, TSNode st, Body& s) {
     imp.bound = bound;
     imp.from = from;
     imp.module = from ? module_root : full.substr(0, full.find('.'));
+    imp.path = from ? path : full;
+    imp.level = level;
+    imp.name = full;
+    imp.conditional = conditional;
+    imp.type_checking = c.type_checking;
     // Aliases of pytest and its helpers.
     if (!from && full == "pytest") c.pytest_names.insert(bound);
     if (from && c.text(field(c, st, &Fields::module_name)) == "pytest") {
@@ -769,7 +805,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool 
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -809,11 +845,23 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
     return;
   }
   if (is(st, "for_statement")) bound_names(c, field(c, st, &Fields::left), *s.bound);
+  // `if TYPE_CHECKING:` - its first block does not run (the model checks the name is typing's).
+  uint8_t tc = 0;
+  if (is(st, "if_statement")) {
+    std::string cond = c.text(unparen(ts_node_named_child(st, 0)), 64);
+    if (cond == "TYPE_CHECKING") tc = 1;
+    if (cond == "typing.TYPE_CHECKING") tc = 2;
+  }
+  bool first_block = true;
   uint32_t n = ts_node_named_child_count(st);
   for (uint32_t i = 0; i < n; ++i) {
     TSNode ch = ts_node_named_child(st, i);
     if (is(ch, "block")) {
+      const uint8_t outer = c.type_checking;
+      if (first_block && tc && !outer) c.type_checking = tc;
+      first_block = false;
       process_block(c, ch, s, true, depth + 1);
+      c.type_checking = outer;
     } else if (is(ch, "elif_clause") || is(ch, "else_clause") || is(ch, "except_clause") ||
                is(ch, "except_group_clause") || is(ch, "finally_clause") || is(ch, "with_clause") ||
                is(ch, "with_item")) {
@@ -838,7 +886,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
         !std::strcmp(t, "decorated_definition")) {
       process_definition(c, st, s, conditional, depth);
     } else if (!std::strcmp(t, "import_statement") || !std::strcmp(t, "import_from_statement")) {
-      process_import(c, st, s);
+      process_import(c, st, s, conditional);
     } else if (!std::strcmp(t, "expression_statement")) {
       uint32_t m = ts_node_named_child_count(st);
       for (uint32_t j = 0; j < m; ++j) {
@@ -880,7 +928,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
 bool needs_scan(std::string_view src) {
   static const char* const tokens[] = {"globals", "locals", "vars", "exec", "eval", "__import__", "_getframe",
                                        "currentframe", "__test__", "__getattr__", "__dir__", "setattr",
-                                       "modules", ":="};
+                                       "modules", ":=", "global"};
   for (const char* t : tokens)
     if (src.find(t) != std::string_view::npos) return true;
   return false;
@@ -913,6 +961,10 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
       }
     } else if (!std::strcmp(t, "named_expression")) {
       add_name(f.bound, c.text(field(c, n, &Fields::name)));
+    } else if (!std::strcmp(t, "global_statement")) {
+      // A function may bind these module names when called.
+      for (TSNode id : named_children(n))
+        if (is(id, "identifier")) add_name(f.bound, c.text(id));
     }
     if (ts_tree_cursor_goto_first_child(&cur)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {

@@ -98,6 +98,23 @@ PYBIND11_MODULE(_core, m) {
     cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
+    if (c.contains("resolve") && !c["resolve"].is_none()) {
+      // {"search": [(entry, is_dir)], "loaded": {name: (file, package, [path])}, "unknown": str}
+      auto rs = c["resolve"].cast<py::dict>();
+      cfg.resolve = true;
+      cfg.resolve_search = get<std::vector<std::pair<std::string, bool>>>(rs, "search", {});
+      cfg.resolve_unknown = get<std::string>(rs, "unknown", "");
+      if (rs.contains("loaded")) {
+        for (auto item : rs["loaded"].cast<py::dict>()) {
+          auto t = item.second.cast<py::tuple>();
+          fc::LoadedModule lm;
+          lm.file = t[0].cast<std::string>();
+          lm.package = t[1].cast<bool>();
+          lm.path = t[2].cast<std::vector<std::string>>();
+          cfg.resolve_loaded.emplace(item.first.cast<std::string>(), std::move(lm));
+        }
+      }
+    }
     fc::ScanResult r;
     {
       py::gil_scoped_release release;

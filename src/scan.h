@@ -13,6 +13,7 @@
 #include "decide.h"
 #include "files.h"
 #include "model.h"
+#include "resolve.h"
 
 namespace fc {
 
@@ -38,6 +39,12 @@ struct ScanConfig {
   // Non-empty: something the static model cannot see acts on items (a plugin's
   // collection hook); only learned items may decide, everything else is imported.
   std::string static_unknown;
+  // Resolution of imported names (resolve.h): sys.path as (entry, is a
+  // directory), the modules in sys.modules, a reason nothing resolves.
+  bool resolve = false;  // false: every imported name is Unknown
+  std::vector<std::pair<std::string, bool>> resolve_search;
+  std::map<std::string, LoadedModule> resolve_loaded;
+  std::string resolve_unknown;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;

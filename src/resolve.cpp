@@ -1,0 +1,752 @@
+#include "resolve.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+#include "decisions.h"
+#include "extract.h"
+#include "files.h"
+
+namespace fc {
+namespace {
+
+constexpr int kMaxDepth = 24;                              // import chains followed
+constexpr uint64_t kMaxResolveBytes = uint64_t{8} << 20;  // larger module files are not parsed
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const size_t n = std::strlen(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+std::vector<std::string> split_dots(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t dot = s.find('.', start);
+    if (dot == std::string::npos) dot = s.size();
+    out.push_back(s.substr(start, dot - start));
+    start = dot + 1;
+  }
+  return out;
+}
+
+std::string real_path(const std::string& p) {
+  char buf[PATH_MAX];
+  return ::realpath(p.c_str(), buf) ? std::string(buf) : p;
+}
+
+// Classes of the standard library that are (or may be) unittest.TestCase subclasses.
+bool testcase_module(const std::string& top) { return top == "unittest" || top == "doctest" || top == "test"; }
+
+// Builtin classes a class may derive from without being a TestCase.
+bool builtin_base(const std::string& name) {
+  static const std::set<std::string> s = {
+      "object", "int", "float", "complex", "str", "bytes", "bytearray", "list", "tuple", "dict", "set",
+      "frozenset", "type", "property", "BaseException", "Exception", "ValueError", "TypeError", "KeyError",
+      "IndexError", "AttributeError", "RuntimeError", "LookupError", "ArithmeticError", "OSError", "IOError",
+      "NotImplementedError", "ImportError", "Warning", "UserWarning", "DeprecationWarning", "FutureWarning",
+      "RuntimeWarning", "PendingDeprecationWarning", "AssertionError", "StopIteration", "ZeroDivisionError",
+      "OverflowError", "UnicodeError", "EnvironmentError", "PermissionError", "FileNotFoundError",
+      "TimeoutError", "ConnectionError", "SystemExit", "KeyboardInterrupt", "memoryview", "range", "slice"};
+  return s.count(name) > 0;
+}
+
+ImportedName unknown(std::string why) {
+  ImportedName r;
+  r.kind = ImportedName::Unknown;
+  r.why = std::move(why);
+  return r;
+}
+
+ImportedName not_fixture(bool plain) {
+  ImportedName r;
+  r.kind = ImportedName::NotFixture;
+  r.plain = plain;
+  return r;
+}
+
+// The value of a name bound several times is one of them: not a fixture when
+// none is; a fixture only when it is the single binding.
+ImportedName join(const std::vector<ImportedName>& all, const std::string& name) {
+  for (const auto& r : all)
+    if (r.kind == ImportedName::Unknown) return r;
+  if (all.size() == 1) return all[0];
+  bool plain = true;
+  for (const auto& r : all) {
+    if (r.kind == ImportedName::Fixture) return unknown("'" + name + "' is bound more than once, once to a fixture");
+    plain = plain && r.plain;
+  }
+  return not_fixture(plain);
+}
+
+}  // namespace
+
+void add_probes(Probes& into, const Probes& from) {
+  if (from.empty()) return;
+  into.insert(into.end(), from.begin(), from.end());
+  std::sort(into.begin(), into.end());
+  into.erase(std::unique(into.begin(), into.end()), into.end());
+}
+
+// ---- ProbeReader -------------------------------------------------------------
+
+const std::vector<std::pair<std::string, bool>>& ProbeReader::listing(const std::string& dir) {
+  // Called with mu_ held.
+  auto it = dirs_.find(dir);
+  if (it != dirs_.end()) return it->second;
+  std::vector<std::pair<std::string, bool>> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == "..") continue;
+      bool is_dir = e->d_type == DT_DIR;
+      if (e->d_type == DT_UNKNOWN || e->d_type == DT_LNK) {
+        struct stat st;
+        is_dir = ::stat((dir + "/" + n).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+      }
+      out.emplace_back(std::move(n), is_dir);
+    }
+    ::closedir(d);
+    std::sort(out.begin(), out.end());
+  } else {
+    out.emplace_back("\x01<no directory>", false);
+  }
+  return dirs_.emplace(dir, std::move(out)).first->second;
+}
+
+uint64_t ProbeReader::entries(const std::string& dir, const std::string& name,
+                              std::vector<std::pair<std::string, bool>>* out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto& all = listing(dir);
+  Fingerprint fp;
+  fp.add(std::string_view("entries"));
+  for (const auto& [n, is_dir] : all) {
+    if (n[0] == '\x01') {  // no such directory
+      fp.add(n);
+      continue;
+    }
+    const bool match =
+        n == name || (n.size() > name.size() && n.compare(0, name.size(), name) == 0 && n[name.size()] == '.');
+    if (!match) continue;
+    fp.add(n).add(uint64_t{is_dir});
+    if (out) out->emplace_back(n, is_dir);
+  }
+  return fp.value();
+}
+
+uint64_t ProbeReader::file(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(path);
+    if (it != files_.end()) return it->second;
+  }
+  uint64_t h = 0;
+  FileStat st;
+  bool known = false;
+  if (stat_file(path, st) && index_) {
+    Index::Reader reader(*index_);
+    RecordView rv;
+    if (reader.ok() && reader.get(path, rv) && rv.stat == st && !rv.racy) {
+      h = rv.hash;
+      known = true;
+    }
+  }
+  if (!known && !hash_file(path, h)) h = 0;
+  std::lock_guard<std::mutex> lock(mu_);
+  return files_.emplace(path, h).first->second;
+}
+
+void ProbeReader::remember_file(const std::string& path, uint64_t hash) {
+  std::lock_guard<std::mutex> lock(mu_);
+  files_.emplace(path, hash);
+}
+
+uint64_t env_fingerprint(const ResolveEnv& env) {
+  Fingerprint fp;
+  fp.add(std::string_view("resolve-env-1")).add(env.unknown);
+  fp.add(static_cast<uint64_t>(env.search.size()));
+  for (const auto& [p, d] : env.search) fp.add(p).add(uint64_t{d});
+  fp.add(static_cast<uint64_t>(env.basedirs.size()));
+  for (const auto& b : env.basedirs) fp.add(b);
+  fp.add(static_cast<uint64_t>(env.loaded.size()));
+  for (const auto& [name, m] : env.loaded) {
+    fp.add(name).add(m.file).add(uint64_t{m.package}).add(static_cast<uint64_t>(m.path.size()));
+    for (const auto& p : m.path) fp.add(p);
+  }
+  return fp.value();
+}
+
+// ---- Resolver ------------------------------------------------------------------
+
+struct Resolver::File {
+  FileFacts facts;
+  uint64_t hash = 0;
+  bool ok = false;
+  std::string why;
+};
+
+struct Resolver::Module {
+  enum Kind : uint8_t { Unknown, Missing, Stdlib, Source, Package, Namespace };
+  Kind kind = Unknown;
+  std::string why;                     // Unknown / Missing
+  std::string file;                    // Source / Package
+  std::vector<std::string> locations;  // Package / Namespace: where its submodules are
+  std::string dotted;                  // its name when known (sys.modules lookups), stdlib: top-level name
+  bool compiled = false;               // Unknown: an extension module (still a module object)
+  bool found() const { return kind != Unknown && kind != Missing; }
+};
+
+struct Resolver::Memo {
+  ImportedName result;
+  Probes read;
+};
+
+Resolver::Resolver(ResolveEnv env, const Index* index, const TSLanguage* lang, int64_t now_ns, int64_t racy_ns)
+    : env_(std::move(env)), index_(index), lang_(lang), now_ns_(now_ns), racy_ns_(racy_ns),
+      probes_(index, now_ns, racy_ns) {}
+
+Resolver::~Resolver() = default;
+
+std::vector<std::pair<std::string, std::string>> Resolver::take_writes() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::move(writes_);
+}
+
+// A module file's facts: from the index when its stat data (or its content
+// hash) proves the record current, otherwise parsed (and its record written).
+std::shared_ptr<const Resolver::File> Resolver::load(const std::string& path) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = files_.find(path);
+    if (it != files_.end()) return it->second;
+  }
+  auto f = std::make_shared<File>();
+  FileStat st;
+  RecordView old;
+  bool have_old = false;
+  std::unique_ptr<Index::Reader> reader;
+  if (!stat_file(path, st)) {
+    f->why = "cannot read " + path;
+  } else {
+    if (index_) {
+      reader = std::make_unique<Index::Reader>(*index_);
+      have_old = reader->ok() && reader->get(path, old);
+    }
+    if (have_old && old.stat == st && !old.racy && decode_facts(old.facts.data(), old.facts.size(), f->facts)) {
+      f->hash = old.hash;
+      f->ok = true;
+    } else {
+      std::string buf;
+      size_t size = 0;
+      if (st.size > kMaxResolveBytes || !read_file(path, buf, size)) {
+        f->why = st.size > kMaxResolveBytes ? path + " is too large to read" : "cannot read " + path;
+      } else {
+        f->hash = content_hash(buf.data(), size);
+        if (have_old && old.hash == f->hash && decode_facts(old.facts.data(), old.facts.size(), f->facts)) {
+          f->ok = true;
+        } else {
+          std::unique_ptr<Extractor> ex;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            if (!extractors_.empty()) {
+              ex = std::move(extractors_.back());
+              extractors_.pop_back();
+            }
+          }
+          if (!ex) ex = std::make_unique<Extractor>(lang_);
+          f->facts = ex->extract(std::string_view(buf.data(), size));
+          f->ok = true;
+          std::lock_guard<std::mutex> lock(mu_);
+          extractors_.push_back(std::move(ex));
+        }
+        if (index_) {
+          Record r;
+          r.stat = st;
+          r.hash = f->hash;
+          r.racy = is_racy(st, now_ns_, racy_ns_);
+          r.facts = encode_facts(f->facts);
+          std::lock_guard<std::mutex> lock(mu_);
+          writes_.emplace_back(path, encode_record(r));
+        }
+      }
+    }
+  }
+  reader.reset();
+  probes_.remember_file(path, f->ok ? f->hash : 0);
+  std::lock_guard<std::mutex> lock(mu_);
+  return files_.emplace(path, std::move(f)).first->second;
+}
+
+// One resolution: what it read, where it has been.
+struct Resolver::Walk {
+  Resolver& r;
+  Probes& read;
+  std::vector<std::string> visiting;  // "file:name" being resolved (cycles)
+  bool hit_cycle = false;
+  int depth = 0;
+
+  void probe_file(const std::string& path, uint64_t value) { read.push_back(Probe{false, path, "", value}); }
+
+  // Directory entries `name` and `name.*` of `dir`.
+  std::vector<std::pair<std::string, bool>> entries(const std::string& dir, const std::string& name) {
+    std::vector<std::pair<std::string, bool>> out;
+    read.push_back(Probe{true, dir, name, r.probes_.entries(dir, name, &out)});
+    return out;
+  }
+
+  // Python's FileFinder for `name` in one directory: a package (its
+  // __init__), then a module by suffix (extensions first), then a namespace
+  // portion (kind Namespace, locations = {dir/name}); Missing when none.
+  Module look(const std::string& dir, const std::string& name) {
+    Module m;
+    m.kind = Module::Missing;
+    bool is_dir = false, ext = false, py = false, pyc = false;
+    for (const auto& [n, d] : entries(dir, name)) {
+      if (n == name) is_dir = d;
+      else if (!d && (ends_with(n, ".so") || ends_with(n, ".pyd"))) ext = true;
+      else if (!d && n == name + ".py") py = true;
+      else if (!d && n == name + ".pyc") pyc = true;
+    }
+    const std::string sub = dir + "/" + name;
+    if (is_dir) {
+      bool init_py = false, init_other = false;
+      for (const auto& [n, d] : entries(sub, "__init__")) {
+        if (d) continue;
+        if (n == "__init__.py") init_py = true;
+        else if (ends_with(n, ".so") || ends_with(n, ".pyd") || n == "__init__.pyc") init_other = true;
+      }
+      if (init_other) {
+        m.kind = Module::Unknown;
+        m.why = sub + " is a compiled package";
+        m.compiled = true;
+        return m;
+      }
+      if (init_py) {
+        m.kind = Module::Package;
+        m.file = sub + "/__init__.py";
+        m.locations = {sub};
+        return m;
+      }
+    }
+    if (ext || (pyc && !py)) {
+      m.kind = Module::Unknown;
+      m.why = sub + " is a compiled module";
+      m.compiled = true;
+      return m;
+    }
+    if (py) {
+      m.kind = Module::Source;
+      m.file = sub + ".py";
+      return m;
+    }
+    if (is_dir) {
+      m.kind = Module::Namespace;
+      m.locations = {sub};
+    }
+    return m;
+  }
+
+  Module from_loaded(const std::string& dotted, const LoadedModule& lm) {
+    Module m;
+    m.dotted = dotted;
+    if (lm.package && lm.file.empty()) {
+      m.kind = Module::Namespace;
+      m.locations = lm.path;
+    } else if (lm.package && ends_with(lm.file, "/__init__.py")) {
+      m.kind = Module::Package;
+      m.file = lm.file;
+      m.locations = lm.path;
+    } else if (!lm.package && ends_with(lm.file, ".py")) {
+      m.kind = Module::Source;
+      m.file = lm.file;
+    } else {
+      m.kind = Module::Unknown;
+      m.why = "'" + dotted + "' is compiled or built in";
+      m.compiled = true;
+    }
+    return m;
+  }
+
+  // A top-level module: the first hit on sys.path, which every basedir an
+  // import mode may put in front must agree with.
+  Module top(const std::string& name) {
+    Module m;
+    m.dotted = name;
+    if (!r.env_.unknown.empty()) {
+      m.why = r.env_.unknown;
+      return m;
+    }
+    if (r.env_.stdlib.count(name) || name == "pytest") {
+      m.kind = Module::Stdlib;
+      return m;
+    }
+    auto lm = r.env_.loaded.find(name);
+    if (lm != r.env_.loaded.end()) return from_loaded(name, lm->second);
+    std::vector<Module> hits;
+    std::vector<std::string> portions;
+    bool opaque_before = false;
+    for (const auto& [entry, is_dir] : r.env_.search) {
+      if (!is_dir) {
+        opaque_before = true;
+        m.why = "sys.path entry " + entry + " is not a directory";
+        continue;
+      }
+      Module h = look(entry, name);
+      if (h.kind == Module::Namespace) portions.push_back(h.locations[0]);
+      if (h.kind == Module::Namespace || h.kind == Module::Missing) continue;
+      hits.push_back(std::move(h));
+      break;
+    }
+    if (hits.empty() && opaque_before) return m;
+    for (const auto& b : r.env_.basedirs) {
+      Module h = look(b, name);
+      if (h.kind == Module::Namespace) portions.push_back(h.locations[0]);
+      if (h.kind == Module::Namespace || h.kind == Module::Missing) continue;
+      hits.push_back(std::move(h));
+    }
+    if (hits.empty()) {
+      if (portions.empty()) {
+        m.kind = Module::Missing;
+        m.why = "module '" + name + "' not found on sys.path";
+        return m;
+      }
+      m.kind = Module::Namespace;
+      m.locations = portions;
+      return m;
+    }
+    for (const auto& h : hits)
+      if (h.kind == Module::Unknown) return h;
+    const std::string first = real_path(hits[0].file);
+    for (size_t i = 1; i < hits.size(); ++i)
+      if (real_path(hits[i].file) != first) {
+        m.why = "'" + name + "' is found in several places (" + hits[0].file + ", " + hits[i].file + ")";
+        return m;
+      }
+    hits[0].dotted = name;
+    return hits[0];
+  }
+
+  const File* facts_of(const Module& m, std::shared_ptr<const File>& keep) {
+    keep = r.load(m.file);
+    probe_file(m.file, keep->ok ? keep->hash : 0);
+    return keep.get();
+  }
+
+  // Submodule `name` of a package (or namespace package).
+  Module sub(const Module& parent, const std::string& name) {
+    Module m;
+    if (parent.kind == Module::Unknown || parent.kind == Module::Missing) return parent;
+    if (parent.kind == Module::Stdlib) return parent;
+    if (parent.kind == Module::Source) {
+      m.kind = Module::Missing;
+      m.why = parent.file + " is not a package";
+      return m;
+    }
+    const std::string dotted = parent.dotted.empty() ? "" : parent.dotted + "." + name;
+    if (!dotted.empty()) {
+      auto lm = r.env_.loaded.find(dotted);
+      if (lm != r.env_.loaded.end()) return from_loaded(dotted, lm->second);
+    }
+    if (parent.kind == Module::Package) {
+      std::shared_ptr<const File> keep;
+      const File* f = facts_of(parent, keep);
+      if (!f->ok) {
+        m.why = f->why;
+        return m;
+      }
+      for (const auto& b : f->facts.bound)
+        if (b.name == "__path__") {
+          m.why = parent.file + " sets __path__";
+          return m;
+        }
+    }
+    std::vector<std::string> portions;
+    for (const auto& loc : parent.locations) {
+      Module h = look(loc, name);
+      if (h.kind == Module::Namespace) portions.push_back(h.locations[0]);
+      if (h.kind == Module::Namespace || h.kind == Module::Missing) continue;
+      h.dotted = dotted;
+      return h;
+    }
+    if (!portions.empty()) {
+      m.kind = Module::Namespace;
+      m.locations = portions;
+      m.dotted = dotted;
+      return m;
+    }
+    m.kind = Module::Missing;
+    m.why = "module '" + (dotted.empty() ? name : dotted) + "' not found";
+    return m;
+  }
+
+  Module find(const std::string& dotted) {
+    auto lm = r.env_.loaded.find(dotted);
+    if (lm != r.env_.loaded.end()) return from_loaded(dotted, lm->second);
+    auto parts = split_dots(dotted);
+    Module m = top(parts[0]);
+    for (size_t i = 1; i < parts.size() && m.found(); ++i) m = sub(m, parts[i]);
+    return m;
+  }
+
+  // The module an import statement in `importer` names.
+  Module module_of(const std::string& importer, const Import& imp) {
+    if (imp.level == 0) return find(imp.path);
+    Module m;
+    std::string base = parent_dir(importer);
+    for (uint32_t i = 0; i < imp.level; ++i) {
+      bool init_py = false;
+      for (const auto& e : entries(base, "__init__"))
+        if (e.first == "__init__.py" && !e.second) init_py = true;
+      if (!init_py) {
+        m.why = "relative import beyond a package (" + base + ")";
+        return m;
+      }
+      if (i + 1 < imp.level) base = parent_dir(base);
+    }
+    m.kind = Module::Package;
+    m.file = base + "/__init__.py";
+    m.locations = {base};
+    if (!imp.path.empty())
+      for (const auto& part : split_dots(imp.path)) {
+        m = sub(m, part);
+        if (!m.found()) break;
+      }
+    return m;
+  }
+
+  ImportedName classify_func(const Func& fn, const std::string& where) {
+    if (fn.decorators.empty()) return not_fixture(true);
+    const Decorator& top_deco = fn.decorators.front();
+    if (top_deco.kind == DecoKind::Fixture) {
+      ImportedName out;
+      out.kind = ImportedName::Fixture;
+      out.info.has_params = top_deco.has_params;
+      if (top_deco.has_params) {
+        if (!top_deco.params.marks_known) out.info.param_marks_unknown = true;
+        for (const auto& mk : top_deco.params.marks)
+          if (!mk.empty()) out.info.param_marks_unknown = true;
+      }
+      out.info.deps = fn.params;
+      out.autouse = top_deco.autouse;
+      out.autouse_known = top_deco.autouse_known;
+      out.name = top_deco.fixture_name;
+      out.name_known = top_deco.fixture_name_known;
+      return out;
+    }
+    for (const auto& d : fn.decorators) {
+      if (d.kind == DecoKind::Fixture) return unknown("'" + fn.name + "' in " + where + " wraps a fixture");
+      if (d.kind == DecoKind::Unknown) return unknown("'" + fn.name + "' in " + where + " has decorator @" + d.name);
+    }
+    return not_fixture(true);
+  }
+
+  ImportedName classify_class(const Class& c, const Module& m, const FileFacts& f) {
+    for (const auto& d : c.decorators)
+      if (d.kind != DecoKind::Builtin) return unknown("class " + c.name + " in " + m.file + " is decorated");
+    for (std::string b : c.bases) {
+      auto eq = b.find('=');
+      if (eq != std::string::npos) {
+        std::string key = b.substr(0, eq);
+        key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
+        if (key != "metaclass") continue;  // class keywords go to __init_subclass__
+        b = b.substr(eq + 1);
+      }
+      b.erase(std::remove_if(b.begin(), b.end(), [](char ch) { return ch == ' ' || ch == '\n' || ch == '\t'; }),
+              b.end());
+      auto br = b.find('[');
+      if (br != std::string::npos) b = b.substr(0, br);
+      if (b.empty() || b.find_first_of("()*") != std::string::npos)
+        return unknown("class " + c.name + " in " + m.file + " has a computed base");
+      ImportedName base = base_class(b, m, f);
+      if (base.kind != ImportedName::NotFixture || !base.plain)
+        return unknown("class " + c.name + " in " + m.file + " may derive from unittest.TestCase" +
+                       (base.why.empty() ? "" : " (" + base.why + ")"));
+    }
+    return not_fixture(true);
+  }
+
+  ImportedName base_class(const std::string& b, const Module& m, const FileFacts& f) {
+    auto dot = b.find('.');
+    const std::string root = b.substr(0, dot);
+    if (dot == std::string::npos) {
+      if (!binds(f, root) && builtin_base(root)) return not_fixture(true);
+      return name_in(m, root);
+    }
+    // a.b.C where `a` is bound by `import a...`: C in module a.b.
+    for (const auto& imp : f.imports) {
+      if (imp.bound != root) continue;
+      if (imp.from || imp.star) return unknown("base " + b);
+      if (r.env_.stdlib.count(imp.module)) return not_fixture(!testcase_module(imp.module));
+      if (imp.module == "pytest") return not_fixture(true);
+      Module owner = find(b.substr(0, b.rfind('.')));
+      return name_in(owner, b.substr(b.rfind('.') + 1));
+    }
+    return unknown("base " + b);
+  }
+
+  static bool binds(const FileFacts& f, const std::string& name) {
+    for (const auto& fn : f.funcs)
+      if (fn.name == name) return true;
+    for (const auto& c : f.classes)
+      if (c.name == name) return true;
+    for (const auto& b : f.bound)
+      if (!b.call && b.name == name) return true;
+    for (const auto& imp : f.imports)
+      if (!imp.star && imp.bound == name) return true;
+    return false;
+  }
+
+  // The value of `name` in module m; `absent` (when given) is set instead of
+  // an Unknown result when m surely does not bind it.
+  ImportedName name_in(const Module& m, const std::string& name, bool* absent = nullptr) {
+    switch (m.kind) {
+      case Module::Unknown:
+      case Module::Missing:
+        return unknown(m.why);
+      case Module::Stdlib:
+        return not_fixture(!testcase_module(m.dotted));
+      case Module::Namespace: {
+        Module s = sub(m, name);
+        if (s.found()) return not_fixture(true);
+        if (s.compiled) return not_fixture(true);  // a compiled submodule is still a module
+        if (absent && s.kind == Module::Missing) {
+          *absent = true;
+          return {};
+        }
+        return unknown(s.why);
+      }
+      case Module::Source:
+      case Module::Package:
+        break;
+    }
+    const std::string key = m.file + ":" + name + (absent ? ":opt" : "");
+    {
+      std::lock_guard<std::mutex> lock(r.mu_);
+      auto it = r.memo_.find(key);
+      if (it != r.memo_.end()) {
+        add_probes(read, it->second->read);
+        const ImportedName& res = it->second->result;
+        if (res.kind == ImportedName::Unknown && res.why.empty()) {  // absent
+          if (absent) {
+            *absent = true;
+            return {};
+          }
+          return unknown("'" + name + "' is not bound in " + m.file);
+        }
+        return res;
+      }
+    }
+    if (std::find(visiting.begin(), visiting.end(), key) != visiting.end()) {
+      hit_cycle = true;
+      return unknown("circular import of '" + name + "' (" + m.file + ")");
+    }
+    if (depth >= kMaxDepth) {
+      hit_cycle = true;  // depends on the path taken: not memoized
+      return unknown("import chain too long");
+    }
+    Probes mine;
+    Walk inner{r, mine, visiting, false, depth + 1};
+    inner.visiting.push_back(key);
+    bool missing = false;
+    ImportedName out = inner.compute(m, name, &missing);
+    if (missing) out = ImportedName{};  // Unknown with no reason: absent
+    if (!inner.hit_cycle) {
+      auto memo = std::make_shared<Memo>();
+      memo->result = out;
+      memo->read = mine;
+      std::lock_guard<std::mutex> lock(r.mu_);
+      r.memo_.emplace(key, std::move(memo));
+    } else {
+      hit_cycle = true;
+    }
+    add_probes(read, mine);
+    if (missing) {
+      if (absent) {
+        *absent = true;
+        return {};
+      }
+      return unknown("'" + name + "' is not bound in " + m.file);
+    }
+    return out;
+  }
+
+  ImportedName compute(const Module& m, const std::string& name, bool* missing) {
+    std::shared_ptr<const File> keep;
+    const File* file = facts_of(m, keep);
+    if (!file->ok) return unknown(file->why);
+    const FileFacts& f = file->facts;
+    if (!f.parsed || f.syntax_error) return unknown(m.file + " could not be parsed");
+    // Star imports are followed below; `__getattr__` / `__dir__` matter only
+    // for a name the module does not bind (a module-level __getattr__);
+    // `__test__` only for collection.
+    for (const auto& d : f.dynamic)
+      if (d.rfind(kStarImportReason, 0) != 0 && d != "uses __getattr__" && d != "uses __dir__" && d != "uses __test__")
+        return unknown(m.file + ": " + d);
+    bool module_getattr = false;
+    for (const auto& fn : f.funcs) module_getattr = module_getattr || fn.name == "__getattr__";
+    for (const auto& b : f.bound) module_getattr = module_getattr || b.name == "__getattr__";
+    for (const auto& imp : f.imports) module_getattr = module_getattr || imp.bound == "__getattr__";
+    std::vector<ImportedName> all;
+    for (const auto& fn : f.funcs)
+      if (fn.name == name) all.push_back(classify_func(fn, m.file));
+    for (const auto& c : f.classes)
+      if (c.name == name) all.push_back(classify_class(c, m, f));
+    for (const auto& b : f.bound) {
+      if (b.call || b.name != name) continue;
+      all.push_back(b.literal ? not_fixture(true) : unknown("'" + name + "' is assigned in " + m.file));
+    }
+    for (const auto& imp : f.imports) {
+      if (!import_runs(f, imp)) continue;
+      if (imp.star) {
+        Module src = module_of(m.file, imp);
+        if (src.kind == Module::Stdlib) {
+          all.push_back(not_fixture(!testcase_module(src.dotted)));  // only if it binds it: a superset
+          continue;
+        }
+        bool absent = false;
+        ImportedName v = name_in(src, name, &absent);
+        if (!absent) all.push_back(v);
+        continue;
+      }
+      if (imp.bound != name) continue;
+      if (!imp.from) {
+        all.push_back(not_fixture(true));  // a module
+        continue;
+      }
+      all.push_back(name_in(module_of(m.file, imp), imp.name));
+    }
+    // A submodule of that name, once imported, is the package's attribute.
+    if (m.kind == Module::Package) {
+      Module s = sub(m, name);
+      if (s.found() || s.compiled)
+        all.push_back(not_fixture(true));
+      else if (s.kind == Module::Unknown)
+        all.push_back(unknown(s.why));
+    }
+    if (all.empty()) {
+      if (module_getattr) return unknown(m.file + " has a module __getattr__");
+      *missing = true;
+      return {};
+    }
+    return join(all, name);
+  }
+};
+
+ImportedName Resolver::resolve(const std::string& importer, const Import& imp, Probes& read) {
+  if (!imp.from) return not_fixture(true);
+  if (imp.star) return unknown("star import");
+  Walk w{*this, read, {}, false, 0};
+  Module m = w.module_of(importer, imp);
+  ImportedName out = w.name_in(m, imp.name);
+  std::sort(read.begin(), read.end());
+  read.erase(std::unique(read.begin(), read.end()), read.end());
+  if (out.kind == ImportedName::Unknown && out.why.empty()) out.why = "'" + imp.name + "' not found";
+  return out;
+}
+
+}  // namespace fc
