@@ -75,10 +75,10 @@ bool decode_decisions(std::string_view data, uint64_t query, DecisionSet& out) {
     c.skip = r.b();
     c.reason = r.s();
     c.probes.resize(r.count());
-    for (auto& i : c.probes) {
+    for (auto& at : c.probes) {
       const uint64_t v = r.u();
       if (v >= out.probes.size()) return false;
-      i = static_cast<uint32_t>(v);
+      at = static_cast<uint32_t>(v);
     }
     out.by_path.emplace(std::move(path), std::move(c));
   }

@@ -519,7 +519,15 @@ struct Resolver::Walk {
     return m;
   }
 
-  ImportedName classify_func(const Func& fn, const std::string& where) {
+  // A decorator from the standard library (functools.lru_cache, ...) makes no fixture.
+  bool stdlib_decorator(const Decorator& d, const FileFacts& f) const {
+    if (d.root.empty()) return false;
+    for (const auto& imp : f.imports)
+      if (imp.bound == d.root) return imp.level == 0 && r.env_.stdlib.count(imp.module) > 0;
+    return false;
+  }
+
+  ImportedName classify_func(const Func& fn, const std::string& where, const FileFacts& f) {
     if (fn.decorators.empty()) return not_fixture(true);
     const Decorator& top_deco = fn.decorators.front();
     if (top_deco.kind == DecoKind::Fixture) {
@@ -540,7 +548,8 @@ struct Resolver::Walk {
     }
     for (const auto& d : fn.decorators) {
       if (d.kind == DecoKind::Fixture) return unknown("'" + fn.name + "' in " + where + " wraps a fixture");
-      if (d.kind == DecoKind::Unknown) return unknown("'" + fn.name + "' in " + where + " has decorator @" + d.name);
+      if (d.kind == DecoKind::Unknown && !stdlib_decorator(d, f))
+        return unknown("'" + fn.name + "' in " + where + " has decorator @" + d.name);
     }
     return not_fixture(true);
   }
@@ -693,7 +702,7 @@ struct Resolver::Walk {
     for (const auto& imp : f.imports) module_getattr = module_getattr || imp.bound == "__getattr__";
     std::vector<ImportedName> all;
     for (const auto& fn : f.funcs)
-      if (fn.name == name) all.push_back(classify_func(fn, m.file));
+      if (fn.name == name) all.push_back(classify_func(fn, m.file, f));
     for (const auto& c : f.classes)
       if (c.name == name) all.push_back(classify_class(c, m, f));
     for (const auto& b : f.bound) {
