@@ -934,6 +934,13 @@ bool needs_scan(std::string_view src) {
   return false;
 }
 
+// Is n inside a function body (a def or a lambda)?
+bool inside_function(TSNode n) {
+  for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p))
+    if (is(p, "function_definition") || is(p, "lambda")) return true;
+  return false;
+}
+
 // Whole-tree scan (iterative) for constructs that can create names out of sight.
 void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
   static const std::set<std::string> deny = {"globals", "locals", "vars", "exec", "eval",
@@ -944,13 +951,15 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
     TSTreeCursor* c;
     ~CursorGuard() { ts_tree_cursor_delete(c); }
   } guard{&cur};
-  std::set<std::string> found;
+  std::set<std::string> found, in_function;
   for (;;) {
     TSNode n = ts_tree_cursor_current_node(&cur);
     const char* t = ts_node_type(n);
     if (!std::strcmp(t, "identifier")) {
       std::string name = c.text(n);
-      if (deny.count(name)) {
+      if ((name == "exec" || name == "eval") && inside_function(n)) {
+        in_function.insert(name);
+      } else if (deny.count(name)) {
         found.insert(name);
       } else if (name == "setattr" || name == "modules") {
         TSNode parent = ts_node_parent(n);
@@ -970,6 +979,13 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {
       if (!ts_tree_cursor_goto_parent(&cur)) {
         for (const auto& x : found) f.dynamic.push_back("uses " + x);
+        // exec/eval only inside function bodies bind no module name, unless
+        // handed another namespace (globals() and vars() are reasons of their
+        // own; a module's __dict__ or a function's __globals__ are not).
+        const bool foreign = c.src.find("__dict__") != std::string_view::npos ||
+                             c.src.find("__globals__") != std::string_view::npos;
+        for (const auto& x : in_function)
+          if (!found.count(x)) f.dynamic.push_back("uses " + x + (foreign ? "" : kInFunction));
         return;
       }
     }

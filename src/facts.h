@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 5;
+constexpr uint32_t kFactsVersion = 6;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -93,6 +93,9 @@ struct Import {
 // The `dynamic` reason a star import gives; resolution follows star imports
 // (Import::star) instead.
 constexpr const char* kStarImportReason = "star import from '";
+// Suffix of "uses exec" / "uses eval" when every use is inside a function body
+// and the source names no foreign namespace: no module name is bound by it.
+constexpr const char* kInFunction = " in a function";
 
 struct Class {
   std::string name;

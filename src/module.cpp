@@ -104,6 +104,8 @@ PYBIND11_MODULE(_core, m) {
       cfg.resolve = true;
       cfg.resolve_search = get<std::vector<std::pair<std::string, bool>>>(rs, "search", {});
       cfg.resolve_unknown = get<std::string>(rs, "unknown", "");
+      cfg.resolve_live =
+          get<std::map<std::string, std::map<std::string, std::vector<std::string>>>>(rs, "live", {});
       if (rs.contains("loaded")) {
         for (auto item : rs["loaded"].cast<py::dict>()) {
           auto t = item.second.cast<py::tuple>();

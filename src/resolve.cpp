@@ -527,7 +527,26 @@ struct Resolver::Walk {
     return false;
   }
 
-  ImportedName classify_func(const Func& fn, const std::string& where, const FileFacts& f) {
+  // The running value of `name` in the module at `file`, when it is surely no
+  // fixture and no TestCase: records the files it depends on; false without an answer.
+  bool live(const std::string& file, const std::string& name) {
+    auto mod = r.env_.live.find(file);
+    if (mod == r.env_.live.end()) return false;
+    auto it = mod->second.find(name);
+    if (it == mod->second.end()) return false;
+    for (const auto& dep : it->second) probe_file(dep, r.probes_.file(dep));
+    return true;
+  }
+
+  // A decorator's own definition is part of what a live answer depends on:
+  // resolving its name records what that read (the result does not matter).
+  void probe_decorator(const Module& m, const Decorator& d) {
+    if (d.root.empty()) return;
+    (void)name_in(m, d.root);
+  }
+
+  ImportedName classify_func(const Func& fn, const Module& m, const FileFacts& f) {
+    const std::string& where = m.file;
     if (fn.decorators.empty()) return not_fixture(true);
     const Decorator& top_deco = fn.decorators.front();
     if (top_deco.kind == DecoKind::Fixture) {
@@ -548,13 +567,29 @@ struct Resolver::Walk {
     }
     for (const auto& d : fn.decorators) {
       if (d.kind == DecoKind::Fixture) return unknown("'" + fn.name + "' in " + where + " wraps a fixture");
-      if (d.kind == DecoKind::Unknown && !stdlib_decorator(d, f))
+      if (d.kind == DecoKind::Unknown && !stdlib_decorator(d, f)) {
+        if (live(m.file, fn.name)) {
+          for (const auto& dd : fn.decorators)
+            if (dd.kind == DecoKind::Unknown) probe_decorator(m, dd);
+          return not_fixture(true);
+        }
         return unknown("'" + fn.name + "' in " + where + " has decorator @" + d.name);
+      }
     }
     return not_fixture(true);
   }
 
   ImportedName classify_class(const Class& c, const Module& m, const FileFacts& f) {
+    ImportedName stat = classify_class_statically(c, m, f);
+    if (stat.kind == ImportedName::Unknown && live(m.file, c.name)) {
+      for (const auto& d : c.decorators)
+        if (d.kind == DecoKind::Unknown) probe_decorator(m, d);
+      return not_fixture(true);
+    }
+    return stat;
+  }
+
+  ImportedName classify_class_statically(const Class& c, const Module& m, const FileFacts& f) {
     for (const auto& d : c.decorators)
       if (d.kind != DecoKind::Builtin) return unknown("class " + c.name + " in " + m.file + " is decorated");
     for (std::string b : c.bases) {
@@ -650,8 +685,16 @@ struct Resolver::Walk {
         return res;
       }
     }
-    if (std::find(visiting.begin(), visiting.end(), key) != visiting.end()) {
-      hit_cycle = true;
+    const std::string plain_key = m.file + ":" + name;
+    if (std::find(visiting.begin(), visiting.end(), plain_key) != visiting.end() ||
+        std::find(visiting.begin(), visiting.end(), plain_key + ":opt") != visiting.end()) {
+      hit_cycle = true;  // depends on the path taken: not memoized
+      // A star import back into a module being read adds no binding the
+      // outer lookup does not already collect.
+      if (absent) {
+        *absent = true;
+        return {};
+      }
       return unknown("circular import of '" + name + "' (" + m.file + ")");
     }
     if (depth >= kMaxDepth) {
@@ -663,6 +706,9 @@ struct Resolver::Walk {
     inner.visiting.push_back(key);
     bool missing = false;
     ImportedName out = inner.compute(m, name, &missing);
+    // What the source cannot tell, the running module may: its value now is
+    // surely no fixture. What the failed reading read stays in the key.
+    if (!missing && out.kind == ImportedName::Unknown && inner.live(m.file, name)) out = not_fixture(true);
     if (missing) out = ImportedName{};  // Unknown with no reason: absent
     if (!inner.hit_cycle) {
       auto memo = std::make_shared<Memo>();
@@ -694,7 +740,8 @@ struct Resolver::Walk {
     // for a name the module does not bind (a module-level __getattr__);
     // `__test__` only for collection.
     for (const auto& d : f.dynamic)
-      if (d.rfind(kStarImportReason, 0) != 0 && d != "uses __getattr__" && d != "uses __dir__" && d != "uses __test__")
+      if (d.rfind(kStarImportReason, 0) != 0 && d != "uses __getattr__" && d != "uses __dir__" &&
+          d != "uses __test__" && !ends_with(d, kInFunction))
         return unknown(m.file + ": " + d);
     bool module_getattr = false;
     for (const auto& fn : f.funcs) module_getattr = module_getattr || fn.name == "__getattr__";
@@ -702,7 +749,7 @@ struct Resolver::Walk {
     for (const auto& imp : f.imports) module_getattr = module_getattr || imp.bound == "__getattr__";
     std::vector<ImportedName> all;
     for (const auto& fn : f.funcs)
-      if (fn.name == name) all.push_back(classify_func(fn, m.file, f));
+      if (fn.name == name) all.push_back(classify_func(fn, m, f));
     for (const auto& c : f.classes)
       if (c.name == name) all.push_back(classify_class(c, m, f));
     for (const auto& b : f.bound) {
@@ -727,7 +774,16 @@ struct Resolver::Walk {
         all.push_back(not_fixture(true));  // a module
         continue;
       }
-      all.push_back(name_in(module_of(m.file, imp), imp.name));
+      Module src = module_of(m.file, imp);
+      if (src.kind == Module::Package && src.file == m.file) {
+        // `from pkg import sub` inside pkg/__init__: the submodule (the
+        // attribute is not set yet while the package runs).
+        Module s = sub(m, imp.name);
+        all.push_back(s.found() || s.compiled ? not_fixture(true)
+                                              : unknown("'" + imp.name + "' imported from its own package"));
+        continue;
+      }
+      all.push_back(name_in(src, imp.name));
     }
     // A submodule of that name, once imported, is the package's attribute.
     if (m.kind == Module::Package) {

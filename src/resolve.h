@@ -81,6 +81,11 @@ struct ResolveEnv {
   std::map<std::string, LoadedModule> loaded;
   std::set<std::string> stdlib;
   std::string unknown;  // non-empty: nothing resolves (an import hook pytest does not control)
+  // Live answers (pytest_fastcollect/environment.py live_objects): per loaded
+  // module file, names whose value is surely no fixture and no TestCase, with
+  // the other files that value depends on. Used for definitions the source
+  // cannot tell apart (an unknown decorator, a class with bases).
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> live;
 };
 
 // The query-fingerprint part of an environment.

@@ -306,6 +306,7 @@ std::unique_ptr<Resolver> make_resolver(const ScanConfig& cfg, const Files& file
   env.loaded = cfg.resolve_loaded;
   env.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
   env.unknown = cfg.resolve_unknown;
+  env.live = cfg.resolve_live;
   return std::make_unique<Resolver>(std::move(env), index, lang, now, cfg.racy_window_ns);
 }
 

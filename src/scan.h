@@ -45,6 +45,7 @@ struct ScanConfig {
   std::vector<std::pair<std::string, bool>> resolve_search;
   std::map<std::string, LoadedModule> resolve_loaded;
   std::string resolve_unknown;
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> resolve_live;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;

@@ -410,3 +410,76 @@ def test_conftest_imports_a_fixture(pytester: pytest.Pytester) -> None:
     for k in ("cf1", "test_plain", "not cf2", "zzz"):
         compare(pytester, ["-k", k])
     assert skipped(compare(pytester, ["-k", "cf1"])) == 1
+
+
+LIVE = {
+    "pytest.ini": INI,
+    # The root conftest imports the helpers: they are live when the plugin decides.
+    "conftest.py": "import livelib.helpers\n",
+    "livelib/__init__.py": "",
+    "livelib/deco.py": """
+        import functools
+        import pytest
+
+        def traced(f):
+            @functools.wraps(f)
+            def wrapper(*a, **k):
+                return f(*a, **k)
+            return wrapper
+
+        def as_fixture(f):
+            return pytest.fixture(params=["lv1", "lv2"], autouse=True)(f)
+    """,
+    "livelib/helpers.py": """
+        from livelib.deco import traced, as_fixture
+
+        @traced
+        def wrapped_helper():
+            return 1
+
+        @as_fixture
+        def made_fixture(request):
+            return request.param
+
+        class Base(dict):
+            pass
+
+        class Derived(Base):
+            pass
+    """,
+    "tests/test_wrapped.py": """
+        from livelib.helpers import wrapped_helper, Derived
+
+        def test_wrapped():
+            pass
+    """,
+    "tests/test_made.py": """
+        from livelib.helpers import made_fixture
+
+        def test_made():
+            pass
+    """,
+}
+
+
+def test_live_objects_answer_what_the_source_cannot(pytester: pytest.Pytester) -> None:
+    """A def under a decorator the core cannot read, in a module the conftest
+    imported: the running object says it is no fixture (skip), or is one (import)."""
+    write(pytester.path, LIVE)
+    for k in ("lv1", "test_wrapped", "not lv2", "zzz"):
+        compare(pytester, ["-k", k])
+    steps = explain(pytester, "--cache-clear", "-k", "zzz")
+    assert steps["test_wrapped.py"].startswith("skipped"), steps
+    assert "decorator @as_fixture" in steps["test_made.py"], steps
+    # The decorator turning its functions into fixtures: no stale skip.
+    write(pytester.path, {"livelib/deco.py": """
+        import pytest
+
+        def traced(f):
+            return pytest.fixture(params=["lv3"], autouse=True)(f)
+
+        def as_fixture(f):
+            return pytest.fixture(params=["lv1", "lv2"], autouse=True)(f)
+    """})
+    after = compare(pytester, ["-k", "lv3"])
+    assert after.ids == ["tests/test_wrapped.py::test_wrapped[lv3]"], after.ids
