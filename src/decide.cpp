@@ -196,6 +196,7 @@ void Decider::set_modules(const std::vector<std::string>* paths) {
   const size_t n = paths->size();
   if (filtering_) files_.resize(n);
   if (filtering_) read_.resize(n);
+  if (filtering_) read_cached_.assign(n, nullptr);
   module_fp_.resize(n);
   hash_known_.assign(n, 0);
   grouped_.assign(n, 0);
@@ -229,7 +230,7 @@ void Decider::decide(size_t k, const ModuleCase& m) {
     const CachedDecision& c = *cache_entry(k);
     ++cached_count_;
     out = FileDecision{path, c.skip, c.reason, c.content_hash, !c.skip && c.reason == kLearnedMay, Step::Cached};
-    for (uint32_t i : c.probes) read_[k].push_back(cache_.probes[i]);
+    read_cached_[k] = &c.probes;
     return;
   }
   const auto start = Clock::now();
@@ -309,16 +310,23 @@ void Decider::cache_writes(bool have_index, std::vector<std::pair<std::string, s
     DecisionSet next;
     next.query = query_;
     std::map<Probe, uint32_t> at;
+    std::vector<int64_t> remap(cache_.probes.size(), -1);  // cached probe -> its index in `next`
+    auto add = [&](const Probe& p) {
+      auto [it, added] = at.emplace(p, static_cast<uint32_t>(next.probes.size()));
+      if (added) next.probes.push_back(p);
+      return it->second;
+    };
     for (size_t k = 0; k < files_.size(); ++k) {
       if (!hash_known_[k]) continue;  // unreadable: decide again next time
       if (grouped_[k]) continue;      // depends on other modules' decisions: decide again next time
       const FileDecision& f = files_[k];
       CachedDecision c{f.hash, module_fp_[k], f.skip, f.reason, {}};
-      for (const Probe& p : read_[k]) {
-        auto [it, added] = at.emplace(p, static_cast<uint32_t>(next.probes.size()));
-        if (added) next.probes.push_back(p);
-        c.probes.push_back(it->second);
-      }
+      for (const Probe& p : read_[k]) c.probes.push_back(add(p));
+      if (read_cached_[k])
+        for (uint32_t i : *read_cached_[k]) {
+          if (remap[i] < 0) remap[i] = add(cache_.probes[i]);
+          c.probes.push_back(static_cast<uint32_t>(remap[i]));
+        }
       next.by_path[f.path] = std::move(c);
     }
     writes.emplace_back(decision_key(query_), encode_decisions(next));

@@ -158,6 +158,7 @@ class Decider {
   const std::vector<std::string>* paths_ = nullptr;
   std::vector<FileDecision> files_;
   std::vector<Probes> read_;         // per module: what its decision read (probes)
+  std::vector<const std::vector<uint32_t>*> read_cached_;  // or, cached: indices into cache_.probes
   std::vector<uint64_t> module_fp_;  // conftest chain of each module
   std::vector<char> hash_known_;
   std::vector<char> grouped_;  // decided with other modules: not cached
