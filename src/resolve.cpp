@@ -206,6 +206,11 @@ struct Resolver::Memo {
   Probes read;
 };
 
+struct Resolver::Found {
+  Module module;
+  Probes read;
+};
+
 Resolver::Resolver(ResolveEnv env, const Index* index, const TSLanguage* lang, int64_t now_ns, int64_t racy_ns)
     : env_(std::move(env)), index_(index), lang_(lang), now_ns_(now_ns), racy_ns_(racy_ns),
       probes_(index, now_ns, racy_ns) {}
@@ -484,12 +489,33 @@ struct Resolver::Walk {
     return m;
   }
 
+  // An absolute module (memoized with what locating it read).
   Module find(const std::string& dotted) {
     auto lm = r.env_.loaded.find(dotted);
     if (lm != r.env_.loaded.end()) return from_loaded(dotted, lm->second);
+    {
+      std::lock_guard<std::mutex> lock(r.mu_);
+      auto it = r.found_.find(dotted);
+      if (it != r.found_.end()) {
+        add_probes(read, it->second->read);
+        return it->second->module;
+      }
+    }
+    Probes mine;
+    Walk inner{r, mine, visiting, false, depth};
     auto parts = split_dots(dotted);
-    Module m = top(parts[0]);
-    for (size_t i = 1; i < parts.size() && m.found(); ++i) m = sub(m, parts[i]);
+    Module m = inner.top(parts[0]);
+    for (size_t i = 1; i < parts.size() && m.found(); ++i) m = inner.sub(m, parts[i]);
+    std::sort(mine.begin(), mine.end());
+    mine.erase(std::unique(mine.begin(), mine.end()), mine.end());
+    auto f = std::make_shared<Found>();
+    f->module = m;
+    f->read = mine;
+    {
+      std::lock_guard<std::mutex> lock(r.mu_);
+      r.found_.emplace(dotted, std::move(f));
+    }
+    add_probes(read, mine);
     return m;
   }
 

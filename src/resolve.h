@@ -124,6 +124,8 @@ class Resolver {
   std::vector<std::pair<std::string, std::string>> writes_;
   struct Memo;
   std::map<std::string, std::shared_ptr<const Memo>> memo_;
+  struct Found;  // a located module and what locating it read
+  std::map<std::string, std::shared_ptr<const Found>> found_;
 };
 
 // Adapts a Resolver to the model for one module (or conftest), collecting what it read.
