@@ -260,72 +260,66 @@ def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
         except TypeError:
             continue
         loaded[name] = (os.path.abspath(file) if file else "", path is not None, paths)
-    return {"search": search, "loaded": loaded, "unknown": unknown, "live": live_objects(loaded)}
+    return {"search": search, "loaded": loaded, "unknown": unknown, "live": LiveObjects(loaded)}
 
 
-def _file_of_module(name: str) -> Optional[str]:
-    module = sys.modules.get(name)
-    file = getattr(module, "__file__", None) if isinstance(module, ModuleType) else None
-    return os.path.abspath(file) if isinstance(file, str) else None
-
-
-def live_objects(loaded: Dict[str, Tuple[str, bool, List[str]]]) -> Dict[str, Dict[str, List[str]]]:
-    """What the running objects answer for definitions the source cannot
-    tell apart (a def under a decorator the core cannot read, a class with
-    bases): per loaded module file, its function and class attributes (and
-    other objects a decorator may have made) that are surely no fixture -
+class LiveObjects:
+    """What the running objects answer for definitions the source cannot tell
+    apart (a def under a decorator the core cannot read, a class with bases),
+    asked by the core for one name of one loaded module file at a time: the
+    other files its value depends on (where its code, or every class its type
+    or itself derives from, is defined) when the value is surely no fixture -
     pytest's own test, `type(obj) is FixtureFunctionDefinition` - and no
-    unittest.TestCase subclass, each with the other files its value depends
-    on (where its code, or every class of its type's or its own MRO, is
-    defined). Nothing is imported and no attribute of a value is read beyond
-    its type, its code object and a class's MRO (pytest < 8.4, whose fixture
-    test reads an attribute of the value, gets no answers)."""
-    import unittest
+    unittest.TestCase subclass; None otherwise. Nothing is imported and no
+    attribute of a value is read beyond its type, its code object and a
+    class's bases (pytest < 8.4, whose fixture test reads an attribute of the
+    value, gets no answers)."""
 
-    try:
-        from _pytest.fixtures import FixtureFunctionDefinition
-    except ImportError:  # pytest < 8.4
-        return {}
-    skip = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset)
-    out: Dict[str, Dict[str, List[str]]] = {}
-    for name, (file, _, _) in loaded.items():
-        if not file.endswith(".py"):
-            continue
-        module = sys.modules.get(name)
-        if not isinstance(module, ModuleType):
-            continue
+    def __init__(self, loaded: Dict[str, Tuple[str, bool, List[str]]]) -> None:
+        self.module_of = {file: name for name, (file, _, _) in loaded.items() if file.endswith(".py")}
+        self.files = {name: file for name, (file, _, _) in loaded.items() if file}
+        self.class_files: Dict[type, frozenset] = {}
         try:
-            namespace = dict(vars(module))
-        except TypeError:
-            continue
-        answers: Dict[str, List[str]] = {}
-        for attr, value in namespace.items():
-            tp = type(value)
-            if tp is FixtureFunctionDefinition or issubclass(tp, skip):
-                continue
-            if issubclass(tp, ModuleType):
-                answers[attr] = []  # a module is never a fixture
-                continue
-            try:
-                if issubclass(tp, type):
-                    if issubclass(value, unittest.TestCase):
-                        continue
-                    classes = list(value.__mro__)
-                elif tp is FunctionType:
-                    classes = []
-                    code_file = os.path.abspath(value.__code__.co_filename)
-                else:
-                    classes = list(tp.__mro__)
-            except Exception:
-                continue
-            deps = {f for f in (_file_of_module(getattr(c, "__module__", "")) for c in classes) if f}
+            from _pytest.fixtures import FixtureFunctionDefinition
+        except ImportError:  # pytest < 8.4
+            self.fixture_type: Optional[type] = None
+        else:
+            self.fixture_type = FixtureFunctionDefinition
+
+    def _files_of_class(self, c: type) -> frozenset:
+        known = self.class_files.get(c)
+        if known is None:
+            own = self.files.get(getattr(c, "__module__", ""))
+            known = frozenset([own] if own else []).union(*(self._files_of_class(b) for b in c.__bases__))
+            self.class_files[c] = known
+        return known
+
+    def __call__(self, file: str, attr: str) -> Optional[List[str]]:
+        import unittest
+
+        name = self.module_of.get(file)
+        module = sys.modules.get(name) if name else None
+        if self.fixture_type is None or not isinstance(module, ModuleType):
+            return None
+        try:
+            value = vars(module)[attr]
+        except (KeyError, TypeError):
+            return None
+        tp = type(value)
+        if tp is self.fixture_type:
+            return None
+        try:
             if tp is FunctionType:
-                deps.add(code_file)
-            deps.discard(file)
-            answers[attr] = sorted(deps)
-        if answers:
-            out[file] = answers
-    return out
+                return [f for f in [os.path.abspath(value.__code__.co_filename)] if f != file]
+            if issubclass(tp, ModuleType):
+                return []  # a module is never a fixture
+            if issubclass(tp, type):
+                if issubclass(value, unittest.TestCase):
+                    return None
+                return sorted(self._files_of_class(value) - {file})
+            return sorted(self._files_of_class(tp) - {file})
+        except Exception:
+            return None
 
 
 def _ini_list(config: pytest.Config, name: str) -> List[str]:

@@ -98,14 +98,33 @@ PYBIND11_MODULE(_core, m) {
     cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
+    py::object live;  // the live-answer callable, kept for the scan's duration
     if (c.contains("resolve") && !c["resolve"].is_none()) {
       // {"search": [(entry, is_dir)], "loaded": {name: (file, package, [path])}, "unknown": str}
       auto rs = c["resolve"].cast<py::dict>();
       cfg.resolve = true;
       cfg.resolve_search = get<std::vector<std::pair<std::string, bool>>>(rs, "search", {});
       cfg.resolve_unknown = get<std::string>(rs, "unknown", "");
-      cfg.resolve_live =
-          get<std::map<std::string, std::map<std::string, std::vector<std::string>>>>(rs, "live", {});
+      if (rs.contains("live") && !rs["live"].is_none()) {
+        // Called from the scan's threads, the GIL released: each call takes it.
+        // `live` outlives the scan (this frame owns it); the callback only
+        // borrows it, so no copy drops a reference without the GIL.
+        live = rs["live"];
+        const py::object* fn = &live;
+        cfg.resolve_live = [fn](const std::string& file, const std::string& name, std::vector<std::string>& deps) {
+          py::gil_scoped_acquire gil;
+          try {
+            py::object r = (*fn)(file, name);
+            if (r.is_none()) return false;
+            deps = r.cast<std::vector<std::string>>();
+            return true;
+          } catch (const py::error_already_set&) {
+            return false;
+          } catch (const py::cast_error&) {
+            return false;
+          }
+        };
+      }
       if (rs.contains("loaded")) {
         for (auto item : rs["loaded"].cast<py::dict>()) {
           auto t = item.second.cast<py::tuple>();

@@ -556,11 +556,24 @@ struct Resolver::Walk {
   // The running value of `name` in the module at `file`, when it is surely no
   // fixture and no TestCase: records the files it depends on; false without an answer.
   bool live(const std::string& file, const std::string& name) {
-    auto mod = r.env_.live.find(file);
-    if (mod == r.env_.live.end()) return false;
-    auto it = mod->second.find(name);
-    if (it == mod->second.end()) return false;
-    for (const auto& dep : it->second) probe_file(dep, r.probes_.file(dep));
+    if (!r.env_.live) return false;
+    const std::string key = file + ":" + name;
+    std::vector<std::string> deps;
+    bool answered;
+    {
+      std::lock_guard<std::mutex> lock(r.mu_);
+      auto it = r.live_.find(key);
+      answered = it != r.live_.end();
+      if (answered && !it->second) return false;
+      if (answered) deps = *it->second;
+    }
+    if (!answered) {
+      const bool yes = r.env_.live(file, name, deps);
+      std::lock_guard<std::mutex> lock(r.mu_);
+      r.live_.emplace(key, yes ? std::make_unique<std::vector<std::string>>(deps) : nullptr);
+      if (!yes) return false;
+    }
+    for (const auto& dep : deps) probe_file(dep, r.probes_.file(dep));
     return true;
   }
 

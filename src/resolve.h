@@ -22,6 +22,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -81,11 +82,12 @@ struct ResolveEnv {
   std::map<std::string, LoadedModule> loaded;
   std::set<std::string> stdlib;
   std::string unknown;  // non-empty: nothing resolves (an import hook pytest does not control)
-  // Live answers (pytest_fastcollect/environment.py live_objects): per loaded
-  // module file, names whose value is surely no fixture and no TestCase, with
-  // the other files that value depends on. Used for definitions the source
-  // cannot tell apart (an unknown decorator, a class with bases).
-  std::map<std::string, std::map<std::string, std::vector<std::string>>> live;
+  // Live answers (pytest_fastcollect/environment.py LiveObjects): is the
+  // value of `name` in the loaded module at `file` surely no fixture and no
+  // TestCase? Then true, with the other files that value depends on. Asked
+  // for what the source cannot tell (an unknown decorator, a class with bases,
+  // a module it cannot read); thread-safe; empty: no answers.
+  std::function<bool(const std::string& file, const std::string& name, std::vector<std::string>& deps)> live;
 };
 
 // The query-fingerprint part of an environment.
@@ -126,6 +128,7 @@ class Resolver {
   std::map<std::string, std::shared_ptr<const Memo>> memo_;
   struct Found;  // a located module and what locating it read
   std::map<std::string, std::shared_ptr<const Found>> found_;
+  std::map<std::string, std::unique_ptr<std::vector<std::string>>> live_;  // "file:name" -> deps (null: no answer)
 };
 
 // Adapts a Resolver to the model for one module (or conftest), collecting what it read.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -45,7 +46,7 @@ struct ScanConfig {
   std::vector<std::pair<std::string, bool>> resolve_search;
   std::map<std::string, LoadedModule> resolve_loaded;
   std::string resolve_unknown;
-  std::map<std::string, std::map<std::string, std::vector<std::string>>> resolve_live;
+  std::function<bool(const std::string&, const std::string&, std::vector<std::string>&)> resolve_live;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;
