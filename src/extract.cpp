@@ -1061,6 +1061,9 @@ FileFacts Extractor::extract(std::string_view source) {
   c.src = source;
   c.fields = resolve_fields(lang_);  // 16 lookups per file, not per node
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
+  f.mentions_sys_path = source.find("sys.path") != std::string_view::npos ||
+                        source.find("path.insert") != std::string_view::npos ||
+                        source.find("path.append") != std::string_view::npos;
   collect_aliases(c, root, 0);
   Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);

@@ -193,6 +193,7 @@ std::string encode_facts(const FileFacts& f) {
   put_bindings(w, f.bound);
   put_all(w, f.imports);
   w.b(f.mentions_pluginmanager);
+  w.b(f.mentions_sys_path);
   return w.take();
 }
 
@@ -209,6 +210,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   f.bound = get_bindings(r);
   get_all(r, f.imports);
   f.mentions_pluginmanager = r.b();
+  f.mentions_sys_path = r.b();
   if (!r.ok() || !r.at_end()) return false;
   out = std::move(f);
   return true;

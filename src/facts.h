@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 6;
+constexpr uint32_t kFactsVersion = 7;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -122,6 +122,7 @@ struct FileFacts {
   std::vector<Binding> bound;          // other module-level bindings
   std::vector<Import> imports;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
+  bool mentions_sys_path = false;       // source text names sys.path (may change where imports are found)
 };
 
 // Binary form stored in the index. Decoding validates every length and fails

@@ -297,6 +297,10 @@ class ModuleEval {
         continue;
       }
       const std::string from = imp.module.empty() ? "a relative module" : imp.path;
+      if (f_.mentions_sys_path) {  // the import may look where resolution does not
+        reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " and changes sys.path";
+        return false;
+      }
       if (!resolver_) {
         reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " (may be a fixture)";
         return false;
@@ -647,7 +651,7 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
     if (!imp.from || pytest_or_stdlib(imp.module, cfg)) continue;
     if (starts_with(imp.bound, "pytest_")) return unknown("imports hook " + imp.bound);
     if (!import_runs(f, imp)) continue;
-    ImportedName r = resolver ? resolver->resolve(imp) : ImportedName{};
+    ImportedName r = resolver && !f.mentions_sys_path ? resolver->resolve(imp) : ImportedName{};
     if (r.kind == ImportedName::Fixture && r.name_known && r.autouse_known) {
       const std::string name = r.name.empty() ? imp.bound : r.name;
       FixtureInfo& fi = scope.env.defs[name];

@@ -797,6 +797,10 @@ struct Resolver::Walk {
     }
     for (const auto& imp : f.imports) {
       if (!import_runs(f, imp)) continue;
+      if (imp.from && f.mentions_sys_path && (imp.star || imp.bound == name)) {
+        all.push_back(unknown(m.file + " changes sys.path before importing '" + name + "'"));
+        continue;
+      }
       if (imp.star) {
         Module src = module_of(m.file, imp);
         if (src.kind == Module::Stdlib) {

@@ -483,3 +483,31 @@ def test_live_objects_answer_what_the_source_cannot(pytester: pytest.Pytester) -
     """})
     after = compare(pytester, ["-k", "lv3"])
     assert after.ids == ["tests/test_wrapped.py::test_wrapped[lv3]"], after.ids
+
+
+def test_module_that_changes_sys_path(pytester: pytest.Pytester) -> None:
+    """A test module that puts a directory on sys.path before importing: the
+    import may find a module resolution does not look at."""
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "elsewhere/pathmod.py": """
+            import pytest
+
+            @pytest.fixture(autouse=True, params=["sp1"])
+            def thing(request):
+                return request.param
+        """,
+        "pathmod.py": "def thing():\n    pass\n",
+        "tests/test_syspath.py": """
+            import os
+            import sys
+
+            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "elsewhere"))
+            from pathmod import thing
+
+            def test_syspath():
+                pass
+        """,
+    })
+    fast = compare(pytester, ["-k", "sp1"])
+    assert fast.ids == ["tests/test_syspath.py::test_syspath[sp1]"], fast.ids
