@@ -344,6 +344,8 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "explain_table": explain_table(results["explain-static"]),
                  "explain_command": results["explain-static"]["command"],
                  "imports_bench": imports_bench(results["imports-real-shape"]),
+                 "imports_cold_imported": re.search(r"imported (\d+) of",
+                                                    results["imports-real-shape"]["after"]["reports"]["plugin cold"])[1],
                  "imports_bench_command": results["imports-real-shape"]["command"],
                  "imports_bench_suite": results["imports-real-shape"]["suite"],
                  "imports_explain_table": imports_explain_table(results["explain-static-from-imports"]),
