@@ -14,7 +14,7 @@ APT_PKGS := libtree-sitter-dev liblmdb-dev libxxhash-dev libgtest-dev pkg-config
 SOURCES  := $(wildcard src/*.cpp src/*.h pytest_fastcollect/*.py) CMakeLists.txt pyproject.toml
 JOBS     ?= 2
 
-.PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench verify-real docs docs-check asan deps install clean
+.PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench bench-django verify-real docs docs-check asan deps install clean
 .PHONY: third-party wheels sdist test-py39 test-py313
 
 all: install
@@ -89,7 +89,19 @@ $(VENVM8)/.ready: $(STAMPS)/deps
 	$(VENVM8)/bin/python -m pip install -q "pytest>=8,<9" $(MATRIX)
 	@touch $@
 
-$(STAMPS)/wheel-matrix: $(STAMPS)/wheel $(VENVM)/.ready $(VENVM8)/.ready
+# The plugins of the matrix's plugin scenarios: one directory each (pins in
+# tests/matrix/plugins.txt), on PYTHONPATH only in the scenarios that load it,
+# so no plugin changes another's runs.
+MATRIX_PLUGINS := build/matrix-plugins
+$(MATRIX_PLUGINS)/.ready: tests/matrix/plugins.txt $(VENVM)/.ready
+	rm -rf $(MATRIX_PLUGINS) && mkdir -p $(MATRIX_PLUGINS)
+	grep -v '^#' tests/matrix/plugins.txt | while read -r name pkgs; do \
+	  [ -n "$$name" ] || continue; \
+	  $(VENVM)/bin/python -m pip install -q --no-deps --target $(MATRIX_PLUGINS)/$$name $$pkgs || exit 1; \
+	done
+	@touch $@
+
+$(STAMPS)/wheel-matrix: $(STAMPS)/wheel $(VENVM)/.ready $(VENVM8)/.ready $(MATRIX_PLUGINS)/.ready
 	for v in $(VENVM) $(VENVM8); do \
 	  $$v/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl && \
 	  $$v/bin/python -m pip install -q build/wheel/*.whl || exit 1; \
@@ -176,10 +188,29 @@ build/venv-old/.ready: $(STAMPS)/deps
 	build/venv-old/bin/python -m pip install -q $(REAL_PKGS) "pytest-fastcollect==0.5.2"
 	@touch $@
 
+# The Django suite (benchmarks/gen_django.py, bench_django.py): pytest 9,
+# Django and pytest-django (the matrix's pins), this wheel.
+DJANGO_PKGS := "pytest>=9,<10" Django==5.2.19 pytest-django==4.14.0
+build/venv-django/.ready: $(STAMPS)/deps
+	$(PY) -m venv build/venv-django
+	build/venv-django/bin/python -m pip install -q --upgrade pip
+	build/venv-django/bin/python -m pip install -q $(DJANGO_PKGS)
+	@touch $@
+
+$(STAMPS)/wheel-django: $(STAMPS)/wheel build/venv-django/.ready
+	build/venv-django/bin/python -m pip install -q --force-reinstall --no-deps build/wheel/*.whl
+	build/venv-django/bin/python -m pip install -q build/wheel/*.whl
+	@touch $@
+
+bench-django: $(STAMPS)/wheel-django
+	$(BIN)/python benchmarks/bench_django.py --python build/venv-django/bin/python
+	$(PY) benchmarks/bench_docs.py
+
 # Tables and plot in docs/benchmarks.md (about 30 minutes), then the index throughput.
-bench: install $(STAMPS)/wheel-real build/venv-old/.ready
+bench: install $(STAMPS)/wheel-real build/venv-old/.ready $(STAMPS)/wheel-django
 	$(BIN)/python -m pip install -q matplotlib
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench_django.py --python build/venv-django/bin/python
 	$(BIN)/python benchmarks/bench_index.py --files 10000 --json docs/results/bench_index.json
 	$(PY) benchmarks/bench_docs.py
 

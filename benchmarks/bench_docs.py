@@ -311,6 +311,36 @@ def learning_table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def xdist_table(d: dict) -> str:
+    """docs/results/xdist.json (benchmarks/bench_xdist.py): -n 2 with a narrow -k."""
+    lines = ["| suite, `-k` | selected | plain, median (runs) | plugin, first | second | third | second run |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in d["rows"]:
+        runs = {p["run"]: p for p in r["plugin"]}
+
+        def cell(p: dict) -> str:
+            return f"{p['seconds']:.2f} s" + ("" if p["same_as_plain"] else " **differs**")
+
+        second = runs["second"]
+        report = second["report"].replace("fastcollect: ", "")
+        lines.append(
+            f"| {r['description']}, `{r['k']}` | {r['selected']} | {r['plain_median_s']:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in r['plain_s'])}) | {cell(runs['first'])} | {cell(second)} "
+            f"| {cell(runs['third'])} | **{r['second_speedup']:.1f}x**; {report} |")
+    return "\n".join(lines)
+
+
+def xdist_figures(d: dict) -> Dict[str, str]:
+    meta = d["meta"]
+    versions = {k: v for r in d["rows"] for k, v in r["versions"].items()}
+    return {"xdist_table": xdist_table(d), "xdist_command": meta["command"], "xdist_runs": meta["runs"],
+            "xdist_versions": ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+            "xdist_minutes": f"{sum(r['minutes'] for r in d['rows']):.0f}", "xdist_date": meta["date"],
+            "xdist_note": meta.get("note", ""),
+            "xdist_pandas_imported": next((m.group(1) for r in d["rows"] if r["suite"] == "pandas"
+                                           for m in [re.search(r"imported (\d+) of", r["plugin"][1]["report"])] if m), "?")}
+
+
 def edit_loop_tables(results: Dict[str, Any]) -> str:
     """One table per edit_loop.py run (docs/results/edit-loop-*.json)."""
     lines: List[str] = []
@@ -322,14 +352,46 @@ def edit_loop_tables(results: Dict[str, Any]) -> str:
                   f"{len(data['rows'][0]['plugin_s'])} rounds, {meta['minutes']} minutes on {meta['date']}; "
                   f"plain pytest median {statistics.median(meta['plain_s']):.2f} s over {len(meta['plain_s'])} runs "
                   f"interleaved with the plugin's (`docs/results/{name}.json`).", "",
-                  "| edited | edit | plugin, median (runs) | vs plain | same tests | report line of the last run |",
-                  "| --- | --- | --- | ---: | --- | --- |"]
+                  "| edited | edit | plugin, median (runs) | plain, its rounds | vs plain | same tests "
+                  "| report line of the last run |",
+                  "| --- | --- | --- | --- | ---: | --- | --- |"]
         for row in data["rows"]:
             runs = ", ".join(f"{t:.2f}" for t in row["plugin_s"])
+            # Files written before per-row plain runs were kept: the overall median.
+            row_plain = ", ".join(f"{t:.2f}" for t in row.get("plain_s", [])) or "all rounds"
             report = row["reports"][-1].replace("fastcollect: ", "") if row["reports"] else ""
             lines.append(f"| `{row['site']}` | {row['kind']} | {row['plugin_median_s']:.2f} s ({runs}) | "
+                         f"{row['plain_median_s']:.2f} s ({row_plain}) | "
                          f"{row['speedup']:.2f}x | {'yes' if row['exact'] else '**no**'} | {report} |")
     return "\n".join(lines).strip("\n")
+
+
+def django_figures(d: dict) -> Dict[str, str]:
+    """The Django suite (benchmarks/bench_django.py, docs/results/django.json)."""
+    m = d["meta"]
+    cols = ["plain", "plugin cold", "plugin", "oracle"]
+    lines = ["| scenario | filter | selected | " + " | ".join(cols) + " | plugin vs plain | node IDs | "
+             "the plugin's report (warm) |",
+             "| --- | --- | ---: | " + " | ".join("---" for _ in cols) + " | ---: | --- | --- |"]
+    for scen in dict.fromkeys(r["scenario"] for r in d["rows"]):
+        by = {r["column"]: r for r in d["rows"] if r["scenario"] == scen}
+        plain, plugin = by["plain"], by["plugin"]
+        cells = [f"{by[c]['median_s']:.2f} ({by[c]['min_s']:.2f}-{by[c]['max_s']:.2f})" if c in by else "-"
+                 for c in cols]
+        same = {True: "same as plain", None: "-"}.get(plugin["same_ids_as_plain"], "**differ**")
+        report = plugin["report"].replace("fastcollect: ", "")
+        lines.append(f"| {scen} | `{plain['filter'] or '(none)'}` | {', '.join(map(str, plain['selected']))} | "
+                     + " | ".join(cells) + f" | {plugin['vs_plain']:.2f}x | {same} | {report} |")
+    vers = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    narrow = next(r["vs_plain"] for r in d["rows"] if r["scenario"] == "narrow -k" and r["column"] == "plugin")
+    return {
+        "django_table": "\n".join(lines),
+        "django_command": m["command"],
+        "django_run": f"{m['date']}, {m['minutes']} minutes, Python {m['python']}, {vers}, "
+                      f"median of {m['rounds']} interleaved rounds",
+        "django_suite": f"{m['test_modules']} test modules, {m['tests']} tests",
+        "django_narrow_ratio": f"{narrow:.2f}x",
+    }
 
 
 def figures(results: Dict[str, Any]) -> Dict[str, str]:
@@ -340,6 +402,7 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
         lambda: index_figures(results["bench_index"]),
         lambda: profile_figures(results["profile-scan"]),
         lambda: fuzz_figures(results["fuzz"]),
+        lambda: django_figures(results["django"]),
         lambda: {"verify_table": verify_table(results), "verify_commands": verify_commands(results),
                  "explain_table": explain_table(results["explain-static"]),
                  "explain_command": results["explain-static"]["command"],
@@ -354,6 +417,7 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "learning_command": results["learning-timings"]["command"],
                  "learning_timing": results["learning-timings"]["timing"],
                  "edit_loop_tables": edit_loop_tables(results)},
+        lambda: xdist_figures(results["xdist"]),
     ]
     for make in makers:
         values.update(make())

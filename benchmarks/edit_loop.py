@@ -3,9 +3,11 @@
 For each edit site (a function of a non-test file: the code under test, a
 conftest fixture, a base-test module), every round inserts a new statement
 at the top of the function's body (after its docstring), then times the next
-`pytest -k` with the plugin; plain pytest runs interleaved with it. A round
-also checks that both selected the same node IDs. The site's file is restored
-afterwards.
+`pytest -k` with the plugin; plain pytest runs interleaved with it (the two
+alternate which goes first, and the edited file's bytecode is compiled before
+either, so neither pays for it). A round also checks that both selected the
+same node IDs. Each row's ratio is its plugin median over the median of the
+plain runs of its own rounds. The site's file is restored afterwards.
 
 `--learning` adds the first run after an edit that does touch the surface
 (a module-level statement): the learning run, compared with plain.
@@ -112,15 +114,22 @@ def main() -> None:
         run and plain pytest's; the file is restored afterwards."""
         original = path.read_text(encoding="utf-8")
         times: List[float] = []
+        row_plain: List[float] = []
         reports: List[str] = []
         exact = True
         try:
             for r in range(args.rounds):
                 edit(original, r)
-                t, fast_ids, rep = run(args.python, args.cwd, base)
-                tp, plain_ids, _ = run(args.python, args.cwd, ["--no-fast-collect", *base])
+                subprocess.run([args.python, "-m", "py_compile", str(path)], check=True)
+                if r % 2 == 0:
+                    t, fast_ids, rep = run(args.python, args.cwd, base)
+                    tp, plain_ids, _ = run(args.python, args.cwd, ["--no-fast-collect", *base])
+                else:
+                    tp, plain_ids, _ = run(args.python, args.cwd, ["--no-fast-collect", *base])
+                    t, fast_ids, rep = run(args.python, args.cwd, base)
                 times.append(t)
                 plain_times.append(tp)
+                row_plain.append(tp)
                 reports.append(rep)
                 exact = exact and fast_ids == plain_ids and bool(plain_ids)
                 print(f"{label} round {r}: plugin {t:.2f}s plain {tp:.2f}s exact={fast_ids == plain_ids} | {rep}",
@@ -128,7 +137,7 @@ def main() -> None:
         finally:
             path.write_text(original, encoding="utf-8")
         run(args.python, args.cwd, base)  # back to the learned state of the unedited file
-        return {"plugin_s": times, "reports": reports, "exact": exact}
+        return {"plugin_s": times, "plain_s": row_plain, "reports": reports, "exact": exact}
 
     for site in args.site:
         rel, qualname = site.split(":", 1)
@@ -143,7 +152,9 @@ def main() -> None:
         path = root / args.learning
 
         def module_edit(original: str, r: int, path: Path = path) -> None:
-            path.write_text(original + f"\n_FASTCOLLECT_MODULE_EDIT = {r}\n", encoding="utf-8")
+            # A value new to every run: a learned generation of an earlier
+            # invocation must not match (that run would not learn).
+            path.write_text(original + f"\n_FASTCOLLECT_MODULE_EDIT = {time.time_ns()}\n", encoding="utf-8")
 
         label = f"learning run after a module-level edit of {args.learning},"
         rows.append({"site": f"{args.learning}:<module>", "kind": "module-level edit (learning run)",
@@ -151,8 +162,9 @@ def main() -> None:
     plain = median(plain_times)
     for row in rows:
         row["plugin_median_s"] = median(row["plugin_s"])  # type: ignore[arg-type]
-        row["plain_median_s"] = plain
-        row["speedup"] = plain / row["plugin_median_s"] if row["plugin_median_s"] else None  # type: ignore[operator]
+        row["plain_median_s"] = median(row["plain_s"])  # type: ignore[arg-type]
+        row["speedup"] = (row["plain_median_s"] / row["plugin_median_s"]  # type: ignore[operator]
+                          if row["plugin_median_s"] else None)
     meta = {
         "command": " ".join(shlex.quote(a) for a in sys.argv),
         "python": subprocess.run([args.python, "-c", "import sys; print(sys.version.split()[0])"],
@@ -166,7 +178,7 @@ def main() -> None:
     }
     for row in rows:
         print(f"{row['site']:60s} {row['kind']:34s} plugin {row['plugin_median_s']:.2f}s "
-              f"plain {plain:.2f}s {row['speedup']:.1f}x exact={row['exact']}")
+              f"plain {row['plain_median_s']:.2f}s (all rounds {plain:.2f}s) {row['speedup']:.1f}x exact={row['exact']}")
     if args.json:
         args.json.write_text(json.dumps({"meta": meta, "rows": rows}, indent=1) + "\n", encoding="utf-8")
 

@@ -3,12 +3,16 @@ name patterns, plugin fixtures, and plugins whose hooks could change items."""
 
 from __future__ import annotations
 
+import abc
 import inspect
 import os
 import sys
+import sysconfig
+import zipfile
 from pathlib import Path
+from dataclasses import dataclass, field
 from types import FunctionType, ModuleType
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
 
@@ -27,29 +31,203 @@ COLLECTION_HOOKS = (
     "pytest_make_collect_report",
 )
 
-# Plugins whose collection hooks were read and found not to add items, names,
-# keywords or markers beyond what the model treats as Unknown anyway. Keyed by
-# the module that defines the hook implementation.
-KNOWN_PLUGINS = {
-    # Reorders items only.
-    "pytest_randomly": "reorders items",
+
+@dataclass(frozen=True)
+class Known:
+    """A plugin whose collection hooks were read (docs/compatibility.md has the
+    table). `what` says what they do to items; `reorders`: its
+    pytest_collection_modifyitems only reorders items (learning may record the
+    items around it, even when it runs last or wraps); `inputs`: its reads of
+    config.option stay inputs of learned records (inputs.py). Only plugins
+    that merely reorder, by options that may change every run (a random
+    seed), leave them out."""
+
+    what: str
+    reorders: bool = False
+    inputs: bool = False
+
+
+# Plugins whose collection hooks were read, keyed by the module that defines
+# the hook implementation. Their effects, where they have any, are in
+# `plugin_effects` (some depend on the plugin's options at run time).
+KNOWN_PLUGINS: Dict[str, Known] = {
+    "pytest_randomly": Known("reorders items (by a seed, per module)", reorders=True),
     # Adds the 'hypothesis' marker only to @given tests, whose unknown
     # decorator already makes them Unknown.
-    "hypothesis.extra.pytestplugin": "marks @given tests (unknown decorator)",
-    "_hypothesis_pytestplugin": "marks @given tests (unknown decorator)",
+    "hypothesis.extra.pytestplugin": Known("marks @given tests (unknown decorator)"),
+    "_hypothesis_pytestplugin": Known("marks @given tests (unknown decorator)"),
     # Collect coroutine tests; async tests are Unknown in the model.
-    "pytest_asyncio.plugin": "handles async tests (Unknown in the model)",
-    "anyio.pytest_plugin": "handles async tests (Unknown in the model)",
+    "pytest_asyncio.plugin": Known("handles async tests (Unknown in the model)"),
+    "anyio.pytest_plugin": Known("handles async tests (Unknown in the model)"),
     # Distributes items; workers get the controller's decision.
-    "xdist.dsession": "distributes items",
-    "xdist.remote": "runs items",
-    "xdist.looponfail": "reruns",
-    "xdist.plugin": "options",
+    "xdist.dsession": Known("distributes items"),
+    "xdist.remote": Known("runs items"),
+    "xdist.looponfail": Known("reruns"),
+    "xdist.plugin": Known("options"),
+    # Django test tags become markers only on Django test classes (classes with
+    # bases: Unknown in the model); modifyitems sorts items by a key of each
+    # item alone (Django's order: TestCase, TransactionTestCase, the rest).
+    "pytest_django.plugin": Known("reorders items; tags of Django test classes become markers", reorders=True,
+                                  inputs=True),
+    # Records collected modules; marks items using the snapshot fixture
+    # with 'syrupy_snapshot' (a maybe-marker of every item).
+    "syrupy": Known("marks snapshot tests 'syrupy_snapshot'", inputs=True),
+    # Adds 'skip' markers under --benchmark-skip / --benchmark-only.
+    "pytest_benchmark.plugin": Known("adds 'skip' markers under --benchmark-skip/--benchmark-only", inputs=True),
+    # Sorts items (trylast by default: after -k/-m, on the selected items);
+    # parametrizes a test that carries several 'order' markers.
+    "pytest_order.plugin": Known("reorders items; parametrizes tests with several 'order' marks", reorders=True),
+    # Adds the freezer fixture to items marked freeze_time (fixtures are no keywords).
+    "pytest_freezer": Known("adds a fixture name to freeze_time items", inputs=True),
+    # Parametrizes every test from --count, and tests marked 'repeat'.
+    "pytest_repeat": Known("parametrizes tests from --count and the 'repeat' marker", inputs=True),
+    # Ids of lazy fixtures; expands lazy fixtures' own parametrization.
+    "pytest_lazy_fixtures.plugin": Known("lazy fixtures as parameter values (ids, expanded params)", inputs=True),
+    # Marks coroutine tests 'trio' (trio_mode); async tests are Unknown.
+    "pytest_trio.plugin": Known("marks async tests 'trio' (Unknown in the model)", inputs=True),
+    "pytest_trio.enable_trio_mode": Known("marks async tests 'trio' (Unknown in the model)", inputs=True),
+    # Parametrizes tests using browser fixtures by --browser.
+    "pytest_playwright.pytest_playwright": Known("parametrizes browser tests by --browser", inputs=True),
+    # --picked=first: changed files' items first (a stable partition).
+    "pytest_picked.plugin": Known("reorders items (--picked=first)", reorders=True),
+    # Reads markers; fails the session on Python < 3.13.3 if one is
+    # limit_leaked_objects (an error from an imported file only).
+    "pytest_memray.plugin": Known("reads markers", inputs=True),
+    # Collects coroutine test functions; async tests are Unknown.
+    "pytest_tornasync.plugin": Known("collects async tests (Unknown in the model)", inputs=True),
+    # A ruff item per .py file, only under --ruff (then fastcollect is off).
+    "pytest_ruff": Known("a ruff item per .py file under --ruff", inputs=True),
+    # --splits: selects a group among the items -k/-m left (trylast).
+    "pytest_split.plugin": Known("selects a group of the items left after -k/-m (--splits)", inputs=True),
 }
 
 # Plugins whose pytest_collection_modifyitems only reorders items: learning
 # may record the items around them.
-REORDERING_PLUGINS = frozenset(m for m, what in KNOWN_PLUGINS.items() if what == "reorders items")
+REORDERING_PLUGINS = frozenset(m for m, known in KNOWN_PLUGINS.items() if known.reorders)
+
+# Plugins whose option reads are no inputs of learned records (inputs.py).
+OPTIONS_NOT_INPUTS = frozenset(m for m, known in KNOWN_PLUGINS.items() if not known.inputs)
+
+# Plugins that, once enabled, collect items from every file (or keep their
+# own record of what was collected): fastcollect imports everything.
+WHOLE_SUITE_PLUGINS = {
+    "pytest_mypy": "pytest-mypy collects a mypy item from every .py file",
+    "pytest_doctestplus.plugin": "pytest-doctestplus collects doctests from every module",
+    "testmon.pytest_testmon": "pytest-testmon selects files itself and drops tests it did not see collected "
+                              "from its database",
+}
+
+
+@dataclass
+class PluginEffects:
+    """What installed plugins do to items, as the static model can take it
+    (scan config keys of the same names); `static_off`: a plugin whose effect
+    it cannot express (only learned items decide); `all_off`: fastcollect
+    must import everything."""
+
+    static_off: Optional[str] = None
+    all_off: Optional[str] = None
+    global_maybe_marks: List[str] = field(default_factory=list)
+    param_marks: List[str] = field(default_factory=list)
+    repeated_param_marks: List[str] = field(default_factory=list)
+    id_suffixes: List[str] = field(default_factory=list)
+    lazy_fixtures: bool = False
+    param_fixtures: List[str] = field(default_factory=list)
+
+
+# pytest-playwright parametrizes by "browser_name" every test whose fixture
+# closure holds it or one of these (_BROWSER_FIXTURES in pytest_playwright).
+PLAYWRIGHT_FIXTURES = ("browser_name", "page", "context", "new_context", "browser", "browser_type")
+
+
+def _option(config: pytest.Config, name: str, default: Any = None) -> Any:
+    return getattr(config.option, name, default)
+
+
+def _known_effect(module: str, hook: str, config: pytest.Config, fx: PluginEffects) -> None:
+    """Adds what one known plugin's hook does under this run's options."""
+    if module == "syrupy" and hook == "pytest_collection_modifyitems":
+        fx.global_maybe_marks.append("syrupy_snapshot")
+    elif module == "pytest_benchmark.plugin" and hook == "pytest_collection_modifyitems":
+        if _option(config, "benchmark_skip") or _option(config, "benchmark_only"):
+            fx.global_maybe_marks.append("skip")
+    elif module == "pytest_order.plugin":
+        if hook == "pytest_generate_tests":
+            fx.repeated_param_marks.append("order")
+        elif hook == "pytest_collection_modifyitems" and _option(config, "indulgent_ordering"):
+            # Sorts before -k/-m deselect: the order of the selected items
+            # may depend on items of files that would not be imported.
+            fx.all_off = fx.all_off or "pytest-order --indulgent-ordering sorts every collected item before -k/-m"
+    elif module == "pytest_repeat" and hook == "pytest_generate_tests":
+        fx.param_marks.append("repeat")
+        count = _option(config, "count", 1)
+        if not isinstance(count, int):
+            fx.static_off = fx.static_off or f"pytest-repeat --count {count!r} is not an int"
+        elif count > 1:
+            fx.id_suffixes = [f"{i + 1}-{count}" for i in range(count)]
+    elif module == "pytest_lazy_fixtures.plugin":
+        fx.lazy_fixtures = True
+    elif module == "pytest_playwright.pytest_playwright" and hook == "pytest_generate_tests":
+        fx.param_fixtures.extend(PLAYWRIGHT_FIXTURES)
+    elif module == "pytest_ruff" and hook == "pytest_collect_file":
+        if _option(config, "ruff") or _option(config, "ruff_format"):
+            fx.all_off = fx.all_off or "pytest-ruff --ruff collects a ruff item from every .py file"
+
+
+def plugin_effects(config: pytest.Config) -> PluginEffects:
+    """Every collection hook implementation that pytest, this plugin or a
+    conftest (read statically) does not own: a known plugin's effect under
+    the current options, or the first unknown one (static model off)."""
+    fx = PluginEffects()
+    rootpath = str(config.rootpath)
+    for name in COLLECTION_HOOKS:
+        caller = getattr(config.pluginmanager.hook, name, None)
+        if caller is None:
+            continue
+        for impl in caller.get_hookimpls():
+            module = getattr(impl.function, "__module__", "") or ""
+            if module.startswith(("_pytest.", "pytest_fastcollect")) or module in ("_pytest", "pytest"):
+                continue
+            if module in WHOLE_SUITE_PLUGINS:
+                fx.all_off = fx.all_off or WHOLE_SUITE_PLUGINS[module]
+                continue
+            if module in KNOWN_PLUGINS:
+                _known_effect(module, name, config, fx)
+                continue
+            source = getattr(getattr(impl.function, "__code__", None), "co_filename", "")
+            if os.path.basename(source) == "conftest.py" and source.startswith(rootpath + os.sep):
+                continue  # read statically with its scope
+            fx.static_off = fx.static_off or f"plugin {impl.plugin_name!r} implements {name}"
+    fx.global_maybe_marks = sorted(set(fx.global_maybe_marks))
+    fx.param_marks = sorted(set(fx.param_marks))
+    fx.repeated_param_marks = sorted(set(fx.repeated_param_marks))
+    return fx
+
+
+def _shadowing_names() -> Set[str]:
+    """Top-level names of the sys.path entries Python searches before the
+    standard library's own (the script's directory, PYTHONPATH, the
+    `pythonpath` ini option): a module there named like a stdlib one is
+    imported instead of it. (The scan adds the rootdir and the directories
+    pytest's import mode puts first.)"""
+    paths = sysconfig.get_paths()
+    stdlib_dirs = {os.path.abspath(paths[k]) for k in ("stdlib", "platstdlib") if k in paths}
+    own_zip = f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+    out: Set[str] = set()
+    for entry in sys.path:
+        where = os.path.abspath(entry or os.curdir)
+        if where in stdlib_dirs or os.path.basename(where) == own_zip:
+            break
+        try:
+            if os.path.isdir(where):
+                names = os.listdir(where)
+            else:
+                with zipfile.ZipFile(where) as archive:
+                    names = [n.split("/", 1)[0] for n in archive.namelist()]
+        except (OSError, zipfile.BadZipFile, ValueError):
+            continue
+        out.update(n.split(".", 1)[0] for n in names)
+    return out
 
 
 def stdlib_names() -> List[str]:
@@ -63,7 +241,7 @@ def stdlib_names() -> List[str]:
             "textwrap", "threading", "time", "types", "typing", "unittest", "uuid", "warnings",
             "weakref",
         }
-    return sorted(names)
+    return sorted(set(names) - _shadowing_names())
 
 
 def _resolve_argument(config: pytest.Config, arg: str, index: int) -> Tuple[Path, Optional[str], bool]:
@@ -149,21 +327,10 @@ def known_module(module: str) -> bool:
 
 
 def foreign_collection_hooks(config: pytest.Config) -> Optional[str]:
-    """The first hook implementation that could change items and that neither
-    pytest, this plugin, a known plugin nor a conftest (read statically) owns."""
-    rootpath = str(config.rootpath)
-    for name in COLLECTION_HOOKS:
-        caller = getattr(config.pluginmanager.hook, name, None)
-        if caller is None:
-            continue
-        for impl in caller.get_hookimpls():
-            if known_module(getattr(impl.function, "__module__", "") or ""):
-                continue
-            source = getattr(getattr(impl.function, "__code__", None), "co_filename", "")
-            if os.path.basename(source) == "conftest.py" and source.startswith(rootpath + os.sep):
-                continue  # read statically with its scope
-            return f"plugin {impl.plugin_name!r} implements {name}"
-    return None
+    """The first hook implementation that could change items in a way the
+    static model cannot express (see `plugin_effects`)."""
+    fx = plugin_effects(config)
+    return fx.all_off or fx.static_off
 
 
 def _all_fixturedefs(manager: Any) -> Iterable[Tuple[str, Any]]:
@@ -220,6 +387,41 @@ _PATH_FINDERS = (
 )
 
 
+def type_checking_set() -> bool:
+    """Has something (a conftest) set typing.TYPE_CHECKING? Then `if
+    TYPE_CHECKING:` blocks run like any other code."""
+    typing_module = sys.modules.get("typing")
+    return bool(getattr(typing_module, "TYPE_CHECKING", False))
+
+
+def import_state() -> List[Any]:
+    """What resolution of imported names assumed about the import system:
+    sys.path, the meta-path finders and path hooks (by type), and
+    typing.TYPE_CHECKING. A skip that resolution decided holds only while
+    these are the same (a conftest collected later may change them)."""
+    return [
+        list(sys.path),
+        [type(f).__name__ if not isinstance(f, type) else f.__name__ for f in sys.meta_path],
+        [getattr(h, "__qualname__", type(h).__name__) for h in sys.path_hooks],
+        type_checking_set(),
+    ]
+
+
+def same_import_state(before: Optional[List[Any]], basedirs: Iterable[str]) -> bool:
+    """Is the import system as `before` (import_state) had it, apart from
+    basedirs that pytest's import mode added to sys.path (resolution
+    expected those)?"""
+    if before is None:
+        return False
+    now = import_state()
+    if now[1:] != before[1:]:
+        return False
+    if now[0] == before[0]:
+        return True
+    expected = set(basedirs)  # pytest puts them on sys.path, again in front
+    return [p for p in now[0] if p not in expected] == [p for p in before[0] if p not in expected]
+
+
 def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
     """Where the core looks up imported names: sys.path as (entry, is a
     directory), the non-stdlib modules already in sys.modules (file, is a
@@ -261,6 +463,9 @@ def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
             continue
         loaded[name] = (os.path.abspath(file) if file else "", path is not None, paths)
     return {"search": search, "loaded": loaded, "unknown": unknown, "live": LiveObjects(loaded)}
+
+
+_PLAIN_METACLASSES = (type, abc.ABCMeta)
 
 
 class LiveObjects:
@@ -310,13 +515,25 @@ class LiveObjects:
             return None
         try:
             if tp is FunctionType:
+                # pytest collects a function whose __test__ is True under any name.
+                if "__test__" in value.__dict__:
+                    return None
                 return [f for f in [os.path.abspath(value.__code__.co_filename)] if f != file]
             if issubclass(tp, ModuleType):
                 return []  # a module is never a fixture
             if issubclass(tp, type):
-                if issubclass(value, unittest.TestCase):
+                # Collected under any name: a TestCase, a class with __test__
+                # (on it or a base); a metaclass may answer attribute lookups.
+                if tp not in _PLAIN_METACLASSES or issubclass(value, unittest.TestCase):
+                    return None
+                if any("__test__" in vars(c) for c in value.__mro__):
                     return None
                 return sorted(self._files_of_class(value) - {file})
+            # An instance: callable with __test__ it would be collected as a function.
+            if any(n in vars(c) for c in tp.__mro__[:-1] for n in ("__test__", "__getattr__", "__getattribute__")):
+                return None
+            if "__test__" in getattr(value, "__dict__", {}):
+                return None
             return sorted(self._files_of_class(tp) - {file})
         except Exception:
             return None
@@ -327,8 +544,12 @@ def _ini_list(config: pytest.Config, name: str) -> List[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split()
 
 
-def scan_config(config: pytest.Config, index_dir: Optional[str]) -> Dict[str, Any]:
+def scan_config(config: pytest.Config, index_dir: Optional[str],
+                effects: Optional[PluginEffects] = None) -> Dict[str, Any]:
+    fx = plugin_effects(config) if effects is None else effects
     fixtures, autouse = plugin_fixtures(config)
+    if fx.param_fixtures:  # a plugin parametrizes tests that reach these
+        fixtures.extend((name, True, False, []) for name in fx.param_fixtures)
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
     roots = collection_roots(config)
@@ -343,9 +564,16 @@ def scan_config(config: pytest.Config, index_dir: Optional[str]) -> Dict[str, An
         "norecursedirs": _ini_list(config, "norecursedirs"),
         "stdlib": stdlib,
         "resolve": resolve_environment(stdlib),
+        "type_checking_set": type_checking_set(),
         "index_dir": index_dir or "",
         "keyword": keyword or None,
         "markexpr": markexpr or None,
         "plugin_fixtures": fixtures,
         "global_autouse": autouse,
+        "global_maybe_marks": fx.global_maybe_marks,
+        "param_marks": fx.param_marks,
+        "repeated_param_marks": fx.repeated_param_marks,
+        "id_suffixes": fx.id_suffixes,
+        "lazy_fixtures": fx.lazy_fixtures,
+        "static_unknown": fx.static_off or "",
     }

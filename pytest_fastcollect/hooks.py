@@ -456,12 +456,25 @@ def _summarize_node(func: ast.FunctionDef, hook: str, items_name: str = "items",
 
 _UNKNOWN = object()
 
+# Values that differ between the pytest-xdist controller, which decides, and
+# its workers, which collect: a condition on one of them may hold on either.
+_PER_PROCESS_ENV_PREFIX = "PYTEST_XDIST_"
+_PER_PROCESS_ATTRS = frozenset({"workerinput", "workeroutput"})
+_PER_PROCESS_OPTIONS = frozenset({"dist", "numprocesses", "tx", "basetemp", "maxworkerrestart", "looponfail",
+                                  "maxprocesses"})
+
 
 def _value(config: pytest.Config, cond: Condition) -> Any:
     if cond.kind == "env":
+        if cond.name.startswith(_PER_PROCESS_ENV_PREFIX):
+            return _UNKNOWN
         return os.environ.get(cond.name)
     if cond.kind == "attr":
+        if cond.name in _PER_PROCESS_ATTRS:
+            return _UNKNOWN
         return getattr(config, cond.name, None)
+    if cond.name.lstrip("-").replace("-", "_") in _PER_PROCESS_OPTIONS:
+        return _UNKNOWN
     try:
         return config.getoption(cond.name)
     except (ValueError, AttributeError):

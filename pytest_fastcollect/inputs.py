@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect.environment import KNOWN_PLUGINS
+from pytest_fastcollect.environment import OPTIONS_NOT_INPUTS
 from pytest_fastcollect.trace import Traced, Tracer
 
 # Options pytest itself reads while collecting that do not change any
@@ -71,6 +71,20 @@ SHELL_VARIABLES = frozenset({
     "XAUTHORITY", "DBUS_SESSION_BUS_ADDRESS", "PYTEST_CURRENT_TEST", "PYTEST_VERSION", "INVOCATION_ID",
     "JOURNAL_STREAM", "VSCODE_PID", "VSCODE_IPC_HOOK_CLI", "GPG_TTY", "MANPATH",
 })
+# Variables a known plugin sets in every run to a fresh value for itself (a
+# new temporary directory): outputs of that run, never inputs, whether looked
+# up by name or read with the whole environment.
+PLUGIN_OUTPUT_VARIABLES = frozenset({
+    "MEMRAY_RESULT_PATH",  # pytest-memray's pytest_configure: a TemporaryDirectory per session
+})
+# The terminal size, which pytest's own terminal writer looks up
+# (shutil.get_terminal_size) while configuring: not an input when pytest reads
+# it (xdist workers have COLUMNS=80, LINES=24 where the controller has none).
+# Looked up by anyone else, it is one.
+PYTEST_HARMLESS_ENV = frozenset({"COLUMNS", "LINES"})
+_SHUTIL = os.sep + "shutil.py"
+_XDIST_REMOTE = os.path.join("xdist", "remote.py")
+
 # Kernel views (per process, per boot): /proc/self/maps differs in every
 # process. Reading them is not reading a project input.
 PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
@@ -289,8 +303,10 @@ class Recorder:
         where = frame.f_code.co_filename if frame is not None else ""
         if where.startswith(_OWN_DIR) or where.endswith(("argparse.py", "copy.py")):
             return
-        if frame is not None and frame.f_globals.get("__name__") in KNOWN_PLUGINS:
+        if frame is not None and frame.f_globals.get("__name__") in OPTIONS_NOT_INPUTS:
             return  # read and known not to change items (environment.py)
+        if where.endswith(_XDIST_REMOTE):
+            return  # xdist.remote on a worker, run by execnet as __channelexec__
         if where.startswith(self._pytest_dirs) and name in PYTEST_HARMLESS_OPTIONS:
             return
         self.options.add(name)
@@ -302,10 +318,21 @@ class Recorder:
             self._pending_at += 1
         elif not self.paused and not self._iterating:
             self._pending = []
+            if key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
+                return
             if mapping is os.environ and isinstance(key, str):
-                self.env.add(key)
+                if key not in PLUGIN_OUTPUT_VARIABLES:
+                    self.env.add(key)
             elif environb is not None and mapping is environb and isinstance(key, bytes):
                 self.env.add(os.fsdecode(key))
+
+    def _terminal_size_for_pytest(self) -> bool:
+        """Is this lookup shutil.get_terminal_size called by pytest?"""
+        frame = sys._getframe(3)  # on_env_lookup <- the environ hook <- the reader
+        if frame is None or not frame.f_code.co_filename.endswith(_SHUTIL):
+            return False
+        caller = frame.f_back
+        return caller is not None and caller.f_code.co_filename.startswith(self._pytest_dirs)
 
     # -- start and stop -------------------------------------------------------
     def start(self, config: pytest.Config, core: Any = None) -> None:
@@ -313,7 +340,11 @@ class Recorder:
         if tracer.start():
             self.tracer = tracer
         if not _audit_hook_added:
-            sys.addaudithook(_audit)
+            # The core's hook compares event names in C and calls _audit for
+            # the few events recorded (collection raises millions of others).
+            install = getattr(core, "audit_install", None)
+            if install is None or not install(_audit):
+                sys.addaudithook(_audit)
             _audit_hook_added.append(True)
         _install_env_hooks()
         recorder = self
@@ -349,20 +380,27 @@ class Recorder:
         """Every environment variable and option value, now (not recorded)."""
         self.paused = True
         try:
-            env = dict(os.environ)
-            out = {f"env:{k}": v for k, v in env.items()}
-            out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items() if k not in SHELL_VARIABLES))
-            for name, value in vars(config.option).items():
-                out[f"opt:{name}"] = _value_text(value)
+            return current_values(config)
         finally:
             self.paused = False
-        return out
 
     def input_names(self) -> List[str]:
         names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
         if self.env_iterated:
             names.append(WHOLE_ENVIRONMENT)
         return sorted(names)
+
+
+def current_values(config: pytest.Config) -> Dict[str, str]:
+    """Every environment variable and option value, now (a recorder watching
+    must be paused: Recorder.snapshot)."""
+    env = dict(os.environ)
+    out = {f"env:{k}": v for k, v in env.items()}
+    out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items()
+                                         if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
+    for name, value in vars(config.option).items():
+        out[f"opt:{name}"] = _value_text(value)
+    return out
 
 
 def _value_text(value: Any) -> str:

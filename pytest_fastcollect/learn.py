@@ -32,7 +32,7 @@ from pytest_fastcollect.inputs import Recorder, values_of
 _FILTERING_OPTIONS = ("lf", "stepwise", "stepwise_skip")
 
 
-def session_key(config: pytest.Config) -> int:
+def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
     (the core adds the environment variables read while collecting)."""
     parts: List[str] = [
@@ -50,7 +50,7 @@ def session_key(config: pytest.Config) -> int:
         repr(getattr(config.option, "override_ini", None)),
         # Where each argument's node chain starts: the names of the nodes below
         # it are keywords of the items learned.
-        repr(sorted({anchor for _, anchor in collection_roots(config)})),
+        repr(sorted(set(anchors if anchors is not None else (a for _, a in collection_roots(config))))),
     ]
     # The whole configuration file, not only the options known today.
     if config.inipath is not None:
@@ -246,6 +246,36 @@ class Scanned:
     session_key: int
 
 
+_ProcessState = Tuple[List[str], Dict[Any, Any], str, bool]
+
+
+def _process_state() -> _ProcessState:
+    """What a test module's import may change for the modules collected after
+    it. The environment is read from os.environ's own store: reading it
+    through os.environ would count as an input (inputs.py)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    typing_module = sys.modules.get("typing")
+    env = dict(getattr(os.environ, "_data", None) or {})
+    return list(sys.path), env, cwd, bool(getattr(typing_module, "TYPE_CHECKING", False))
+
+
+def _same_process_state(before: _ProcessState, after: _ProcessState, module: str) -> bool:
+    """Equal, apart from directories above the module, which pytest's import
+    mode puts on sys.path (again, in front) to import it."""
+    if before[1:] != after[1:]:
+        return False
+    if before[0] == after[0]:
+        return True
+
+    def others(path: List[str]) -> List[str]:
+        return [p for p in path if not module.startswith(os.path.join(p, ""))]
+
+    return others(before[0]) == others(after[0])
+
+
 class Learner:
     """Registered for one filtered session; hands its records to the core."""
 
@@ -257,10 +287,20 @@ class Learner:
         self.mark_deselected: List[pytest.Item] = []
         self.collected: Set[str] = set()  # module paths collected without error
         self.skipped: Set[str] = set()  # module paths skipped as a whole
+        # Module paths whose collection changed process state other modules'
+        # collection may read (sys.path, the environment, the working
+        # directory): never recorded, so they are imported in every run.
+        self.changed_state: Set[str] = set()
         self.off = ""  # why nothing may be recorded in this session
+        # On an xdist worker: the controller's snapshot as workers see it
+        # (distributed.worker_view), and this worker's own, when collection starts.
+        self.view: Optional[Dict[str, str]] = None
+        self.own: Optional[Dict[str, str]] = None
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
+        if self.view is not None:
+            self.own = self.recorder.snapshot(self.config)
         try:
             return (yield)
         finally:
@@ -283,7 +323,10 @@ class Learner:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        before = _process_state() if isinstance(collector, pytest.Module) else None
         report = yield
+        if before is not None and not _same_process_state(before, _process_state(), str(collector.path)):
+            self.changed_state.add(str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.
         if isinstance(collector, pytest.Module) and (report.passed or report.skipped):
@@ -300,7 +343,7 @@ class Learner:
         hashes = state.hashes
         learnable = set(hashes)  # modules this run imported and the scan hashed
         # Modules imported on still-valid learned items would be recorded as they are.
-        todo = sorted((self.collected & learnable) - state.learned_current)
+        todo = sorted((self.collected & learnable) - state.learned_current - self.changed_state)
         if not todo:
             return None
         test_files = state.test_files
@@ -394,6 +437,15 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
     if learner.off:
         return "", 0
     learner.recorder.stop()  # collection is over: what ran is known
+    if learner.view is not None:
+        # Recorded on an xdist worker, keyed by the controller's values.
+        from pytest_fastcollect.distributed import adopt_terminal, worker_mismatch
+
+        # (The view is the dict the payload takes the inputs' values from.)
+        adopt_terminal(learner.view, learner.own or {})
+        learner.off = worker_mismatch(learner.recorder.input_names(), learner.own or {}, learner.view) or ""
+        if learner.off:
+            return "", 0
     # Hundreds of thousands of small lists and sets, none of them cyclic:
     # the collector's full passes over collection's objects would cost more.
     gc_was_enabled = gc.isenabled()

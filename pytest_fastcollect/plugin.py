@@ -18,12 +18,12 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import pytest
 
-from pytest_fastcollect import environment, hooks
-from pytest_fastcollect.inputs import Recorder
+from pytest_fastcollect import distributed, environment, hooks
+from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import Learner, Scanned, does_not_compile, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
 
-WORKERINPUT_KEY = "fastcollect_skip"
+WORKERINPUT_KEY = distributed.SKIP_KEY
 
 
 @dataclass
@@ -52,11 +52,21 @@ class State:
     snapshot: Dict[str, str] = field(default_factory=dict)  # every input's value when deciding
     learned_status: str = ""  # why stored learned items were not used, if they were not
     learned_current: FrozenSet[str] = frozenset()  # imported on learned items whose record is still valid
+    # Skipped by resolving imported names, which holds while the import
+    # system is as it was when deciding (environment.import_state).
+    resolved: FrozenSet[str] = frozenset()
+    import_state: Optional[List[Any]] = None
+    basedirs: FrozenSet[str] = frozenset()  # sys.path entries pytest's import mode may add
     session_key: int = 0  # computed once, for the scan and for recording
     learner: Optional[Learner] = None
     warnings_shown: int = 0  # how many warnings the collection report line already showed
     learned_written: int = 0  # test modules whose items this run recorded
     learn_ms: float = 0.0  # time spent recording them (surfaces included)
+    for_workers: bool = False  # deciding on an xdist controller, for its workers
+    worker_count: int = 0  # how many (xdist's workercount)
+    controller_terminal: Optional[Dict[str, Optional[str]]] = None  # COLUMNS/LINES on the controller
+    verify: Optional[Dict[str, Any]] = None  # on a worker: the inputs the controller's decision relies on
+    worker_lines: List[str] = field(default_factory=list)  # what the recording xdist worker reported
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -108,7 +118,9 @@ def _enabled(config: pytest.Config, options: Any = None) -> bool:
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config: pytest.Config) -> None:
     # What start-up reads (conftests loaded now, pytest_configure hooks) can
-    # shape items too: watch from here, before any conftest runs.
+    # shape items too: watch from here, before any conftest runs. (On an
+    # xdist worker `workerinput` is set only after this hook: it watches too,
+    # and keeps watching if the controller chose it to record.)
     options = early_config.known_args_namespace
     if _enabled(early_config, options) and _has_filter(early_config, options) and not hasattr(early_config, "workerinput"):
         native = load()
@@ -152,6 +164,13 @@ def _configure(config: pytest.Config, state: State) -> None:
             state.active = False
         else:
             state.skip = frozenset(skip)
+            resolved = workerinput.get(distributed.RESOLVED_KEY)
+            if resolved:
+                state.resolved = frozenset(resolved[0])
+                state.import_state = resolved[1]
+                state.basedirs = frozenset(resolved[2])
+            state.verify = workerinput.get(distributed.VERIFY_KEY)
+            _worker_learner(config, state, workerinput)
         return
     if getattr(config.option, "doctestmodules", False):
         state.disabled = "--doctest-modules collects every module"
@@ -172,6 +191,54 @@ def _configure(config: pytest.Config, state: State) -> None:
         state.learned_status = f"learning is off: {why_not or 'inputs were not watched from start-up'}"
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(XdistController(config), "fastcollect-xdist")
+
+
+def _worker_learner(config: pytest.Config, state: State, workerinput: Dict[str, Any]) -> None:
+    """On the xdist worker the controller chose to record (distributed.py):
+    a learner keyed by the controller's scan."""
+    data = workerinput.get(distributed.LEARN_KEY)
+    if not data:
+        return
+    output: Dict[str, Any] = {"worker": workerinput.get("workerid", "?")}
+    workeroutput = getattr(config, "workeroutput", None)
+    if isinstance(workeroutput, dict):
+        workeroutput[distributed.OUTPUT_KEY] = output
+    recorder = config.stash.get(RECORDER_KEY, None)
+    native = load()
+    why_not = learning_allowed(config)
+    if recorder is None:
+        why_not = why_not or "inputs were not watched from start-up"
+    elif isinstance(native, str):
+        why_not = why_not or native
+    else:
+        recorder.paused = True  # our own reading is no input
+        try:
+            own_key = session_key(config)
+        finally:
+            recorder.paused = False
+        if own_key != data["session_key"]:
+            why_not = why_not or "the session key of this xdist worker differs from the controller's"
+    if why_not:
+        output["off"] = why_not
+        return
+    assert recorder is not None and not isinstance(native, str)
+    state.native = native
+    state.index_dir = data["index_dir"]
+    state.session_key = data["session_key"]
+    learner = Learner(config, recorder)
+    learner.view = dict(data["snapshot"])
+    learner.scanned = Scanned(
+        hashes={path: int(h) for path, h in data["hashes"].items()},
+        test_files=frozenset(data["test_files"]),
+        conftests=tuple(data["conftests"]),
+        conftest_fp=int(data["conftest_fp"]),
+        input_names=tuple(data["input_names"]),
+        snapshot=learner.view,
+        learned_current=frozenset(data["learned_current"]),
+        session_key=int(data["session_key"]),
+    )
+    state.learner = learner
+    config.pluginmanager.register(learner, "fastcollect-learner")
 
 
 def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
@@ -250,18 +317,25 @@ def decide(config: pytest.Config, state: State) -> None:
     start = time.perf_counter()
     try:
         assert state.native is not None
+        effects = environment.plugin_effects(config)
+        if effects.all_off:
+            state.disabled = effects.all_off
+            return
         state.index_dir = _index_dir(config, state)
-        scan_config = environment.scan_config(config, state.index_dir)
+        scan_config = environment.scan_config(config, state.index_dir, effects)
         # A plugin hook the static model cannot see: only learned items decide.
-        scan_config["static_unknown"] = (
-            environment.foreign_collection_hooks(config) or environment.conftests_above_rootdir(config) or ""
-        )
+        scan_config["static_unknown"] = effects.static_off or environment.conftests_above_rootdir(config) or ""
         learning = bool(state.index_dir) and state.learner is not None
         if learning:
             assert state.learner is not None
-            state.session_key = session_key(config)
+            state.session_key = session_key(config, scan_config["anchors"])  # the arguments resolved once
             scan_config["session_key"] = state.session_key
             state.snapshot = state.learner.recorder.snapshot(config)
+            if state.for_workers:  # the workers collect: check what they will read
+                cache = getattr(config, "cache", None)
+                terminal = cache.get(distributed.TERMINAL_CACHE, None) if cache is not None else None
+                state.controller_terminal = distributed.terminal_values(state.snapshot)
+                state.snapshot = distributed.worker_view(state.snapshot, state.worker_count, terminal)
             scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
         if not result["error"] and _read_hooks(config, state, result, scan_config):
@@ -280,6 +354,9 @@ def decide(config: pytest.Config, state: State) -> None:
         state.disabled = result["error"]
         return
     state.skip = frozenset(result["skip"])
+    state.resolved = frozenset(result["resolved"])
+    state.import_state = environment.import_state() if state.resolved else None
+    state.basedirs = frozenset(result["basedirs"])
     state.imported = list(result["imported"])
     state.steps = dict(result["steps"])
     state.hashes = dict(result["hashes"])
@@ -314,6 +391,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state.learn_ms = (time.perf_counter() - start) * 1000
     if error:
         state.warnings.append(f"could not record learned items ({error})")
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if state.from_controller and isinstance(workeroutput, dict) and distributed.OUTPUT_KEY in workeroutput:
+        workeroutput[distributed.OUTPUT_KEY].update(
+            written=state.learned_written, ms=state.learn_ms, off=state.learner.off, warnings=list(state.warnings),
+            terminal=distributed.terminal_values(state.learner.own) if state.learner.own is not None else None,
+        )
 
 
 # tryfirst: a conftest that answers this firstresult hook (pyarrow's returns
@@ -327,10 +410,43 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
         return None
     if not state.decided:
         decide(config, state)
-    if str(collection_path) in state.skip:
+    if state.verify is not None:
+        _verify_on_worker(config, state)
+    path = str(collection_path)
+    if path in state.skip:
+        if path in state.resolved and not environment.same_import_state(state.import_state, state.basedirs):
+            return None  # sys.path (or the like) changed since: the import may find other modules
         state.skipped += 1
         return True
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    state = session.config.stash.get(STATE_KEY, None)
+    if state is not None and state.verify is not None:
+        # At the point matching the controller's snapshot: start-up code has
+        # run, collection (and the conftests it loads) has not.
+        _verify_on_worker(session.config, state)
+
+
+def _verify_on_worker(config: pytest.Config, state: State) -> None:
+    """Before an xdist worker collects: do the inputs of the generation the
+    controller decided with have here the values it assumed? If not, the
+    skip list is not for this process: import every test file."""
+    check, state.verify = state.verify, None
+    assert check is not None
+    learner = state.learner
+    own = learner.recorder.snapshot(config) if learner is not None else current_values(config)
+    bad = distributed.worker_mismatch(check["names"], own, check["values"])
+    if bad is None:
+        return
+    state.skip = frozenset()
+    if learner is not None:
+        learner.off = bad
+    workeroutput = getattr(config, "workeroutput", None)
+    if isinstance(workeroutput, dict):
+        workeroutput[distributed.VERIFY_KEY] = f"imported every test file: {bad}"
 
 
 def _summary(state: State) -> List[str]:
@@ -404,6 +520,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write(f"skipped {len(state.skip)} test files")
     if state.learned_written:
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
+    for line in state.worker_lines:
+        write(line)
 
 
 class XdistController:
@@ -412,16 +530,67 @@ class XdistController:
 
     def __init__(self, config: pytest.Config) -> None:
         self.config = config
+        self.recorder_chosen = False  # one worker records what it collected
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)
+        node.workerinput[distributed.LEARN_KEY] = None
         if state is None or not state.active:
             node.workerinput[WORKERINPUT_KEY] = None
             return
+        state.for_workers = True
+        state.worker_count = int(node.workerinput.get("workercount", 0) or 0)
         decide(self.config, state)
         state.handed_to_workers = True
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
+        if not state.disabled and state.resolved:
+            node.workerinput[distributed.RESOLVED_KEY] = [sorted(state.resolved), state.import_state,
+                                                          sorted(state.basedirs)]
+        if not state.disabled and state.input_names:
+            node.workerinput[distributed.VERIFY_KEY] = distributed.verify_input(state.input_names, state.snapshot)
+        learner = state.learner
+        if self.recorder_chosen or learner is None or learner.off or learner.scanned is None:
+            return
+        if state.disabled or not state.index_dir or not state.session_key:
+            return
+        # The first worker configured records; a replacement for a crashed
+        # worker does not (the record is written once).
+        self.recorder_chosen = True
+        scanned = learner.scanned
+        node.workerinput[distributed.LEARN_KEY] = distributed.learn_input(
+            index_dir=state.index_dir,
+            session_key=state.session_key,
+            hashes=scanned.hashes,
+            test_files=scanned.test_files,
+            conftests=scanned.conftests,
+            conftest_fp=scanned.conftest_fp,
+            input_names=scanned.input_names,
+            snapshot=scanned.snapshot,
+            learned_current=scanned.learned_current,
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        state = self.config.stash.get(STATE_KEY, None)
+        output = getattr(node, "workeroutput", None)
+        if state is None or not isinstance(output, dict):
+            return
+        worker = node.workerinput.get("workerid", "?")
+        if output.get(distributed.VERIFY_KEY):
+            state.warnings.append(f"xdist worker {worker} {output[distributed.VERIFY_KEY]}")
+        report = output.get(distributed.OUTPUT_KEY)
+        if not isinstance(report, dict):
+            return
+        state.worker_lines.extend(distributed.summary_of(report))
+        state.warnings.extend(f"xdist worker {worker}: {w}" for w in report.get("warnings", []))
+        # What COLUMNS/LINES the workers of this controller read (distributed.worker_view).
+        cache = getattr(self.config, "cache", None)
+        terminal = report.get("terminal")
+        if cache is not None and isinstance(terminal, dict) and state.controller_terminal is not None:
+            value = {"controller": state.controller_terminal, "worker": terminal}
+            if cache.get(distributed.TERMINAL_CACHE, None) != value:
+                cache.set(distributed.TERMINAL_CACHE, value)
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = self.config.stash.get(STATE_KEY, None)

@@ -49,12 +49,13 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-3")).add(cfg.rootdir).add(resolve_fp);
+  q.add(std::string_view("fastcollect-query-5")).add(cfg.rootdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
   }
-  for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse}) {
+  for (const auto* list : {&cfg.python_classes, &cfg.python_functions, &cfg.stdlib, &cfg.global_autouse,
+                           &cfg.global_maybe_marks, &cfg.param_marks, &cfg.repeated_param_marks, &cfg.id_suffixes}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
   }
@@ -64,6 +65,7 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
     for (const auto& d : fi.deps) q.add(d);
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
+  q.add(uint64_t{cfg.lazy_fixtures});
   q.add(conftest_fp).add(cfg.static_unknown);
   q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
   for (const auto& [path, marks] : cfg.read_hooks) {
@@ -110,6 +112,12 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.python_classes = cfg.python_classes;
   mc_.python_functions = cfg.python_functions;
   mc_.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
+  mc_.param_marks = cfg.param_marks;
+  mc_.repeated_param_marks = cfg.repeated_param_marks;
+  mc_.id_suffixes = cfg.id_suffixes;
+  mc_.lazy_fixtures = cfg.lazy_fixtures;
+  mc_.type_checking_set = cfg.type_checking_set;
+  base_.maybe_marks = cfg.global_maybe_marks;
   base_.env.defs = cfg.plugin_fixtures;
   base_.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
 }
@@ -230,6 +238,7 @@ void Decider::decide(size_t k, const ModuleCase& m) {
     const CachedDecision& c = *cache_entry(k);
     ++cached_count_;
     out = FileDecision{path, c.skip, c.reason, c.content_hash, !c.skip && c.reason == kLearnedMay, Step::Cached};
+    out.resolved = !c.probes.empty();
     read_cached_[k] = &c.probes;
     return;
   }
@@ -260,6 +269,7 @@ void Decider::decide(size_t k, const ModuleCase& m) {
       d = fc::decide(*m.facts, path, *sc, mc_, filter_);
     }
     out = FileDecision{path, d.skip, std::move(d.reason), m.hash, false, Step::StaticModel};
+    out.resolved = !read.empty();
   }
   decide_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
@@ -300,6 +310,23 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
     files_[k].reason = "shares objects with imported test module " + it->second;
     files_[k].learned_current = false;  // recorded again, as collected with the others
     files_[k].step = Step::CollectedTogether;
+  }
+}
+
+void Decider::import_after_state_changers() {
+  const FileDecision* changer = nullptr;
+  for (const auto& f : files_)
+    if (!f.skip && f.reason.rfind(kProcessState, 0) == 0) changer = &f;
+  if (!changer) return;
+  const std::string why = "resolved its imports; " + changer->path + " " + changer->reason;
+  for (size_t k = 0; k < files_.size(); ++k) {
+    FileDecision& f = files_[k];
+    if (!f.skip || !f.resolved) continue;
+    f.skip = false;
+    f.reason = why;
+    f.learned_current = false;
+    f.step = Step::CollectedTogether;
+    grouped_[k] = 1;  // depends on another module's decision: not cached
   }
 }
 

@@ -54,6 +54,9 @@ struct FileDecision {
   // learned record stays valid, and recording the module again is not needed.
   bool learned_current = false;
   Step step = Step::StaticModel;
+  // The decision used resolution of imported names (which depends on
+  // sys.path and typing.TYPE_CHECKING as they were when deciding).
+  bool resolved = false;
 };
 
 // A conftest.py of the session, as loaded by the scan.
@@ -113,6 +116,10 @@ class Decider {
   // Step 5, after every module is decided; `learned[k]`: module k's learned
   // record of the generation in use, valid or not (null: none).
   void collect_together(const std::vector<const LearnedFile*>& learned);
+  // A module imported because it changes process state at import (sys.path,
+  // the environment) may run before any other: a skip that resolved imported
+  // names assumed the state as it is now, so those modules are imported too.
+  void import_after_state_changers();
 
   // The decision cache's writes (this query's decisions, the recent queries).
   void cache_writes(bool have_index, std::vector<std::pair<std::string, std::string>>& writes,

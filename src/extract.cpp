@@ -669,6 +669,22 @@ bool literal_value(TSNode v) {
   return false;
 }
 
+// A call at module or class level (a statement or an assigned value) that
+// makes a fixture (`auto = pytest.fixture(autouse=True)(impl)`) or applies a
+// mark to an object (`pytest.mark.slow(test_x)`): effects on items the model
+// does not place, so the body cannot be predicted.
+void note_call_effects(Ctx& c, TSNode value, Body& s) {
+  value = unparen(value);
+  if (ts_node_is_null(value) || !is(value, "call")) return;
+  Decorator d = resolve_decorator(c, field(c, value, &Fields::function));
+  if (d.kind == DecoKind::Fixture) {
+    add_dynamic(s, "makes a fixture by a call");
+  } else if (d.kind == DecoKind::Mark || d.kind == DecoKind::Parametrize || d.kind == DecoKind::Usefixtures) {
+    Args a = call_args(c, value);
+    if (!a.splat && a.keyword.empty() && a.positional.size() == 1) add_dynamic(s, "applies a mark by a call");
+  }
+}
+
 void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
@@ -692,7 +708,10 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
         continue;
       }
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-      s.bound->push_back(Binding{n, false, single && literal_value(value)});
+      // (An annotation alone in a class body binds nothing: a dataclass field.)
+      const bool literal = single && (literal_value(value) || (!s.module && ts_node_is_null(value)));
+      s.bound->push_back(Binding{n, false, literal});
+      note_call_effects(c, value, s);
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
         Decorator d = resolve_decorator(c, value);
@@ -771,8 +790,14 @@ void process_import(Ctx& c, TSNode st, Body& s, bool conditional = false) {
       if (full == "param") c.param_names.insert(bound);
       if (full == "fixture") c.fixture_names.insert(bound);
     }
-    if (s.imports) s.imports->push_back(imp);
-    else add_name(*s.bound, bound);
+    if (s.imports) {
+      s.imports->push_back(imp);
+    } else {
+      add_name(*s.bound, bound);
+      // A class body's imported name may be a fixture of the class, or a
+      // TestCase subclass collected as a nested class.
+      add_dynamic(s, "imports '" + bound + "' in a class body");
+    }
   }
 }
 
@@ -874,6 +899,37 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
   }
 }
 
+// A statement at module or class level that writes process state (kProcessState).
+void note_process_state(Ctx& c, TSNode st, Body& s) {
+  std::string text;
+  for (char ch : c.text(st))
+    if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\\' && ch != '\r') text += ch;
+  static const char* const writes[] = {
+      "putenv(",          "unsetenv(",      "chdir(",          "addsitedir(",     "environ.setdefault(",
+      "environ.update(",  "environ.pop(",   "environ.clear(",  "environ.popitem(", "environ.__setitem__(",
+      "environ.__delitem__(", "path.insert(", "path.append(",   "path.extend(",    "path.remove(",
+      "path.pop(",        "path.clear(",    "path.__setitem__("};
+  const char* what = nullptr;
+  for (const char* w : writes)
+    if (text.find(w) != std::string::npos) what = w;
+  if (!what) {
+    // An assignment (or del) whose target is the environment, sys.path or TYPE_CHECKING.
+    std::string target = text;
+    if (!is(st, "delete_statement")) {
+      size_t eq = std::string::npos;
+      for (size_t i = 0; i + 1 < text.size(); ++i)
+        if (text[i] == '=' && text[i + 1] != '=' && (i == 0 || std::strchr("=!<>", text[i - 1]) == nullptr)) {
+          eq = i;
+          break;
+        }
+      target = eq == std::string::npos ? std::string() : text.substr(0, eq);
+    }
+    for (const char* w : {"environ", "sys.path", "path[", "TYPE_CHECKING"})
+      if (target.find(w) != std::string::npos) what = w;
+  }
+  if (what) add_dynamic(s, std::string(kProcessState) + " (" + what + ")");
+}
+
 void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
   if (ts_node_is_null(block)) return;
   if (depth >= kMaxDepth) {
@@ -888,6 +944,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
     } else if (!std::strcmp(t, "import_statement") || !std::strcmp(t, "import_from_statement")) {
       process_import(c, st, s, conditional);
     } else if (!std::strcmp(t, "expression_statement")) {
+      note_process_state(c, st, s);
       uint32_t m = ts_node_named_child_count(st);
       for (uint32_t j = 0; j < m; ++j) {
         TSNode e = ts_node_named_child(st, j);
@@ -905,6 +962,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
           // anything else might inject names (the model decides with imports).
           std::string root = leftmost_identifier(c, e);
           s.bound->push_back(Binding{root, true});
+          note_call_effects(c, e, s);
         }
       }
     } else if (!std::strcmp(t, "if_statement") || !std::strcmp(t, "try_statement") ||
@@ -912,6 +970,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
                !std::strcmp(t, "with_statement")) {
       process_compound(c, st, s, depth);
     } else if (!std::strcmp(t, "delete_statement")) {
+      note_process_state(c, st, s);
       bound_names(c, ts_node_named_child(st, 0), *s.bound);
     } else if (!std::strcmp(t, "match_statement")) {
       add_dynamic(s, "match statement at module or class level");
@@ -1068,6 +1127,13 @@ FileFacts Extractor::extract(std::string_view source) {
   Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
+  // sys.path under another name (`from sys import path`, `import sys as s`),
+  // or changed through site, or import hooks.
+  for (const auto& imp : f.imports)
+    if (imp.level == 0 && imp.module == "sys" && ((imp.from && (imp.name == "path" || imp.star)) || (!imp.from && imp.bound != "sys")))
+      f.mentions_sys_path = true;
+  for (const char* t : {"addsitedir", "path_hooks", "meta_path", "path_importer_cache"})
+    if (source.find(t) != std::string_view::npos) f.mentions_sys_path = true;
   return f;
 }
 

@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 7;
+constexpr uint32_t kFactsVersion = 8;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -93,6 +93,11 @@ struct Import {
 // The `dynamic` reason a star import gives; resolution follows star imports
 // (Import::star) instead.
 constexpr const char* kStarImportReason = "star import from '";
+// The `dynamic` reason (prefix) of a statement at module or class level that
+// writes process state other modules' collection may read: the environment,
+// the working directory, sys.path, typing.TYPE_CHECKING. Such a module is
+// imported, and is imported before what it may affect (see decide.cpp).
+constexpr const char* kProcessState = "changes process state at import";
 // Suffix of "uses exec" / "uses eval" when every use is inside a function body
 // and the source names no foreign namespace: no module name is bound by it.
 constexpr const char* kInFunction = " in a function";

@@ -237,7 +237,11 @@ class ModuleEval {
  public:
   ModuleEval(const FileFacts& f, const ConftestScope& scope, const ModelConfig& cfg, const Filter& flt,
              ImportResolver* resolver)
-      : f_(f), scope_(scope), cfg_(cfg), flt_(flt), resolver_(resolver) {}
+      : f_(f), scope_(scope), cfg_(cfg), flt_(flt), resolver_(resolver) {
+    suffixes_.ids_known = suffixes_.marks_known = true;
+    suffixes_.ids = cfg.id_suffixes;
+    suffixes_.marks.resize(cfg.id_suffixes.size());
+  }
 
   // Returns false (with reason) as soon as some item may be selected.
   bool all_false(const std::vector<std::string>& chain, std::string& reason) {
@@ -278,7 +282,18 @@ class ModuleEval {
   const ModelConfig& cfg_;
   const Filter& flt_;
   ImportResolver* resolver_;
+  mutable bool path_checked_ = false;  // path_changer asked (once per module)
+  mutable std::string path_why_;
   std::map<std::string, FixtureInfo> module_defs_;
+  ParamSets suffixes_;  // ids a plugin adds to every test function (ModelConfig::id_suffixes)
+
+  // Any fixture with params this module's tests could reach (pytest-lazy-fixtures).
+  bool parametrized_fixture_visible(const Outer& o) const {
+    for (const auto* defs : {&o.class_fixtures, &module_defs_, &scope_.env.defs})
+      for (const auto& [name, fi] : *defs)
+        if (fi.has_params) return true;
+    return false;
+  }
 
   // The from-imports of a module or class body (`imports`): a fixture one binds
   // joins `defs`/`autouse`; false (with reason) when one may be anything else
@@ -287,7 +302,7 @@ class ModuleEval {
                       std::set<std::string>& autouse, std::string& opaque, std::string& reason) const {
     for (const auto& imp : imports) {
       if (imp.star) continue;  // a `dynamic` reason of its own
-      if (!imp.from || !import_runs(f_, imp)) continue;
+      if (!imp.from || !import_runs(f_, imp, cfg_.type_checking_set)) continue;
       if (pytest_or_stdlib(imp.module, cfg_)) {
         // unittest's and doctest's TestCase classes are collected under any name.
         if ((imp.module == "unittest" || imp.module == "doctest") && imp.name.find("Case") != std::string::npos) {
@@ -303,6 +318,14 @@ class ModuleEval {
       }
       if (!resolver_) {
         reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " (may be a fixture)";
+        return false;
+      }
+      if (!path_checked_) {
+        path_checked_ = true;
+        path_why_ = resolver_->path_changer(f_);
+      }
+      if (!path_why_.empty()) {
+        reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " after " + path_why_;
         return false;
       }
       ImportedName r = resolver_->resolve(imp);
@@ -453,6 +476,23 @@ class ModuleEval {
       partial = true;
       if (partial_why.empty()) partial_why = o.param_why;
     }
+    // A plugin parametrizes items that carry (or may carry) its marker.
+    for (const auto& pm : cfg_.param_marks) {
+      if (has_mark(base.marks, pm) || has_mark(o.marks, pm) || has_mark(base.maybe, pm)) {
+        partial = true;
+        if (partial_why.empty()) partial_why = "marker '" + pm + "' makes a plugin parametrize it";
+      }
+    }
+    for (const auto& pm : cfg_.repeated_param_marks) {
+      if (std::count(base.marks.begin(), base.marks.end(), pm) > 1) {  // other decorators: partial already
+        partial = true;
+        if (partial_why.empty()) partial_why = "several '" + pm + "' markers make a plugin parametrize it";
+      }
+    }
+    if (cfg_.lazy_fixtures && !all_sets.empty() && parametrized_fixture_visible(o)) {
+      partial = true;
+      if (partial_why.empty()) partial_why = "a parameter may be a lazy fixture with parameters (pytest-lazy-fixtures)";
+    }
     bool fixture_marks_unknown = false;
     std::string fx = fixture_params(o, requested, fixture_marks_unknown);
     if (!fx.empty()) {
@@ -473,6 +513,7 @@ class ModuleEval {
       return check(it, reason);
     }
     if (set_marks_unknown) base.open(true, true, "parameter marks are not literal");
+    if (!suffixes_.ids.empty()) sets.push_back(&suffixes_);  // a plugin's own parametrize runs last
 
     return exact_items(fn, base, sets, reason);
   }
@@ -650,7 +691,7 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
   for (const auto& imp : f.imports) {
     if (!imp.from || pytest_or_stdlib(imp.module, cfg)) continue;
     if (starts_with(imp.bound, "pytest_")) return unknown("imports hook " + imp.bound);
-    if (!import_runs(f, imp)) continue;
+    if (!import_runs(f, imp, cfg.type_checking_set)) continue;
     ImportedName r = resolver && !f.mentions_sys_path ? resolver->resolve(imp) : ImportedName{};
     if (r.kind == ImportedName::Fixture && r.name_known && r.autouse_known) {
       const std::string name = r.name.empty() ? imp.bound : r.name;
@@ -669,8 +710,8 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
   if (!op.empty() && scope.env.opaque.empty()) scope.env.opaque = path + ": " + op;
 }
 
-bool import_runs(const FileFacts& f, const Import& imp) {
-  if (!imp.type_checking) return true;
+bool import_runs(const FileFacts& f, const Import& imp, bool type_checking_set) {
+  if (!imp.type_checking || type_checking_set) return true;
   const std::string name = imp.type_checking == 1 ? "TYPE_CHECKING" : "typing";
   bool from_typing = false;
   for (const auto& i : f.imports) {
@@ -691,9 +732,30 @@ bool import_runs(const FileFacts& f, const Import& imp) {
   return !from_typing;
 }
 
+namespace {
+std::string process_state_write(const std::vector<std::string>& dynamic, const std::vector<Class>& classes) {
+  for (const auto& d : dynamic)
+    if (d.rfind(kProcessState, 0) == 0) return d;
+  for (const auto& c : classes)
+    if (std::string w = process_state_write(c.dynamic, c.classes); !w.empty()) return w;
+  return {};
+}
+}  // namespace
+
+std::string process_state_write(const FileFacts& f) { return process_state_write(f.dynamic, f.classes); }
+
 Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
                 const Filter& filter, ImportResolver* resolver) {
   Decision d;
+  // First: decide.cpp looks for this reason. A module that may change where
+  // imports look (it names sys.path, in a form not seen as a write) counts
+  // where imported names are resolved.
+  std::string w = process_state_write(f);
+  if (w.empty() && resolver && f.mentions_sys_path) w = std::string(kProcessState) + " (may change sys.path)";
+  if (!w.empty()) {
+    d.reason = w;
+    return d;
+  }
   if (!scope.unknown.empty()) {
     d.reason = scope.unknown;
     return d;
@@ -733,6 +795,9 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
       d.reason = "imports test-like name '" + imp.bound + "'";
       return d;
     }
+    // A name from outside pytest and the stdlib may be a fixture, or a
+    // TestCase subclass or an object with __test__ (collected under any
+    // name): ModuleEval::imported_names resolves it or gives up.
   }
   // Node chain below the anchor (the Session's child, whose own name is no
   // keyword): directories, then the module file.

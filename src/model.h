@@ -59,6 +59,10 @@ class ImportResolver {
  public:
   virtual ~ImportResolver() = default;
   virtual ImportedName resolve(const Import& imp) = 0;
+  // Non-empty (the reason) when a project module that running this module's
+  // imports would run first may change sys.path (`tests/context.py`): the
+  // later imports may then find other modules than resolution does.
+  virtual std::string path_changer(const FileFacts& f) = 0;
 };
 
 struct ModelConfig {
@@ -69,6 +73,22 @@ struct ModelConfig {
   std::vector<std::string> python_classes;
   std::vector<std::string> python_functions;
   std::set<std::string> stdlib;            // top-level stdlib module names
+  // Effects of installed plugins (pytest_fastcollect/environment.py):
+  // markers that make a plugin parametrize the item they sit on (pytest-repeat's
+  // `repeat`, pytest-order's `order`): such items' ids are not known.
+  std::vector<std::string> param_marks;
+  // The same, only when the function itself carries the marker twice or more
+  // (pytest-order parametrizes a test with several `order` marks).
+  std::vector<std::string> repeated_param_marks;
+  // Ids a plugin parametrizes every test function with, joined last
+  // (pytest-repeat's --count N: "1-N" .. "N-N"); empty: none.
+  std::vector<std::string> id_suffixes;
+  // pytest-lazy-fixtures: a parameter value may stand for a fixture whose own
+  // parametrization adds items, so a parametrized test is open wherever a
+  // parametrized fixture is visible.
+  bool lazy_fixtures = false;
+  // typing.TYPE_CHECKING was true when deciding: `if TYPE_CHECKING:` blocks run.
+  bool type_checking_set = false;
 };
 
 struct Filter {
@@ -99,7 +119,10 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
                 const Filter& filter, ImportResolver* resolver = nullptr);
 
 // Does an import run (false: under `if TYPE_CHECKING:` with the name from typing)?
-bool import_runs(const FileFacts& f, const Import& imp);
+bool import_runs(const FileFacts& f, const Import& imp, bool type_checking_set = false);
+
+// The first kProcessState reason of a module or its classes ("" if none).
+std::string process_state_write(const FileFacts& f);
 
 // pytest's prefix-or-glob name matching (python_classes / python_functions).
 bool name_matches(const std::string& name, const std::vector<std::string>& patterns);

@@ -8,6 +8,7 @@
 #include "extract.h"
 #include "learned.h"
 #include "scan.h"
+#include "audit_hook.h"
 #include "trace_hook.h"
 
 namespace py = pybind11;
@@ -92,11 +93,17 @@ PYBIND11_MODULE(_core, m) {
       }
     }
     cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});
+    cfg.global_maybe_marks = get<std::vector<std::string>>(c, "global_maybe_marks", {});
+    cfg.param_marks = get<std::vector<std::string>>(c, "param_marks", {});
+    cfg.repeated_param_marks = get<std::vector<std::string>>(c, "repeated_param_marks", {});
+    cfg.id_suffixes = get<std::vector<std::string>>(c, "id_suffixes", {});
+    cfg.lazy_fixtures = get<bool>(c, "lazy_fixtures", false);
     cfg.threads = get<unsigned>(c, "threads", 0);
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
     cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});
     cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
+    cfg.type_checking_set = get<bool>(c, "type_checking_set", false);
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
     py::object live;  // the live-answer callable, kept for the scan's duration
     if (c.contains("resolve") && !c["resolve"].is_none()) {
@@ -144,12 +151,13 @@ PYBIND11_MODULE(_core, m) {
     py::dict out;
     out["error"] = r.error;
     out["warnings"] = r.warnings;
-    py::list skip, imported, learned_current;
+    py::list skip, imported, learned_current, resolved;
     py::dict hashes, steps;
     for (const auto& f : r.files) {
       steps[py::str(f.path)] = py::make_tuple(fc::step_name(f.step), f.reason);
       if (f.skip) {
         skip.append(f.path);
+        if (f.resolved) resolved.append(f.path);
       } else {
         imported.append(py::make_tuple(f.path, f.reason));
         if (f.hash) hashes[py::str(f.path)] = f.hash;
@@ -165,6 +173,8 @@ PYBIND11_MODULE(_core, m) {
     out["surface_kept"] = r.surface_kept;
     out["learned_status"] = r.learned_status;
     out["skip"] = skip;
+    out["resolved"] = resolved;
+    out["basedirs"] = r.basedirs;  // skipped by a decision that resolved imported names
     out["imported"] = imported;
     out["stats"] = stats_dict(r.stats);
     return out;
@@ -204,6 +214,9 @@ PYBIND11_MODULE(_core, m) {
     }
     return py::make_tuple(err, written);
   });
+
+  // Audit events the learner records, filtered in C (see audit_hook.c).
+  m.def("audit_install", [](py::function callback) { return fc_audit_install(callback.ptr()) != 0; });
 
   // Code that ran (Python 3.9-3.11; see trace_hook.c and trace.py).
   m.def("trace_start", [] { return fc_trace_start() != 0; });

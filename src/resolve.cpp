@@ -394,12 +394,10 @@ struct Resolver::Walk {
     if (lm != r.env_.loaded.end()) return from_loaded(name, lm->second);
     std::vector<Module> hits;
     std::vector<std::string> portions;
-    bool opaque_before = false;
     for (const auto& [entry, is_dir] : r.env_.search) {
-      if (!is_dir) {
-        opaque_before = true;
+      if (!is_dir) {  // a zip archive: it may hold the module
         m.why = "sys.path entry " + entry + " is not a directory";
-        continue;
+        return m;
       }
       Module h = look(entry, name);
       if (h.kind == Module::Namespace) portions.push_back(h.locations[0]);
@@ -407,10 +405,21 @@ struct Resolver::Walk {
       hits.push_back(std::move(h));
       break;
     }
-    if (hits.empty() && opaque_before) return m;
+    const size_t on_path = portions.size();
     for (const auto& b : r.env_.basedirs) {
       Module h = look(b, name);
-      if (h.kind == Module::Namespace) portions.push_back(h.locations[0]);
+      if (h.kind == Module::Namespace) {
+        // Where a basedir's portion goes in __path__ depends on when the
+        // import mode put the basedir on sys.path.
+        const std::string loc = h.locations[0];
+        if (std::find(portions.begin(), portions.end(), loc) == portions.end()) {
+          if (on_path > 0 || portions.size() > on_path) {
+            m.why = "namespace package '" + name + "' has portions on sys.path and in basedirs";
+            return m;
+          }
+          portions.push_back(loc);
+        }
+      }
       if (h.kind == Module::Namespace || h.kind == Module::Missing) continue;
       hits.push_back(std::move(h));
     }
@@ -545,11 +554,97 @@ struct Resolver::Walk {
     return m;
   }
 
-  // A decorator from the standard library (functools.lru_cache, ...) makes no fixture.
+  // A decorator of the standard library known to return a function or class
+  // (never a fixture, never a TestCase), bare or called with literal
+  // arguments only: `functools.partial(pytest.fixture, ...)` or
+  // `lru_cache(pytest.fixture)` are stdlib calls that do make a fixture.
   bool stdlib_decorator(const Decorator& d, const FileFacts& f) const {
-    if (d.root.empty()) return false;
+    static const std::set<std::string> known = {
+        "functools.lru_cache",      "functools.cache",         "functools.cached_property",
+        "functools.total_ordering", "functools.singledispatch", "contextlib.contextmanager",
+        "contextlib.asynccontextmanager", "abc.abstractmethod", "typing.overload",
+        "typing.final",             "typing.no_type_check",    "dataclasses.dataclass",
+        "enum.unique"};
+    if (d.root.empty() || binds_plainly_once(f, d.root) == false) return false;
+    std::string text;
+    for (char ch : d.name)
+      if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\\') text += ch;
+    if (text.compare(0, d.root.size(), d.root) != 0) return false;
+    const size_t paren = text.find('(');
+    std::string rest = text.substr(d.root.size(), paren == std::string::npos ? std::string::npos : paren - d.root.size());
+    if (paren != std::string::npos) {
+      if (text.back() != ')') return false;
+      std::string args = text.substr(paren + 1, text.size() - paren - 2);
+      size_t start = 0;
+      while (!args.empty() && start <= args.size()) {
+        size_t comma = args.find(',', start);
+        std::string part = args.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        start = comma == std::string::npos ? args.size() + 1 : comma + 1;
+        if (part.empty() && comma == std::string::npos) break;  // trailing comma
+        auto eq = part.find('=');
+        std::string value = eq == std::string::npos ? part : part.substr(eq + 1);
+        if (eq != std::string::npos &&
+            part.substr(0, eq).find_first_not_of("abcdefghijklmnopqrstuvwxyz_") != std::string::npos)
+          return false;
+        if (value != "None" && value != "True" && value != "False" &&
+            (value.empty() || value.find_first_not_of("0123456789") != std::string::npos))
+          return false;
+      }
+    }
+    for (const auto& imp : f.imports) {
+      if (imp.bound != d.root || imp.star) continue;
+      if (imp.level != 0 || !r.env_.stdlib.count(imp.module)) return false;
+      const std::string qual = imp.from ? imp.path + "." + imp.name + rest : imp.path + rest;
+      return known.count(qual) > 0;
+    }
+    return false;
+  }
+
+  // `name` is bound in f by exactly one import and nothing else (no star import
+  // that could rebind it either).
+  static bool binds_plainly_once(const FileFacts& f, const std::string& name) {
+    int n = 0;
+    for (const auto& imp : f.imports) {
+      if (imp.star) return false;
+      if (imp.bound == name) ++n;
+    }
+    for (const auto& fn : f.funcs)
+      if (fn.name == name) return false;
+    for (const auto& c : f.classes)
+      if (c.name == name) return false;
+    for (const auto& b : f.bound)
+      if (!b.call && b.name == name) return false;
+    return n == 1;
+  }
+
+  // A builtin (staticmethod, Exception, ...) is the builtin only where the
+  // module neither binds its name nor star-imports.
+  static bool builtin_untouched(const FileFacts& f, const std::string& name) {
     for (const auto& imp : f.imports)
-      if (imp.bound == d.root) return imp.level == 0 && r.env_.stdlib.count(imp.module) > 0;
+      if (imp.star) return false;
+    return !binds(f, name);
+  }
+
+  // `type`, or abc.ABCMeta: builds the class as written.
+  static bool plain_metaclass(const FileFacts& f, const std::string& meta) {
+    if (meta == "type") return builtin_untouched(f, "type");
+    const auto dot = meta.find('.');
+    const std::string root = meta.substr(0, dot);
+    if (!binds_plainly_once(f, root)) return false;
+    for (const auto& imp : f.imports)
+      if (imp.bound == root && imp.level == 0)
+        return imp.from ? imp.path == "abc" && imp.name == "ABCMeta" && dot == std::string::npos
+                        : imp.path == "abc" && meta == root + ".ABCMeta";
+    return false;
+  }
+
+  // A call statement at module level that cannot rebind the module's names:
+  // into pytest or the standard library (setattr and friends are "dynamic").
+  bool harmless_call(const FileFacts& f, const std::string& root) const {
+    if (root == "print") return builtin_untouched(f, root);
+    for (const auto& imp : f.imports)
+      if (!imp.star && imp.bound == root)
+        return imp.level == 0 && (imp.module == "pytest" || r.env_.stdlib.count(imp.module) > 0);
     return false;
   }
 
@@ -606,6 +701,8 @@ struct Resolver::Walk {
     }
     for (const auto& d : fn.decorators) {
       if (d.kind == DecoKind::Fixture) return unknown("'" + fn.name + "' in " + where + " wraps a fixture");
+      if (d.kind == DecoKind::Builtin && !builtin_untouched(f, d.root))
+        return unknown("'" + fn.name + "' in " + where + ": @" + d.name + " may not be the builtin");
       if (d.kind == DecoKind::Unknown && !stdlib_decorator(d, f)) {
         if (live(m.file, fn.name)) {
           for (const auto& dd : fn.decorators)
@@ -630,14 +727,37 @@ struct Resolver::Walk {
 
   ImportedName classify_class_statically(const Class& c, const Module& m, const FileFacts& f) {
     for (const auto& d : c.decorators)
-      if (d.kind != DecoKind::Builtin) return unknown("class " + c.name + " in " + m.file + " is decorated");
+      if (d.kind == DecoKind::Builtin || !stdlib_decorator(d, f))
+        return unknown("class " + c.name + " in " + m.file + " is decorated");
+    // What runs while the class is built and may set attributes on it
+    // (`__test__`, a base): its body's calls and computed values (a
+    // descriptor's __set_name__), an __init_subclass__ it defines for
+    // subclasses, a metaclass.
+    if (!c.dynamic.empty()) return unknown("class " + c.name + " in " + m.file + ": " + c.dynamic[0]);
+    for (const auto& b : c.bound)
+      if (b.call || !b.literal)
+        return unknown("class " + c.name + " in " + m.file + " runs code in its body (" + b.name + ")");
+    for (const auto& fn : c.funcs) {
+      if (fn.name == "__init_subclass__" || fn.name == "__class_getitem__" || fn.name == "__getattr__")
+        return unknown("class " + c.name + " in " + m.file + " defines " + fn.name);
+      for (const auto& d : fn.decorators)
+        if (d.kind == DecoKind::Builtin ? !builtin_untouched(f, d.root) : !stdlib_decorator(d, f))
+          return unknown("class " + c.name + " in " + m.file + ": a method has decorator @" + d.name);
+    }
+    if (!c.imports.empty() || !c.classes.empty())
+      return unknown("class " + c.name + " in " + m.file + " imports or nests in its body");
     for (std::string b : c.bases) {
       auto eq = b.find('=');
       if (eq != std::string::npos) {
         std::string key = b.substr(0, eq);
         key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
-        if (key != "metaclass") continue;  // class keywords go to __init_subclass__
-        b = b.substr(eq + 1);
+        if (key != "metaclass")  // class keywords go to a base's __init_subclass__
+          continue;
+        std::string meta = b.substr(eq + 1);
+        meta.erase(std::remove_if(meta.begin(), meta.end(), [](char ch) { return ch == ' ' || ch == '\n'; }),
+                   meta.end());
+        if (!plain_metaclass(f, meta)) return unknown("class " + c.name + " in " + m.file + " has metaclass " + meta);
+        continue;
       }
       b.erase(std::remove_if(b.begin(), b.end(), [](char ch) { return ch == ' ' || ch == '\n' || ch == '\t'; }),
               b.end());
@@ -657,7 +777,13 @@ struct Resolver::Walk {
     auto dot = b.find('.');
     const std::string root = b.substr(0, dot);
     if (dot == std::string::npos) {
-      if (!binds(f, root) && builtin_base(root)) return not_fixture(true);
+      if (builtin_base(root) && builtin_untouched(f, root)) return not_fixture(true);
+      if (builtin_base(root) && !binds(f, root)) {  // only a star import may bind it
+        bool absent = false;
+        ImportedName v = name_in(m, root, &absent);
+        if (absent) return not_fixture(true);
+        return v;
+      }
       return name_in(m, root);
     }
     // a.b.C where `a` is bound by `import a...`: C in module a.b.
@@ -778,10 +904,15 @@ struct Resolver::Walk {
     // Star imports are followed below; `__getattr__` / `__dir__` matter only
     // for a name the module does not bind (a module-level __getattr__);
     // `__test__` only for collection.
+    // `__test__` anywhere (a class, a function, a decorator's body) may make
+    // an object collected under any name.
     for (const auto& d : f.dynamic)
       if (d.rfind(kStarImportReason, 0) != 0 && d != "uses __getattr__" && d != "uses __dir__" &&
-          d != "uses __test__" && !ends_with(d, kInFunction))
+          !ends_with(d, kInFunction))
         return unknown(m.file + ": " + d);
+    // A call at import may rebind any name of the module (`_install()`).
+    for (const auto& b : f.bound)
+      if (b.call && !harmless_call(f, b.name)) return unknown(m.file + " calls " + b.name + "() at import");
     bool module_getattr = false;
     for (const auto& fn : f.funcs) module_getattr = module_getattr || fn.name == "__getattr__";
     for (const auto& b : f.bound) module_getattr = module_getattr || b.name == "__getattr__";
@@ -796,7 +927,7 @@ struct Resolver::Walk {
       all.push_back(b.literal ? not_fixture(true) : unknown("'" + name + "' is assigned in " + m.file));
     }
     for (const auto& imp : f.imports) {
-      if (!import_runs(f, imp)) continue;
+      if (!import_runs(f, imp, r.env_.type_checking_set)) continue;
       if (imp.from && f.mentions_sys_path && (imp.star || imp.bound == name)) {
         all.push_back(unknown(m.file + " changes sys.path before importing '" + name + "'"));
         continue;
@@ -844,6 +975,61 @@ struct Resolver::Walk {
     return join(all, name);
   }
 };
+
+std::string Resolver::path_changer(const std::string& importer, const FileFacts& start, Probes& read) {
+  constexpr size_t kMaxFiles = 2000;
+  Walk w{*this, read, {}, false, 0};
+  std::set<std::string> seen{importer};
+  std::vector<std::shared_ptr<const File>> keep;
+  std::vector<std::pair<std::string, const FileFacts*>> todo{{importer, &start}};
+  std::string why;
+  auto visit = [&](const Module& m) {
+    if (!why.empty() || (m.kind != Module::Source && m.kind != Module::Package)) return;
+    if (!m.dotted.empty() && env_.loaded.count(m.dotted)) return;  // has run already
+    if (env_.rootdir.empty() || !is_below(m.file, env_.rootdir) || !seen.insert(m.file).second) return;
+    if (seen.size() > kMaxFiles) {
+      why = "imports more than " + std::to_string(kMaxFiles) + " project modules";
+      return;
+    }
+    std::shared_ptr<const File> file;
+    const File* f = w.facts_of(m, file);
+    if (!f->ok || !f->facts.parsed || f->facts.syntax_error) {
+      why = m.file + " could not be read";
+      return;
+    }
+    if (f->facts.mentions_sys_path) {
+      why = m.file + " (imported first) changes sys.path";
+      return;
+    }
+    keep.push_back(file);
+    todo.emplace_back(m.file, &f->facts);
+  };
+  while (!todo.empty() && why.empty()) {
+    auto [path, facts] = todo.back();
+    todo.pop_back();
+    for (const auto& imp : facts->imports) {
+      if (!why.empty()) break;
+      if (!import_runs(*facts, imp, env_.type_checking_set)) continue;
+      if (imp.level == 0) {
+        const auto parts = split_dots(imp.path);
+        if (parts.empty() || parts[0] == "pytest" || env_.stdlib.count(parts[0])) continue;
+        std::string dotted;
+        for (const auto& part : parts) {
+          dotted += (dotted.empty() ? "" : ".") + part;
+          visit(w.find(dotted));
+        }
+        if (imp.from && !imp.star) visit(w.find(dotted + "." + imp.name));
+      } else {
+        Module m = w.module_of(path, imp);
+        visit(m);
+        if (imp.from && !imp.star && m.found() && m.kind != Module::Source && m.kind != Module::Stdlib) visit(w.sub(m, imp.name));
+      }
+    }
+  }
+  std::sort(read.begin(), read.end());
+  read.erase(std::unique(read.begin(), read.end()), read.end());
+  return why;
+}
 
 ImportedName Resolver::resolve(const std::string& importer, const Import& imp, Probes& read) {
   if (!imp.from) return not_fixture(true);

@@ -82,6 +82,8 @@ struct ResolveEnv {
   std::map<std::string, LoadedModule> loaded;
   std::set<std::string> stdlib;
   std::string unknown;  // non-empty: nothing resolves (an import hook pytest does not control)
+  bool type_checking_set = false;  // typing.TYPE_CHECKING is true: `if TYPE_CHECKING:` imports run
+  std::string rootdir;  // project modules (below it) are read for sys.path changes
   // Live answers (pytest_fastcollect/environment.py LiveObjects): is the
   // value of `name` in the loaded module at `file` surely no fixture and no
   // TestCase? Then true, with the other files that value depends on. Asked
@@ -102,6 +104,8 @@ class Resolver {
 
   // What `imp` binds in the module at `importer` (thread-safe); what was read goes to `read`.
   ImportedName resolve(const std::string& importer, const Import& imp, Probes& read);
+  // See ImportResolver::path_changer.
+  std::string path_changer(const std::string& importer, const FileFacts& f, Probes& read);
   ProbeReader& probes() { return probes_; }
   const ResolveEnv& env() const { return env_; }
   // Index records of the files parsed for resolution (for the write phase).
@@ -136,6 +140,7 @@ class ModuleResolver : public ImportResolver {
  public:
   ModuleResolver(Resolver& r, const std::string& path, Probes& read) : r_(r), path_(path), read_(read) {}
   ImportedName resolve(const Import& imp) override { return r_.resolve(path_, imp, read_); }
+  std::string path_changer(const FileFacts& f) override { return r_.path_changer(path_, f, read_); }
 
  private:
   Resolver& r_;

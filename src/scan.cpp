@@ -1,5 +1,8 @@
 #include "scan.h"
 
+#include <dirent.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -177,6 +180,44 @@ Files walk_phase(const ScanConfig& cfg, ScanResult& res) {
   return Files{std::move(w.conftests), std::move(w.tests)};
 }
 
+// The directory pytest's prepend import mode puts on sys.path for a module:
+// the parent of its top-most package, or its own directory.
+std::string basedir_of(const std::string& file, std::map<std::string, std::string>& memo) {
+  std::string dir = parent_dir(file);
+  auto it = memo.find(dir);
+  if (it != memo.end()) return it->second;
+  std::string base = dir;
+  while (!base.empty() && base != "/" && access((base + "/__init__.py").c_str(), F_OK) == 0) base = parent_dir(base);
+  memo.emplace(dir, base);
+  return base;
+}
+
+// Standard-library names that a file or directory in one of the directories
+// pytest puts ahead of the standard library would shadow (the rootdir, every
+// collected module's basedir): `from colorsys import x` then imports the
+// project's colorsys.py. Such names are no stdlib names for the model.
+// (sys.path's own entries ahead of it are left out of cfg.stdlib by the plugin.)
+std::set<std::string> shadowed_stdlib(const ScanConfig& cfg, const Files& files) {
+  std::set<std::string> dirs{cfg.rootdir};
+  std::map<std::string, std::string> memo;
+  for (const auto* list : {&files.tests, &files.conftests})
+    for (const auto& f : *list) dirs.insert(basedir_of(f, memo));
+  const std::set<std::string> stdlib(cfg.stdlib.begin(), cfg.stdlib.end());
+  std::set<std::string> out;
+  for (const auto& d : dirs) {
+    DIR* handle = opendir(d.c_str());
+    if (handle == nullptr) continue;
+    while (const dirent* e = readdir(handle)) {
+      std::string name = e->d_name;
+      size_t dot = name.find('.');
+      std::string stem = dot == std::string::npos ? name : name.substr(0, dot);
+      if (stdlib.count(stem)) out.insert(stem);  // X.py, X/, X.cpython-*.so: any may shadow X
+    }
+    closedir(handle);
+  }
+  return out;
+}
+
 std::unique_ptr<Index> open_index(const ScanConfig& cfg, ScanResult& res) {
   if (cfg.index_dir.empty()) return nullptr;
   std::string err, warning;
@@ -275,6 +316,7 @@ double decide_learned(std::vector<Slot>& slots, DepHasher& deps, unsigned thread
   std::vector<const LearnedFile*> records(slots.size(), nullptr);
   for (size_t k : learned) records[k] = &slots[k].learned;
   decider.collect_together(records);
+  decider.import_after_state_changers();
   return deps_ms;
 }
 
@@ -306,6 +348,8 @@ std::unique_ptr<Resolver> make_resolver(const ScanConfig& cfg, const Files& file
   env.loaded = cfg.resolve_loaded;
   env.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
   env.unknown = cfg.resolve_unknown;
+  env.type_checking_set = cfg.type_checking_set;
+  env.rootdir = cfg.rootdir;
   env.live = cfg.resolve_live;
   return std::make_unique<Resolver>(std::move(env), index, lang, now, cfg.racy_window_ns);
 }
@@ -346,19 +390,26 @@ void copy_timers(const Timers& tm, ScanStats& s) {
 
 }  // namespace
 
-ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
+ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
   ScanResult res;
   const auto t_total = Clock::now();
   if (!language_supported(lang)) {
     res.error = "tree-sitter grammar ABI not supported";
     return res;
   }
+  const Files files = walk_phase(given, res);
+  // The stdlib names the model may trust: less those the project shadows
+  // (part of every decision's query through cfg.stdlib).
+  ScanConfig cfg = given;
+  const std::set<std::string> shadowed = shadowed_stdlib(given, files);
+  cfg.stdlib.erase(std::remove_if(cfg.stdlib.begin(), cfg.stdlib.end(),
+                                  [&](const std::string& n) { return shadowed.count(n) > 0; }),
+                   cfg.stdlib.end());
   Decider decider(cfg);
   if (!decider.error().empty()) {
     res.error = decider.error();
     return res;
   }
-  const Files files = walk_phase(cfg, res);
   std::unique_ptr<Index> index = open_index(cfg, res);
 
   const auto t = Clock::now();
@@ -368,6 +419,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& cfg) {
   Timers tm;
   const LoadContext ctx{cfg, now_ns(), tm};
   std::unique_ptr<Resolver> resolver = make_resolver(cfg, files, index.get(), lang, ctx.start_ns);
+  if (resolver) res.basedirs = resolver->env().basedirs;
   if (resolver) decider.set_resolver(resolver.get(), env_fingerprint(resolver->env()));
   std::vector<Slot> conftests = load_conftests(files, loaders, ctx, decider);
   res.conftest_fp = decider.conftest_set_fp();

@@ -31,6 +31,14 @@ struct ScanConfig {
   // apply everywhere (plugins, the usefixtures ini option).
   std::map<std::string, FixtureInfo> plugin_fixtures;
   std::vector<std::string> global_autouse;
+  // Installed plugins' effects the model can express (environment.py):
+  // markers a plugin's hook may add to any item, markers that make a plugin
+  // parametrize their item, ids it adds to every test, lazy fixtures.
+  std::vector<std::string> global_maybe_marks;
+  std::vector<std::string> param_marks;
+  std::vector<std::string> repeated_param_marks;
+  std::vector<std::string> id_suffixes;
+  bool lazy_fixtures = false;
   std::string index_dir;  // empty: work without an index
   uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
   std::map<std::string, std::string> inputs;  // every input's value now (see learned.h)
@@ -46,6 +54,8 @@ struct ScanConfig {
   std::vector<std::pair<std::string, bool>> resolve_search;
   std::map<std::string, LoadedModule> resolve_loaded;
   std::string resolve_unknown;
+  // typing.TYPE_CHECKING was true when deciding (a conftest set it): `if TYPE_CHECKING:` runs.
+  bool type_checking_set = false;
   std::function<bool(const std::string&, const std::string&, std::vector<std::string>&)> resolve_live;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
@@ -80,6 +90,7 @@ struct ScanResult {
   // still compile (an error tree-sitter accepts, inside a body, must be seen).
   std::vector<std::pair<std::string, uint64_t>> surface_kept;
   std::string learned_status;            // why stored learned facts were not used ("" if they were)
+  std::vector<std::string> basedirs;     // where resolution expected an import mode to add sys.path entries
   ScanStats stats;
 };
 

@@ -624,3 +624,67 @@ def test_argument_outside_confcutdir(pytester: pytest.Pytester) -> None:
             for k in ("not beta_dir", "beta_dir", "sub", "not sub", "test_c")]
     assert [len(r.ids) for r in runs] == [2, 0, 1, 1, 1], [r.ids for r in runs]
     assert skipped(runs[4]) > 0, runs[4].report
+
+
+def test_local_module_named_like_a_stdlib_module(pytester: pytest.Pytester) -> None:
+    # `from colorsys import thing` imports the project's tests/colorsys.py
+    # (prepend import mode puts tests/ first): no stdlib import. Found in the
+    # review of import resolution; the model trusted every stdlib name.
+    write(pytester.path, {
+        "tests/colorsys.py": """
+            import pytest
+            @pytest.fixture(autouse=True, params=["cs1", "cs2"])
+            def thing(request): return request.param
+        """,
+        "tests/test_a.py": "from colorsys import thing\ndef test_a(): pass\n",
+        "other/test_c.py": "from json import dumps\ndef test_c(): pass\n",
+    })
+    runs = [compare(pytester, ["-k", k]) for k in ("cs1", "not cs2", "test_a and cs2", "test_c")]
+    assert [len(r.ids) for r in runs] == [1, 2, 1, 1], [r.ids for r in runs]
+    # json is not shadowed: test_c.py is still decided statically.
+    assert skipped(runs[0]) == 1, runs[0].report
+
+
+# Found by the import-resolution work (branch `static`) and its review: names
+# a module binds without a def of its own that pytest still collects or uses.
+BOUND_ELSEWHERE = {
+    "projlib/__init__.py": "",
+    "projlib/fx.py": """
+        import pytest
+        @pytest.fixture(autouse=True, params=["pa", "pb"])
+        def param_fx(request): return request.param
+    """,
+    "projlib/cases.py": """
+        import unittest
+        class SharedCase(unittest.TestCase):
+            def test_shared(self): pass
+    """,
+    "tests/test_holder.py": """
+        class TestHolder:
+            from projlib.fx import param_fx
+            def test_in_holder(self): pass
+    """,
+    "tests/test_reexport.py": "from projlib.cases import SharedCase\n",
+    "tests/test_assigned.py": """
+        import pytest
+        def _impl(request): return request.param
+        auto = pytest.fixture(autouse=True, params=["as1", "as2"])(_impl)
+        def test_x(): pass
+    """,
+    "tests/test_marked.py": """
+        import pytest
+        def test_m(): pass
+        _ = pytest.mark.applied(test_m)
+    """,
+    "tests/test_plain.py": "def test_plain(): pass\n",
+}
+
+
+def test_names_bound_without_a_def(pytester: pytest.Pytester) -> None:
+    write(pytester.path, BOUND_ELSEWHERE)
+    pytester.makeini("[pytest]\npythonpath = .\nmarkers =\n  applied\n")
+    runs = [compare(pytester, args) for args in (["-k", "pa"], ["-k", "SharedCase"], ["-k", "as1"],
+                                                 ["-m", "applied"], ["-k", "test_shared"], ["-k", "plain"])]
+    assert [len(r.ids) for r in runs] == [1, 1, 1, 1, 1, 1], [r.ids for r in runs]
+    # test_plain.py binds nothing: still decided statically.
+    assert all(skipped(r) >= 1 for r in runs), [r.report for r in runs]

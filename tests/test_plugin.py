@@ -97,7 +97,7 @@ def test_grammar_with_unreadable_abi_falls_back(project: pytest.Pytester, monkey
 def test_internal_error_falls_back(project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     from pytest_fastcollect import environment
 
-    def boom(config: object, index_dir: object) -> dict:
+    def boom(*args: object) -> dict:
         raise RuntimeError("simulated")
 
     monkeypatch.setattr(environment, "scan_config", boom)
@@ -274,3 +274,42 @@ def test_explain_names_a_conftest_effect(project: pytest.Pytester) -> None:
     assert set(steps) == {"test_alpha.py", "test_beta.py", str(Path("sub", "test_gamma.py"))}, steps
     assert all(line.endswith("[conftest-or-plugin effect]") for line in steps.values()), steps
     result.stdout.fnmatch_lines(["decided by step: conftest-or-plugin effect 3"])
+
+
+REPEATED = {
+    "test_a.py": "def test_alpha(): pass\n",
+    "test_b.py": "import pytest\n\n@pytest.mark.parametrize('x', [1, 2])\ndef test_beta(x): pass\n",
+    "test_c.py": "import pytest\n\n@pytest.mark.repeat(2)\ndef test_gamma(): pass\n",
+}
+
+
+@pytest.mark.parametrize(
+    "args, expect, imported",
+    [
+        # --count 3: every test's ids get "1-3".."3-3", joined last; the model knows them.
+        (["--count", "3", "-k", "alpha and 2-3"], ["test_a.py::test_alpha[2-3]"], {"test_a.py", "test_c.py"}),
+        (["--count", "3", "-k", "beta[2-1"], ["test_b.py::test_beta[2-1-3]"], {"test_b.py", "test_c.py"}),
+        (["--count", "3", "-k", "beta[3"], [], {"test_c.py"}),
+        # Without --count, only the test marked repeat(2) is parametrized (ids unknown to the model).
+        (["-k", "2-2"], ["test_c.py::test_gamma[2-2]"], {"test_c.py"}),
+        (["-k", "alpha and 1-1"], [], {"test_c.py"}),
+    ],
+)
+def test_pytest_repeat_ids_in_the_static_model(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch,
+                                               args: list, expect: list, imported: set) -> None:
+    """pytest-repeat (outside the venv on purpose) parametrizes from --count and
+    its marker: the first, cache-less run decides statically under it."""
+    from plugins_dir import env_with_plugins
+
+    monkeypatch.setenv("PYTHONPATH", env_with_plugins()["PYTHONPATH"])
+    for rel, text in REPEATED.items():
+        (pytester.path / rel).write_text(text)
+    ids = []
+    for plain in (True, False):
+        result = pytester.runpytest_subprocess("--co", "-q", "-p", "no:randomly", "--cache-clear",
+                                               *(["--no-fast-collect"] if plain else []), *args)
+        ids.append([line for line in result.stdout.lines if "::" in line])
+    assert ids[0] == ids[1] == expect, result.stdout.str()
+    report = next(line for line in result.stdout.lines if line.startswith("fastcollect:"))
+    assert f"imported {len(imported)} of 3 test files, skipped {3 - len(imported)};" in report, report
+    assert "0 decided by learned items" in report, report

@@ -28,9 +28,16 @@ struct Project {
   }
   // Files that would be imported for these filters.
   std::map<std::string, std::vector<std::string>> read_hooks;  // conftest path -> markers its hook may add
+  ScanConfig plugins;  // installed plugins' effects (global_maybe_marks, param_marks, id_suffixes, ...)
   std::set<std::string> imported(const std::string& k, const std::string& m = "") {
     ScanConfig c;
     c.read_hooks = read_hooks;
+    c.global_maybe_marks = plugins.global_maybe_marks;
+    c.param_marks = plugins.param_marks;
+    c.repeated_param_marks = plugins.repeated_param_marks;
+    c.id_suffixes = plugins.id_suffixes;
+    c.lazy_fixtures = plugins.lazy_fixtures;
+    c.plugin_fixtures = plugins.plugin_fixtures;
     c.rootdir = root;
     c.roots = {root};
     c.python_files = {"test_*.py", "*_test.py"};
@@ -162,4 +169,50 @@ TEST(Model, ReadHookMarkersAreMaybeMarkersOfEveryItem) {
   p.file("sub/conftest.py", "def pytest_collection_modifyitems(items):\n    pass\n");
   p.file("sub/test_c.py", "def test_gamma(): pass\n");
   EXPECT_EQ(p.imported("alpha"), (Set{"test_a.py", "test_b.py", "sub/test_c.py"}));
+}
+
+TEST(Model, PluginEffects) {
+  Project p;
+  p.file("test_a.py", "def test_alpha(): pass\n");
+  p.file("test_b.py", "import pytest\n@pytest.mark.parametrize('x', [1, 2])\ndef test_beta(x): pass\n");
+  p.file("test_c.py", "import pytest\n@pytest.mark.repeat(3)\ndef test_gamma(): pass\n");
+  p.file("test_d.py", "import pytest\n@pytest.fixture(params=[1, 2])\ndef fx(request): pass\n"
+                      "@pytest.mark.parametrize('x', [1])\ndef test_delta(x): pass\n");
+  p.file("test_e.py", "def test_eps(page): pass\n");
+  // Without plugins: exact names.
+  EXPECT_EQ(p.imported("1-3"), Set{});
+  EXPECT_EQ(p.imported("", "snap"), Set{});
+  // A marker a plugin hook may add to any item (syrupy).
+  p.plugins.global_maybe_marks = {"syrupy_snapshot"};
+  EXPECT_EQ(p.imported("", "syrupy_snapshot"), (Set{"test_a.py", "test_b.py", "test_c.py", "test_d.py", "test_e.py"}));
+  EXPECT_EQ(p.imported("alpha"), Set{"test_a.py"});
+  p.plugins.global_maybe_marks.clear();
+  // pytest-repeat: its marker parametrizes the item it sits on.
+  p.plugins.param_marks = {"repeat"};
+  EXPECT_EQ(p.imported("1-3"), Set{"test_c.py"});
+  EXPECT_EQ(p.imported("alpha"), (Set{"test_a.py", "test_c.py"}));  // test_gamma[?]: ids unknown
+  EXPECT_EQ(p.imported("not gamma"), (Set{"test_a.py", "test_b.py", "test_d.py", "test_e.py"}));
+  // --count 2: every test gets the ids, joined last.
+  p.plugins.id_suffixes = {"1-2", "2-2"};
+  EXPECT_EQ(p.imported("alpha and 2-2"), (Set{"test_a.py", "test_c.py"}));
+  EXPECT_EQ(p.imported("alpha and 3-2"), Set{"test_c.py"});
+  EXPECT_EQ(p.imported("beta[1-2-2]"), (Set{"test_b.py", "test_c.py"}));
+  EXPECT_EQ(p.imported("beta[1-2]"), Set{"test_c.py"});  // the items are test_beta[1-1-2] .. test_beta[2-2-2]
+  EXPECT_EQ(p.imported("beta[2-1"), (Set{"test_b.py", "test_c.py"}));
+  EXPECT_EQ(p.imported("3-3"), Set{"test_c.py"});
+  p.plugins.id_suffixes.clear();
+  p.plugins.param_marks.clear();
+  // pytest-order: only a test with several 'order' markers is parametrized.
+  p.file("test_f.py", "import pytest\n@pytest.mark.order(1)\ndef test_once(): pass\n");
+  p.file("test_g.py", "import pytest\n@pytest.mark.order(1)\n@pytest.mark.order(2)\ndef test_twice(): pass\n");
+  p.plugins.repeated_param_marks = {"order"};
+  EXPECT_EQ(p.imported("index"), Set{"test_g.py"});
+  p.plugins.repeated_param_marks.clear();
+  // pytest-lazy-fixtures: a parametrized test where a parametrized fixture is visible.
+  p.plugins.lazy_fixtures = true;
+  EXPECT_EQ(p.imported("zzz"), Set{"test_d.py"});
+  p.plugins.lazy_fixtures = false;
+  // pytest-playwright: browser fixtures parametrize.
+  p.plugins.plugin_fixtures["page"].has_params = true;
+  EXPECT_EQ(p.imported("chromium"), Set{"test_e.py"});
 }

@@ -27,9 +27,17 @@ class Recorder:
         if report.when == "call" or report.outcome != "passed":
             self.outcomes.setdefault(report.nodeid, report.outcome)
 
-    def pytest_sessionfinish(self, exitstatus: int) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
+        # The distributions of the plugins pytest loaded (its "plugins:" header line).
+        dists = sorted({_normalized(dist.metadata["name"])
+                        for _, dist in session.config.pluginmanager.list_plugin_distinfo()})
         with open(self.path, "w") as f:
-            json.dump({"collected": self.collected, "outcomes": self.outcomes, "exit": int(exitstatus)}, f)
+            json.dump({"collected": self.collected, "outcomes": self.outcomes, "exit": int(exitstatus),
+                       "plugins": dists}, f)
+
+
+def _normalized(name: str) -> str:
+    return name.lower().replace("_", "-")
 
 
 def pytest_configure(config: pytest.Config) -> None:
