@@ -273,6 +273,33 @@ def explain_table(d: dict) -> str:
     return "\n".join(lines)
 
 
+def imports_bench(d: dict) -> str:
+    """docs/results/imports-real-shape.json: narrow -k on the real-shape suite, before and after."""
+    lines = ["| build | plain | plugin after `--cache-clear` | plugin, warm | selected |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for key in ("before", "after"):
+        r = d[key]
+        m = r["median_s"]
+        lines.append(f"| {key} ({r['build']}) | {m['plain']:.2f} s | {m['plugin cold']:.2f} s "
+                     f"(**{r['speedup']['plugin cold']:.1f}x**) | {m['plugin warm']:.2f} s "
+                     f"(**{r['speedup']['plugin warm']:.1f}x**) | {r['selected']} |")
+    return "\n".join(lines)
+
+
+def imports_explain_table(d: dict) -> str:
+    """docs/results/explain-static-from-imports.json: per-rule counts before and after resolution."""
+    lines = ["| suite, `-k` | test modules | skipped before | skipped after | imported after, by rule | what blocks the rest |",
+             "| --- | ---: | ---: | ---: | --- | --- |"]
+    for r in d["rows"]:
+        rules = sorted(r["after"]["imported_by_rule"].items(), key=lambda kv: -kv[1])
+        shown = rules[:4]
+        rest = sum(n for _, n in rules[4:])
+        text = ", ".join(f"{n}: {rule}" for rule, n in shown) + (f", {rest}: other rules" if rest else "")
+        lines.append(f"| {r['suite']} {r['version']} (`{r['paths']}`), `{r['k']}` | {r['modules']:,} "
+                     f"| {r['before']['skipped']} | {r['after']['skipped']} | {text} | {r['blocks']} |")
+    return "\n".join(lines)
+
+
 def learning_table(d: dict) -> str:
     lines = ["| suite, `-k` | plain | plugin, first | second | third | second run |",
              "| --- | ---: | ---: | ---: | ---: | --- |"]
@@ -379,6 +406,13 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
         lambda: {"verify_table": verify_table(results), "verify_commands": verify_commands(results),
                  "explain_table": explain_table(results["explain-static"]),
                  "explain_command": results["explain-static"]["command"],
+                 "imports_bench": imports_bench(results["imports-real-shape"]),
+                 "imports_cold_imported": re.search(r"imported (\d+) of",
+                                                    results["imports-real-shape"]["after"]["reports"]["plugin cold"])[1],
+                 "imports_bench_command": results["imports-real-shape"]["command"],
+                 "imports_bench_suite": results["imports-real-shape"]["suite"],
+                 "imports_explain_table": imports_explain_table(results["explain-static-from-imports"]),
+                 "imports_explain_command": results["explain-static-from-imports"]["command"],
                  "learning_table": learning_table(results["learning-timings"]),
                  "learning_command": results["learning-timings"]["command"],
                  "learning_timing": results["learning-timings"]["timing"],

@@ -41,6 +41,9 @@ from pytest_fastcollect.inputs import WHOLE_ENVIRONMENT
 
 # workerinput keys
 SKIP_KEY = "fastcollect_skip"
+# The skipped modules whose decision resolved imported names, and the import
+# state it assumed (environment.import_state): a worker compares its own.
+RESOLVED_KEY = "fastcollect_resolved"
 LEARN_KEY = "fastcollect_learn"
 VERIFY_KEY = "fastcollect_verify"  # also the workeroutput key of a failed check
 # workeroutput key: what the recording worker did

@@ -3,6 +3,7 @@ name patterns, plugin fixtures, and plugins whose hooks could change items."""
 
 from __future__ import annotations
 
+import abc
 import inspect
 import os
 import sys
@@ -10,6 +11,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 from dataclasses import dataclass, field
+from types import FunctionType, ModuleType
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
@@ -374,6 +376,169 @@ def plugin_fixtures(config: pytest.Config) -> Tuple[List[Tuple[str, bool, bool, 
     return out, _all_autouse(manager)
 
 
+# Meta-path finders that find nothing on their own or find through the path
+# finder (pytest's assertion rewriter): resolution of imports may follow sys.path.
+_PATH_FINDERS = (
+    "BuiltinImporter",
+    "FrozenImporter",
+    "PathFinder",
+    "AssertionRewritingHook",
+    "DistutilsMetaFinder",
+)
+
+
+def type_checking_set() -> bool:
+    """Has something (a conftest) set typing.TYPE_CHECKING? Then `if
+    TYPE_CHECKING:` blocks run like any other code."""
+    typing_module = sys.modules.get("typing")
+    return bool(getattr(typing_module, "TYPE_CHECKING", False))
+
+
+def import_state() -> List[Any]:
+    """What resolution of imported names assumed about the import system:
+    sys.path, the meta-path finders and path hooks (by type), and
+    typing.TYPE_CHECKING. A skip that resolution decided holds only while
+    these are the same (a conftest collected later may change them)."""
+    return [
+        list(sys.path),
+        [type(f).__name__ if not isinstance(f, type) else f.__name__ for f in sys.meta_path],
+        [getattr(h, "__qualname__", type(h).__name__) for h in sys.path_hooks],
+        type_checking_set(),
+    ]
+
+
+def same_import_state(before: Optional[List[Any]], basedirs: Iterable[str]) -> bool:
+    """Is the import system as `before` (import_state) had it, apart from
+    basedirs that pytest's import mode added to sys.path (resolution
+    expected those)?"""
+    if before is None:
+        return False
+    now = import_state()
+    if now[1:] != before[1:]:
+        return False
+    if now[0] == before[0]:
+        return True
+    expected = set(basedirs)  # pytest puts them on sys.path, again in front
+    return [p for p in now[0] if p not in expected] == [p for p in before[0] if p not in expected]
+
+
+def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
+    """Where the core looks up imported names: sys.path as (entry, is a
+    directory), the non-stdlib modules already in sys.modules (file, is a
+    package, __path__), and a reason when an import hook pytest does not
+    control comes before the path finder (then nothing resolves)."""
+    unknown = ""
+    for finder in sys.meta_path:
+        name = getattr(finder, "__name__", None) or type(finder).__name__
+        if name == "PathFinder":
+            break
+        if name not in _PATH_FINDERS:
+            unknown = f"import hook {name} comes before the path finder"
+            break
+    if sys.path_hooks and any(
+        getattr(h, "__name__", "") not in ("zipimporter", "path_hook_for_FileFinder") for h in sys.path_hooks
+    ):
+        unknown = unknown or "a custom sys.path_hooks entry"
+    search: List[Tuple[str, bool]] = []
+    for entry in sys.path:
+        path = os.path.abspath(entry or os.getcwd())
+        if os.path.isdir(path):
+            search.append((path, True))
+        elif os.path.exists(path):
+            search.append((path, False))
+    skip = set(stdlib) | {"pytest", "_pytest", "pytest_fastcollect", "__main__"}
+    loaded: Dict[str, Tuple[str, bool, List[str]]] = {}
+    for name, module in list(sys.modules.items()):
+        if name.partition(".")[0] in skip or not isinstance(module, ModuleType):
+            continue
+        file = getattr(module, "__file__", None)
+        path = getattr(module, "__path__", None)
+        spec = getattr(module, "__spec__", None)
+        origin = getattr(spec, "origin", None) if spec is not None else None
+        if file is not None and (not isinstance(file, str) or origin != file):
+            continue  # replaced or unusual modules are looked up on disk
+        try:
+            paths = [os.path.abspath(p) for p in path] if path is not None else []
+        except TypeError:
+            continue
+        loaded[name] = (os.path.abspath(file) if file else "", path is not None, paths)
+    return {"search": search, "loaded": loaded, "unknown": unknown, "live": LiveObjects(loaded)}
+
+
+_PLAIN_METACLASSES = (type, abc.ABCMeta)
+
+
+class LiveObjects:
+    """What the running objects answer for definitions the source cannot tell
+    apart (a def under a decorator the core cannot read, a class with bases),
+    asked by the core for one name of one loaded module file at a time: the
+    other files its value depends on (where its code, or every class its type
+    or itself derives from, is defined) when the value is surely no fixture -
+    pytest's own test, `type(obj) is FixtureFunctionDefinition` - and no
+    unittest.TestCase subclass; None otherwise. Nothing is imported and no
+    attribute of a value is read beyond its type, its code object and a
+    class's bases (pytest < 8.4, whose fixture test reads an attribute of the
+    value, gets no answers)."""
+
+    def __init__(self, loaded: Dict[str, Tuple[str, bool, List[str]]]) -> None:
+        self.module_of = {file: name for name, (file, _, _) in loaded.items() if file.endswith(".py")}
+        self.files = {name: file for name, (file, _, _) in loaded.items() if file}
+        self.class_files: Dict[type, frozenset] = {}
+        try:
+            from _pytest.fixtures import FixtureFunctionDefinition
+        except ImportError:  # pytest < 8.4
+            self.fixture_type: Optional[type] = None
+        else:
+            self.fixture_type = FixtureFunctionDefinition
+
+    def _files_of_class(self, c: type) -> frozenset:
+        known = self.class_files.get(c)
+        if known is None:
+            own = self.files.get(getattr(c, "__module__", ""))
+            known = frozenset([own] if own else []).union(*(self._files_of_class(b) for b in c.__bases__))
+            self.class_files[c] = known
+        return known
+
+    def __call__(self, file: str, attr: str) -> Optional[List[str]]:
+        import unittest
+
+        name = self.module_of.get(file)
+        module = sys.modules.get(name) if name else None
+        if self.fixture_type is None or not isinstance(module, ModuleType):
+            return None
+        try:
+            value = vars(module)[attr]
+        except (KeyError, TypeError):
+            return None
+        tp = type(value)
+        if tp is self.fixture_type:
+            return None
+        try:
+            if tp is FunctionType:
+                # pytest collects a function whose __test__ is True under any name.
+                if "__test__" in value.__dict__:
+                    return None
+                return [f for f in [os.path.abspath(value.__code__.co_filename)] if f != file]
+            if issubclass(tp, ModuleType):
+                return []  # a module is never a fixture
+            if issubclass(tp, type):
+                # Collected under any name: a TestCase, a class with __test__
+                # (on it or a base); a metaclass may answer attribute lookups.
+                if tp not in _PLAIN_METACLASSES or issubclass(value, unittest.TestCase):
+                    return None
+                if any("__test__" in vars(c) for c in value.__mro__):
+                    return None
+                return sorted(self._files_of_class(value) - {file})
+            # An instance: callable with __test__ it would be collected as a function.
+            if any(n in vars(c) for c in tp.__mro__[:-1] for n in ("__test__", "__getattr__", "__getattribute__")):
+                return None
+            if "__test__" in getattr(value, "__dict__", {}):
+                return None
+            return sorted(self._files_of_class(tp) - {file})
+        except Exception:
+            return None
+
+
 def _ini_list(config: pytest.Config, name: str) -> List[str]:
     value = config.getini(name)
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split()
@@ -388,6 +553,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
     roots = collection_roots(config)
+    stdlib = stdlib_names()
     return {
         "rootdir": str(config.rootpath),
         "roots": [root for root, _ in roots],
@@ -396,7 +562,9 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "python_classes": _ini_list(config, "python_classes"),
         "python_functions": _ini_list(config, "python_functions"),
         "norecursedirs": _ini_list(config, "norecursedirs"),
-        "stdlib": stdlib_names(),
+        "stdlib": stdlib,
+        "resolve": resolve_environment(stdlib),
+        "type_checking_set": type_checking_set(),
         "index_dir": index_dir or "",
         "keyword": keyword or None,
         "markexpr": markexpr or None,

@@ -246,6 +246,36 @@ class Scanned:
     session_key: int
 
 
+_ProcessState = Tuple[List[str], Dict[Any, Any], str, bool]
+
+
+def _process_state() -> _ProcessState:
+    """What a test module's import may change for the modules collected after
+    it. The environment is read from os.environ's own store: reading it
+    through os.environ would count as an input (inputs.py)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    typing_module = sys.modules.get("typing")
+    env = dict(getattr(os.environ, "_data", None) or {})
+    return list(sys.path), env, cwd, bool(getattr(typing_module, "TYPE_CHECKING", False))
+
+
+def _same_process_state(before: _ProcessState, after: _ProcessState, module: str) -> bool:
+    """Equal, apart from directories above the module, which pytest's import
+    mode puts on sys.path (again, in front) to import it."""
+    if before[1:] != after[1:]:
+        return False
+    if before[0] == after[0]:
+        return True
+
+    def others(path: List[str]) -> List[str]:
+        return [p for p in path if not module.startswith(os.path.join(p, ""))]
+
+    return others(before[0]) == others(after[0])
+
+
 class Learner:
     """Registered for one filtered session; hands its records to the core."""
 
@@ -257,6 +287,10 @@ class Learner:
         self.mark_deselected: List[pytest.Item] = []
         self.collected: Set[str] = set()  # module paths collected without error
         self.skipped: Set[str] = set()  # module paths skipped as a whole
+        # Module paths whose collection changed process state other modules'
+        # collection may read (sys.path, the environment, the working
+        # directory): never recorded, so they are imported in every run.
+        self.changed_state: Set[str] = set()
         self.off = ""  # why nothing may be recorded in this session
         # On an xdist worker: the controller's snapshot as workers see it
         # (distributed.worker_view), and this worker's own, when collection starts.
@@ -289,7 +323,10 @@ class Learner:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        before = _process_state() if isinstance(collector, pytest.Module) else None
         report = yield
+        if before is not None and not _same_process_state(before, _process_state(), str(collector.path)):
+            self.changed_state.add(str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.
         if isinstance(collector, pytest.Module) and (report.passed or report.skipped):
@@ -306,7 +343,7 @@ class Learner:
         hashes = state.hashes
         learnable = set(hashes)  # modules this run imported and the scan hashed
         # Modules imported on still-valid learned items would be recorded as they are.
-        todo = sorted((self.collected & learnable) - state.learned_current)
+        todo = sorted((self.collected & learnable) - state.learned_current - self.changed_state)
         if not todo:
             return None
         test_files = state.test_files

@@ -52,6 +52,11 @@ class State:
     snapshot: Dict[str, str] = field(default_factory=dict)  # every input's value when deciding
     learned_status: str = ""  # why stored learned items were not used, if they were not
     learned_current: FrozenSet[str] = frozenset()  # imported on learned items whose record is still valid
+    # Skipped by resolving imported names, which holds while the import
+    # system is as it was when deciding (environment.import_state).
+    resolved: FrozenSet[str] = frozenset()
+    import_state: Optional[List[Any]] = None
+    basedirs: FrozenSet[str] = frozenset()  # sys.path entries pytest's import mode may add
     session_key: int = 0  # computed once, for the scan and for recording
     learner: Optional[Learner] = None
     warnings_shown: int = 0  # how many warnings the collection report line already showed
@@ -159,6 +164,11 @@ def _configure(config: pytest.Config, state: State) -> None:
             state.active = False
         else:
             state.skip = frozenset(skip)
+            resolved = workerinput.get(distributed.RESOLVED_KEY)
+            if resolved:
+                state.resolved = frozenset(resolved[0])
+                state.import_state = resolved[1]
+                state.basedirs = frozenset(resolved[2])
             state.verify = workerinput.get(distributed.VERIFY_KEY)
             _worker_learner(config, state, workerinput)
         return
@@ -344,6 +354,9 @@ def decide(config: pytest.Config, state: State) -> None:
         state.disabled = result["error"]
         return
     state.skip = frozenset(result["skip"])
+    state.resolved = frozenset(result["resolved"])
+    state.import_state = environment.import_state() if state.resolved else None
+    state.basedirs = frozenset(result["basedirs"])
     state.imported = list(result["imported"])
     state.steps = dict(result["steps"])
     state.hashes = dict(result["hashes"])
@@ -399,7 +412,10 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
         decide(config, state)
     if state.verify is not None:
         _verify_on_worker(config, state)
-    if str(collection_path) in state.skip:
+    path = str(collection_path)
+    if path in state.skip:
+        if path in state.resolved and not environment.same_import_state(state.import_state, state.basedirs):
+            return None  # sys.path (or the like) changed since: the import may find other modules
         state.skipped += 1
         return True
     return None
@@ -528,6 +544,9 @@ class XdistController:
         decide(self.config, state)
         state.handed_to_workers = True
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
+        if not state.disabled and state.resolved:
+            node.workerinput[distributed.RESOLVED_KEY] = [sorted(state.resolved), state.import_state,
+                                                          sorted(state.basedirs)]
         if not state.disabled and state.input_names:
             node.workerinput[distributed.VERIFY_KEY] = distributed.verify_input(state.input_names, state.snapshot)
         learner = state.learner

@@ -6,6 +6,7 @@
 
 #include "files.h"
 #include "keys.h"
+#include "resolve.h"
 #include "scan.h"
 
 namespace fc {
@@ -45,10 +46,10 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 
 // The query: everything besides the module and its conftest chain that a
 // decision depends on.
-uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp) {
+uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-4")).add(cfg.rootdir);
+  q.add(std::string_view("fastcollect-query-5")).add(cfg.rootdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
@@ -115,6 +116,7 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.repeated_param_marks = cfg.repeated_param_marks;
   mc_.id_suffixes = cfg.id_suffixes;
   mc_.lazy_fixtures = cfg.lazy_fixtures;
+  mc_.type_checking_set = cfg.type_checking_set;
   base_.maybe_marks = cfg.global_maybe_marks;
   base_.env.defs = cfg.plugin_fixtures;
   base_.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());
@@ -149,10 +151,14 @@ void Decider::set_conftests(std::vector<ConftestFile> conftests) {
 }
 
 void Decider::set_query(const Generation* generation, const Index::Reader* reader) {
-  query_ = query_fingerprint(cfg_, generation, conftest_fp_);
+  query_ = query_fingerprint(cfg_, generation, conftest_fp_, resolve_fp_);
   if (!filtering_ || !reader) return;
   std::string_view raw;
   have_cache_ = reader->get_bytes(decision_key(query_), raw) && decode_decisions(raw, query_, cache_);
+  // What earlier resolutions read: each probe read again once.
+  probe_ok_.assign(cache_.probes.size(), 0);
+  for (size_t i = 0; i < cache_.probes.size() && resolver_; ++i)
+    probe_ok_[i] = resolver_->probes().holds(cache_.probes[i]);
   if (reader->get_bytes(recent_queries_key(), raw)) recent_ = decode_recent(raw);
 }
 
@@ -176,8 +182,20 @@ const ConftestScope& Decider::scope_of(const std::string& dir) {
   auto it = scopes_.find(dir);
   if (it != scopes_.end()) return it->second;
   ConftestScope sc = is_below(dir, cfg_.rootdir) ? scope_of(parent_dir(dir)) : base_;
+  Probes read = is_below(dir, cfg_.rootdir) ? scope_read_[parent_dir(dir)] : Probes{};
   auto c = conftest_at_.find(dir);
-  if (c != conftest_at_.end()) apply_conftest(*conftests_[c->second].facts, dir + "/conftest.py", mc_, sc);
+  if (c != conftest_at_.end()) {
+    const std::string path = dir + "/conftest.py";
+    Probes mine;
+    if (resolver_) {
+      ModuleResolver mr(*resolver_, path, mine);
+      apply_conftest(*conftests_[c->second].facts, path, mc_, sc, &mr);
+    } else {
+      apply_conftest(*conftests_[c->second].facts, path, mc_, sc);
+    }
+    add_probes(read, mine);
+  }
+  scope_read_[dir] = std::move(read);
   return scopes_.emplace(dir, std::move(sc)).first->second;  // map nodes never move
 }
 
@@ -185,6 +203,8 @@ void Decider::set_modules(const std::vector<std::string>* paths) {
   paths_ = paths;
   const size_t n = paths->size();
   if (filtering_) files_.resize(n);
+  if (filtering_) read_.resize(n);
+  if (filtering_) read_cached_.assign(n, nullptr);
   module_fp_.resize(n);
   hash_known_.assign(n, 0);
   grouped_.assign(n, 0);
@@ -194,7 +214,10 @@ void Decider::set_modules(const std::vector<std::string>* paths) {
 const CachedDecision* Decider::cache_entry(size_t k) const {
   if (!have_cache_) return nullptr;
   auto it = cache_.by_path.find((*paths_)[k]);
-  return it != cache_.by_path.end() && it->second.scope_fp == module_fp_[k] ? &it->second : nullptr;
+  if (it == cache_.by_path.end() || it->second.scope_fp != module_fp_[k]) return nullptr;
+  for (uint32_t i : it->second.probes)
+    if (!probe_ok_[i]) return nullptr;  // something its resolution read has changed
+  return &it->second;
 }
 
 bool Decider::cached(size_t k, uint64_t hash, bool hash_known) const {
@@ -215,6 +238,8 @@ void Decider::decide(size_t k, const ModuleCase& m) {
     const CachedDecision& c = *cache_entry(k);
     ++cached_count_;
     out = FileDecision{path, c.skip, c.reason, c.content_hash, !c.skip && c.reason == kLearnedMay, Step::Cached};
+    out.resolved = !c.probes.empty();
+    read_cached_[k] = &c.probes;
     return;
   }
   const auto start = Clock::now();
@@ -227,12 +252,24 @@ void Decider::decide(size_t k, const ModuleCase& m) {
     out = FileDecision{path, false, global_unknown_, m.hash, false, Step::GlobalEffect};
   } else {  // 4.
     const ConftestScope* sc;
+    Probes& read = read_[k];
     {
       std::lock_guard<std::mutex> lock(scopes_mutex_);
-      sc = &scope_of(parent_dir(path));
+      const std::string dir = parent_dir(path);
+      sc = &scope_of(dir);
+      read = scope_read_[dir];
     }
-    Decision d = fc::decide(*m.facts, path, *sc, mc_, filter_);
+    Decision d;
+    if (resolver_) {
+      Probes mine;
+      ModuleResolver mr(*resolver_, path, mine);
+      d = fc::decide(*m.facts, path, *sc, mc_, filter_, &mr);
+      add_probes(read, mine);
+    } else {
+      d = fc::decide(*m.facts, path, *sc, mc_, filter_);
+    }
     out = FileDecision{path, d.skip, std::move(d.reason), m.hash, false, Step::StaticModel};
+    out.resolved = !read.empty();
   }
   decide_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
@@ -276,17 +313,48 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
   }
 }
 
+void Decider::import_after_state_changers() {
+  const FileDecision* changer = nullptr;
+  for (const auto& f : files_)
+    if (!f.skip && f.reason.rfind(kProcessState, 0) == 0) changer = &f;
+  if (!changer) return;
+  const std::string why = "resolved its imports; " + changer->path + " " + changer->reason;
+  for (size_t k = 0; k < files_.size(); ++k) {
+    FileDecision& f = files_[k];
+    if (!f.skip || !f.resolved) continue;
+    f.skip = false;
+    f.reason = why;
+    f.learned_current = false;
+    f.step = Step::CollectedTogether;
+    grouped_[k] = 1;  // depends on another module's decision: not cached
+  }
+}
+
 void Decider::cache_writes(bool have_index, std::vector<std::pair<std::string, std::string>>& writes,
                            std::vector<std::string>& evict) const {
   if (!filtering_ || !have_index) return;
   if (fresh_ || cache_.by_path.size() != files_.size()) {
     DecisionSet next;
     next.query = query_;
+    std::map<Probe, uint32_t> at;
+    std::vector<int64_t> remap(cache_.probes.size(), -1);  // cached probe -> its index in `next`
+    auto add = [&](const Probe& p) {
+      auto [it, added] = at.emplace(p, static_cast<uint32_t>(next.probes.size()));
+      if (added) next.probes.push_back(p);
+      return it->second;
+    };
     for (size_t k = 0; k < files_.size(); ++k) {
       if (!hash_known_[k]) continue;  // unreadable: decide again next time
       if (grouped_[k]) continue;      // depends on other modules' decisions: decide again next time
       const FileDecision& f = files_[k];
-      next.by_path[f.path] = CachedDecision{f.hash, module_fp_[k], f.skip, f.reason};
+      CachedDecision c{f.hash, module_fp_[k], f.skip, f.reason, {}};
+      for (const Probe& p : read_[k]) c.probes.push_back(add(p));
+      if (read_cached_[k])
+        for (uint32_t i : *read_cached_[k]) {
+          if (remap[i] < 0) remap[i] = add(cache_.probes[i]);
+          c.probes.push_back(static_cast<uint32_t>(remap[i]));
+        }
+      next.by_path[f.path] = std::move(c);
     }
     writes.emplace_back(decision_key(query_), encode_decisions(next));
   }

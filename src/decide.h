@@ -36,6 +36,7 @@
 namespace fc {
 
 struct ScanConfig;
+class Resolver;
 
 // The step of the decision order that decided a module.
 enum class Step : uint8_t { Cached, Learned, GlobalEffect, StaticModel, CollectedTogether };
@@ -53,6 +54,9 @@ struct FileDecision {
   // learned record stays valid, and recording the module again is not needed.
   bool learned_current = false;
   Step step = Step::StaticModel;
+  // The decision used resolution of imported names (which depends on
+  // sys.path and typing.TYPE_CHECKING as they were when deciding).
+  bool resolved = false;
 };
 
 // A conftest.py of the session, as loaded by the scan.
@@ -87,6 +91,14 @@ class Decider {
   // Which conftests the session has (paths only): part of a learned generation's key.
   uint64_t conftest_set_fp() const { return conftest_set_fp_; }
 
+  // Resolution of imported names for the static model (null: every imported
+  // name is Unknown); `env_fp` fingerprints where it looks (part of the query).
+  // Before set_conftests.
+  void set_resolver(Resolver* resolver, uint64_t env_fp) {
+    resolver_ = resolver;
+    resolve_fp_ = env_fp;
+  }
+
   // The query, once the learned generation in use is known (null: none),
   // and the decisions cached for it (reader may be null: no cache).
   void set_query(const Generation* generation, const Index::Reader* reader);
@@ -104,6 +116,10 @@ class Decider {
   // Step 5, after every module is decided; `learned[k]`: module k's learned
   // record of the generation in use, valid or not (null: none).
   void collect_together(const std::vector<const LearnedFile*>& learned);
+  // A module imported because it changes process state at import (sys.path,
+  // the environment) may run before any other: a skip that resolved imported
+  // names assumed the state as it is now, so those modules are imported too.
+  void import_after_state_changers();
 
   // The decision cache's writes (this query's decisions, the recent queries).
   void cache_writes(bool have_index, std::vector<std::pair<std::string, std::string>>& writes,
@@ -131,7 +147,10 @@ class Decider {
   std::map<std::string, size_t> conftest_at_;
   std::map<std::string, uint64_t> chain_fp_;
   std::map<std::string, ConftestScope> scopes_;
+  std::map<std::string, Probes> scope_read_;  // what resolving each scope's conftest imports read
   std::mutex scopes_mutex_;
+  Resolver* resolver_ = nullptr;
+  uint64_t resolve_fp_ = 0;
   ConftestScope base_;
   uint64_t conftest_fp_ = 0;
   uint64_t conftest_set_fp_ = 0;
@@ -140,10 +159,13 @@ class Decider {
   uint64_t query_ = 0;
   DecisionSet cache_;
   bool have_cache_ = false;
+  std::vector<char> probe_ok_;  // per cache_.probes: still reads the same
   std::vector<uint64_t> recent_;
 
   const std::vector<std::string>* paths_ = nullptr;
   std::vector<FileDecision> files_;
+  std::vector<Probes> read_;         // per module: what its decision read (probes)
+  std::vector<const std::vector<uint32_t>*> read_cached_;  // or, cached: indices into cache_.probes
   std::vector<uint64_t> module_fp_;  // conftest chain of each module
   std::vector<char> hash_known_;
   std::vector<char> grouped_;  // decided with other modules: not cached

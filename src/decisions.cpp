@@ -9,7 +9,7 @@
 namespace fc {
 
 namespace {
-constexpr uint64_t kDecisionsVersion = 1;
+constexpr uint64_t kDecisionsVersion = 2;
 }
 
 std::string encode_recent(const std::vector<uint64_t>& queries) {
@@ -31,6 +31,13 @@ std::string encode_decisions(const DecisionSet& d) {
   Writer w;
   w.u(kDecisionsVersion);
   w.u(d.query);
+  w.u(d.probes.size());
+  for (const auto& p : d.probes) {
+    w.b(p.entries);
+    w.s(p.path);
+    w.s(p.name);
+    w.u(p.value);
+  }
   w.u(d.by_path.size());
   for (const auto& [path, c] : d.by_path) {
     w.s(path);
@@ -38,6 +45,8 @@ std::string encode_decisions(const DecisionSet& d) {
     w.u(c.scope_fp);
     w.b(c.skip);
     w.s(c.reason);
+    w.u(c.probes.size());
+    for (uint32_t i : c.probes) w.u(i);
   }
   return seal(w.take());
 }
@@ -47,8 +56,15 @@ bool decode_decisions(std::string_view data, uint64_t query, DecisionSet& out) {
   if (!unseal(data.data(), data.size(), body)) return false;
   Reader r(data.data(), body);
   if (r.u() != kDecisionsVersion || r.u() != query) return false;
-  size_t n = r.count();
   out.query = query;
+  out.probes.resize(r.count());
+  for (auto& p : out.probes) {
+    p.entries = r.b();
+    p.path = r.s();
+    p.name = r.s();
+    p.value = r.u();
+  }
+  size_t n = r.count();
   out.by_path.clear();
   out.by_path.reserve(n);
   for (size_t i = 0; i < n && r.ok(); ++i) {
@@ -58,6 +74,12 @@ bool decode_decisions(std::string_view data, uint64_t query, DecisionSet& out) {
     c.scope_fp = r.u();
     c.skip = r.b();
     c.reason = r.s();
+    c.probes.resize(r.count());
+    for (auto& at : c.probes) {
+      const uint64_t v = r.u();
+      if (v >= out.probes.size()) return false;
+      at = static_cast<uint32_t>(v);
+    }
     out.by_path.emplace(std::move(path), std::move(c));
   }
   return r.ok() && r.at_end();

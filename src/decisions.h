@@ -1,7 +1,9 @@
 // Cached decisions of earlier runs with the same filter and configuration.
 //
 // A decision is a pure function of a test module's content, the conftest
-// files above it, and the query (filter, name patterns, plugin fixtures).
+// files above it, the query (filter, name patterns, plugin fixtures, where
+// imports are looked up) and the files and directory entries its resolution
+// of imported names read (probes).
 // Stored per query fingerprint, each entry is keyed by the module's content
 // hash and the fingerprint of its conftest chain, so a hit gives exactly the
 // answer decide() would give - without decoding the module's facts.
@@ -10,6 +12,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -17,15 +20,35 @@
 
 namespace fc {
 
+// One thing a resolution of imported names read (resolve.h): a file's
+// content, or the entries a directory has under a name (present or not).
+struct Probe {
+  bool entries = false;  // false: a file's content; true: a directory's entries named `name` or `name.*`
+  std::string path;      // the file, or the directory
+  std::string name;
+  uint64_t value = 0;    // content hash (0: unreadable), or the hash of the matching entries
+  bool operator<(const Probe& o) const {
+    return std::tie(entries, path, name, value) < std::tie(o.entries, o.path, o.name, o.value);
+  }
+  bool operator==(const Probe& o) const {
+    return entries == o.entries && path == o.path && name == o.name && value == o.value;
+  }
+};
+using Probes = std::vector<Probe>;  // sorted, unique
+
 struct CachedDecision {
   uint64_t content_hash = 0;
   uint64_t scope_fp = 0;
   bool skip = false;
   std::string reason;
+  // What deciding it read besides the module and its conftests: indices into
+  // DecisionSet::probes. The decision holds only while every one still reads the same.
+  std::vector<uint32_t> probes;
 };
 
 struct DecisionSet {
   uint64_t query = 0;
+  std::vector<Probe> probes;  // shared by the decisions
   std::unordered_map<std::string, CachedDecision> by_path;
 };
 

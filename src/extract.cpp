@@ -102,6 +102,8 @@ struct Ctx {
   std::set<std::string> pytest_names, mark_names, param_names, fixture_names;
   // Module-level names assigned exactly once to a mark expression (slow = pytest.mark.slow).
   std::map<std::string, Decorator> mark_aliases;
+  // Inside the body of `if TYPE_CHECKING:` (1) / `if typing.TYPE_CHECKING:` (2).
+  uint8_t type_checking = 0;
 
   // The node's source text, at most `limit` bytes of it.
   std::string text(TSNode n, size_t limit = std::string::npos) const {
@@ -653,6 +655,20 @@ void set_pytestmark(Ctx& c, Body& s, TSNode value, bool conditional) {
   }
 }
 
+// A value that is never a fixture object: a literal, a display, a
+// comprehension, a lambda (operators and calls may return anything).
+bool literal_value(TSNode v) {
+  v = unparen(v);
+  if (ts_node_is_null(v)) return false;
+  static const char* const kinds[] = {"string", "concatenated_string", "integer", "float", "true", "false", "none",
+                                      "list", "tuple", "dictionary", "set", "list_comprehension",
+                                      "dictionary_comprehension", "set_comprehension", "generator_expression",
+                                      "lambda"};
+  for (const char* k : kinds)
+    if (is(v, k)) return true;
+  return false;
+}
+
 // A call at module or class level (a statement or an assigned value) that
 // makes a fixture (`auto = pytest.fixture(autouse=True)(impl)`) or applies a
 // mark to an object (`pytest.mark.slow(test_x)`): effects on items the model
@@ -692,7 +708,9 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
         continue;
       }
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-      add_name(*s.bound, n);
+      // (An annotation alone in a class body binds nothing: a dataclass field.)
+      const bool literal = single && (literal_value(value) || (!s.module && ts_node_is_null(value)));
+      s.bound->push_back(Binding{n, false, literal});
       note_call_effects(c, value, s);
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
@@ -709,18 +727,23 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   }
 }
 
-void process_import(Ctx& c, TSNode st, Body& s) {
+void process_import(Ctx& c, TSNode st, Body& s, bool conditional = false) {
   bool from = is(st, "import_from_statement");
-  std::string module_root;
+  std::string module_root, path;
+  uint32_t level = 0;
   if (from) {
     TSNode mod = field(c, st, &Fields::module_name);
     if (is(mod, "relative_import")) {
       module_root = "";
+      std::string t = c.text(mod);
+      while (level < t.size() && t[level] == '.') ++level;
+      for (size_t i = level; i < t.size(); ++i)
+        if (t[i] != ' ' && t[i] != '\t' && t[i] != '\\' && t[i] != '\n') path += t[i];
     } else {
-      std::vector<std::string> chain;
-      dotted(c, mod, chain);
       std::string t = c.text(mod);
       module_root = t.substr(0, t.find('.'));
+      for (char ch : t)
+        if (ch != ' ' && ch != '\t' && ch != '\\' && ch != '\n') path += ch;
     }
   }
   uint32_t n = ts_node_named_child_count(st);
@@ -728,7 +751,17 @@ void process_import(Ctx& c, TSNode st, Body& s) {
     TSNode ch = ts_node_named_child(st, i);
     if (from && ts_node_eq(ch, field(c, st, &Fields::module_name))) continue;
     if (is(ch, "wildcard_import")) {
-      add_dynamic(s, "star import from '" + c.text(field(c, st, &Fields::module_name)) + "'");
+      add_dynamic(s, kStarImportReason + c.text(field(c, st, &Fields::module_name)) + "'");
+      Import imp;
+      imp.bound = "*";
+      imp.from = true;
+      imp.module = module_root;
+      imp.path = path;
+      imp.level = level;
+      imp.star = true;
+      imp.conditional = conditional;
+      imp.type_checking = c.type_checking;
+      if (s.imports) s.imports->push_back(imp);
       continue;
     }
     std::string full, bound;
@@ -745,6 +778,11 @@ void process_import(Ctx& c, TSNode st, Body& s) {
     imp.bound = bound;
     imp.from = from;
     imp.module = from ? module_root : full.substr(0, full.find('.'));
+    imp.path = from ? path : full;
+    imp.level = level;
+    imp.name = full;
+    imp.conditional = conditional;
+    imp.type_checking = c.type_checking;
     // Aliases of pytest and its helpers.
     if (!from && full == "pytest") c.pytest_names.insert(bound);
     if (from && c.text(field(c, st, &Fields::module_name)) == "pytest") {
@@ -792,7 +830,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool 
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, nullptr, false};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -832,11 +870,23 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
     return;
   }
   if (is(st, "for_statement")) bound_names(c, field(c, st, &Fields::left), *s.bound);
+  // `if TYPE_CHECKING:` - its first block does not run (the model checks the name is typing's).
+  uint8_t tc = 0;
+  if (is(st, "if_statement")) {
+    std::string cond = c.text(unparen(ts_node_named_child(st, 0)), 64);
+    if (cond == "TYPE_CHECKING") tc = 1;
+    if (cond == "typing.TYPE_CHECKING") tc = 2;
+  }
+  bool first_block = true;
   uint32_t n = ts_node_named_child_count(st);
   for (uint32_t i = 0; i < n; ++i) {
     TSNode ch = ts_node_named_child(st, i);
     if (is(ch, "block")) {
+      const uint8_t outer = c.type_checking;
+      if (first_block && tc && !outer) c.type_checking = tc;
+      first_block = false;
       process_block(c, ch, s, true, depth + 1);
+      c.type_checking = outer;
     } else if (is(ch, "elif_clause") || is(ch, "else_clause") || is(ch, "except_clause") ||
                is(ch, "except_group_clause") || is(ch, "finally_clause") || is(ch, "with_clause") ||
                is(ch, "with_item")) {
@@ -847,6 +897,37 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
       add_name(*s.bound, c.text(ch));  // except E as name (older grammars)
     }
   }
+}
+
+// A statement at module or class level that writes process state (kProcessState).
+void note_process_state(Ctx& c, TSNode st, Body& s) {
+  std::string text;
+  for (char ch : c.text(st))
+    if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\\' && ch != '\r') text += ch;
+  static const char* const writes[] = {
+      "putenv(",          "unsetenv(",      "chdir(",          "addsitedir(",     "environ.setdefault(",
+      "environ.update(",  "environ.pop(",   "environ.clear(",  "environ.popitem(", "environ.__setitem__(",
+      "environ.__delitem__(", "path.insert(", "path.append(",   "path.extend(",    "path.remove(",
+      "path.pop(",        "path.clear(",    "path.__setitem__("};
+  const char* what = nullptr;
+  for (const char* w : writes)
+    if (text.find(w) != std::string::npos) what = w;
+  if (!what) {
+    // An assignment (or del) whose target is the environment, sys.path or TYPE_CHECKING.
+    std::string target = text;
+    if (!is(st, "delete_statement")) {
+      size_t eq = std::string::npos;
+      for (size_t i = 0; i + 1 < text.size(); ++i)
+        if (text[i] == '=' && text[i + 1] != '=' && (i == 0 || std::strchr("=!<>", text[i - 1]) == nullptr)) {
+          eq = i;
+          break;
+        }
+      target = eq == std::string::npos ? std::string() : text.substr(0, eq);
+    }
+    for (const char* w : {"environ", "sys.path", "path[", "TYPE_CHECKING"})
+      if (target.find(w) != std::string::npos) what = w;
+  }
+  if (what) add_dynamic(s, std::string(kProcessState) + " (" + what + ")");
 }
 
 void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
@@ -861,8 +942,9 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
         !std::strcmp(t, "decorated_definition")) {
       process_definition(c, st, s, conditional, depth);
     } else if (!std::strcmp(t, "import_statement") || !std::strcmp(t, "import_from_statement")) {
-      process_import(c, st, s);
+      process_import(c, st, s, conditional);
     } else if (!std::strcmp(t, "expression_statement")) {
+      note_process_state(c, st, s);
       uint32_t m = ts_node_named_child_count(st);
       for (uint32_t j = 0; j < m; ++j) {
         TSNode e = ts_node_named_child(st, j);
@@ -888,6 +970,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
                !std::strcmp(t, "with_statement")) {
       process_compound(c, st, s, depth);
     } else if (!std::strcmp(t, "delete_statement")) {
+      note_process_state(c, st, s);
       bound_names(c, ts_node_named_child(st, 0), *s.bound);
     } else if (!std::strcmp(t, "match_statement")) {
       add_dynamic(s, "match statement at module or class level");
@@ -904,9 +987,16 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
 bool needs_scan(std::string_view src) {
   static const char* const tokens[] = {"globals", "locals", "vars", "exec", "eval", "__import__", "_getframe",
                                        "currentframe", "__test__", "__getattr__", "__dir__", "setattr",
-                                       "modules", ":="};
+                                       "modules", ":=", "global"};
   for (const char* t : tokens)
     if (src.find(t) != std::string_view::npos) return true;
+  return false;
+}
+
+// Is n inside a function body (a def or a lambda)?
+bool inside_function(TSNode n) {
+  for (TSNode p = ts_node_parent(n); !ts_node_is_null(p); p = ts_node_parent(p))
+    if (is(p, "function_definition") || is(p, "lambda")) return true;
   return false;
 }
 
@@ -920,13 +1010,15 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
     TSTreeCursor* c;
     ~CursorGuard() { ts_tree_cursor_delete(c); }
   } guard{&cur};
-  std::set<std::string> found;
+  std::set<std::string> found, in_function;
   for (;;) {
     TSNode n = ts_tree_cursor_current_node(&cur);
     const char* t = ts_node_type(n);
     if (!std::strcmp(t, "identifier")) {
       std::string name = c.text(n);
-      if (deny.count(name)) {
+      if ((name == "exec" || name == "eval") && inside_function(n)) {
+        in_function.insert(name);
+      } else if (deny.count(name)) {
         found.insert(name);
       } else if (name == "setattr" || name == "modules") {
         TSNode parent = ts_node_parent(n);
@@ -937,11 +1029,22 @@ void scan_tree(Ctx& c, TSNode root, FileFacts& f) {
       }
     } else if (!std::strcmp(t, "named_expression")) {
       add_name(f.bound, c.text(field(c, n, &Fields::name)));
+    } else if (!std::strcmp(t, "global_statement")) {
+      // A function may bind these module names when called.
+      for (TSNode id : named_children(n))
+        if (is(id, "identifier")) add_name(f.bound, c.text(id));
     }
     if (ts_tree_cursor_goto_first_child(&cur)) continue;
     while (!ts_tree_cursor_goto_next_sibling(&cur)) {
       if (!ts_tree_cursor_goto_parent(&cur)) {
         for (const auto& x : found) f.dynamic.push_back("uses " + x);
+        // exec/eval only inside function bodies bind no module name, unless
+        // handed another namespace (globals() and vars() are reasons of their
+        // own; a module's __dict__ or a function's __globals__ are not).
+        const bool foreign = c.src.find("__dict__") != std::string_view::npos ||
+                             c.src.find("__globals__") != std::string_view::npos;
+        for (const auto& x : in_function)
+          if (!found.count(x)) f.dynamic.push_back("uses " + x + (foreign ? "" : kInFunction));
         return;
       }
     }
@@ -1017,10 +1120,20 @@ FileFacts Extractor::extract(std::string_view source) {
   c.src = source;
   c.fields = resolve_fields(lang_);  // 16 lookups per file, not per node
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
+  f.mentions_sys_path = source.find("sys.path") != std::string_view::npos ||
+                        source.find("path.insert") != std::string_view::npos ||
+                        source.find("path.append") != std::string_view::npos;
   collect_aliases(c, root, 0);
   Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
+  // sys.path under another name (`from sys import path`, `import sys as s`),
+  // or changed through site, or import hooks.
+  for (const auto& imp : f.imports)
+    if (imp.level == 0 && imp.module == "sys" && ((imp.from && (imp.name == "path" || imp.star)) || (!imp.from && imp.bound != "sys")))
+      f.mentions_sys_path = true;
+  for (const char* t : {"addsitedir", "path_hooks", "meta_path", "path_importer_cache"})
+    if (source.find(t) != std::string_view::npos) f.mentions_sys_path = true;
   return f;
 }
 

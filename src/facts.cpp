@@ -97,16 +97,20 @@ void get(Reader& r, MarkList& m) {
   get_all(r, m.marks);
 }
 
-// Stored as strings: a call as "<call:ROOT>" (no identifier holds '<').
+// Stored as strings: a call as "<call:ROOT>", a literal assignment as
+// "<lit:NAME>" (no identifier holds '<').
 void put_bindings(Writer& w, const std::vector<Binding>& v) {
   w.u(v.size());
-  for (const auto& b : v) w.s(b.call ? "<call:" + b.name + ">" : b.name);
+  for (const auto& b : v) w.s(b.call ? "<call:" + b.name + ">" : b.literal ? "<lit:" + b.name + ">" : b.name);
 }
 std::vector<Binding> get_bindings(Reader& r) {
   std::vector<Binding> v;
   for (auto& s : r.ss()) {
     const bool call = s.size() >= 7 && s.compare(0, 6, "<call:") == 0 && s.back() == '>';
-    v.push_back(call ? Binding{s.substr(6, s.size() - 7), true} : Binding{std::move(s), false});
+    const bool lit = s.size() >= 6 && s.compare(0, 5, "<lit:") == 0 && s.back() == '>';
+    if (call) v.push_back(Binding{s.substr(6, s.size() - 7), true, false});
+    else if (lit) v.push_back(Binding{s.substr(5, s.size() - 6), false, true});
+    else v.push_back(Binding{std::move(s), false, false});
   }
   return v;
 }
@@ -122,6 +126,7 @@ void put(Writer& w, const Class& c) {
   put_all(w, c.classes);
   put_bindings(w, c.bound);
   w.ss(c.dynamic);
+  put_all(w, c.imports);
 }
 // Nesting of stored classes is bounded by the extractor; the decoder bounds it too.
 bool get_class(Reader& r, Class& c, int depth);
@@ -146,6 +151,7 @@ bool get_class(Reader& r, Class& c, int depth) {
   get_classes(r, c.classes, depth + 1);
   c.bound = get_bindings(r);
   c.dynamic = r.ss();
+  get_all(r, c.imports);
   return r.ok();
 }
 
@@ -153,11 +159,23 @@ void put(Writer& w, const Import& i) {
   w.s(i.bound);
   w.s(i.module);
   w.b(i.from);
+  w.s(i.path);
+  w.u(i.level);
+  w.s(i.name);
+  w.b(i.star);
+  w.b(i.conditional);
+  w.u(i.type_checking);
 }
 void get(Reader& r, Import& i) {
   i.bound = r.s();
   i.module = r.s();
   i.from = r.b();
+  i.path = r.s();
+  i.level = static_cast<uint32_t>(r.u());
+  i.name = r.s();
+  i.star = r.b();
+  i.conditional = r.b();
+  i.type_checking = static_cast<uint8_t>(r.u() & 3);
 }
 
 }  // namespace
@@ -175,6 +193,7 @@ std::string encode_facts(const FileFacts& f) {
   put_bindings(w, f.bound);
   put_all(w, f.imports);
   w.b(f.mentions_pluginmanager);
+  w.b(f.mentions_sys_path);
   return w.take();
 }
 
@@ -191,6 +210,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   f.bound = get_bindings(r);
   get_all(r, f.imports);
   f.mentions_pluginmanager = r.b();
+  f.mentions_sys_path = r.b();
   if (!r.ok() || !r.at_end()) return false;
   out = std::move(f);
   return true;

@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 5;
+constexpr uint32_t kFactsVersion = 8;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -53,6 +53,9 @@ struct Decorator {
 struct Binding {
   std::string name;   // the bound name; for a call, the callee's leftmost identifier
   bool call = false;  // a call statement rather than a bound name
+  // Assigned (once, by this binding) a value that is never a fixture object:
+  // a literal, a container display, a comprehension or a lambda.
+  bool literal = false;
 };
 
 struct Func {
@@ -70,6 +73,35 @@ struct MarkList {
   std::vector<Decorator> marks;    // each a Mark/Parametrize/Usefixtures decorator
 };
 
+struct Import {
+  std::string bound;   // the name bound in the module ("*" for a star import)
+  std::string module;  // top-level module it comes from ("" for relative)
+  bool from = false;   // from-import (binds an object, not a module)
+  // Where it comes from: the dotted module of a from-import without its
+  // leading dots (`from ..a.b import c`: "a.b", level 2; `from . import c`:
+  // "", level 1), the imported name ("c"; a plain import: the dotted module).
+  std::string path;
+  uint32_t level = 0;
+  std::string name;
+  bool star = false;         // from X import * (also a `dynamic` reason)
+  bool conditional = false;  // inside if/try/for/while/with
+  // Inside `if TYPE_CHECKING:` (1) or `if typing.TYPE_CHECKING:` (2): does not
+  // run, when the module binds that name from typing.
+  uint8_t type_checking = 0;
+};
+
+// The `dynamic` reason a star import gives; resolution follows star imports
+// (Import::star) instead.
+constexpr const char* kStarImportReason = "star import from '";
+// The `dynamic` reason (prefix) of a statement at module or class level that
+// writes process state other modules' collection may read: the environment,
+// the working directory, sys.path, typing.TYPE_CHECKING. Such a module is
+// imported, and is imported before what it may affect (see decide.cpp).
+constexpr const char* kProcessState = "changes process state at import";
+// Suffix of "uses exec" / "uses eval" when every use is inside a function body
+// and the source names no foreign namespace: no module name is bound by it.
+constexpr const char* kInFunction = " in a function";
+
 struct Class {
   std::string name;
   uint32_t line = 0;
@@ -81,13 +113,9 @@ struct Class {
   std::vector<Class> classes;
   std::vector<Binding> bound;          // other names bound in the body
   std::vector<std::string> dynamic;    // reasons the body cannot be predicted
+  std::vector<Import> imports;         // imports in the body (bind class attributes)
 };
 
-struct Import {
-  std::string bound;   // the name bound in the module
-  std::string module;  // top-level module it comes from ("" for relative)
-  bool from = false;   // from-import (binds an object, not a module)
-};
 
 struct FileFacts {
   bool parsed = false;                 // false: not parsed (too large, unreadable)
@@ -99,6 +127,7 @@ struct FileFacts {
   std::vector<Binding> bound;          // other module-level bindings
   std::vector<Import> imports;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
+  bool mentions_sys_path = false;       // source text names sys.path (may change where imports are found)
 };
 
 // Binary form stored in the index. Decoding validates every length and fails

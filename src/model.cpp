@@ -235,8 +235,9 @@ std::string collect_fixtures(const FileFacts& file, const std::vector<Func>& fun
 
 class ModuleEval {
  public:
-  ModuleEval(const FileFacts& f, const ConftestScope& scope, const ModelConfig& cfg, const Filter& flt)
-      : f_(f), scope_(scope), cfg_(cfg), flt_(flt) {
+  ModuleEval(const FileFacts& f, const ConftestScope& scope, const ModelConfig& cfg, const Filter& flt,
+             ImportResolver* resolver)
+      : f_(f), scope_(scope), cfg_(cfg), flt_(flt), resolver_(resolver) {
     suffixes_.ids_known = suffixes_.marks_known = true;
     suffixes_.ids = cfg.id_suffixes;
     suffixes_.marks.resize(cfg.id_suffixes.size());
@@ -254,9 +255,16 @@ class ModuleEval {
         o.param_why = "module defines pytest_generate_tests";
       }
     std::set<std::string> module_autouse;
-    // (A from-import from outside pytest and the stdlib never gets here:
-    // decide() imports its module, the name may be a fixture or a TestCase.)
     std::string opaque = collect_fixtures(f_, f_.funcs, cfg_, module_defs_, module_autouse, true);
+    for (const auto& imp : f_.imports) {
+      if (!imp.from || pytest_or_stdlib(imp.module, cfg_)) continue;
+      if (imp.bound == "pytest_generate_tests") {
+        o.parametrized = true;
+        o.param_marks_unknown = true;
+        o.param_why = "module imports pytest_generate_tests";
+      }
+    }
+    if (!imported_names(f_.imports, "module", module_defs_, module_autouse, opaque, reason)) return false;
     o.class_autouse = module_autouse;
     o.opaque = opaque;
     for (const auto& fn : f_.funcs) {
@@ -273,6 +281,9 @@ class ModuleEval {
   const ConftestScope& scope_;
   const ModelConfig& cfg_;
   const Filter& flt_;
+  ImportResolver* resolver_;
+  mutable bool path_checked_ = false;  // path_changer asked (once per module)
+  mutable std::string path_why_;
   std::map<std::string, FixtureInfo> module_defs_;
   ParamSets suffixes_;  // ids a plugin adds to every test function (ModelConfig::id_suffixes)
 
@@ -282,6 +293,66 @@ class ModuleEval {
       for (const auto& [name, fi] : *defs)
         if (fi.has_params) return true;
     return false;
+  }
+
+  // The from-imports of a module or class body (`imports`): a fixture one binds
+  // joins `defs`/`autouse`; false (with reason) when one may be anything else
+  // that matters - a unittest.TestCase, an unresolved object.
+  bool imported_names(const std::vector<Import>& imports, const char* where, std::map<std::string, FixtureInfo>& defs,
+                      std::set<std::string>& autouse, std::string& opaque, std::string& reason) const {
+    for (const auto& imp : imports) {
+      if (imp.star) continue;  // a `dynamic` reason of its own
+      if (!imp.from || !import_runs(f_, imp, cfg_.type_checking_set)) continue;
+      if (pytest_or_stdlib(imp.module, cfg_)) {
+        // unittest's and doctest's TestCase classes are collected under any name.
+        if ((imp.module == "unittest" || imp.module == "doctest") && imp.name.find("Case") != std::string::npos) {
+          reason = std::string(where) + " imports '" + imp.bound + "' from " + imp.module + " (may be a TestCase)";
+          return false;
+        }
+        continue;
+      }
+      const std::string from = imp.module.empty() ? "a relative module" : imp.path;
+      if (f_.mentions_sys_path) {  // the import may look where resolution does not
+        reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " and changes sys.path";
+        return false;
+      }
+      if (!resolver_) {
+        reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " (may be a fixture)";
+        return false;
+      }
+      if (!path_checked_) {
+        path_checked_ = true;
+        path_why_ = resolver_->path_changer(f_);
+      }
+      if (!path_why_.empty()) {
+        reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " after " + path_why_;
+        return false;
+      }
+      ImportedName r = resolver_->resolve(imp);
+      switch (r.kind) {
+        case ImportedName::Unknown:
+          reason = std::string(where) + " imports '" + imp.bound + "' from " + from + ": " + r.why;
+          return false;
+        case ImportedName::NotFixture:
+          if (!r.plain) {
+            reason = std::string(where) + " imports '" + imp.bound + "' from " + from + " (may be a TestCase)";
+            return false;
+          }
+          break;
+        case ImportedName::Fixture: {
+          const std::string name = r.name.empty() ? imp.bound : r.name;
+          if (!r.name_known && opaque.empty()) opaque = "imported fixture '" + imp.bound + "' has a computed name";
+          if (!r.autouse_known && opaque.empty()) opaque = "imported fixture '" + imp.bound + "' has a computed autouse";
+          FixtureInfo& fi = defs[name];
+          fi.has_params = fi.has_params || r.info.has_params;
+          fi.param_marks_unknown = fi.param_marks_unknown || r.info.param_marks_unknown;
+          fi.deps.insert(fi.deps.end(), r.info.deps.begin(), r.info.deps.end());
+          if (r.autouse) autouse.insert(name);
+          break;
+        }
+      }
+    }
+    return true;
   }
 
   const FixtureInfo* find_fixture(const Outer& o, const std::string& name) const {
@@ -513,6 +584,14 @@ class ModuleEval {
         return false;
       }
     }
+    for (const auto& imp : c.imports) {
+      if (imp.star) continue;  // a SyntaxError in a class body
+      if (imp.bound == "__test__" || imp.bound == "pytestmark" || imp.bound == "pytest_generate_tests" ||
+          name_matches(imp.bound, cfg_.python_functions) || name_matches(imp.bound, cfg_.python_classes)) {
+        reason = "class " + c.name + " imports '" + imp.bound + "'";
+        return false;
+      }
+    }
     Outer o = outer;
     o.add_keyword(c.name);
     for (const auto& d : c.decorators) {
@@ -533,6 +612,8 @@ class ModuleEval {
         o.param_why = "class defines pytest_generate_tests";
       }
     std::string op = collect_fixtures(f_, c.funcs, cfg_, o.class_fixtures, o.class_autouse, true);
+    if (!imported_names(c.imports, ("class " + c.name).c_str(), o.class_fixtures, o.class_autouse, op, reason))
+      return false;
     if (o.opaque.empty()) o.opaque = op;
     for (const auto& fn : c.funcs) {
       if (!name_matches(fn.name, cfg_.python_functions)) continue;
@@ -584,7 +665,8 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
   return {};
 }
 
-void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope) {
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope,
+                    ImportResolver* resolver) {
   if (!scope.unknown.empty()) return;
   auto unknown = [&](const std::string& why) {
     if (scope.unknown.empty()) scope.unknown = path + ": " + why;
@@ -609,16 +691,71 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
   for (const auto& imp : f.imports) {
     if (!imp.from || pytest_or_stdlib(imp.module, cfg)) continue;
     if (starts_with(imp.bound, "pytest_")) return unknown("imports hook " + imp.bound);
+    if (!import_runs(f, imp, cfg.type_checking_set)) continue;
+    ImportedName r = resolver && !f.mentions_sys_path ? resolver->resolve(imp) : ImportedName{};
+    if (r.kind == ImportedName::Fixture && r.name_known && r.autouse_known) {
+      const std::string name = r.name.empty() ? imp.bound : r.name;
+      FixtureInfo& fi = scope.env.defs[name];
+      fi.has_params = fi.has_params || r.info.has_params;
+      fi.param_marks_unknown = fi.param_marks_unknown || r.info.param_marks_unknown;
+      fi.deps.insert(fi.deps.end(), r.info.deps.begin(), r.info.deps.end());
+      if (r.autouse) scope.env.autouse.insert(name);
+      continue;
+    }
+    if (r.kind == ImportedName::NotFixture) continue;
     if (scope.env.opaque.empty())
-      scope.env.opaque = path + " imports '" + imp.bound + "' (may be a fixture)";
+      scope.env.opaque = path + " imports '" + imp.bound + "' (" + (r.why.empty() ? "may be a fixture" : r.why) + ")";
   }
   std::string op = collect_fixtures(f, f.funcs, cfg, scope.env.defs, scope.env.autouse, false);
   if (!op.empty() && scope.env.opaque.empty()) scope.env.opaque = path + ": " + op;
 }
 
+bool import_runs(const FileFacts& f, const Import& imp, bool type_checking_set) {
+  if (!imp.type_checking || type_checking_set) return true;
+  const std::string name = imp.type_checking == 1 ? "TYPE_CHECKING" : "typing";
+  bool from_typing = false;
+  for (const auto& i : f.imports) {
+    if (i.bound != name) continue;
+    const bool ok = imp.type_checking == 1 ? i.from && !i.type_checking && i.name == "TYPE_CHECKING" &&
+                                                 (i.module == "typing" || i.module == "typing_extensions") &&
+                                                 i.level == 0 && (i.path == "typing" || i.path == "typing_extensions")
+                                           : !i.from && !i.type_checking && i.name == "typing";
+    if (!ok) return true;
+    from_typing = true;
+  }
+  for (const auto& b : f.bound)
+    if (b.name == name) return true;
+  for (const auto& fn : f.funcs)
+    if (fn.name == name) return true;
+  for (const auto& c : f.classes)
+    if (c.name == name) return true;
+  return !from_typing;
+}
+
+namespace {
+std::string process_state_write(const std::vector<std::string>& dynamic, const std::vector<Class>& classes) {
+  for (const auto& d : dynamic)
+    if (d.rfind(kProcessState, 0) == 0) return d;
+  for (const auto& c : classes)
+    if (std::string w = process_state_write(c.dynamic, c.classes); !w.empty()) return w;
+  return {};
+}
+}  // namespace
+
+std::string process_state_write(const FileFacts& f) { return process_state_write(f.dynamic, f.classes); }
+
 Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
-                const Filter& filter) {
+                const Filter& filter, ImportResolver* resolver) {
   Decision d;
+  // First: decide.cpp looks for this reason. A module that may change where
+  // imports look (it names sys.path, in a form not seen as a write) counts
+  // where imported names are resolved.
+  std::string w = process_state_write(f);
+  if (w.empty() && resolver && f.mentions_sys_path) w = std::string(kProcessState) + " (may change sys.path)";
+  if (!w.empty()) {
+    d.reason = w;
+    return d;
+  }
   if (!scope.unknown.empty()) {
     d.reason = scope.unknown;
     return d;
@@ -648,18 +785,19 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
     }
   }
   for (const auto& imp : f.imports) {
+    if (imp.star) continue;
+    if (imp.bound == "pytestmark" || imp.bound == "__test__" || imp.bound == "pytest_plugins") {
+      d.reason = "imports '" + imp.bound + "'";
+      return d;
+    }
     if (!imp.from) continue;
     if (name_matches(imp.bound, cfg.python_functions) || name_matches(imp.bound, cfg.python_classes)) {
       d.reason = "imports test-like name '" + imp.bound + "'";
       return d;
     }
-    // pytest collects a unittest.TestCase subclass, and a class or function
-    // whose __test__ is True, under any name.
-    if (!pytest_or_stdlib(imp.module, cfg)) {
-      d.reason = "imports '" + imp.bound + "' from " + (imp.module.empty() ? "a relative module" : imp.module) +
-                 " (may be a TestCase subclass or a fixture)";
-      return d;
-    }
+    // A name from outside pytest and the stdlib may be a fixture, or a
+    // TestCase subclass or an object with __test__ (collected under any
+    // name): ModuleEval::imported_names resolves it or gives up.
   }
   // Node chain below the anchor (the Session's child, whose own name is no
   // keyword): directories, then the module file.
@@ -693,7 +831,7 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
     chain.push_back(path.substr(start, slash - start));
     start = slash + 1;
   }
-  ModuleEval ev(f, scope, cfg, filter);
+  ModuleEval ev(f, scope, cfg, filter, resolver);
   std::string reason;
   if (ev.all_false(chain, reason)) {
     d.skip = true;

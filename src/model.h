@@ -40,6 +40,31 @@ struct ConftestScope {
   std::vector<std::string> maybe_marks;
 };
 
+// What an imported name is, as far as resolution could tell (resolve.h).
+struct ImportedName {
+  enum Kind : uint8_t { Unknown = 0, NotFixture = 1, Fixture = 2 };
+  Kind kind = Unknown;
+  std::string why;      // Unknown: the reason
+  bool plain = false;   // NotFixture: surely no unittest.TestCase subclass
+  // Fixture: its definition's params and requested names, autouse, name=.
+  FixtureInfo info;
+  bool autouse = false;
+  bool autouse_known = true;
+  std::string name;     // name= given (empty: the name it is bound to)
+  bool name_known = true;
+};
+
+// Resolves the imports of one module; without one, every imported name is Unknown.
+class ImportResolver {
+ public:
+  virtual ~ImportResolver() = default;
+  virtual ImportedName resolve(const Import& imp) = 0;
+  // Non-empty (the reason) when a project module that running this module's
+  // imports would run first may change sys.path (`tests/context.py`): the
+  // later imports may then find other modules than resolution does.
+  virtual std::string path_changer(const FileFacts& f) = 0;
+};
+
 struct ModelConfig {
   std::string rootdir;                     // absolute, no trailing slash
   // (collection root, its anchor: where the node chain starts); empty: the
@@ -62,6 +87,8 @@ struct ModelConfig {
   // parametrization adds items, so a parametrized test is open wherever a
   // parametrized fixture is visible.
   bool lazy_fixtures = false;
+  // typing.TYPE_CHECKING was true when deciding: `if TYPE_CHECKING:` blocks run.
+  bool type_checking_set = false;
 };
 
 struct Filter {
@@ -84,11 +111,18 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
                                    const std::set<std::string>& read_hooks = {});
 
 // Folds one conftest's facts into `scope` (conftests nearer the file come later).
-void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope);
+void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope,
+                    ImportResolver* resolver = nullptr);
 
 // Decides one test module.
 Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
-                const Filter& filter);
+                const Filter& filter, ImportResolver* resolver = nullptr);
+
+// Does an import run (false: under `if TYPE_CHECKING:` with the name from typing)?
+bool import_runs(const FileFacts& f, const Import& imp, bool type_checking_set = false);
+
+// The first kProcessState reason of a module or its classes ("" if none).
+std::string process_state_write(const FileFacts& f);
 
 // pytest's prefix-or-glob name matching (python_classes / python_functions).
 bool name_matches(const std::string& name, const std::vector<std::string>& patterns);

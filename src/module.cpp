@@ -103,7 +103,46 @@ PYBIND11_MODULE(_core, m) {
     cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});
     cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
+    cfg.type_checking_set = get<bool>(c, "type_checking_set", false);
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
+    py::object live;  // the live-answer callable, kept for the scan's duration
+    if (c.contains("resolve") && !c["resolve"].is_none()) {
+      // {"search": [(entry, is_dir)], "loaded": {name: (file, package, [path])}, "unknown": str}
+      auto rs = c["resolve"].cast<py::dict>();
+      cfg.resolve = true;
+      cfg.resolve_search = get<std::vector<std::pair<std::string, bool>>>(rs, "search", {});
+      cfg.resolve_unknown = get<std::string>(rs, "unknown", "");
+      if (rs.contains("live") && !rs["live"].is_none()) {
+        // Called from the scan's threads, the GIL released: each call takes it.
+        // `live` outlives the scan (this frame owns it); the callback only
+        // borrows it, so no copy drops a reference without the GIL.
+        live = rs["live"];
+        const py::object* fn = &live;
+        cfg.resolve_live = [fn](const std::string& file, const std::string& name, std::vector<std::string>& deps) {
+          py::gil_scoped_acquire gil;
+          try {
+            py::object r = (*fn)(file, name);
+            if (r.is_none()) return false;
+            deps = r.cast<std::vector<std::string>>();
+            return true;
+          } catch (const py::error_already_set&) {
+            return false;
+          } catch (const py::cast_error&) {
+            return false;
+          }
+        };
+      }
+      if (rs.contains("loaded")) {
+        for (auto item : rs["loaded"].cast<py::dict>()) {
+          auto t = item.second.cast<py::tuple>();
+          fc::LoadedModule lm;
+          lm.file = t[0].cast<std::string>();
+          lm.package = t[1].cast<bool>();
+          lm.path = t[2].cast<std::vector<std::string>>();
+          cfg.resolve_loaded.emplace(item.first.cast<std::string>(), std::move(lm));
+        }
+      }
+    }
     fc::ScanResult r;
     {
       py::gil_scoped_release release;
@@ -112,12 +151,13 @@ PYBIND11_MODULE(_core, m) {
     py::dict out;
     out["error"] = r.error;
     out["warnings"] = r.warnings;
-    py::list skip, imported, learned_current;
+    py::list skip, imported, learned_current, resolved;
     py::dict hashes, steps;
     for (const auto& f : r.files) {
       steps[py::str(f.path)] = py::make_tuple(fc::step_name(f.step), f.reason);
       if (f.skip) {
         skip.append(f.path);
+        if (f.resolved) resolved.append(f.path);
       } else {
         imported.append(py::make_tuple(f.path, f.reason));
         if (f.hash) hashes[py::str(f.path)] = f.hash;
@@ -133,6 +173,8 @@ PYBIND11_MODULE(_core, m) {
     out["surface_kept"] = r.surface_kept;
     out["learned_status"] = r.learned_status;
     out["skip"] = skip;
+    out["resolved"] = resolved;
+    out["basedirs"] = r.basedirs;  // skipped by a decision that resolved imported names
     out["imported"] = imported;
     out["stats"] = stats_dict(r.stats);
     return out;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <set>
 #include <thread>
@@ -315,18 +316,56 @@ double decide_learned(std::vector<Slot>& slots, DepHasher& deps, unsigned thread
   std::vector<const LearnedFile*> records(slots.size(), nullptr);
   for (size_t k : learned) records[k] = &slots[k].learned;
   decider.collect_together(records);
+  decider.import_after_state_changers();
   return deps_ms;
+}
+
+// The directories an import mode may put on sys.path for the files pytest
+// imports: for each test module and conftest, the first directory upwards
+// without an __init__.py.
+std::vector<std::string> basedirs(const Files& files) {
+  std::map<std::string, std::string> of;  // directory -> its basedir
+  std::set<std::string> out;
+  auto basedir = [&](const std::string& dir) {
+    auto it = of.find(dir);
+    if (it != of.end()) return it->second;
+    std::string d = dir;
+    FileStat st;
+    while (d.size() > 1 && stat_file(d + "/__init__.py", st)) d = parent_dir(d);
+    return of[dir] = d;
+  };
+  for (const auto* list : {&files.tests, &files.conftests})
+    for (const auto& p : *list) out.insert(basedir(parent_dir(p)));
+  return {out.begin(), out.end()};
+}
+
+std::unique_ptr<Resolver> make_resolver(const ScanConfig& cfg, const Files& files, const Index* index,
+                                        const TSLanguage* lang, int64_t now) {
+  if (!cfg.resolve || !(cfg.has_keyword || cfg.has_markexpr)) return nullptr;
+  ResolveEnv env;
+  env.search = cfg.resolve_search;
+  env.basedirs = basedirs(files);
+  env.loaded = cfg.resolve_loaded;
+  env.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
+  env.unknown = cfg.resolve_unknown;
+  env.type_checking_set = cfg.type_checking_set;
+  env.rootdir = cfg.rootdir;
+  env.live = cfg.resolve_live;
+  return std::make_unique<Resolver>(std::move(env), index, lang, now, cfg.racy_window_ns);
 }
 
 // Phase 6: changed records, decisions and dependency hashes, in one transaction.
 void write_phase(Index* index, const Files& files, const std::vector<Slot>& conftests,
-                 const std::vector<Slot>& tests, const Decider& decider, DepHasher& deps, ScanResult& res) {
+                 const std::vector<Slot>& tests, const Decider& decider, DepHasher& deps, Resolver* resolver,
+                 ScanResult& res) {
   std::vector<std::pair<std::string, std::string>> writes;
   std::vector<std::string> evict;
   for (size_t i = 0; i < conftests.size(); ++i)
     if (conftests[i].write) writes.emplace_back(files.conftests[i], encode_record(conftests[i].rec));
   for (size_t k = 0; k < tests.size(); ++k)
     if (tests[k].write) writes.emplace_back(files.tests[k], encode_record(tests[k].rec));
+  if (resolver)
+    for (auto& wr : resolver->take_writes()) writes.push_back(std::move(wr));
   res.stats.written = writes.size();
   decider.cache_writes(index != nullptr, writes, evict);
   if (!index) return;
@@ -379,6 +418,9 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
   std::vector<Loader> loaders = make_loaders(lang, index.get(), threads);
   Timers tm;
   const LoadContext ctx{cfg, now_ns(), tm};
+  std::unique_ptr<Resolver> resolver = make_resolver(cfg, files, index.get(), lang, ctx.start_ns);
+  if (resolver) res.basedirs = resolver->env().basedirs;
+  if (resolver) decider.set_resolver(resolver.get(), env_fingerprint(resolver->env()));
   std::vector<Slot> conftests = load_conftests(files, loaders, ctx, decider);
   res.conftest_fp = decider.conftest_set_fp();
 
@@ -402,7 +444,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
     res.stats.cached_decisions = decider.cached_count();
     res.stats.learned = decider.learned_count();
   }
-  write_phase(index.get(), files, conftests, tests, decider, deps, res);
+  write_phase(index.get(), files, conftests, tests, decider, deps, resolver.get(), res);
   res.files = decider.take_decisions();
   // Large fact trees are freed here, inside the timed scan.
   conftests.clear();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "decide.h"
 #include "files.h"
 #include "model.h"
+#include "resolve.h"
 
 namespace fc {
 
@@ -46,6 +48,15 @@ struct ScanConfig {
   // Non-empty: something the static model cannot see acts on items (a plugin's
   // collection hook); only learned items may decide, everything else is imported.
   std::string static_unknown;
+  // Resolution of imported names (resolve.h): sys.path as (entry, is a
+  // directory), the modules in sys.modules, a reason nothing resolves.
+  bool resolve = false;  // false: every imported name is Unknown
+  std::vector<std::pair<std::string, bool>> resolve_search;
+  std::map<std::string, LoadedModule> resolve_loaded;
+  std::string resolve_unknown;
+  // typing.TYPE_CHECKING was true when deciding (a conftest set it): `if TYPE_CHECKING:` runs.
+  bool type_checking_set = false;
+  std::function<bool(const std::string&, const std::string&, std::vector<std::string>&)> resolve_live;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;
@@ -79,6 +90,7 @@ struct ScanResult {
   // still compile (an error tree-sitter accepts, inside a body, must be seen).
   std::vector<std::pair<std::string, uint64_t>> surface_kept;
   std::string learned_status;            // why stored learned facts were not used ("" if they were)
+  std::vector<std::string> basedirs;     // where resolution expected an import mode to add sys.path entries
   ScanStats stats;
 };
 

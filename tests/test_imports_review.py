@@ -6,6 +6,7 @@ rule (and the stdlib-named local module case found a bug there too)."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 from typing import Dict
@@ -186,8 +187,12 @@ def test_zip_on_pythonpath_before_the_directory(pytester: pytest.Pytester) -> No
     assert fast.ids == ["tests/test_a.py::test_a[zp1]"]
 
 
-def test_type_checking_set_true_by_conftest(pytester: pytest.Pytester) -> None:
+def test_type_checking_set_true_by_conftest(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """`if TYPE_CHECKING:` runs when a conftest set typing.TYPE_CHECKING first."""
+    import typing
+
+    # The runs are in this process: the conftest's setting is undone afterwards.
+    monkeypatch.setattr(typing, "TYPE_CHECKING", typing.TYPE_CHECKING)
     write(pytester.path, {
         "pytest.ini": INI,
         "conftest.py": "import typing\ntyping.TYPE_CHECKING = True\n",
@@ -379,3 +384,161 @@ def test_metaclass_that_adds_a_testcase_base(pytester: pytest.Pytester) -> None:
     })
     fast = compare(pytester, ["-k", "Helper"])
     assert fast.ids == ["tests/test_a.py::Helper::test_one"]
+
+
+# Found while fixing the cases above: code that runs while a class is built.
+
+def test_base_init_subclass_sets_dunder_test(pytester: pytest.Pytester) -> None:
+    """A base's __init_subclass__ sets `__test__` on every subclass (by a
+    computed name the source never spells)."""
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "base.py": """
+            class Base:
+                def __init_subclass__(cls, **kwargs):
+                    super().__init_subclass__(**kwargs)
+                    setattr(cls, "__te" + "st__", True)
+        """,
+        "helpers.py": """
+            from base import Base
+
+            class Checks(Base):
+                def test_one(self):
+                    pass
+        """,
+        "tests/test_a.py": "from helpers import Checks\n\ndef test_a():\n    pass\n",
+    })
+    fast = compare(pytester, ["-k", "Checks"])
+    assert fast.ids == ["tests/test_a.py::Checks::test_one"]
+
+
+def test_descriptor_set_name_sets_dunder_test(pytester: pytest.Pytester) -> None:
+    """A value in a class body whose __set_name__ sets `__test__` on the class."""
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "helpers.py": """
+            class Marker:
+                def __set_name__(self, owner, name):
+                    setattr(owner, "__te" + "st__", True)
+
+            class Checks:
+                marker = Marker()
+
+                def test_one(self):
+                    pass
+        """,
+        "tests/test_a.py": "from helpers import Checks\n\ndef test_a():\n    pass\n",
+    })
+    fast = compare(pytester, ["-k", "Checks"])
+    assert fast.ids == ["tests/test_a.py::Checks::test_one"]
+
+
+def test_earlier_test_module_changes_sys_path(pytester: pytest.Pytester) -> None:
+    """A test module collected first puts a directory in front of sys.path:
+    skipping it would keep the later module from finding its fixture there."""
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = lib\n",
+        "lib/helpers_w.py": "def thing():\n    return 1\n",
+        "tests/vendor/helpers_w.py": VENDOR_FX,
+        "tests/test_0.py": """
+            import os
+            import sys
+
+            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
+
+            def test_zero():
+                pass
+        """,
+        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
+        "tests/test_c.py": "def test_c():\n    pass\n",
+    })
+    fast = compare(pytester, ["-k", "vv1"])
+    assert fast.ids == ["tests/test_b.py::test_b[vv1]"]
+
+
+def test_plain_helpers_still_skip(pytester: pytest.Pytester) -> None:
+    """The rules above leave plain helper classes and functions resolvable:
+    a module importing them is skipped (the report line says so)."""
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "helpers.py": """
+            import functools
+            from dataclasses import dataclass
+
+            @dataclass(frozen=True)
+            class Point:
+                x: int
+                y: int = 0
+
+            class Table(dict):
+                LIMIT = 3
+
+                @staticmethod
+                def make():
+                    return Table()
+
+            @functools.lru_cache(maxsize=None)
+            def load():
+                return 1
+        """,
+        "tests/test_a.py": "from helpers import Point, Table, load\n\ndef test_a():\n    pass\n",
+        "tests/test_b.py": "def test_b():\n    pass\n",
+    })
+    fast = compare(pytester, ["-k", "test_b"])
+    assert fast.ids == ["tests/test_b.py::test_b"]
+    assert fast.report is not None and fast.report.skipped == 1, fast.report
+
+
+def test_earlier_test_module_sets_an_environment_variable(pytester: pytest.Pytester) -> None:
+    """A test module collected first sets an environment variable that a later
+    module's parametrization reads: it is imported in every run (never learned),
+    so the later module's items stay those of plain pytest."""
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "tests/test_0.py": """
+            import os
+
+            os.environ["FC_FULL_RUN"] = "1"
+
+            def test_zero():
+                pass
+        """,
+        "tests/test_b.py": """
+            import os
+            import pytest
+
+            CASES = ["ev1", "ev2"] if os.environ.get("FC_FULL_RUN") else ["ev1"]
+
+            @pytest.mark.parametrize("case", CASES)
+            def test_b(case):
+                pass
+        """,
+    })
+    try:
+        for _ in range(3):  # cold, then learned
+            fast = compare(pytester, ["-k", "ev2"])
+            assert fast.ids == ["tests/test_b.py::test_b[ev2]"]
+    finally:
+        os.environ.pop("FC_FULL_RUN", None)
+
+
+def test_earlier_test_module_changes_sys_path_learned(pytester: pytest.Pytester) -> None:
+    """The sys.path case above, run again on learned items."""
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = lib\n",
+        "lib/helpers_w.py": "def thing():\n    return 1\n",
+        "tests/vendor/helpers_w.py": VENDOR_FX,
+        "tests/test_0.py": """
+            import os
+            import sys
+
+            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
+
+            def test_zero():
+                pass
+        """,
+        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
+    })
+    for _ in range(3):
+        fast = compare(pytester, ["-k", "vv1"])
+        assert fast.ids == ["tests/test_b.py::test_b[vv1]"]

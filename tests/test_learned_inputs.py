@@ -188,7 +188,9 @@ def test_cache_read_then_rewritten_and_edited_by_the_user(pytester: pytest.Pytes
 def test_variable_set_by_setdefault_during_collection(pytester: pytest.Pytester,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A helper sets FC_SETDEFAULT with os.environ.setdefault; the test module
-    reads it back. It is unset before every run: an output, not an input."""
+    reads it back. It is unset before every run: an output, not an input. A
+    module collected later reads it too: test_sd.py, whose collection sets it,
+    is never learned (imported in every run), the others are."""
     monkeypatch.delenv("FC_SETDEFAULT", raising=False)
     write(pytester.path, {**BASE, "envsetup.py": """
         import os
@@ -201,12 +203,19 @@ def test_variable_set_by_setdefault_during_collection(pytester: pytest.Pytester,
 
         @pytest.mark.parametrize("v", ["s_" + os.environ["FC_SETDEFAULT"]])
         def test_sd(v): pass
+    """, "test_zread.py": """
+        import os
+        import pytest
+
+        @pytest.mark.parametrize("v", ["z_" + os.environ.get("FC_SETDEFAULT", "unset")])
+        def test_zread(v): pass
     """})
-    learn(pytester, ["-k", "s_1"], ["test_sd.py::test_sd[s_1]"], 3)
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
-    assert_learning_took(rep, ALPHA, "second run")
-    rep = exact(pytester, ["-k", "beta"], BETA, 3, "third run")
-    assert_learning_took(rep, BETA, "third run")
+    learn(pytester, ["-k", "s_1"], ["test_sd.py::test_sd[s_1]"], 4)
+    for args, expect, label in ((["-k", "alpha"], ALPHA, "second run"), (["-k", "beta"], BETA, "third run"),
+                                (["-k", "z_1"], ["test_zread.py::test_zread[z_1]"], "fourth run")):
+        rep = exact(pytester, args, expect, 4, label)
+        files = {i.split("::", 1)[0] for i in expect} | {"test_sd.py"}
+        assert rep.learned > 0 and rep.skipped > 0 and rep.imported == len(files), (label, rep)
 
 
 def test_variable_exported_after_learning(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -377,11 +377,18 @@ def test_a_body_that_no_longer_compiles_is_seen(pytester: pytest.Pytester) -> No
         def helper():
             return 0
     """
+    # Ids the model cannot compute: the learning run imports the module (and
+    # learns it depends on proj/util.py), as the import alone no longer does.
     files["tests/test_util.py"] = """
+        import pytest
+
         from proj.util import helper
 
+        CASES = list(range(2))
 
-        def test_util():
+
+        @pytest.mark.parametrize("n", CASES)
+        def test_util(n):
             pass
     """
     args = ("-k", "case2")
