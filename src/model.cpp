@@ -747,11 +747,16 @@ std::string process_state_write(const FileFacts& f) { return process_state_write
 Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
                 const Filter& filter, ImportResolver* resolver) {
   Decision d;
-  // First: decide.cpp looks for this reason. A module that may change where
-  // imports look (it names sys.path, in a form not seen as a write) counts
+  // First: decide.cpp looks for this reason. A module that names sys.path and
+  // calls its own code at import may change where imports look: it counts
   // where imported names are resolved.
   std::string w = process_state_write(f);
-  if (w.empty() && resolver && f.mentions_sys_path) w = std::string(kProcessState) + " (may change sys.path)";
+  if (w.empty() && resolver && f.mentions_sys_path)
+    for (const auto& b : f.bound)
+      if (b.call && !safe_call(f, b, cfg)) {
+        w = std::string(kProcessState) + " (names sys.path, calls " + b.name + "() at import)";
+        break;
+      }
   if (!w.empty()) {
     d.reason = w;
     return d;

@@ -542,3 +542,45 @@ def test_earlier_test_module_changes_sys_path_learned(pytester: pytest.Pytester)
     for _ in range(3):
         fast = compare(pytester, ["-k", "vv1"])
         assert fast.ids == ["tests/test_b.py::test_b[vv1]"]
+
+
+def test_sys_path_changed_in_a_function_called_at_import(pytester: pytest.Pytester) -> None:
+    """The sys.path write is inside a function the module calls at import."""
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = lib\n",
+        "lib/helpers_w.py": "def thing():\n    return 1\n",
+        "tests/vendor/helpers_w.py": VENDOR_FX,
+        "tests/test_0.py": """
+            import os
+            import sys
+
+            def _setup():
+                sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
+
+            _setup()
+
+            def test_zero():
+                pass
+        """,
+        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
+    })
+    fast = compare(pytester, ["-k", "vv1"])
+    assert fast.ids == ["tests/test_b.py::test_b[vv1]"]
+
+
+def test_a_path_append_in_a_test_body_changes_nothing(pytester: pytest.Pytester) -> None:
+    """`path.append(...)` on a local list inside a test is no sys.path write:
+    the other modules' resolved skips stand (networkx's shortest-path tests)."""
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "helpers.py": "def build():\n    return []\n",
+        "tests/test_paths.py": """
+            def test_walk():
+                path = [1]
+                path.append(2)
+        """,
+        "tests/test_b.py": "from helpers import build\n\ndef test_b():\n    pass\n",
+    })
+    fast = compare(pytester, ["-k", "test_walk"])
+    assert fast.ids == ["tests/test_paths.py::test_walk"]
+    assert fast.report is not None and fast.report.skipped == 1, fast.report
