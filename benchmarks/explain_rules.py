@@ -53,8 +53,10 @@ def main() -> None:
     ap.add_argument("--suite", required=True)
     ap.add_argument("--label", default="after")
     ap.add_argument("--out", type=Path)
-    ap.add_argument("paths", nargs="+")
+    ap.add_argument("paths", nargs=argparse.REMAINDER, help="after --: paths and options for pytest")
     args = ap.parse_args()
+    if args.paths[:1] == ["--"]:
+        args.paths = args.paths[1:]
     with tempfile.TemporaryDirectory(prefix="fc-explain-") as cache:
         cmd: List[str] = [args.python, "-m", "pytest", "--co", "-q", "-p", "no:randomly", "-p", "no:xdist",
                           "--cache-clear", "--fast-collect-explain", "-o", f"cache_dir={cache}",
