@@ -191,6 +191,8 @@ def test_type_checking_set_true_by_conftest(pytester: pytest.Pytester, monkeypat
     """`if TYPE_CHECKING:` runs when a conftest set typing.TYPE_CHECKING first."""
     import typing
 
+    import _pytest.stepwise  # noqa: F401 - imported now, not under TYPE_CHECKING (it needs typing_extensions then)
+
     # The runs are in this process: the conftest's setting is undone afterwards.
     monkeypatch.setattr(typing, "TYPE_CHECKING", typing.TYPE_CHECKING)
     write(pytester.path, {
