@@ -419,7 +419,13 @@ def same_import_state(before: Optional[List[Any]], basedirs: Iterable[str]) -> b
     if now[0] == before[0]:
         return True
     expected = set(basedirs)  # pytest puts them on sys.path, again in front
-    return [p for p in now[0] if p not in expected] == [p for p in before[0] if p not in expected]
+
+    def searched(path: List[str]) -> List[str]:
+        # A repeated entry finds nothing its first occurrence did not (an
+        # xdist worker has the working directory twice).
+        return [p for p in dict.fromkeys(path) if p not in expected]
+
+    return searched(now[0]) == searched(before[0])
 
 
 def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:

@@ -586,3 +586,19 @@ def test_a_path_append_in_a_test_body_changes_nothing(pytester: pytest.Pytester)
     fast = compare(pytester, ["-k", "test_walk"])
     assert fast.ids == ["tests/test_paths.py::test_walk"]
     assert fast.report is not None and fast.report.skipped == 1, fast.report
+
+
+def test_resolved_skips_hold_on_xdist_workers(pytester: pytest.Pytester) -> None:
+    """Under -n 2 the workers take the controller's resolved skips: their
+    sys.path differs only by a repeated entry (the working directory)."""
+    pytest.importorskip("xdist")
+    write(pytester.path, {
+        "pytest.ini": INI,
+        "helpers.py": "class Table(dict):\n    LIMIT = 3\n",
+        "tests/test_a.py": "import sys\nfrom helpers import Table\n\nsys.stderr.write('IMPORTED test_a\\n')\n\ndef test_a():\n    pass\n",
+        "tests/test_b.py": "def test_b():\n    pass\n",
+    })
+    result = pytester.runpytest_subprocess("-n", "2", "-k", "test_b", "-p", "no:randomly", "-s")
+    result.assert_outcomes(passed=1)
+    assert "fastcollect: imported 1 of 2 test files, skipped 1" in result.stdout.str(), result.stdout.str()
+    assert "IMPORTED test_a" not in result.stdout.str() + result.stderr.str()
