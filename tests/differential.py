@@ -10,10 +10,20 @@ import os
 import random
 import re
 import shutil
+import textwrap
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Sequence, Set, Tuple
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 import pytest
+
+
+def write(root: Path, files: Dict[str, str]) -> None:
+    """Writes a project: relative path -> source (dedented)."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def without_root_read_override() -> List[str]:

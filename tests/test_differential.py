@@ -4,20 +4,11 @@ shared/CONTRACT.md: the selected node IDs must be identical."""
 from __future__ import annotations
 
 import random
-import textwrap
-from pathlib import Path
-from typing import Dict, Sequence
+from typing import Sequence
 
 import pytest
 
-from differential import check_expressions, collect, compare, expressions, identifiers, skipped
-
-
-def write(root: Path, files: Dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
+from differential import check_expressions, collect, compare, expressions, identifiers, skipped, write
 
 
 def exercise(pytester: pytest.Pytester, fixed: Sequence[str] = (), marks: Sequence[str] = (),

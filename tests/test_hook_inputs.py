@@ -15,12 +15,12 @@ with the plugin silently off (PYTEST_FASTCOLLECT=0 fails them all).
 from __future__ import annotations
 
 import re
-import textwrap
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
+
+from differential import write
 
 from plugins_dir import PLUGINS_DIR, env_with_plugins
 
@@ -82,13 +82,6 @@ def ids_fast(pytester: pytest.Pytester, *args: str) -> Tuple[List[str], str]:
     out = _run(pytester, args)
     report_of(out)  # the plugin was active and decided
     return _node_ids(out), out
-
-
-def write(root: Path, files: Dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def _apply_env(monkeypatch: pytest.MonkeyPatch, env: Dict[str, Optional[str]]) -> None:

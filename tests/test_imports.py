@@ -9,23 +9,14 @@ from __future__ import annotations
 
 import os
 import random
-import textwrap
 import time
-from pathlib import Path
 from typing import Dict, Sequence
 
 import pytest
 
-from differential import check_expressions, collect, compare, expressions, identifiers, skipped
+from differential import check_expressions, collect, compare, expressions, identifiers, skipped, write
 
 INI = "[pytest]\npythonpath = .\n"
-
-
-def write(root: Path, files: Dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def exercise(pytester: pytest.Pytester, fixed: Sequence[str] = (), seed: int = 0, count: int = 12) -> int:

@@ -1,28 +1,19 @@
-"""Review of "resolution of imported names" (branch `static`, issue #13):
-projects where the plugin and plain pytest must select the same node IDs.
-Each case missed a test on that branch when it was written; on main, where a
-from-import of a non-stdlib name keeps its module Unknown, they guard that
-rule (and the stdlib-named local module case found a bug there too)."""
+"""Review of "resolution of imported names" (issue #13): projects where the
+plugin and plain pytest must select the same node IDs. Each case missed a
+test when it was written (the resolution branch before its review, or main:
+the stdlib-named local module, and the test modules that write process state
+at import)."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from pathlib import Path
-from typing import Dict
 
 import pytest
 
-from differential import compare
+from differential import compare, write
 
 INI = "[pytest]\npythonpath = .\n"
-
-
-def write(root: Path, files: Dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def test_imported_class_with_dunder_test(pytester: pytest.Pytester) -> None:
@@ -435,28 +426,6 @@ def test_descriptor_set_name_sets_dunder_test(pytester: pytest.Pytester) -> None
     assert fast.ids == ["tests/test_a.py::Checks::test_one"]
 
 
-def test_earlier_test_module_changes_sys_path(pytester: pytest.Pytester) -> None:
-    """A test module collected first puts a directory in front of sys.path:
-    skipping it would keep the later module from finding its fixture there."""
-    write(pytester.path, {
-        "pytest.ini": "[pytest]\npythonpath = lib\n",
-        "lib/helpers_w.py": "def thing():\n    return 1\n",
-        "tests/vendor/helpers_w.py": VENDOR_FX,
-        "tests/test_0.py": """
-            import os
-            import sys
-
-            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
-
-            def test_zero():
-                pass
-        """,
-        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
-        "tests/test_c.py": "def test_c():\n    pass\n",
-    })
-    fast = compare(pytester, ["-k", "vv1"])
-    assert fast.ids == ["tests/test_b.py::test_b[vv1]"]
-
 
 def test_plain_helpers_still_skip(pytester: pytest.Pytester) -> None:
     """The rules above leave plain helper classes and functions resolvable:
@@ -524,50 +493,6 @@ def test_earlier_test_module_sets_an_environment_variable(pytester: pytest.Pytes
         os.environ.pop("FC_FULL_RUN", None)
 
 
-def test_earlier_test_module_changes_sys_path_learned(pytester: pytest.Pytester) -> None:
-    """The sys.path case above, run again on learned items."""
-    write(pytester.path, {
-        "pytest.ini": "[pytest]\npythonpath = lib\n",
-        "lib/helpers_w.py": "def thing():\n    return 1\n",
-        "tests/vendor/helpers_w.py": VENDOR_FX,
-        "tests/test_0.py": """
-            import os
-            import sys
-
-            sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
-
-            def test_zero():
-                pass
-        """,
-        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
-    })
-    for _ in range(3):
-        fast = compare(pytester, ["-k", "vv1"])
-        assert fast.ids == ["tests/test_b.py::test_b[vv1]"]
-
-
-def test_sys_path_changed_in_a_function_called_at_import(pytester: pytest.Pytester) -> None:
-    """The sys.path write is inside a function the module calls at import."""
-    write(pytester.path, {
-        "pytest.ini": "[pytest]\npythonpath = lib\n",
-        "lib/helpers_w.py": "def thing():\n    return 1\n",
-        "tests/vendor/helpers_w.py": VENDOR_FX,
-        "tests/test_0.py": """
-            import os
-            import sys
-
-            def _setup():
-                sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
-
-            _setup()
-
-            def test_zero():
-                pass
-        """,
-        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
-    })
-    fast = compare(pytester, ["-k", "vv1"])
-    assert fast.ids == ["tests/test_b.py::test_b[vv1]"]
 
 
 def test_a_path_append_in_a_test_body_changes_nothing(pytester: pytest.Pytester) -> None:
@@ -602,3 +527,49 @@ def test_resolved_skips_hold_on_xdist_workers(pytester: pytest.Pytester) -> None
     result.assert_outcomes(passed=1)
     assert "fastcollect: imported 1 of 2 test files, skipped 1" in result.stdout.str(), result.stdout.str()
     assert "IMPORTED test_a" not in result.stdout.str() + result.stderr.str()
+
+
+SYS_PATH_FIRST = """
+    import os
+    import sys
+
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
+
+    def test_zero():
+        pass
+"""
+
+SYS_PATH_IN_A_FUNCTION = """
+    import os
+    import sys
+
+    def _setup():
+        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "vendor"))
+
+    _setup()
+
+    def test_zero():
+        pass
+"""
+
+
+@pytest.mark.parametrize("first, runs", [
+    pytest.param(SYS_PATH_FIRST, 1, id="module-level"),
+    pytest.param(SYS_PATH_FIRST, 3, id="then-learned"),
+    pytest.param(SYS_PATH_IN_A_FUNCTION, 1, id="in-a-function-called-at-import"),
+])
+def test_earlier_test_module_changes_sys_path(pytester: pytest.Pytester, first: str, runs: int) -> None:
+    """A test module collected first puts a directory in front of sys.path:
+    skipping it (statically, or on its learned items) would keep the later
+    module from finding its fixture there."""
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = lib\n",
+        "lib/helpers_w.py": "def thing():\n    return 1\n",
+        "tests/vendor/helpers_w.py": VENDOR_FX,
+        "tests/test_0.py": first,
+        "tests/test_b.py": "from helpers_w import thing\n\ndef test_b():\n    pass\n",
+        "tests/test_c.py": "def test_c():\n    pass\n",
+    })
+    for _ in range(runs):
+        fast = compare(pytester, ["-k", "vv1"])
+        assert fast.ids == ["tests/test_b.py::test_b[vv1]"]

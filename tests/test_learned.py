@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import os
 import textwrap
-from pathlib import Path
-from typing import Dict, Sequence
+from typing import Sequence
 
 import pytest
 
-from differential import compare, skipped
+from differential import compare, skipped, write
 
 # A conftest hook that acts per item but adds a marker whose name static
 # reading cannot know defeats the static model: only learned items can let
@@ -65,13 +64,6 @@ BASE = {
 
 EXPRESSIONS = ["alpha", "d_two", "h_one", "e_one", "inherited", "far", "not beta", "d_three", "h_three",
                "e_two", "inherited_two", "fixt"]
-
-
-def write(root: Path, files: Dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def learn_then_compare(pytester: pytest.Pytester, expressions: Sequence[str] = EXPRESSIONS) -> int:

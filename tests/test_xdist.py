@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 import pytest
 
-from differential import Report, reports_of
+from differential import Report, reports_of, write
 
 pytest.importorskip("xdist")
 
@@ -58,13 +56,6 @@ class Run:
     lines: List[str]  # every fastcollect: line
     ret: int
     output: str
-
-
-def write(root: Path, files: Dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
 
 
 def run(pytester: pytest.Pytester, *args: str, workers: str = "2") -> Run:
