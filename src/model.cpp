@@ -564,7 +564,7 @@ class ModuleEval {
   bool klass(const Class& c, const Outer& outer, std::string& reason) const {
     bool collected = name_matches(c.name, cfg_.python_classes);
     if (!c.bases.empty()) {
-      reason = "class " + c.name + " has base classes (" + c.bases[0] + ")";
+      reason = "class '" + c.name + "' has base classes ('" + c.bases[0] + "')";
       return false;
     }
     if (!collected) return true;  // neither it nor its nested classes are collected

@@ -728,24 +728,24 @@ struct Resolver::Walk {
   ImportedName classify_class_statically(const Class& c, const Module& m, const FileFacts& f) {
     for (const auto& d : c.decorators)
       if (d.kind == DecoKind::Builtin || !stdlib_decorator(d, f))
-        return unknown("class " + c.name + " in " + m.file + " is decorated");
+        return unknown("class '" + c.name + "' in " + m.file + " is decorated");
     // What runs while the class is built and may set attributes on it
     // (`__test__`, a base): its body's calls and computed values (a
     // descriptor's __set_name__), an __init_subclass__ it defines for
     // subclasses, a metaclass.
-    if (!c.dynamic.empty()) return unknown("class " + c.name + " in " + m.file + ": " + c.dynamic[0]);
+    if (!c.dynamic.empty()) return unknown("class '" + c.name + "' in " + m.file + ": " + c.dynamic[0]);
     for (const auto& b : c.bound)
       if (b.call || !b.literal)
-        return unknown("class " + c.name + " in " + m.file + " runs code in its body (" + b.name + ")");
+        return unknown("class '" + c.name + "' in " + m.file + " runs code in its body (" + b.name + ")");
     for (const auto& fn : c.funcs) {
       if (fn.name == "__init_subclass__" || fn.name == "__class_getitem__" || fn.name == "__getattr__")
-        return unknown("class " + c.name + " in " + m.file + " defines " + fn.name);
+        return unknown("class '" + c.name + "' in " + m.file + " defines " + fn.name);
       for (const auto& d : fn.decorators)
         if (d.kind == DecoKind::Builtin ? !builtin_untouched(f, d.root) : !stdlib_decorator(d, f))
-          return unknown("class " + c.name + " in " + m.file + ": a method has decorator @" + d.name);
+          return unknown("class '" + c.name + "' in " + m.file + ": a method has decorator @" + d.name);
     }
     if (!c.imports.empty() || !c.classes.empty())
-      return unknown("class " + c.name + " in " + m.file + " imports or nests in its body");
+      return unknown("class '" + c.name + "' in " + m.file + " imports or nests in its body");
     for (std::string b : c.bases) {
       auto eq = b.find('=');
       if (eq != std::string::npos) {
@@ -756,7 +756,7 @@ struct Resolver::Walk {
         std::string meta = b.substr(eq + 1);
         meta.erase(std::remove_if(meta.begin(), meta.end(), [](char ch) { return ch == ' ' || ch == '\n'; }),
                    meta.end());
-        if (!plain_metaclass(f, meta)) return unknown("class " + c.name + " in " + m.file + " has metaclass " + meta);
+        if (!plain_metaclass(f, meta)) return unknown("class '" + c.name + "' in " + m.file + " has metaclass " + meta);
         continue;
       }
       b.erase(std::remove_if(b.begin(), b.end(), [](char ch) { return ch == ' ' || ch == '\n' || ch == '\t'; }),
@@ -764,10 +764,10 @@ struct Resolver::Walk {
       auto br = b.find('[');
       if (br != std::string::npos) b = b.substr(0, br);
       if (b.empty() || b.find_first_of("()*") != std::string::npos)
-        return unknown("class " + c.name + " in " + m.file + " has a computed base");
+        return unknown("class '" + c.name + "' in " + m.file + " has a computed base");
       ImportedName base = base_class(b, m, f);
       if (base.kind != ImportedName::NotFixture || !base.plain)
-        return unknown("class " + c.name + " in " + m.file + " may derive from unittest.TestCase" +
+        return unknown("class '" + c.name + "' in " + m.file + " may derive from unittest.TestCase" +
                        (base.why.empty() ? "" : " (" + base.why + ")"));
     }
     return not_fixture(true);
