@@ -570,6 +570,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "norecursedirs": _ini_list(config, "norecursedirs"),
         "stdlib": stdlib,
         "resolve": resolve_environment(stdlib),
+        "import_state": import_state(),  # taken with it (the core ignores it)
         "type_checking_set": type_checking_set(),
         "index_dir": index_dir or "",
         "keyword": keyword or None,

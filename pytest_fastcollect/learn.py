@@ -24,7 +24,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 import pytest
 
 from pytest_fastcollect import __version__
-from pytest_fastcollect.environment import REORDERING_PLUGINS, collection_roots
+from pytest_fastcollect.environment import REORDERING_PLUGINS, collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
 
 # Options that filter items while collecting (before modifyitems): a module
@@ -257,9 +257,8 @@ def _process_state() -> _ProcessState:
         cwd = os.getcwd()
     except OSError:
         cwd = ""
-    typing_module = sys.modules.get("typing")
     env = dict(getattr(os.environ, "_data", None) or {})
-    return list(sys.path), env, cwd, bool(getattr(typing_module, "TYPE_CHECKING", False))
+    return list(sys.path), env, cwd, type_checking_set()
 
 
 def _same_process_state(before: _ProcessState, after: _ProcessState, module: str) -> bool:

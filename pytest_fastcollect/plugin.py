@@ -355,7 +355,7 @@ def decide(config: pytest.Config, state: State) -> None:
         return
     state.skip = frozenset(result["skip"])
     state.resolved = frozenset(result["resolved"])
-    state.import_state = environment.import_state() if state.resolved else None
+    state.import_state = scan_config["import_state"] if state.resolved else None
     state.basedirs = frozenset(result["basedirs"])
     state.imported = list(result["imported"])
     state.steps = dict(result["steps"])

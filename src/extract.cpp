@@ -104,6 +104,9 @@ struct Ctx {
   std::map<std::string, Decorator> mark_aliases;
   // Inside the body of `if TYPE_CHECKING:` (1) / `if typing.TYPE_CHECKING:` (2).
   uint8_t type_checking = 0;
+  // The source names something a process-state write needs (note_process_state
+  // looks at statements only then).
+  bool state_tokens = false;
 
   // The node's source text, at most `limit` bytes of it.
   std::string text(TSNode n, size_t limit = std::string::npos) const {
@@ -901,6 +904,7 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
 
 // A statement at module or class level that writes process state (kProcessState).
 void note_process_state(Ctx& c, TSNode st, Body& s) {
+  if (!c.state_tokens) return;
   std::string text;
   for (char ch : c.text(st))
     if (ch != ' ' && ch != '\n' && ch != '\t' && ch != '\\' && ch != '\r') text += ch;
@@ -1119,6 +1123,8 @@ FileFacts Extractor::extract(std::string_view source) {
   Ctx c;
   c.src = source;
   c.fields = resolve_fields(lang_);  // 16 lookups per file, not per node
+  for (const char* t : {"environ", "putenv", "unsetenv", "chdir", "path", "addsitedir", "TYPE_CHECKING"})
+    if (source.find(t) != std::string_view::npos) c.state_tokens = true;
   f.mentions_pluginmanager = source.find("pluginmanager") != std::string_view::npos;
   f.mentions_sys_path = source.find("sys.path") != std::string_view::npos ||
                         source.find("path.insert") != std::string_view::npos ||
