@@ -11,7 +11,7 @@ import sysconfig
 import zipfile
 from pathlib import Path
 from dataclasses import dataclass, field
-from types import FunctionType, ModuleType
+from types import BuiltinFunctionType, FunctionType, ModuleType
 from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
@@ -468,7 +468,8 @@ def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
         except TypeError:
             continue
         loaded[name] = (os.path.abspath(file) if file else "", path is not None, paths)
-    return {"search": search, "loaded": loaded, "unknown": unknown, "live": LiveObjects(loaded)}
+    live = LiveObjects(loaded)
+    return {"search": search, "loaded": loaded, "unknown": unknown, "live": live, "live_id": live.value_id}
 
 
 _PLAIN_METACLASSES = (type, abc.ABCMeta)
@@ -541,6 +542,54 @@ class LiveObjects:
             if "__test__" in getattr(value, "__dict__", {}):
                 return None
             return sorted(self._files_of_class(tp) - {file})
+        except Exception:
+            return None
+
+
+    def value_id(self, file: str, attrs: List[str]) -> Optional[Tuple[str, str, List[str]]]:
+        """The id pytest's IdMaker gives a parameter value written as a name:
+        `attrs` read from the loaded module at `file`, each step through a
+        plain module's namespace. ("id", text, deps) for a value whose id is
+        its own (a str, int, float, bool or None; the __name__ of a function,
+        class or module), ("fallback", "", deps) for one that takes
+        argname+index (a list, tuple, dict or set), None when not known. Only
+        types whose id reads no user code answer; nothing is imported."""
+        name = self.module_of.get(file)
+        value: Any = sys.modules.get(name) if name else None
+        deps = set()
+        try:
+            for attr in attrs:
+                if type(value) is not ModuleType:
+                    return None
+                own = self.files.get(vars(value).get("__name__", ""))
+                if own:
+                    deps.add(own)
+                value = vars(value)[attr]
+            tp = type(value)
+            text: Optional[str] = None
+            if tp is str:
+                if all(" " <= ch <= "~" for ch in value) and "\\" not in value:
+                    text = value
+            elif value is None or tp in (bool, int, float):
+                text = str(value)
+            elif tp in (FunctionType, BuiltinFunctionType):
+                text = value.__name__
+                code = getattr(value, "__code__", None)
+                if code is not None:
+                    deps.add(os.path.abspath(code.co_filename))
+            elif tp in _PLAIN_METACLASSES:
+                text = value.__name__
+                deps.update(self._files_of_class(value))
+            elif tp is ModuleType:
+                text = vars(value).get("__name__")
+                own = self.files.get(text or "")
+                if own:
+                    deps.add(own)
+            elif tp in (list, tuple, dict, set, frozenset):
+                return ("fallback", "", sorted(d for d in deps if d != file))
+            if not isinstance(text, str):
+                return None
+            return ("id", text, sorted(d for d in deps if d != file and os.path.isfile(d)))
         except Exception:
             return None
 

@@ -225,6 +225,22 @@ bool sequence(TSNode n, std::vector<TSNode>& out) {
   return true;
 }
 
+// Source text that may set an object's __name__: `X.__name__ =` (not `==`),
+// the string "__name__" (setattr, __dict__), functools' update_wrapper/wraps.
+bool sets_dunder_name(std::string_view src) {
+  if (src.find("update_wrapper") != std::string_view::npos || src.find("wraps") != std::string_view::npos)
+    return true;
+  for (size_t at = src.find("__name__"); at != std::string_view::npos; at = src.find("__name__", at + 1)) {
+    if (at > 0 && (src[at - 1] == '"' || src[at - 1] == '\'')) return true;
+    size_t k = at + 8;
+    while (k < src.size() && (src[k] == ' ' || src[k] == '\t')) ++k;
+    if (k < src.size() && src[k] == '=' && (k + 1 >= src.size() || src[k + 1] != '=')) return true;
+    if (k + 1 < src.size() && src[k + 1] == '=' && std::string_view("+|&").find(src[k]) != std::string_view::npos)
+      return true;
+  }
+  return false;
+}
+
 bool printable_plain(const std::string& s) {
   for (unsigned char ch : s)
     if (ch < 0x20 || ch > 0x7e || ch == '\\') return false;
@@ -323,7 +339,7 @@ bool is_param_call(const Ctx& c, TSNode e, TSNode& call) {
 // ids=[...] (null: none given): each entry's state (explicit_id) and text;
 // false when the ids cannot be known.
 bool explicit_ids(const Ctx& c, TSNode ids, size_t sets, std::vector<int>& state, std::vector<std::string>& text) {
-  if (ts_node_is_null(ids)) return true;
+  if (ts_node_is_null(ids) || is(unparen(ids), "none")) return true;  // ids=None: generated
   std::vector<TSNode> id_nodes;
   if (!sequence(ids, id_nodes) || id_nodes.size() != sets) return false;
   bool ok = true;
@@ -338,14 +354,17 @@ bool explicit_ids(const Ctx& c, TSNode ids, size_t sets, std::vector<int>& state
 }
 
 // The values of one parameter set that is not a pytest.param(...) call.
-void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known) {
+// `marks_if_refs`: as marks_known, where a name or an attribute of one (a
+// reference the model may resolve to a plain object) does not count.
+void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known,
+                  bool& marks_if_refs) {
   TSNode inner = unparen(e);
   if (argnames == 1) {
     vals.push_back(inner);
   } else if (!sequence(inner, vals)) {
     ids_ok = false;  // a variable: values unknown
     // A variable may hold pytest.param objects with marks.
-    if (!(is(inner, "list") || is(inner, "tuple"))) marks_known = false;
+    if (!(is(inner, "list") || is(inner, "tuple"))) marks_known = marks_if_refs = false;
   }
   // Any call in a plain value might produce a ParameterSet (marks) -- only
   // pytest.param does, but an alias of it would too.
@@ -353,27 +372,101 @@ void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& id
     TSNode uv = unparen(v);
     if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") || is(uv, "false") ||
           is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") || is(uv, "tuple") ||
-          is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string")))
-      marks_known = marks_known && !is(uv, "call") && !is(uv, "identifier") && !is(uv, "attribute") &&
-                    !is(uv, "subscript");
+          is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string"))) {
+      const bool ref = is(uv, "identifier") || is(uv, "attribute");
+      const bool bad = is(uv, "call") || is(uv, "subscript");
+      marks_known = marks_known && !bad && !ref;
+      marks_if_refs = marks_if_refs && !bad;
+    }
   }
   if (argnames == 1 && !vals.empty()) {
     TSNode uv = unparen(vals[0]);
-    if (is(uv, "call") || is(uv, "identifier") || is(uv, "attribute") || is(uv, "subscript")) marks_known = false;
+    if (is(uv, "call") || is(uv, "subscript")) marks_known = marks_if_refs = false;
+    if (is(uv, "identifier") || is(uv, "attribute")) marks_known = false;
   }
 }
 
+// A value the model may resolve: a name or an attribute of one ("a.b.c").
+bool reference(const Ctx& c, TSNode v, std::string& out) {
+  std::vector<std::string> chain;
+  v = unparen(v);
+  if (!(is(v, "identifier") || is(v, "attribute")) || !dotted(c, v, chain)) return false;
+  out = std::string(1, kRefPart);
+  for (size_t i = 0; i < chain.size(); ++i) out += (i ? "." : "") + chain[i];
+  return true;
+}
+
+// argvalues `range(...)` (or list(range(...)) / tuple(range(...))) of literal
+// integers: the ints it yields; false otherwise (or when too many).
+bool range_values(const Ctx& c, TSNode v, std::vector<long long>& out, std::vector<std::string>& builtins) {
+  constexpr long long kMaxValues = 1000;
+  v = unparen(v);
+  if (!is(v, "call")) return false;
+  std::vector<std::string> fn;
+  if (!dotted(c, field(c, v, &Fields::function), fn) || fn.size() != 1) return false;
+  Args a = call_args(c, v);
+  if (a.splat || !a.keyword.empty()) return false;
+  if (fn[0] == "list" || fn[0] == "tuple") {
+    if (a.positional.size() != 1) return false;
+    builtins.push_back(fn[0]);
+    return range_values(c, a.positional[0], out, builtins);
+  }
+  if (fn[0] != "range" || a.positional.empty() || a.positional.size() > 3) return false;
+  std::vector<long long> n;
+  for (TSNode arg : a.positional) {
+    TSNode u = unparen(arg);
+    bool neg = false;
+    if (is(u, "unary_operator")) {
+      if (c.text(ts_node_child(u, 0)) != "-") return false;
+      neg = true;
+      u = unparen(field(c, u, &Fields::argument));
+    }
+    if (!is(u, "integer")) return false;
+    const std::string t = c.text(u);
+    if (t.empty() || t.size() > 9 || (t.size() > 1 && t[0] == '0')) return false;
+    for (char ch : t)
+      if (ch < '0' || ch > '9') return false;
+    n.push_back(neg ? -std::stoll(t) : std::stoll(t));
+  }
+  long long start = 0, stop = 0, step = 1;
+  if (n.size() == 1) stop = n[0];
+  else start = n[0], stop = n[1];
+  if (n.size() == 3) step = n[2];
+  if (step == 0) return false;  // ValueError at import
+  for (long long i = start; step > 0 ? i < stop : i > stop; i += step) {
+    if (static_cast<long long>(out.size()) >= kMaxValues) return false;
+    out.push_back(i);
+  }
+  builtins.push_back("range");
+  return true;
+}
+
 // Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
+// `refs`: ids that depend on names go to ParamSets::pending (parametrize).
 ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
-                     TSNode values, TSNode ids) {
+                     TSNode values, TSNode ids, bool refs = false) {
   ParamSets p;
   std::vector<TSNode> elems;
   bool values_known = !ts_node_is_null(values) && sequence(values, elems);
-  if (!values_known) return p;  // ids and marks unknown
+  if (!values_known) {
+    std::vector<long long> ints;
+    std::vector<std::string> builtins;
+    if (refs && names_known && argnames.size() == 1 && (ts_node_is_null(ids) || is(unparen(ids), "none")) &&
+        !ts_node_is_null(values) &&
+        range_values(c, values, ints, builtins) && !ints.empty()) {
+      for (long long i : ints) p.pending.push_back({std::to_string(i)});
+      p.marks.resize(ints.size());
+      p.pending_builtins = builtins;
+      p.pending_marks_known = true;
+    }
+    return p;  // ids and marks unknown (until the model checks the builtins)
+  }
 
   std::vector<int> id_state;
   std::vector<std::string> id_text;
   bool ids_ok = names_known && explicit_ids(c, ids, elems.size(), id_state, id_text);
+  bool pend_ok = ids_ok && refs;  // every id is literal or a reference
+  bool marks_if_refs = true;
   p.marks_known = true;
   for (size_t idx = 0; idx < elems.size(); ++idx) {
     TSNode e = elems[idx];
@@ -385,50 +478,61 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
     if (is_param_call(c, e, pcall)) {
       Args a = call_args(c, pcall);
       if (a.splat) {
-        ids_ok = false;
-        p.marks_known = false;
+        ids_ok = pend_ok = false;
+        p.marks_known = marks_if_refs = false;
       }
       vals = a.positional;
       TSNode idn = a.kw("id");
       if (!ts_node_is_null(idn)) {
         pid_state = explicit_id(c, idn, pid);
-        if (pid_state < 0) ids_ok = false;
+        if (pid_state < 0) ids_ok = pend_ok = false;
       }
       TSNode mk = a.kw("marks");
-      if (!ts_node_is_null(mk) && !mark_names_of(c, mk, marks)) p.marks_known = false;
+      if (!ts_node_is_null(mk) && !mark_names_of(c, mk, marks)) p.marks_known = marks_if_refs = false;
       for (const auto& [k, v] : a.keyword)
-        if (k != "id" && k != "marks") ids_ok = false;  // unexpected: pytest would error
+        if (k != "id" && k != "marks") ids_ok = pend_ok = false;  // unexpected: pytest would error
     } else {
-      plain_values(e, argnames.size(), vals, ids_ok, p.marks_known);
+      plain_values(e, argnames.size(), vals, ids_ok, p.marks_known, marks_if_refs);
+      if (!ids_ok && vals.empty()) pend_ok = false;
     }
     p.marks.push_back(marks);
-    if (!ids_ok) continue;
+    if (!ids_ok && !pend_ok) continue;
     if (vals.size() != argnames.size()) {
-      ids_ok = false;
+      ids_ok = pend_ok = false;
       continue;
     }
-    std::string id;
+    std::vector<std::string> parts;
     if (pid_state == 1) {
-      id = pid;
+      parts.push_back(pid);
     } else if (!id_state.empty() && id_state[idx] == 1) {
-      id = id_text[idx];
+      parts.push_back(id_text[idx]);
     } else {
-      for (size_t k = 0; k < vals.size() && ids_ok; ++k) {
+      for (size_t k = 0; k < vals.size() && (ids_ok || pend_ok); ++k) {
         std::string one;
-        if (!literal_id(c, vals[k], argnames[k], idx, one)) ids_ok = false;
-        if (k) id += "-";
-        id += one;
+        if (!literal_id(c, vals[k], argnames[k], idx, one)) {
+          ids_ok = false;
+          if (!pend_ok || !reference(c, vals[k], one)) pend_ok = false;
+        }
+        parts.push_back(one);
       }
     }
+    std::string id;
+    for (size_t k = 0; k < parts.size(); ++k) id += (k ? "-" : "") + parts[k];
     p.ids.push_back(id);
+    p.pending.push_back(std::move(parts));
   }
-  if (elems.empty()) ids_ok = false;  // pytest makes one "empty parameter set" item
+  if (elems.empty()) ids_ok = pend_ok = false;  // pytest makes one "empty parameter set" item
   if (ids_ok) {
     std::set<std::string> seen(p.ids.begin(), p.ids.end());
     if (seen.size() != p.ids.size()) ids_ok = false;  // pytest adds suffixes to duplicates
   }
   p.ids_known = ids_ok;
   if (!ids_ok) p.ids.clear();
+  if (ids_ok || !pend_ok) {
+    p.pending.clear();
+  } else {
+    p.pending_marks_known = marks_if_refs;
+  }
   return p;
 }
 
@@ -466,7 +570,7 @@ void parametrize_args(const Ctx& c, const Args& a, Decorator& d) {
     // marks unknown, ids unknown
     return;
   }
-  d.params = param_sets(c, d.args, d.args_known, values, ids);
+  d.params = param_sets(c, d.args, d.args_known, values, ids, true);
 }
 
 void fixture_args(const Ctx& c, const Args& a, Decorator& d) {
@@ -713,7 +817,15 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
       if (n == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
       // (An annotation alone in a class body binds nothing: a dataclass field.)
       const bool literal = single && (literal_value(value) || (!s.module && ts_node_is_null(value)));
-      s.bound->push_back(Binding{n, false, literal});
+      Binding b{n, false, literal};
+      if (single && !ts_node_is_null(value)) {
+        TSNode v = unparen(value);
+        for (const char* k : {"list", "tuple", "dictionary", "set", "list_comprehension", "dictionary_comprehension",
+                              "set_comprehension"})
+          b.box = b.box || is(v, k);
+        if (b.box) b.line = ts_node_start_point(t).row + 1;
+      }
+      s.bound->push_back(b);
       note_call_effects(c, value, s);
       if (s.module && single && !ts_node_is_null(value)) {
         // name = pytest.mark.x  /  name = pytest (aliases)
@@ -764,6 +876,7 @@ void process_import(Ctx& c, TSNode st, Body& s, bool conditional = false) {
       imp.star = true;
       imp.conditional = conditional;
       imp.type_checking = c.type_checking;
+      imp.line = ts_node_start_point(st).row + 1;
       if (s.imports) s.imports->push_back(imp);
       continue;
     }
@@ -786,6 +899,8 @@ void process_import(Ctx& c, TSNode st, Body& s, bool conditional = false) {
     imp.name = full;
     imp.conditional = conditional;
     imp.type_checking = c.type_checking;
+    imp.line = ts_node_start_point(st).row + 1;
+    imp.alias = is(ch, "aliased_import");
     // Aliases of pytest and its helpers.
     if (!from && full == "pytest") c.pytest_names.insert(bound);
     if (from && c.text(field(c, st, &Fields::module_name)) == "pytest") {
@@ -1129,6 +1244,7 @@ FileFacts Extractor::extract(std::string_view source) {
   f.mentions_sys_path = source.find("sys.path") != std::string_view::npos ||
                         source.find("path.insert") != std::string_view::npos ||
                         source.find("path.append") != std::string_view::npos;
+  f.sets_dunder_name = sets_dunder_name(source);
   collect_aliases(c, root, 0);
   Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);

@@ -14,6 +14,10 @@ void put(Writer& w, const ParamSets& p) {
   w.b(p.marks_known);
   w.u(p.marks.size());
   for (const auto& m : p.marks) w.ss(m);
+  w.u(p.pending.size());
+  for (const auto& parts : p.pending) w.ss(parts);
+  w.ss(p.pending_builtins);
+  w.b(p.pending_marks_known);
 }
 void get(Reader& r, ParamSets& p) {
   p.ids_known = r.b();
@@ -21,6 +25,10 @@ void get(Reader& r, ParamSets& p) {
   p.marks_known = r.b();
   p.marks.resize(r.count());
   for (auto& m : p.marks) m = r.ss();
+  p.pending.resize(r.count());
+  for (auto& parts : p.pending) parts = r.ss();
+  p.pending_builtins = r.ss();
+  p.pending_marks_known = r.b();
 }
 
 void put(Writer& w, const Decorator& d) {
@@ -98,16 +106,38 @@ void get(Reader& r, MarkList& m) {
 }
 
 // Stored as strings: a call as "<call:ROOT>", a literal assignment as
-// "<lit:NAME>" (no identifier holds '<').
+// "<lit:NAME>", a display as "<box:LINE:NAME>" (no identifier holds '<').
 void put_bindings(Writer& w, const std::vector<Binding>& v) {
   w.u(v.size());
-  for (const auto& b : v) w.s(b.call ? "<call:" + b.name + ">" : b.literal ? "<lit:" + b.name + ">" : b.name);
+  for (const auto& b : v)
+    w.s(b.call      ? "<call:" + b.name + ">"
+        : b.box     ? "<box:" + std::to_string(b.line) + ":" + b.name + ">"
+        : b.literal ? "<lit:" + b.name + ">"
+                    : b.name);
 }
 std::vector<Binding> get_bindings(Reader& r) {
   std::vector<Binding> v;
   for (auto& s : r.ss()) {
     const bool call = s.size() >= 7 && s.compare(0, 6, "<call:") == 0 && s.back() == '>';
     const bool lit = s.size() >= 6 && s.compare(0, 5, "<lit:") == 0 && s.back() == '>';
+    const bool box = s.size() >= 8 && s.compare(0, 5, "<box:") == 0 && s.back() == '>';
+    if (box) {
+      const size_t colon = s.find(':', 5);
+      if (colon == std::string::npos || colon == 5 || colon > 15) {
+        v.push_back(Binding{"<", false, false});  // malformed: binds a name no identifier matches
+        continue;
+      }
+      uint32_t line = 0;
+      for (size_t i = 5; i < colon; ++i) {
+        if (s[i] < '0' || s[i] > '9') line = 0;
+        else line = line * 10 + static_cast<uint32_t>(s[i] - '0');
+      }
+      Binding b{s.substr(colon + 1, s.size() - colon - 2), false, true};
+      b.box = true;
+      b.line = line;
+      v.push_back(std::move(b));
+      continue;
+    }
     if (call) v.push_back(Binding{s.substr(6, s.size() - 7), true, false});
     else if (lit) v.push_back(Binding{s.substr(5, s.size() - 6), false, true});
     else v.push_back(Binding{std::move(s), false, false});
@@ -165,6 +195,8 @@ void put(Writer& w, const Import& i) {
   w.b(i.star);
   w.b(i.conditional);
   w.u(i.type_checking);
+  w.u(i.line);
+  w.b(i.alias);
 }
 void get(Reader& r, Import& i) {
   i.bound = r.s();
@@ -176,6 +208,8 @@ void get(Reader& r, Import& i) {
   i.star = r.b();
   i.conditional = r.b();
   i.type_checking = static_cast<uint8_t>(r.u() & 3);
+  i.line = static_cast<uint32_t>(r.u());
+  i.alias = r.b();
 }
 
 }  // namespace
@@ -194,6 +228,7 @@ std::string encode_facts(const FileFacts& f) {
   put_all(w, f.imports);
   w.b(f.mentions_pluginmanager);
   w.b(f.mentions_sys_path);
+  w.b(f.sets_dunder_name);
   return w.take();
 }
 
@@ -211,6 +246,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   get_all(r, f.imports);
   f.mentions_pluginmanager = r.b();
   f.mentions_sys_path = r.b();
+  f.sets_dunder_name = r.b();
   if (!r.ok() || !r.at_end()) return false;
   out = std::move(f);
   return true;

@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 8;
+constexpr uint32_t kFactsVersion = 9;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -21,7 +21,21 @@ struct ParamSets {
   std::vector<std::string> ids;                // one per parameter set
   bool marks_known = false;                    // marks of each set are exact
   std::vector<std::vector<std::string>> marks; // marks of each set (pytest.param(marks=))
+  // Ids that depend on the module's names (a parametrize value that is a
+  // name or an attribute of one, argvalues `range(...)`): per set, the parts
+  // its id joins with "-", each a literal id or kRefPart + the dotted name
+  // whose value decides it (its __name__, or argname+index). Empty when the
+  // ids are known (ids_known) or cannot be computed.
+  std::vector<std::vector<std::string>> pending;
+  std::vector<std::string> pending_builtins;  // builtins the parts assume untouched ("range", "list")
+  // Once every reference is a plain object (no ParameterSet), the marks are
+  // `marks` exactly.
+  bool pending_marks_known = false;
 };
+
+// Marks a part of ParamSets::pending that names a value (literal ids are
+// printable ASCII, never this byte).
+constexpr char kRefPart = '\x01';
 
 enum class DecoKind : uint8_t {
   Mark = 0,         // @pytest.mark.NAME or @pytest.mark.NAME(...)
@@ -56,6 +70,10 @@ struct Binding {
   // Assigned (once, by this binding) a value that is never a fixture object:
   // a literal, a container display, a comprehension or a lambda.
   bool literal = false;
+  // Assigned (once, by this binding) a list, tuple, dict or set display or
+  // comprehension: an object whose parametrize id is argname+index.
+  bool box = false;
+  uint32_t line = 0;  // box: where the statement starts
 };
 
 struct Func {
@@ -88,6 +106,8 @@ struct Import {
   // Inside `if TYPE_CHECKING:` (1) or `if typing.TYPE_CHECKING:` (2): does not
   // run, when the module binds that name from typing.
   uint8_t type_checking = 0;
+  uint32_t line = 0;     // where the statement starts
+  bool alias = false;    // `import a.b as c` / `from a import b as c`
 };
 
 // The `dynamic` reason a star import gives; resolution follows star imports
@@ -128,6 +148,10 @@ struct FileFacts {
   std::vector<Import> imports;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
   bool mentions_sys_path = false;       // source text names sys.path (may change where imports are found)
+  // Source text may set some object's __name__ (`f.__name__ = ...`, or the
+  // string "__name__" given to setattr/update_wrapper): a def's name is then
+  // not surely its __name__.
+  bool sets_dunder_name = false;
 };
 
 // Binary form stored in the index. Decoding validates every length and fails

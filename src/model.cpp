@@ -6,6 +6,7 @@
 #include <fnmatch.h>
 
 #include <algorithm>
+#include <deque>
 
 #include "files.h"
 
@@ -93,6 +94,7 @@ struct Outer {
   std::map<std::string, FixtureInfo> class_fixtures;  // fixtures defined in enclosing classes
   std::set<std::string> class_autouse;
   std::string opaque;                       // unseen fixtures in enclosing classes
+  const Class* cls = nullptr;               // the class whose body holds the functions (names resolve there first)
   void add_keyword(const std::string& kw) {
     if (non_ascii(kw)) fuzzy = true;
     keywords.push_back(lower(kw));
@@ -286,6 +288,7 @@ class ModuleEval {
   mutable std::string path_why_;
   std::map<std::string, FixtureInfo> module_defs_;
   ParamSets suffixes_;  // ids a plugin adds to every test function (ModelConfig::id_suffixes)
+  mutable std::deque<ParamSets> resolved_;  // ids computed from pending parts (stable addresses)
 
   // Any fixture with params this module's tests could reach (pytest-lazy-fixtures).
   bool parametrized_fixture_visible(const Outer& o) const {
@@ -396,6 +399,148 @@ class ModuleEval {
     return why;
   }
 
+  // Does anything but the builtin answer to `name` in the scope of `o`'s functions?
+  bool builtin_untouched(const std::string& name, const Outer& o) const {
+    for (const auto& imp : f_.imports)
+      if (imp.star) return false;
+    if (module_binds(name) > 0) return false;
+    return !(o.cls && class_binds(*o.cls, name));
+  }
+
+  // How many module-level statements bind `name` (star imports not counted).
+  int module_binds(const std::string& name) const {
+    int n = 0;
+    for (const auto& fn : f_.funcs) n += fn.name == name;
+    for (const auto& c : f_.classes) n += c.name == name;
+    for (const auto& b : f_.bound) n += !b.call && b.name == name;
+    for (const auto& imp : f_.imports) n += !imp.star && imp.bound == name;
+    return n;
+  }
+
+  // Builtin functions and types whose __name__ is their name.
+  static bool builtin_callable(const std::string& name) {
+    static const std::set<std::string> names = {
+        "abs",   "all",       "any",  "ascii",  "bin",       "bool",     "bytearray", "bytes",  "callable", "chr",
+        "complex", "dict",    "divmod", "enumerate", "filter", "float",  "format",    "frozenset", "getattr",
+        "hasattr", "hash",    "hex",  "id",     "int",       "isinstance", "issubclass", "iter", "len",  "list",
+        "map",   "max",       "min",  "next",   "object",    "oct",      "ord",       "pow",    "range",    "repr",
+        "reversed", "round",  "set",  "setattr", "slice",    "sorted",   "str",       "sum",    "tuple",    "type",
+        "zip"};
+    return names.count(name) > 0;
+  }
+
+  static bool class_binds(const Class& c, const std::string& name) {
+    for (const auto& fn : c.funcs)
+      if (fn.name == name) return true;
+    for (const auto& k : c.classes)
+      if (k.name == name) return true;
+    for (const auto& b : c.bound)
+      if (!b.call && b.name == name) return true;
+    for (const auto& imp : c.imports)
+      if (imp.bound == name || imp.star) return true;
+    return false;
+  }
+
+  // The id part of a parameter value written as a name (`nx.DiGraph`,
+  // `helper`) in a decorator of `fn`: through the single module-level
+  // statement that binds its first name before `fn` - an import (resolved),
+  // or a def without decorators (its name).
+  ValueId ref_value(const std::string& dotted, const Func& fn, const Outer& o) const {
+    ValueId v;
+    std::vector<std::string> attrs;
+    size_t start = 0;
+    for (size_t dot; (dot = dotted.find('.', start)) != std::string::npos; start = dot + 1)
+      attrs.push_back(dotted.substr(start, dot - start));
+    attrs.push_back(dotted.substr(start));
+    const std::string root = attrs.front();
+    attrs.erase(attrs.begin());
+    v.why = "parametrize value " + dotted;
+    if (o.cls && class_binds(*o.cls, root)) return v;
+    for (const auto& imp : f_.imports)
+      if (imp.star) return v;
+    const int binds = module_binds(root);
+    if (binds == 0 && attrs.empty() && builtin_callable(root)) {
+      v.kind = ValueId::Id;  // a builtin function or type: its __name__
+      v.id = root;
+      return v;
+    }
+    if (binds != 1) return v;
+    for (const auto& b : f_.bound) {
+      if (b.call || b.name != root) continue;
+      if (attrs.empty() && b.box && b.line > 0 && b.line < fn.line) v.kind = ValueId::Fallback;
+      return v;
+    }
+    for (const auto& g : f_.funcs) {
+      if (g.name != root) continue;
+      if (attrs.empty() && g.decorators.empty() && !g.conditional && g.line < fn.line && !f_.sets_dunder_name) {
+        v.kind = ValueId::Id;
+        v.id = g.name;
+      }
+      return v;
+    }
+    for (const auto& imp : f_.imports) {
+      if (imp.bound != root) continue;
+      if (imp.conditional || imp.line == 0 || imp.line >= fn.line || !import_runs(f_, imp, cfg_.type_checking_set) ||
+          !resolver_ || f_.mentions_sys_path)
+        return v;
+      if (!path_checked_) {
+        path_checked_ = true;
+        path_why_ = resolver_->path_changer(f_);
+      }
+      if (!path_why_.empty()) return v;
+      ValueId r = resolver_->value_id(imp, attrs);
+      if (r.kind == ValueId::Unknown) r.why = v.why + (r.why.empty() ? "" : ": " + r.why);
+      return r;
+    }
+    return v;
+  }
+
+  // A parametrize decorator's ids that depend on names (ParamSets::pending),
+  // computed; null (and why) when some part cannot be known.
+  const ParamSets* resolve_pending(const Decorator& d, const Func& fn, const Outer& o, std::string& why) const {
+    const ParamSets& p = d.params;
+    if (p.pending.empty()) return nullptr;
+    for (const auto& b : p.pending_builtins) {
+      if (!builtin_untouched(b, o)) {
+        why = "parametrize values call " + b + "(), which may not be the builtin";
+        return nullptr;
+      }
+    }
+    ParamSets out;
+    out.marks = p.marks;
+    out.marks_known = p.pending_marks_known;
+    std::map<std::string, ValueId> seen;
+    for (size_t idx = 0; idx < p.pending.size(); ++idx) {
+      const auto& parts = p.pending[idx];
+      std::string id;
+      for (size_t k = 0; k < parts.size(); ++k) {
+        std::string one = parts[k];
+        if (!one.empty() && one[0] == kRefPart) {
+          if (k >= d.args.size()) return nullptr;
+          const std::string dotted = one.substr(1);
+          auto it = seen.find(dotted);
+          if (it == seen.end()) it = seen.emplace(dotted, ref_value(dotted, fn, o)).first;
+          const ValueId& v = it->second;
+          if (v.kind == ValueId::Unknown) {
+            why = v.why;
+            return nullptr;
+          }
+          one = v.kind == ValueId::Fallback ? d.args[k] + std::to_string(idx) : v.id;
+        }
+        id += (k ? "-" : "") + one;
+      }
+      out.ids.push_back(std::move(id));
+    }
+    std::set<std::string> unique(out.ids.begin(), out.ids.end());
+    if (unique.size() != out.ids.size()) {
+      why = "parametrize ids repeat (pytest adds suffixes)";
+      return nullptr;
+    }
+    out.ids_known = true;
+    resolved_.push_back(std::move(out));
+    return &resolved_.back();
+  }
+
   bool check(const Item& it, std::string& reason) const {
     Tri t = evaluate(it, flt_);
     if (t == Tri::False) return true;
@@ -444,13 +589,17 @@ class ModuleEval {
             requested.insert(requested.end(), d.args.begin(), d.args.end());
           }
           if (d.kind == DecoKind::Parametrize) {
-            all_sets.push_back(&d.params);
-            if (!d.params.marks_known) set_marks_unknown = true;
-            if (!d.params.ids_known) {
+            std::string pending_why;
+            const ParamSets* ps = d.params.ids_known ? &d.params : resolve_pending(d, fn, o, pending_why);
+            if (!ps) ps = &d.params;
+            all_sets.push_back(ps);
+            if (!ps->marks_known) set_marks_unknown = true;
+            if (!ps->ids_known) {
               partial = true;
-              if (partial_why.empty()) partial_why = "parametrize ids are not literal";
+              if (partial_why.empty())
+                partial_why = pending_why.empty() ? "parametrize ids are not literal" : pending_why;
             } else {
-              sets.push_back(&d.params);
+              sets.push_back(ps);
             }
           }
           break;
@@ -593,6 +742,7 @@ class ModuleEval {
       }
     }
     Outer o = outer;
+    o.cls = &c;
     o.add_keyword(c.name);
     for (const auto& d : c.decorators) {
       if (is_mark_kind(d.kind)) {

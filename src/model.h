@@ -52,6 +52,19 @@ struct ImportedName {
   bool autouse_known = true;
   std::string name;     // name= given (empty: the name it is bound to)
   bool name_known = true;
+  // NotFixture: the value's __name__, when it surely is `dunder` (a def
+  // without decorators, a plain class, bound once and unconditionally).
+  bool dunder_known = false;
+  std::string dunder;
+};
+
+// pytest's id part for a parameter value that is a name (resolve.h):
+// the value's own id (`id`), argname+index (Fallback), or not known.
+struct ValueId {
+  enum Kind : uint8_t { Unknown = 0, Id = 1, Fallback = 2 };
+  Kind kind = Unknown;
+  std::string id;
+  std::string why;  // Unknown: the reason
 };
 
 // Resolves the imports of one module; without one, every imported name is Unknown.
@@ -63,6 +76,15 @@ class ImportResolver {
   // imports would run first may change sys.path (`tests/context.py`): the
   // later imports may then find other modules than resolution does.
   virtual std::string path_changer(const FileFacts& f) = 0;
+  // The id pytest gives the value `imp` binds, followed by attributes
+  // (`nx.DiGraph`: imp binds nx, attrs {"DiGraph"}).
+  virtual ValueId value_id(const Import& imp, const std::vector<std::string>& attrs) {
+    (void)imp;
+    (void)attrs;
+    ValueId v;
+    v.why = "no resolver";
+    return v;
+  }
 };
 
 struct ModelConfig {

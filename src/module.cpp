@@ -105,7 +105,8 @@ PYBIND11_MODULE(_core, m) {
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.type_checking_set = get<bool>(c, "type_checking_set", false);
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
-    py::object live;  // the live-answer callable, kept for the scan's duration
+    py::object live;     // the live-answer callables, kept for the scan's duration
+    py::object live_id;
     if (c.contains("resolve") && !c["resolve"].is_none()) {
       // {"search": [(entry, is_dir)], "loaded": {name: (file, package, [path])}, "unknown": str}
       auto rs = c["resolve"].cast<py::dict>();
@@ -130,6 +131,35 @@ PYBIND11_MODULE(_core, m) {
           } catch (const py::cast_error&) {
             return false;
           }
+        };
+      }
+      if (rs.contains("live_id") && !rs["live_id"].is_none()) {
+        // As `live`: ("id", text, deps), ("fallback", "", deps) or None.
+        live_id = rs["live_id"];
+        const py::object* fn = &live_id;
+        cfg.resolve_live_id = [fn](const std::string& file, const std::vector<std::string>& attrs,
+                                   std::vector<std::string>& deps) {
+          fc::ValueId v;
+          py::gil_scoped_acquire gil;
+          try {
+            py::object r = (*fn)(file, attrs);
+            if (r.is_none()) return v;
+            auto t = r.cast<py::tuple>();
+            if (t.size() != 3) return v;
+            const std::string kind = t[0].cast<std::string>();
+            deps = t[2].cast<std::vector<std::string>>();
+            if (kind == "id") {
+              v.kind = fc::ValueId::Id;
+              v.id = t[1].cast<std::string>();
+            } else if (kind == "fallback") {
+              v.kind = fc::ValueId::Fallback;
+            }
+          } catch (const py::error_already_set&) {
+            v = fc::ValueId{};
+          } catch (const py::cast_error&) {
+            v = fc::ValueId{};
+          }
+          return v;
         };
       }
       if (rs.contains("loaded")) {

@@ -681,7 +681,14 @@ struct Resolver::Walk {
 
   ImportedName classify_func(const Func& fn, const Module& m, const FileFacts& f) {
     const std::string& where = m.file;
-    if (fn.decorators.empty()) return not_fixture(true);
+    if (fn.decorators.empty()) {
+      ImportedName out = not_fixture(true);
+      if (!fn.conditional && !f.sets_dunder_name) {
+        out.dunder_known = true;
+        out.dunder = fn.name;
+      }
+      return out;
+    }
     const Decorator& top_deco = fn.decorators.front();
     if (top_deco.kind == DecoKind::Fixture) {
       ImportedName out;
@@ -717,6 +724,10 @@ struct Resolver::Walk {
 
   ImportedName classify_class(const Class& c, const Module& m, const FileFacts& f) {
     ImportedName stat = classify_class_statically(c, m, f);
+    if (stat.kind == ImportedName::NotFixture && !c.conditional && !f.sets_dunder_name) {
+      stat.dunder_known = true;  // type.__name__: the name in the class statement
+      stat.dunder = c.name;
+    }
     if (stat.kind == ImportedName::Unknown && live(m.file, c.name)) {
       for (const auto& d : c.decorators)
         if (d.kind == DecoKind::Unknown) probe_decorator(m, d);
@@ -895,6 +906,59 @@ struct Resolver::Walk {
     return out;
   }
 
+  // See ImportResolver::value_id.
+  ValueId value_id(const std::string& importer, const Import& imp, std::vector<std::string> chain) {
+    ValueId v;
+    if (!r.env_.unknown.empty()) {
+      v.why = r.env_.unknown;
+      return v;
+    }
+    Module m;
+    if (imp.from) {
+      m = module_of(importer, imp);
+      chain.insert(chain.begin(), imp.name);
+    } else {
+      const std::string first = imp.path.substr(0, imp.path.find('.'));
+      if (imp.alias) {
+        m = find(imp.path);  // import a.b as c: c is a.b
+      } else if (imp.bound == first) {
+        m = find(first);  // import a.b: a
+      } else {
+        v.why = "import of " + imp.path;
+        return v;
+      }
+    }
+    if (chain.empty()) {
+      v.why = "a module";  // its __name__ is not read here
+      return v;
+    }
+    if (m.kind != Module::Source && m.kind != Module::Package) {
+      v.why = m.why.empty() ? "module not read" : m.why;
+      return v;
+    }
+    if (r.env_.live_id && !m.dotted.empty() && r.env_.loaded.count(m.dotted)) {
+      std::vector<std::string> deps;
+      ValueId live = r.env_.live_id(m.file, chain, deps);
+      if (live.kind != ValueId::Unknown) {
+        probe_file(m.file, r.probes_.file(m.file));
+        for (const auto& dep : deps) probe_file(dep, r.probes_.file(dep));
+        return live;
+      }
+    }
+    if (chain.size() != 1) {
+      v.why = "attribute of an attribute";
+      return v;
+    }
+    ImportedName n = name_in(m, chain[0]);
+    if (n.kind == ImportedName::NotFixture && n.dunder_known) {
+      v.kind = ValueId::Id;
+      v.id = n.dunder;
+      return v;
+    }
+    v.why = n.why.empty() ? "'" + chain[0] + "' in " + m.file + " may not be a def or a class" : n.why;
+    return v;
+  }
+
   ImportedName compute(const Module& m, const std::string& name, bool* missing) {
     std::shared_ptr<const File> keep;
     const File* file = facts_of(m, keep);
@@ -940,6 +1004,7 @@ struct Resolver::Walk {
         }
         bool absent = false;
         ImportedName v = name_in(src, name, &absent);
+        v.dunder_known = false;  // binds it only where __all__ and underscores allow
         if (!absent) all.push_back(v);
         continue;
       }
@@ -957,7 +1022,9 @@ struct Resolver::Walk {
                                               : unknown("'" + imp.name + "' imported from its own package"));
         continue;
       }
-      all.push_back(name_in(src, imp.name));
+      ImportedName v = name_in(src, imp.name);
+      if (imp.conditional) v.dunder_known = false;  // may not run
+      all.push_back(v);
     }
     // A submodule of that name, once imported, is the package's attribute.
     if (m.kind == Module::Package) {
@@ -1029,6 +1096,17 @@ std::string Resolver::path_changer(const std::string& importer, const FileFacts&
   std::sort(read.begin(), read.end());
   read.erase(std::unique(read.begin(), read.end()), read.end());
   return why;
+}
+
+ValueId Resolver::value_id(const std::string& importer, const Import& imp, const std::vector<std::string>& attrs,
+                           Probes& read) {
+  ValueId v;
+  if (imp.star) return v;
+  Walk w{*this, read, {}, false, 0};
+  v = w.value_id(importer, imp, attrs);
+  std::sort(read.begin(), read.end());
+  read.erase(std::unique(read.begin(), read.end()), read.end());
+  return v;
 }
 
 ImportedName Resolver::resolve(const std::string& importer, const Import& imp, Probes& read) {

@@ -90,6 +90,12 @@ struct ResolveEnv {
   // for what the source cannot tell (an unknown decorator, a class with bases,
   // a module it cannot read); thread-safe; empty: no answers.
   std::function<bool(const std::string& file, const std::string& name, std::vector<std::string>& deps)> live;
+  // Live ids (LiveObjects.value_id): the id pytest gives the value reached
+  // from the loaded module at `file` by `attrs` (each through a module), as
+  // ValueId; with the files that value depends on. Thread-safe; empty: none.
+  std::function<ValueId(const std::string& file, const std::vector<std::string>& attrs,
+                        std::vector<std::string>& deps)>
+      live_id;
 };
 
 // The query-fingerprint part of an environment.
@@ -104,6 +110,9 @@ class Resolver {
 
   // What `imp` binds in the module at `importer` (thread-safe); what was read goes to `read`.
   ImportedName resolve(const std::string& importer, const Import& imp, Probes& read);
+  // See ImportResolver::value_id.
+  ValueId value_id(const std::string& importer, const Import& imp, const std::vector<std::string>& attrs,
+                   Probes& read);
   // See ImportResolver::path_changer.
   std::string path_changer(const std::string& importer, const FileFacts& f, Probes& read);
   ProbeReader& probes() { return probes_; }
@@ -141,6 +150,9 @@ class ModuleResolver : public ImportResolver {
   ModuleResolver(Resolver& r, const std::string& path, Probes& read) : r_(r), path_(path), read_(read) {}
   ImportedName resolve(const Import& imp) override { return r_.resolve(path_, imp, read_); }
   std::string path_changer(const FileFacts& f) override { return r_.path_changer(path_, f, read_); }
+  ValueId value_id(const Import& imp, const std::vector<std::string>& attrs) override {
+    return r_.value_id(path_, imp, attrs, read_);
+  }
 
  private:
   Resolver& r_;

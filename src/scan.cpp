@@ -351,6 +351,7 @@ std::unique_ptr<Resolver> make_resolver(const ScanConfig& cfg, const Files& file
   env.type_checking_set = cfg.type_checking_set;
   env.rootdir = cfg.rootdir;
   env.live = cfg.resolve_live;
+  env.live_id = cfg.resolve_live_id;
   return std::make_unique<Resolver>(std::move(env), index, lang, now, cfg.racy_window_ns);
 }
 

@@ -57,6 +57,8 @@ struct ScanConfig {
   // typing.TYPE_CHECKING was true when deciding (a conftest set it): `if TYPE_CHECKING:` runs.
   bool type_checking_set = false;
   std::function<bool(const std::string&, const std::string&, std::vector<std::string>&)> resolve_live;
+  std::function<ValueId(const std::string&, const std::vector<std::string>&, std::vector<std::string>&)>
+      resolve_live_id;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;

@@ -98,6 +98,46 @@ TEST(Facts, ParametrizeUnknowns) {
   EXPECT_FALSE(f.funcs[5].decorators[0].params.marks_known);  // a call may return pytest.param
 }
 
+TEST(Facts, ParametrizeIdsThatDependOnNames) {
+  auto f = facts(
+      "import pytest\nimport proj.core as core\nCASES = [1, 2]\n"
+      "@pytest.mark.parametrize('f, n', [(core.parse, 1), pytest.param(x, 2, id='given')])\ndef test_a(f, n): pass\n"
+      "@pytest.mark.parametrize('n', list(range(-1, 5, 2)))\ndef test_b(n): pass\n"
+      "@pytest.mark.parametrize('n', range(0))\ndef test_c(n): pass\n"
+      "@pytest.mark.parametrize('f', [g(1), core.parse])\ndef test_d(f): pass\n"
+      "@pytest.mark.parametrize('f', [x[0]])\ndef test_e(f): pass\n");
+  ASSERT_EQ(f.funcs.size(), 5u);
+  const ParamSets& a = f.funcs[0].decorators[0].params;
+  EXPECT_FALSE(a.ids_known);
+  EXPECT_FALSE(a.marks_known);  // until the names are known to be no ParameterSet
+  EXPECT_TRUE(a.pending_marks_known);
+  ASSERT_EQ(a.pending.size(), 2u);
+  EXPECT_EQ(a.pending[0], (std::vector<std::string>{std::string(1, kRefPart) + "core.parse", "1"}));
+  EXPECT_EQ(a.pending[1], (std::vector<std::string>{"given"}));
+  const ParamSets& b = f.funcs[1].decorators[0].params;
+  ASSERT_EQ(b.pending.size(), 3u);
+  EXPECT_EQ(b.pending[0][0], "-1");
+  EXPECT_EQ(b.pending[2][0], "3");
+  EXPECT_EQ(b.pending_builtins, (std::vector<std::string>{"list", "range"}));
+  EXPECT_TRUE(f.funcs[2].decorators[0].params.pending.empty());  // no sets: pytest's empty-set item
+  EXPECT_TRUE(f.funcs[3].decorators[0].params.pending.empty());  // a call: its value is not known
+  EXPECT_TRUE(f.funcs[4].decorators[0].params.pending.empty());
+  // Bindings: a display is a box, with its line; imports keep line and alias.
+  bool box = false;
+  for (const auto& bd : f.bound) box = box || (bd.name == "CASES" && bd.box && bd.line == 3);
+  EXPECT_TRUE(box);
+  ASSERT_EQ(f.imports.size(), 2u);
+  EXPECT_EQ(f.imports[1].line, 2u);
+  EXPECT_TRUE(f.imports[1].alias);
+  EXPECT_FALSE(f.imports[0].alias);
+  EXPECT_FALSE(f.sets_dunder_name);
+  EXPECT_TRUE(facts("def f(): pass\nf.__name__ = 'g'\n").sets_dunder_name);
+  EXPECT_TRUE(facts("def f(): pass\nsetattr(f, '__name__', 'g')\n").sets_dunder_name);
+  EXPECT_TRUE(facts("import functools\n").sets_dunder_name == false);
+  EXPECT_TRUE(facts("from functools import wraps\n").sets_dunder_name);
+  EXPECT_FALSE(facts("if __name__ == '__main__':\n    pass\n").sets_dunder_name);
+}
+
 TEST(Facts, FixturesAndUsefixtures) {
   auto f = facts(
       "import pytest\nfrom pytest import fixture\n"
