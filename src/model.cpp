@@ -710,12 +710,124 @@ class ModuleEval {
     return true;
   }
 
-  bool klass(const Class& c, const Outer& outer, std::string& reason) const {
-    bool collected = name_matches(c.name, cfg_.python_classes);
-    if (!c.bases.empty()) {
-      reason = "class '" + c.name + "' has base classes ('" + c.bases[0] + "')";
-      return false;
+  // The classes of the module a module-level class derives from, in method
+  // resolution order (C3), itself first; empty (and why) unless every base is
+  // `object` or a class statement of this module before it, bound once.
+  std::vector<const Class*> linearize(const Class& c, std::string& why, int depth = 0) const {
+    if (depth > 32) {
+      why = "bases nest too deep";
+      return {};
     }
+    std::vector<std::vector<const Class*>> seqs;
+    std::vector<const Class*> direct;
+    for (std::string b : c.bases) {
+      b.erase(std::remove_if(b.begin(), b.end(), [](char ch) { return ch == ' ' || ch == '\n' || ch == '\t'; }),
+              b.end());
+      if (b == "object" && module_binds("object") == 0) {
+        bool star = false;
+        for (const auto& imp : f_.imports) star = star || imp.star;
+        if (!star) continue;
+      }
+      const Class* base = nullptr;
+      if (module_binds(b) == 1)
+        for (const auto& k : f_.classes)
+          if (k.name == b && !k.conditional && k.line < c.line) base = &k;
+      if (!base) {
+        why = "base '" + b + "' is not a class of this module";
+        return {};
+      }
+      for (const auto& imp : f_.imports)
+        if (imp.star) {
+          why = "a star import may rebind '" + b + "'";
+          return {};
+        }
+      std::vector<const Class*> sub = base->bases.empty() ? std::vector<const Class*>{base}
+                                                          : linearize(*base, why, depth + 1);
+      if (sub.empty()) return {};
+      seqs.push_back(std::move(sub));
+      direct.push_back(base);
+    }
+    seqs.push_back(direct);
+    std::vector<const Class*> out{&c};
+    for (;;) {
+      seqs.erase(std::remove_if(seqs.begin(), seqs.end(), [](const auto& q) { return q.empty(); }), seqs.end());
+      if (seqs.empty()) return out;
+      const Class* next = nullptr;
+      for (const auto& q : seqs) {
+        const Class* cand = q.front();
+        bool in_tail = false;
+        for (const auto& r : seqs) in_tail = in_tail || std::find(r.begin() + 1, r.end(), cand) != r.end();
+        if (!in_tail) {
+          next = cand;
+          break;
+        }
+      }
+      if (!next) {
+        why = "no consistent method resolution order";
+        return {};
+      }
+      out.push_back(next);
+      for (auto& q : seqs)
+        if (q.front() == next) q.erase(q.begin());
+    }
+  }
+
+  // A module-level class with bases of this module, as pytest sees it: the
+  // attributes of every class in its MRO, the first binding of a name
+  // hiding later ones, and the marks of all of them.
+  bool merge_bases(const Class& c, Class& out, std::string& why) const {
+    std::vector<const Class*> mro = linearize(c, why);
+    if (mro.empty()) return false;
+    out = Class{};
+    out.name = c.name;
+    out.line = c.line;
+    out.conditional = c.conditional;
+    std::set<std::string> seen;
+    for (const Class* k : mro) {
+      for (const auto& fn : k->funcs) {
+        if (fn.name == "__init_subclass__" || fn.name == "__class_getitem__") {
+          why = "class '" + k->name + "' defines " + fn.name;
+          return false;
+        }
+      }
+      out.decorators.insert(out.decorators.end(), k->decorators.begin(), k->decorators.end());
+      out.pytestmark.known = out.pytestmark.known && k->pytestmark.known;
+      out.pytestmark.present = out.pytestmark.present || k->pytestmark.present;
+      out.pytestmark.marks.insert(out.pytestmark.marks.end(), k->pytestmark.marks.begin(), k->pytestmark.marks.end());
+      out.dynamic.insert(out.dynamic.end(), k->dynamic.begin(), k->dynamic.end());
+      out.bound.insert(out.bound.end(), k->bound.begin(), k->bound.end());
+      out.imports.insert(out.imports.end(), k->imports.begin(), k->imports.end());
+      std::vector<std::string> names;
+      for (const auto& fn : k->funcs) {
+        if (!seen.count(fn.name)) out.funcs.push_back(fn);
+        names.push_back(fn.name);
+      }
+      for (const auto& n : k->classes) {
+        if (!seen.count(n.name)) out.classes.push_back(n);
+        names.push_back(n.name);
+      }
+      for (const auto& b : k->bound)
+        if (!b.call) names.push_back(b.name);
+      for (const auto& imp : k->imports) names.push_back(imp.bound);
+      seen.insert(names.begin(), names.end());
+    }
+    return true;
+  }
+
+  bool klass(const Class& given, const Outer& outer, std::string& reason) const {
+    const Class* cp = &given;
+    Class merged;
+    if (!given.bases.empty()) {
+      std::string why;
+      if (outer.cls || !merge_bases(given, merged, why)) {
+        reason = "class '" + given.name + "' has base classes ('" + given.bases[0] + "')" +
+                 (why.empty() ? "" : ": " + why);
+        return false;
+      }
+      cp = &merged;
+    }
+    const Class& c = *cp;
+    bool collected = name_matches(c.name, cfg_.python_classes);
     if (!collected) return true;  // neither it nor its nested classes are collected
     if (!c.dynamic.empty()) {
       reason = "class " + c.name + ": " + c.dynamic[0];
