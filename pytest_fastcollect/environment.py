@@ -195,8 +195,10 @@ def plugin_effects(config: pytest.Config) -> PluginEffects:
                 _known_effect(module, name, config, fx)
                 continue
             source = getattr(getattr(impl.function, "__code__", None), "co_filename", "")
-            if os.path.basename(source) == "conftest.py" and source.startswith(rootpath + os.sep):
-                continue  # read statically with its scope
+            plugin_file = getattr(impl.plugin, "__file__", None) if isinstance(impl.plugin, ModuleType) else None
+            if (os.path.basename(source) == "conftest.py" and source.startswith(rootpath + os.sep)
+                    and isinstance(plugin_file, str) and os.path.abspath(plugin_file) == os.path.abspath(source)):
+                continue  # the conftest's own hook: read with its scope
             fx.static_off = fx.static_off or f"plugin {impl.plugin_name!r} implements {name}"
     fx.global_maybe_marks = sorted(set(fx.global_maybe_marks))
     fx.param_marks = sorted(set(fx.param_marks))
@@ -594,6 +596,91 @@ class LiveObjects:
             return None
 
 
+def _pytest_collection_intact() -> bool:
+    """Are pytest's own collection classes as pytest defines them (no
+    conftest replaced or patched one at import)? The model follows them."""
+    import _pytest.mark.expression  # noqa: F401
+    import _pytest.python as python
+
+    owned = [python.Module.collect, python.Class.collect, python.PyCollector.collect, python.Package.collect,
+             python.Function.__init__, python.Metafunc.parametrize, python.IdMaker.make_unique_parameterset_ids,
+             python.PyCollector._genfunctions, python.pytest_pycollect_makeitem]
+    return all(getattr(f, "__module__", "") == "_pytest.python" for f in owned) and all(
+        getattr(python, name) is getattr(pytest, name) for name in ("Module", "Class", "Function", "Package"))
+
+
+FixtureRow = Tuple[str, bool, bool, List[str]]  # name, has params, params may carry marks, requested names
+
+
+def _module_fixtures(module: ModuleType) -> Optional[Tuple[List[FixtureRow], List[str]]]:
+    """The fixtures pytest's parsefactories finds in a loaded conftest, read
+    the way it reads them (objects whose type is FixtureFunctionDefinition),
+    and its autouse names; None when that cannot be done without running
+    code of the module (a module __getattr__ or __dir__, pytest < 8.4)."""
+    from _pytest.compat import getfuncargnames
+    from _pytest.mark.structures import ParameterSet
+
+    try:
+        from _pytest.fixtures import FixtureFunctionDefinition
+    except ImportError:  # pytest < 8.4
+        return None
+    namespace = vars(module)
+    if "__getattr__" in namespace or "__dir__" in namespace:
+        return None
+    rows: List[FixtureRow] = []
+    autouse: List[str] = []
+    for attr, value in list(namespace.items()):
+        if type(value) is not FixtureFunctionDefinition:
+            continue
+        marker = value._fixture_function_marker
+        name = marker.name or attr
+        params = marker.params
+        marks = params is not None and any(isinstance(p, ParameterSet) and p.marks for p in params)
+        deps = list(getfuncargnames(value._get_wrapped_function(), name=name))
+        rows.append((name, params is not None, marks, deps))
+        if marker.autouse:
+            autouse.append(name)
+    return rows, autouse
+
+
+def live_conftests(config: pytest.Config) -> Tuple[Dict[str, List[str]], List[FixtureRow], List[str]]:
+    """The conftests pytest has loaded (their module-level code has run):
+    path -> the hooks pytest registered from each, and their fixtures and
+    autouse names as pytest will parse them (taken as global, like the
+    plugins' fixtures). A conftest whose fixtures cannot be read so is left
+    out (the core reads it from source); all are, when pytest's collection
+    classes were replaced."""
+    empty: Tuple[Dict[str, List[str]], List[FixtureRow], List[str]] = ({}, [], [])
+    try:
+        if not _pytest_collection_intact():
+            return empty
+    except AttributeError:  # another pytest layout: read from source
+        return empty
+    pm = config.pluginmanager
+    hooks: Dict[str, List[str]] = {}
+    fixtures: List[FixtureRow] = []
+    autouse: List[str] = []
+    for plugin in pm.get_plugins():
+        file = getattr(plugin, "__file__", None) if isinstance(plugin, ModuleType) else None
+        if not isinstance(file, str) or os.path.basename(file) != "conftest.py":
+            continue
+        try:
+            found = _module_fixtures(plugin)
+        except Exception:  # noqa: BLE001 - read from source instead
+            found = None
+        if found is None:
+            continue
+        fixtures.extend(found[0])
+        autouse.extend(found[1])
+        callers = pm.get_hookcallers(plugin) or []
+        renamed = [impl for caller in callers for impl in caller.get_hookimpls()
+                   if impl.plugin is plugin and getattr(impl.function, "__name__", None) != caller.name]
+        if renamed:
+            continue  # a hookimpl under another name (specname=): hooks.py reads hooks by name
+        hooks[os.path.abspath(file)] = sorted({caller.name for caller in callers})
+    return hooks, fixtures, autouse
+
+
 def _ini_list(config: pytest.Config, name: str) -> List[str]:
     value = config.getini(name)
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split()
@@ -603,6 +690,9 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
                 effects: Optional[PluginEffects] = None) -> Dict[str, Any]:
     fx = plugin_effects(config) if effects is None else effects
     fixtures, autouse = plugin_fixtures(config)
+    live, live_fixtures, live_autouse = live_conftests(config)
+    fixtures.extend(live_fixtures)
+    autouse.extend(live_autouse)
     if fx.param_fixtures:  # a plugin parametrizes tests that reach these
         fixtures.extend((name, True, False, []) for name in fx.param_fixtures)
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
@@ -632,4 +722,5 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "id_suffixes": fx.id_suffixes,
         "lazy_fixtures": fx.lazy_fixtures,
         "static_unknown": fx.static_off or "",
+        "live_conftests": live,
     }

@@ -763,3 +763,105 @@ def _where(plugin: str, filename: str, config: pytest.Config) -> str:
     if filename.startswith(root):
         return filename[len(root):]
     return plugin or filename
+
+
+def _gate_name(test: ast.AST, metafunc: str) -> Optional[str]:
+    """NAME of `"NAME" in metafunc.fixturenames`, else None."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.In)):
+        return None
+    left, right = test.left, test.comparators[0]
+    if not (isinstance(left, ast.Constant) and isinstance(left.value, str)):
+        return None
+    if not (isinstance(right, ast.Attribute) and right.attr == "fixturenames" and isinstance(right.value, ast.Name)
+            and right.value.id == metafunc):
+        return None
+    return left.value
+
+
+def _gates_of(test: ast.AST, metafunc: str) -> List[str]:
+    """The names an if-test requires in the fixture closure: the test itself
+    or any operand of an `and`."""
+    name = _gate_name(test, metafunc)
+    if name is not None:
+        return [name]
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return [n for v in test.values for n in _gates_of(v, metafunc)]
+    return []
+
+
+def generate_tests_gates(source: str) -> Optional[List[str]]:
+    """A conftest's module-level pytest_generate_tests that parametrizes
+    only under `if "NAME" in metafunc.fixturenames:` (sklearn's
+    global_random_seed): those names. The hook then acts on exactly the items
+    whose fixture closure holds one of them. None for any other shape: a
+    `metafunc` used otherwise (its function, its definition, handed to a
+    call, captured), a parametrize call outside such an `if` or in its else."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None
+    funcs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and n.name == "pytest_generate_tests"]
+    binds = [n for n in tree.body if not isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+             and "pytest_generate_tests" in {t.id for t in ast.walk(n) if isinstance(t, ast.Name)}]
+    if len(funcs) != 1 or binds or isinstance(funcs[0], ast.AsyncFunctionDef) or funcs[0].decorator_list:
+        return None
+    func = funcs[0]
+    args = func.args
+    if len(args.args) != 1 or args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+        return None
+    metafunc = args.args[0].arg
+    gates: Set[str] = set()
+    allowed: Set[int] = set()  # id() of Name nodes in an allowed position
+
+    def visit(node: ast.AST, guards: Tuple[str, ...]) -> None:
+        if isinstance(node, ast.If):
+            visit(node.test, guards)
+            inner = guards + tuple(_gates_of(node.test, metafunc))
+            for stmt in node.body:
+                visit(stmt, inner)
+            for stmt in node.orelse:
+                visit(stmt, guards)
+            return
+        name = _gate_name(node, metafunc)
+        if name is not None:
+            allowed.add(id(node.comparators[0].value))  # type: ignore[attr-defined]
+            return
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "parametrize"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id == metafunc):
+            if not guards:
+                raise ValueError("parametrize outside a fixturenames test")
+            gates.update(guards)
+            allowed.add(id(node.func.value))
+        for child in ast.iter_child_nodes(node):
+            visit(child, guards)
+
+    try:
+        for stmt in func.body:
+            visit(stmt, ())
+    except ValueError:
+        return None
+    for node in ast.walk(func):
+        if isinstance(node, ast.Name) and node.id == metafunc and id(node) not in allowed:
+            return None
+        if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Global,
+                             ast.Nonlocal)) and node is not func:
+            return None
+    return sorted(gates) if gates else None
+
+
+def read_generate_tests(paths: List[str]) -> Dict[str, List[str]]:
+    """Per conftest whose pytest_generate_tests is gated (generate_tests_gates): the gate names."""
+    out: Dict[str, List[str]] = {}
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                text = f.read().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if "pytest_generate_tests" not in text:
+            continue
+        gates = generate_tests_gates(text)
+        if gates:
+            out[path] = gates
+    return out

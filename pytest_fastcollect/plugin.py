@@ -254,6 +254,7 @@ def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
 
 
 _HOOK_RULE = " defines hook pytest_collection_modifyitems (sees every item)"
+_GENERATE_RULE = ": defines hook pytest_generate_tests"
 
 
 def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], scan_config: Dict[str, Any]) -> bool:
@@ -263,13 +264,19 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
     them. True when the scan must run again with what was read."""
     learner = state.learner if scan_config.get("session_key") else None
     hook_rule = any(reason.endswith(_HOOK_RULE) for _, reason in result["imported"])
+    again = False
+    if "generate_gates" not in scan_config and any(
+            reason.endswith(_GENERATE_RULE) for _, reason in result["imported"]):
+        gates = hooks.read_generate_tests(list(result["conftests"]))
+        scan_config["generate_gates"] = gates
+        again = bool(gates)
     if learner is None and not hook_rule:
-        return False
+        return again
     if learner is not None and not result["learned_status"] and not hook_rule:
         # A valid generation was recorded with these very inputs (every value
         # a hook's conditions read is one) and conftests: its hooks could not
         # cross items then, so they cannot now. The warm path reads nothing.
-        return False
+        return again
     if learner is not None:
         learner.recorder.paused = True  # our own reading is no input
     try:
@@ -279,7 +286,6 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
     finally:
         if learner is not None:
             learner.recorder.paused = False
-    again = False
     if cross and learner is not None:
         # Its effect on an item depends on the other items: learned records
         # neither decide nor get written while it can act.
@@ -287,7 +293,7 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         if result["stats"].get("learned", 0) or result["stats"].get("cached_decisions", 0):
             scan_config["session_key"] = 0
             again = True
-    if read:
+    if read and read != scan_config.get("read_hooks"):
         scan_config["read_hooks"] = read
         again = True
     return again
@@ -338,7 +344,9 @@ def decide(config: pytest.Config, state: State) -> None:
                 state.snapshot = distributed.worker_view(state.snapshot, state.worker_count, terminal)
             scan_config["inputs"] = state.snapshot
         result = state.native.core.scan(state.native.language, scan_config)
-        if not result["error"] and _read_hooks(config, state, result, scan_config):
+        for _ in range(2):  # what a first reading uncovers may need a reading of its own
+            if result["error"] or not _read_hooks(config, state, result, scan_config):
+                break
             result = state.native.core.scan(state.native.language, scan_config)
         if not result["error"] and result["surface_kept"] and _broken_source(config, state, result):
             scan_config["session_key"] = 0

@@ -49,7 +49,7 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-5")).add(cfg.rootdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
+  q.add(std::string_view("fastcollect-query-6")).add(cfg.rootdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
@@ -68,9 +68,12 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
   q.add(uint64_t{cfg.lazy_fixtures});
   q.add(conftest_fp).add(cfg.static_unknown);
   q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
-  for (const auto& [path, marks] : cfg.read_hooks) {
-    q.add(path).add(static_cast<uint64_t>(marks.size()));
-    for (const auto& m : marks) q.add(m);
+  for (const auto* hooks : {&cfg.read_hooks, &cfg.live_conftests, &cfg.generate_gates}) {
+    q.add(static_cast<uint64_t>(hooks->size()));
+    for (const auto& [path, names] : *hooks) {
+      q.add(path).add(static_cast<uint64_t>(names.size()));
+      for (const auto& m : names) q.add(m);
+    }
   }
   return q.value();
 }
@@ -117,6 +120,8 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.id_suffixes = cfg.id_suffixes;
   mc_.lazy_fixtures = cfg.lazy_fixtures;
   mc_.type_checking_set = cfg.type_checking_set;
+  mc_.live_conftests = cfg.live_conftests;
+  mc_.generate_gates = cfg.generate_gates;
   base_.maybe_marks = cfg.global_maybe_marks;
   base_.env.defs = cfg.plugin_fixtures;
   base_.env.autouse.insert(cfg.global_autouse.begin(), cfg.global_autouse.end());

@@ -388,6 +388,10 @@ class ModuleEval {
       const std::string& n = names[i];
       if (std::find(seen.begin(), seen.end(), n) != seen.end()) continue;
       seen.push_back(n);
+      if (std::find(scope_.param_gates.begin(), scope_.param_gates.end(), n) != scope_.param_gates.end()) {
+        if (why.empty()) why = "a conftest's pytest_generate_tests parametrizes '" + n + "'";
+        marks_unknown = true;
+      }
       const FixtureInfo* fi = find_fixture(o, n);
       if (!fi) continue;  // builtin or missing fixture: no params (missing errors at setup)
       if (fi->has_params) {
@@ -899,6 +903,16 @@ bool name_matches(const std::string& name, const std::vector<std::string>& patte
 
 std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg,
                                    const std::set<std::string>& read_hooks) {
+  auto live = cfg.live_conftests.find(path);
+  if (live != cfg.live_conftests.end()) {
+    for (const auto& name : live->second) {
+      if (!starts_with(name, "pytest_") || harmless_hooks().count(name) || path_scoped_hooks().count(name)) continue;
+      if (name == "pytest_configure") continue;  // has run: plugins it registered are live plugins
+      if (read_hooks.count(name)) continue;
+      return path + " defines hook " + name + " (sees every item)";
+    }
+    return {};
+  }
   if (!f.parsed || f.syntax_error) return path + " could not be parsed";
   if (!f.dynamic.empty()) return path + ": " + f.dynamic[0];
   for (const auto& fn : f.funcs) {
@@ -927,17 +941,34 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
   return {};
 }
 
+// A conftest's pytest_generate_tests read as gated (ModelConfig::generate_gates): its names join the scope's.
+static bool gated(const ModelConfig& cfg, const std::string& path, ConftestScope& scope) {
+  auto g = cfg.generate_gates.find(path);
+  if (g == cfg.generate_gates.end() || g->second.empty()) return false;
+  scope.param_gates.insert(scope.param_gates.end(), g->second.begin(), g->second.end());
+  return true;
+}
+
 void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope,
                     ImportResolver* resolver) {
   if (!scope.unknown.empty()) return;
   auto unknown = [&](const std::string& why) {
     if (scope.unknown.empty()) scope.unknown = path + ": " + why;
   };
+  auto live = cfg.live_conftests.find(path);
+  if (live != cfg.live_conftests.end()) {
+    for (const auto& name : live->second) {
+      if (name == "pytest_generate_tests" && gated(cfg, path, scope)) continue;
+      if (path_scoped_hooks().count(name) && !harmless_hooks().count(name)) return unknown("defines hook " + name);
+    }
+    return;  // its fixtures are plugin fixtures already (taken as global)
+  }
   if (!f.parsed || f.syntax_error) return unknown("could not be parsed");
   if (!f.dynamic.empty()) return unknown(f.dynamic[0]);
   // Hooks pytest calls per node see only this subtree; the others are
   // conftest_global_effect's business.
   for (const auto& fn : f.funcs) {
+    if (fn.name == "pytest_generate_tests" && !fn.conditional && gated(cfg, path, scope)) continue;
     if (path_scoped_hooks().count(fn.name) && !harmless_hooks().count(fn.name))
       return unknown("defines hook " + fn.name);
   }

@@ -38,6 +38,9 @@ struct ConftestScope {
   // item, only marking or dropping items): each is a maybe-marker and a
   // maybe-keyword of every item.
   std::vector<std::string> maybe_marks;
+  // A conftest's pytest_generate_tests parametrizes (ids and marks not
+  // known) every item whose fixture closure holds one of these names.
+  std::vector<std::string> param_gates;
 };
 
 // What an imported name is, as far as resolution could tell (resolve.h).
@@ -111,6 +114,13 @@ struct ModelConfig {
   bool lazy_fixtures = false;
   // typing.TYPE_CHECKING was true when deciding: `if TYPE_CHECKING:` blocks run.
   bool type_checking_set = false;
+  // Conftests loaded before the decision (path -> hooks pytest registered
+  // from them): their module-level code has run, and every fixture they
+  // define is among the plugin fixtures already; only their hooks matter.
+  std::map<std::string, std::vector<std::string>> live_conftests;
+  // Conftests (path) whose pytest_generate_tests parametrizes only items
+  // whose fixture closure holds one of these names.
+  std::map<std::string, std::vector<std::string>> generate_gates;
 };
 
 struct Filter {

@@ -102,6 +102,8 @@ PYBIND11_MODULE(_core, m) {
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
     cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});
     cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
+    cfg.live_conftests = get<std::map<std::string, std::vector<std::string>>>(c, "live_conftests", {});
+    cfg.generate_gates = get<std::map<std::string, std::vector<std::string>>>(c, "generate_gates", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");
     cfg.type_checking_set = get<bool>(c, "type_checking_set", false);
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);

@@ -88,10 +88,33 @@ ImportedName join(const std::vector<ImportedName>& all, const std::string& name)
 
 void add_probes(Probes& into, const Probes& from) {
   if (from.empty()) return;
+  if (into.empty()) {
+    into = from;
+    return;
+  }
+  // Both sorted and unique: a merge, not a sort (read sets hold thousands
+  // of probes with long common path prefixes).
+  const auto mid = static_cast<std::ptrdiff_t>(into.size());
   into.insert(into.end(), from.begin(), from.end());
-  std::sort(into.begin(), into.end());
+  std::inplace_merge(into.begin(), into.begin() + mid, into.end());
   into.erase(std::unique(into.begin(), into.end()), into.end());
 }
+
+namespace {
+
+// A walk's own accumulator takes probes unsorted; this restores the
+// sorted-unique form of `read`, whose first `sorted` entries already have it.
+void settle(Probes& read, size_t sorted) {
+  const auto mid = read.begin() + static_cast<std::ptrdiff_t>(sorted);
+  std::sort(mid, read.end());
+  read.erase(std::unique(mid, read.end()), read.end());
+  std::inplace_merge(read.begin(), read.begin() + static_cast<std::ptrdiff_t>(sorted), read.end());
+  read.erase(std::unique(read.begin(), read.end()), read.end());
+}
+
+void append(Probes& into, const Probes& from) { into.insert(into.end(), from.begin(), from.end()); }
+
+}  // namespace
 
 // ---- ProbeReader -------------------------------------------------------------
 
@@ -506,7 +529,7 @@ struct Resolver::Walk {
       std::lock_guard<std::mutex> lock(r.mu_);
       auto it = r.found_.find(dotted);
       if (it != r.found_.end()) {
-        add_probes(read, it->second->read);
+        append(read, it->second->read);
         return it->second->module;
       }
     }
@@ -524,7 +547,7 @@ struct Resolver::Walk {
       std::lock_guard<std::mutex> lock(r.mu_);
       r.found_.emplace(dotted, std::move(f));
     }
-    add_probes(read, mine);
+    append(read, mine);
     return m;
   }
 
@@ -849,7 +872,7 @@ struct Resolver::Walk {
       std::lock_guard<std::mutex> lock(r.mu_);
       auto it = r.memo_.find(key);
       if (it != r.memo_.end()) {
-        add_probes(read, it->second->read);
+        append(read, it->second->read);
         const ImportedName& res = it->second->result;
         if (res.kind == ImportedName::Unknown && res.why.empty()) {  // absent
           if (absent) {
@@ -886,6 +909,7 @@ struct Resolver::Walk {
     // surely no fixture. What the failed reading read stays in the key.
     if (!missing && out.kind == ImportedName::Unknown && inner.live(m.file, name)) out = not_fixture(true);
     if (missing) out = ImportedName{};  // Unknown with no reason: absent
+    settle(mine, 0);
     if (!inner.hit_cycle) {
       auto memo = std::make_shared<Memo>();
       memo->result = out;
@@ -895,7 +919,7 @@ struct Resolver::Walk {
     } else {
       hit_cycle = true;
     }
-    add_probes(read, mine);
+    append(read, mine);
     if (missing) {
       if (absent) {
         *absent = true;
@@ -1044,6 +1068,7 @@ struct Resolver::Walk {
 };
 
 std::string Resolver::path_changer(const std::string& importer, const FileFacts& start, Probes& read) {
+  const size_t sorted = read.size();  // sorted and unique up to here
   constexpr size_t kMaxFiles = 2000;
   Walk w{*this, read, {}, false, 0};
   std::set<std::string> seen{importer};
@@ -1093,30 +1118,29 @@ std::string Resolver::path_changer(const std::string& importer, const FileFacts&
       }
     }
   }
-  std::sort(read.begin(), read.end());
-  read.erase(std::unique(read.begin(), read.end()), read.end());
+  settle(read, sorted);
   return why;
 }
 
 ValueId Resolver::value_id(const std::string& importer, const Import& imp, const std::vector<std::string>& attrs,
                            Probes& read) {
+  const size_t sorted = read.size();  // sorted and unique up to here
   ValueId v;
   if (imp.star) return v;
   Walk w{*this, read, {}, false, 0};
   v = w.value_id(importer, imp, attrs);
-  std::sort(read.begin(), read.end());
-  read.erase(std::unique(read.begin(), read.end()), read.end());
+  settle(read, sorted);
   return v;
 }
 
 ImportedName Resolver::resolve(const std::string& importer, const Import& imp, Probes& read) {
+  const size_t sorted = read.size();  // sorted and unique up to here
   if (!imp.from) return not_fixture(true);
   if (imp.star) return unknown("star import");
   Walk w{*this, read, {}, false, 0};
   Module m = w.module_of(importer, imp);
   ImportedName out = w.name_in(m, imp.name);
-  std::sort(read.begin(), read.end());
-  read.erase(std::unique(read.begin(), read.end()), read.end());
+  settle(read, sorted);
   if (out.kind == ImportedName::Unknown && out.why.empty()) out.why = "'" + imp.name + "' not found";
   return out;
 }

@@ -45,6 +45,12 @@ struct ScanConfig {
   // Conftest path -> markers its pytest_collection_modifyitems may add, for
   // the conftests whose hook was read as acting per item (pytest_fastcollect/hooks.py).
   std::map<std::string, std::vector<std::string>> read_hooks;
+  // Conftests already loaded (their module-level code has run): path -> the
+  // hooks pytest registered from them (environment.live_conftests).
+  std::map<std::string, std::vector<std::string>> live_conftests;
+  // Conftests whose pytest_generate_tests parametrizes only items whose
+  // fixture closure holds one of these names (hooks.generate_tests_gates).
+  std::map<std::string, std::vector<std::string>> generate_gates;
   // Non-empty: something the static model cannot see acts on items (a plugin's
   // collection hook); only learned items may decide, everything else is imported.
   std::string static_unknown;
