@@ -599,7 +599,6 @@ class LiveObjects:
 def _pytest_collection_intact() -> bool:
     """Are pytest's own collection classes as pytest defines them (no
     conftest replaced or patched one at import)? The model follows them."""
-    import _pytest.mark.expression  # noqa: F401
     import _pytest.python as python
 
     owned = [python.Module.collect, python.Class.collect, python.PyCollector.collect, python.Package.collect,
