@@ -1080,7 +1080,15 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
           // Only calls into pytest or the stdlib are taken as harmless here;
           // anything else might inject names (the model decides with imports).
           std::string root = leftmost_identifier(c, e);
-          s.bound->push_back(Binding{root, true});
+          Binding b{root, true};
+          // `NAME.append(...)` and the other in-place methods of list, dict
+          // and set: harmless where NAME is a display (the model checks).
+          std::vector<std::string> callee;
+          static const std::set<std::string> mutators = {"append", "extend", "insert", "add", "update",
+                                                         "setdefault", "sort", "reverse", "discard"};
+          if (dotted(c, field(c, e, &Fields::function), callee) && callee.size() == 2 && mutators.count(callee[1]))
+            b.box = true;  // on a call binding: a container method call
+          s.bound->push_back(b);
           note_call_effects(c, e, s);
         }
       }

@@ -105,12 +105,13 @@ void get(Reader& r, MarkList& m) {
   get_all(r, m.marks);
 }
 
-// Stored as strings: a call as "<call:ROOT>", a literal assignment as
-// "<lit:NAME>", a display as "<box:LINE:NAME>" (no identifier holds '<').
+// Stored as strings: a call as "<call:ROOT>" ("<mcall:ROOT>": a container
+// method), a literal assignment as "<lit:NAME>", a display as
+// "<box:LINE:NAME>" (no identifier holds '<').
 void put_bindings(Writer& w, const std::vector<Binding>& v) {
   w.u(v.size());
   for (const auto& b : v)
-    w.s(b.call      ? "<call:" + b.name + ">"
+    w.s(b.call      ? (b.box ? "<mcall:" : "<call:") + b.name + ">"
         : b.box     ? "<box:" + std::to_string(b.line) + ":" + b.name + ">"
         : b.literal ? "<lit:" + b.name + ">"
                     : b.name);
@@ -119,6 +120,12 @@ std::vector<Binding> get_bindings(Reader& r) {
   std::vector<Binding> v;
   for (auto& s : r.ss()) {
     const bool call = s.size() >= 7 && s.compare(0, 6, "<call:") == 0 && s.back() == '>';
+    if (s.size() >= 8 && s.compare(0, 7, "<mcall:") == 0 && s.back() == '>') {
+      Binding b{s.substr(7, s.size() - 8), true, false};
+      b.box = true;
+      v.push_back(std::move(b));
+      continue;
+    }
     const bool lit = s.size() >= 6 && s.compare(0, 5, "<lit:") == 0 && s.back() == '>';
     const bool box = s.size() >= 8 && s.compare(0, 5, "<box:") == 0 && s.back() == '>';
     if (box) {

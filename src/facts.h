@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 9;
+constexpr uint32_t kFactsVersion = 10;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -71,7 +71,9 @@ struct Binding {
   // a literal, a container display, a comprehension or a lambda.
   bool literal = false;
   // Assigned (once, by this binding) a list, tuple, dict or set display or
-  // comprehension: an object whose parametrize id is argname+index.
+  // comprehension: an object whose parametrize id is argname+index. On a
+  // call: the call is `name.append(...)` or another in-place method of a
+  // list, dict or set (harmless where `name` is a display).
   bool box = false;
   uint32_t line = 0;  // box: where the statement starts
 };

@@ -70,9 +70,23 @@ bool stdlib_name(const FileFacts& f, const std::string& root, const ModelConfig&
   return false;
 }
 
-// A call statement at module or class level into pytest or the stdlib.
+// A call statement at module or class level into pytest or the stdlib, or
+// an in-place method of a module-level list, dict or set display
+// (`CASES.extend([...])`: like an assignment, only its arguments run code).
 bool safe_call(const FileFacts& f, const Binding& call, const ModelConfig& cfg) {
-  return !call.name.empty() && stdlib_name(f, call.name, cfg);
+  if (call.name.empty()) return false;
+  if (call.box) {
+    int displays = 0, others = 0;
+    for (const auto& b : f.bound) {
+      if (b.call || b.name != call.name) continue;
+      (b.box ? displays : others) += 1;
+    }
+    for (const auto& fn : f.funcs) others += fn.name == call.name;
+    for (const auto& c : f.classes) others += c.name == call.name;
+    for (const auto& imp : f.imports) others += imp.star || imp.bound == call.name;
+    if (displays == 1 && others == 0) return true;
+  }
+  return stdlib_name(f, call.name, cfg);
 }
 
 bool is_mark_kind(DecoKind k) {
@@ -839,7 +853,7 @@ class ModuleEval {
     }
     for (const auto& b : c.bound) {
       if (b.call) {
-        if (safe_call(f_, b, cfg_)) continue;
+        if (safe_call(f_, b, cfg_) && !(b.box && class_binds(c, b.name))) continue;
         reason = "class " + c.name + " body calls " + b.name + "()";
         return false;
       }

@@ -176,3 +176,34 @@ def test_hostile_values(pytester: pytest.Pytester, name: str, files: Dict[str, s
         assert "tests/test_values.py" in fast.modules, fast.lines
     else:
         assert len(fast.ids) >= 1 and all(i.startswith("tests/test_values.py::") for i in fast.ids), fast.ids
+
+
+# In-place methods of a module-level display are harmless calls; on anything
+# else a call may bind names (here: a test made by the call).
+MUTATING = {
+    "display": ("CASES = [1]\nCASES.append(2)\nCASES.extend([3])\n", 1),
+    "rebound": ("from proj.maker import Maker\n\nCASES = [1]\nCASES = Maker()\nCASES.append(2)\n", 0),
+    "class_body": ("from proj.maker import Maker\n\nCASES = [1]\n\nclass TestK:\n    CASES = Maker()\n"
+                   "    CASES.append(2)\n\n    def test_k(self):\n        pass\n", 0),
+}
+# Its append defines a test in the caller's module; loaded by the conftest, so
+# the running class answers what its source (frame access) cannot.
+MAKER = {"conftest.py": "import proj.maker\n", "proj/maker.py": """
+    import sys
+
+    class Maker:
+        def append(self, x):
+            sys._getframe(1).f_globals["test_made_m"] = lambda: None
+"""}
+
+
+@pytest.mark.parametrize("case", sorted(MUTATING))
+def test_container_method_calls(pytester: pytest.Pytester, case: str) -> None:
+    body, skips = MUTATING[case]
+    project(pytester, {**MAKER, "tests/test_values.py": "import pytest\n\n" + body +
+                       "\n@pytest.mark.parametrize('c', [1, 2])\ndef test_cases(c):\n    pass\n"})
+    fast = compare(pytester, ["-k", "test_target"])
+    assert skipped(fast) == skips, fast.lines
+    made = compare(pytester, ["-k", "test_made_m"]).ids
+    assert bool(made) == (case != "display"), made
+    compare(pytester, ["-k", "test_cases"])
