@@ -16,6 +16,10 @@ from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
 
+# A fixture as the core takes it: name, has params, params may carry marks,
+# requested names, its items' ids (None: not known).
+FixtureRow = Tuple[str, bool, bool, List[str], Optional[List[str]]]
+
 # Hooks through which a plugin can add, rename or re-mark items.
 COLLECTION_HOOKS = (
     "pytest_collection",
@@ -364,18 +368,77 @@ def _all_autouse(manager: Any) -> List[str]:
     return names
 
 
-def plugin_fixtures(config: pytest.Config) -> Tuple[List[Tuple[str, bool, bool, List[str]]], List[str]]:
+def _plain_id_value(value: Any) -> bool:
+    """A parameter value whose id pytest's IdMaker computes without running
+    code of the value's type: builtin scalars and containers, functions,
+    classes under type/ABCMeta, plain modules, and instances whose type
+    leaves attribute lookup to object (no __getattr__, __getattribute__ or
+    __name__ of its own; __str__ is not read for them)."""
+    tp = type(value)
+    if value is None or tp in (str, bytes, int, float, bool, complex, list, tuple, dict, set, frozenset,
+                               FunctionType, BuiltinFunctionType, ModuleType) or tp in _PLAIN_METACLASSES:
+        return True
+    import enum
+    import re
+
+    if isinstance(value, (enum.Enum, re.Pattern, str, bytes, int, float, complex)):
+        return False  # subclasses: their __str__ or pattern may be user code
+    if tp.__getattribute__ is not object.__getattribute__:
+        return False
+    return not any(n in vars(c) for c in tp.__mro__[:-1] for n in ("__getattr__", "__name__"))
+
+
+def fixture_ids(config: pytest.Config, name: str, params: Any, ids: Any) -> Optional[List[str]]:
+    """The ids pytest's FixtureManager gives the items of a fixture with
+    params (its own `metafunc.parametrize(name, params, ids=ids)`), computed
+    by pytest's IdMaker now; None where that would run user code (an ids
+    callable, a pytest_make_parametrize_id implementation, a value of
+    another type) or give no plain id (marks, hidden ids)."""
+    from _pytest.mark.structures import ParameterSet
+    from _pytest.python import IdMaker
+
+    if params is None or callable(ids):
+        return None
+    if config.pluginmanager.hook.pytest_make_parametrize_id.get_hookimpls():
+        return None
+    sets = [ParameterSet.extract_from(p, force_tuple=True) for p in params]
+    if not sets or any(s.marks or len(s.values) != 1 or not _plain_id_value(s.values[0]) for s in sets):
+        return None
+    if ids is not None:
+        ids = list(ids)
+        if len(ids) not in (0, len(sets)) or any(i is not None and type(i) not in (str, int, float, bool) for i in ids):
+            return None
+    fields = getattr(IdMaker, "__dataclass_fields__", {})
+    kwargs: Dict[str, Any] = {"argnames": (name,), "parametersets": sets, "idfn": None, "ids": ids or None,
+                              "config": config, "nodeid": None}
+    if "func_name" in fields:
+        kwargs["func_name"] = None
+    made = IdMaker(**kwargs).make_unique_parameterset_ids()
+    if not all(type(i) is str for i in made):
+        return None
+    return list(made)
+
+
+def plugin_fixtures(config: pytest.Config) -> Tuple[List["FixtureRow"], List[str]]:
     """Fixtures known before collection (name, has params, params may carry
     marks, requested names) and autouse names, all taken as global."""
     manager = config.pluginmanager.get_plugin("funcmanage")
     if manager is None:
         raise RuntimeError("pytest's fixture manager is not available")
-    out: List[Tuple[str, bool, bool, List[str]]] = []
+    out: List[FixtureRow] = []
     for name, fixturedef in _all_fixturedefs(manager):
         params = fixturedef.params
         marks = params is not None and any(getattr(p, "marks", None) for p in params)
-        out.append((name, params is not None, marks, list(fixturedef.argnames)))
+        out.append((name, params is not None, marks, list(fixturedef.argnames),
+                    _safe_ids(config, name, params, fixturedef.ids)))
     return out, _all_autouse(manager)
+
+
+def _safe_ids(config: pytest.Config, name: str, params: Any, ids: Any) -> Optional[List[str]]:
+    try:
+        return fixture_ids(config, name, params, ids)
+    except Exception:  # noqa: BLE001 - unknown ids, never a broken run
+        return None
 
 
 # Meta-path finders that find nothing on their own or find through the path
@@ -608,10 +671,9 @@ def _pytest_collection_intact() -> bool:
         getattr(python, name) is getattr(pytest, name) for name in ("Module", "Class", "Function", "Package"))
 
 
-FixtureRow = Tuple[str, bool, bool, List[str]]  # name, has params, params may carry marks, requested names
 
 
-def _module_fixtures(module: ModuleType) -> Optional[Tuple[List[FixtureRow], List[str]]]:
+def _module_fixtures(config: pytest.Config, module: ModuleType) -> Optional[Tuple[List[FixtureRow], List[str]]]:
     """The fixtures pytest's parsefactories finds in a loaded conftest, read
     the way it reads them (objects whose type is FixtureFunctionDefinition),
     and its autouse names; None when that cannot be done without running
@@ -636,7 +698,7 @@ def _module_fixtures(module: ModuleType) -> Optional[Tuple[List[FixtureRow], Lis
         params = marker.params
         marks = params is not None and any(isinstance(p, ParameterSet) and p.marks for p in params)
         deps = list(getfuncargnames(value._get_wrapped_function(), name=name))
-        rows.append((name, params is not None, marks, deps))
+        rows.append((name, params is not None, marks, deps, _safe_ids(config, name, params, marker.ids)))
         if marker.autouse:
             autouse.append(name)
     return rows, autouse
@@ -664,7 +726,7 @@ def live_conftests(config: pytest.Config) -> Tuple[Dict[str, List[str]], List[Fi
         if not isinstance(file, str) or os.path.basename(file) != "conftest.py":
             continue
         try:
-            found = _module_fixtures(plugin)
+            found = _module_fixtures(config, plugin)
         except Exception:  # noqa: BLE001 - read from source instead
             found = None
         if found is None:
@@ -693,7 +755,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
     fixtures.extend(live_fixtures)
     autouse.extend(live_autouse)
     if fx.param_fixtures:  # a plugin parametrizes tests that reach these
-        fixtures.extend((name, True, False, []) for name in fx.param_fixtures)
+        fixtures.extend((name, True, False, [], None) for name in fx.param_fixtures)
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
     roots = collection_roots(config)

@@ -63,6 +63,8 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
     q.add(name).add(uint64_t{fi.has_params}).add(uint64_t{fi.param_marks_unknown});
     q.add(static_cast<uint64_t>(fi.deps.size()));
     for (const auto& d : fi.deps) q.add(d);
+    q.add(uint64_t{fi.ids_known}).add(static_cast<uint64_t>(fi.ids.size()));
+    for (const auto& id : fi.ids) q.add(id);
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
   q.add(uint64_t{cfg.lazy_fixtures});

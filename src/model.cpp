@@ -216,6 +216,8 @@ void add_marklist(const MarkList& ml, Outer& o, const char* where) {
 void merge_fixture(std::map<std::string, FixtureInfo>& defs, const std::string& name, const Func& fn,
                    const Decorator& d) {
   FixtureInfo& fi = defs[name];
+  fi.ids_known = false;  // a definition read from source: its ids are not computed
+  fi.ids.clear();
   fi.has_params = fi.has_params || d.has_params;
   if (d.has_params) {
     if (!d.params.marks_known) fi.param_marks_unknown = true;
@@ -361,6 +363,8 @@ class ModuleEval {
           if (!r.name_known && opaque.empty()) opaque = "imported fixture '" + imp.bound + "' has a computed name";
           if (!r.autouse_known && opaque.empty()) opaque = "imported fixture '" + imp.bound + "' has a computed autouse";
           FixtureInfo& fi = defs[name];
+          fi.ids_known = false;
+          fi.ids.clear();
           fi.has_params = fi.has_params || r.info.has_params;
           fi.param_marks_unknown = fi.param_marks_unknown || r.info.param_marks_unknown;
           fi.deps.insert(fi.deps.end(), r.info.deps.begin(), r.info.deps.end());
@@ -384,7 +388,14 @@ class ModuleEval {
 
   // Could the fixture closure of these requested names parametrize the test?
   // Returns a reason, or empty when it cannot; sets marks_unknown.
-  std::string fixture_params(const Outer& o, std::vector<std::string> names, bool& marks_unknown) const {
+  // `only` (when given): the single parametrized fixture of the closure
+  // whose ids are known, defined only outside the module (null otherwise:
+  // several, ids unknown, a conftest hook's gate).
+  std::string fixture_params(const Outer& o, std::vector<std::string> names, bool& marks_unknown,
+                             const FixtureInfo** only = nullptr) const {
+    if (only) *only = nullptr;
+    int parametrized = 0;
+    bool exact = true;
     if (!scope_.env.opaque.empty()) {
       marks_unknown = true;
       return scope_.env.opaque;
@@ -405,15 +416,21 @@ class ModuleEval {
       if (std::find(scope_.param_gates.begin(), scope_.param_gates.end(), n) != scope_.param_gates.end()) {
         if (why.empty()) why = "a conftest's pytest_generate_tests parametrizes '" + n + "'";
         marks_unknown = true;
+        exact = false;
       }
       const FixtureInfo* fi = find_fixture(o, n);
       if (!fi) continue;  // builtin or missing fixture: no params (missing errors at setup)
       if (fi->has_params) {
         if (why.empty()) why = "uses parametrized fixture '" + n + "'";
         if (fi->param_marks_unknown) marks_unknown = true;
+        ++parametrized;
+        exact = exact && fi->ids_known && !fi->param_marks_unknown && !o.class_fixtures.count(n) &&
+                !module_defs_.count(n);
+        if (only && exact && parametrized == 1) *only = fi;
       }
       names.insert(names.end(), fi->deps.begin(), fi->deps.end());
     }
+    if (only && (!exact || parametrized != 1)) *only = nullptr;
     return why;
   }
 
@@ -661,8 +678,13 @@ class ModuleEval {
       if (partial_why.empty()) partial_why = "a parameter may be a lazy fixture with parameters (pytest-lazy-fixtures)";
     }
     bool fixture_marks_unknown = false;
-    std::string fx = fixture_params(o, requested, fixture_marks_unknown);
-    if (!fx.empty()) {
+    const FixtureInfo* only = nullptr;
+    std::string fx = fixture_params(o, requested, fixture_marks_unknown, &only);
+    // pytest's FixtureManager parametrizes the item by the fixture's params
+    // with its ids; when that is the item's only parametrization, its ids
+    // are those (the order of several sources is not modelled).
+    const bool by_fixture = !fx.empty() && only && !partial && all_sets.empty() && suffixes_.ids.empty();
+    if (!fx.empty() && !by_fixture) {
       partial = true;
       if (partial_why.empty()) partial_why = fx;
     }
@@ -680,6 +702,14 @@ class ModuleEval {
       return check(it, reason);
     }
     if (set_marks_unknown) base.open(true, true, "parameter marks are not literal");
+    if (by_fixture) {
+      ParamSets ps;
+      ps.ids_known = ps.marks_known = true;
+      ps.ids = only->ids;
+      ps.marks.resize(only->ids.size());
+      resolved_.push_back(std::move(ps));
+      sets.push_back(&resolved_.back());
+    }
     if (!suffixes_.ids.empty()) sets.push_back(&suffixes_);  // a plugin's own parametrize runs last
 
     return exact_items(fn, base, sets, reason);
@@ -1003,6 +1033,8 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
     if (r.kind == ImportedName::Fixture && r.name_known && r.autouse_known) {
       const std::string name = r.name.empty() ? imp.bound : r.name;
       FixtureInfo& fi = scope.env.defs[name];
+      fi.ids_known = false;
+      fi.ids.clear();
       fi.has_params = fi.has_params || r.info.has_params;
       fi.param_marks_unknown = fi.param_marks_unknown || r.info.param_marks_unknown;
       fi.deps.insert(fi.deps.end(), r.info.deps.begin(), r.info.deps.end());

@@ -19,6 +19,10 @@ struct FixtureInfo {
   bool has_params = false;
   bool param_marks_unknown = false;  // params may carry marks (pytest.param(marks=...))
   std::vector<std::string> deps;
+  // The ids its params give the items that use it, as pytest's IdMaker made
+  // them (environment.fixture_ids), when every definition of the name agrees.
+  bool ids_known = false;
+  std::vector<std::string> ids;
 };
 
 // What the fixtures visible to a test module contribute.

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <map>
+#include <set>
 
 #include "expr.h"
 #include "extract.h"
@@ -84,12 +85,25 @@ PYBIND11_MODULE(_core, m) {
       cfg.has_markexpr = true;
     }
     if (c.contains("plugin_fixtures")) {
+      std::set<std::string> seen;
       for (auto item : c["plugin_fixtures"].cast<py::list>()) {
-        auto t = item.cast<py::tuple>();  // (name, has_params, param_marks_unknown, deps)
-        fc::FixtureInfo& fi = cfg.plugin_fixtures[t[0].cast<std::string>()];
+        auto t = item.cast<py::tuple>();  // (name, has_params, param_marks_unknown, deps[, ids or None])
+        const std::string name = t[0].cast<std::string>();
+        fc::FixtureInfo& fi = cfg.plugin_fixtures[name];
         fi.has_params = fi.has_params || t[1].cast<bool>();
         fi.param_marks_unknown = fi.param_marks_unknown || t[2].cast<bool>();
         for (auto d : t[3].cast<std::vector<std::string>>()) fi.deps.push_back(d);
+        // Ids hold while every definition of the name gives the same ones.
+        const bool has_ids = t.size() > 4 && !t[4].is_none();
+        std::vector<std::string> ids;
+        if (has_ids) ids = t[4].cast<std::vector<std::string>>();
+        if (seen.insert(name).second) {
+          fi.ids_known = has_ids;
+          fi.ids = std::move(ids);
+        } else if (!has_ids || !fi.ids_known || ids != fi.ids) {
+          fi.ids_known = false;
+          fi.ids.clear();
+        }
       }
     }
     cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});

@@ -236,3 +236,127 @@ HOSTILE_GATES = {
 def test_hostile_generate_tests(pytester: pytest.Pytester, case: str) -> None:
     project(pytester, HOSTILE_GATES[case], GATED_MODULES)
     assert compare(pytester, ["-k", "else_id"]).ids, "the case selects no test"
+
+
+# Fixture params: the ids pytest gives items that use a parametrized fixture
+# of a loaded conftest, computed with pytest's own IdMaker.
+PARAMS_CONFTEST = """
+    import pytest
+
+    INTS = ["int8", "int16"]
+    INTS.append("int32")
+
+    class Frame:
+        pass
+
+    @pytest.fixture(params=INTS)
+    def any_int(request):
+        return request.param
+
+    @pytest.fixture(params=[Frame, len, None, 1.5, ("t", 1)], ids=[None, "length", None, None, None])
+    def thing(request):
+        return request.param
+
+    @pytest.fixture(params=["dup", "dup", "x"])
+    def dups(request):
+        return request.param
+
+    @pytest.fixture(params=[1, 2], ids=lambda v: f"call{v}")
+    def by_callable(request):
+        return request.param
+
+    @pytest.fixture(params=[pytest.param(1, marks=pytest.mark.marked_p), 2])
+    def with_marks(request):
+        return request.param
+
+    @pytest.fixture
+    def through(any_int):
+        return any_int
+"""
+
+PARAMS_MODULES = {
+    "tests/test_p1.py": "def test_ints(any_int):\n    pass\n\ndef test_thing(thing):\n    pass\n",
+    "tests/test_p2.py": "def test_dups(dups):\n    pass\n\ndef test_through(through):\n    pass\n",
+    "tests/test_p3.py": "def test_callable(by_callable):\n    pass\n\ndef test_marks(with_marks):\n    pass\n",
+    "tests/test_p4.py": """
+        import pytest
+
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_both(any_int, n):
+            pass
+
+        def test_two(any_int, thing):
+            pass
+    """,
+    "tests/test_p5.py": """
+        import pytest
+
+        @pytest.fixture(params=["own_a", "own_b"])
+        def any_int(request):
+            return request.param
+
+        def test_overridden(any_int):
+            pass
+    """,
+}
+
+
+def test_fixture_param_ids(pytester: pytest.Pytester) -> None:
+    project(pytester, PARAMS_CONFTEST, PARAMS_MODULES)
+    fast = compare(pytester, ["-k", "test_gamma"])
+    # test_p1 and test_p2 (ids computed) are skipped with test_a and test_b
+    # (whose fixture has no params); p3 (a callable, marks), p4 (two
+    # sources) and p5 (overridden in the module) are imported.
+    assert skipped(fast) == 4, fast.lines
+    words = ["int16", "length", "Frame", "None", "1.5", "thing4", "dup0", "dup1", "int8", "call1", "marked_p",
+             "own_b", "test_both and 2", "test_two and int32"]
+    for word in words:
+        compare(pytester, ["-k", word])
+    compare(pytester, ["-m", "marked_p"])
+
+
+HOSTILE_IDS = {
+    # pytest_make_parametrize_id decides every id.
+    "make_id_hook": """
+        import pytest
+
+        def pytest_make_parametrize_id(config, val, argname):
+            return f"hooked_{val}"
+
+        @pytest.fixture(params=["a", "b"])
+        def any_int(request):
+            return request.param
+    """,
+    # A value whose type answers __name__.
+    "named_instance": """
+        import pytest
+
+        class Named:
+            def __getattr__(self, name):
+                if name == "__name__":
+                    return "hooked_named"
+                raise AttributeError(name)
+
+        @pytest.fixture(params=[Named()])
+        def any_int(request):
+            return request.param
+    """,
+    # A str subclass: its escaping is pytest's, its __str__ is not read -
+    # but a subclass is declined anyway.
+    "str_subclass": """
+        import pytest
+
+        class S(str):
+            pass
+
+        @pytest.fixture(params=[S("hooked_s")])
+        def any_int(request):
+            return request.param
+    """,
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_IDS))
+def test_hostile_fixture_ids(pytester: pytest.Pytester, case: str) -> None:
+    project(pytester, HOSTILE_IDS[case], {"tests/test_p1.py": "def test_ints(any_int):\n    pass\n"})
+    assert compare(pytester, ["-k", "hooked"]).ids, "the case selects no test"
