@@ -419,9 +419,9 @@ def fixture_ids(config: pytest.Config, name: str, params: Any, ids: Any) -> Opti
     return list(made)
 
 
-def plugin_fixtures(config: pytest.Config) -> Tuple[List["FixtureRow"], List[str]]:
-    """Fixtures known before collection (name, has params, params may carry
-    marks, requested names) and autouse names, all taken as global."""
+def plugin_fixtures(config: pytest.Config) -> Tuple[List[FixtureRow], List[str]]:
+    """Fixtures known before collection (FixtureRow) and autouse names, all
+    taken as global."""
     manager = config.pluginmanager.get_plugin("funcmanage")
     if manager is None:
         raise RuntimeError("pytest's fixture manager is not available")
@@ -610,7 +610,6 @@ class LiveObjects:
         except Exception:
             return None
 
-
     def value_id(self, file: str, attrs: List[str]) -> Optional[Tuple[str, str, List[str]]]:
         """The id pytest's IdMaker gives a parameter value written as a name:
         `attrs` read from the loaded module at `file`, each step through a
@@ -669,8 +668,6 @@ def _pytest_collection_intact() -> bool:
              python.PyCollector._genfunctions, python.pytest_pycollect_makeitem]
     return all(getattr(f, "__module__", "") == "_pytest.python" for f in owned) and all(
         getattr(python, name) is getattr(pytest, name) for name in ("Module", "Class", "Function", "Package"))
-
-
 
 
 def _module_fixtures(config: pytest.Config, module: ModuleType) -> Optional[Tuple[List[FixtureRow], List[str]]]:

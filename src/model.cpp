@@ -70,21 +70,30 @@ bool stdlib_name(const FileFacts& f, const std::string& root, const ModelConfig&
   return false;
 }
 
+bool star_imports(const FileFacts& f) {
+  for (const auto& imp : f.imports)
+    if (imp.star) return true;
+  return false;
+}
+
+// How many module-level statements bind `name` (star imports not counted).
+int module_bindings(const FileFacts& f, const std::string& name) {
+  int n = 0;
+  for (const auto& fn : f.funcs) n += fn.name == name;
+  for (const auto& c : f.classes) n += c.name == name;
+  for (const auto& b : f.bound) n += !b.call && b.name == name;
+  for (const auto& imp : f.imports) n += !imp.star && imp.bound == name;
+  return n;
+}
+
 // A call statement at module or class level into pytest or the stdlib, or
 // an in-place method of a module-level list, dict or set display
 // (`CASES.extend([...])`: like an assignment, only its arguments run code).
 bool safe_call(const FileFacts& f, const Binding& call, const ModelConfig& cfg) {
   if (call.name.empty()) return false;
-  if (call.box) {
-    int displays = 0, others = 0;
-    for (const auto& b : f.bound) {
-      if (b.call || b.name != call.name) continue;
-      (b.box ? displays : others) += 1;
-    }
-    for (const auto& fn : f.funcs) others += fn.name == call.name;
-    for (const auto& c : f.classes) others += c.name == call.name;
-    for (const auto& imp : f.imports) others += imp.star || imp.bound == call.name;
-    if (displays == 1 && others == 0) return true;
+  if (call.box && !star_imports(f) && module_bindings(f, call.name) == 1) {
+    for (const auto& b : f.bound)
+      if (!b.call && b.name == call.name && b.box) return true;
   }
   return stdlib_name(f, call.name, cfg);
 }
@@ -436,20 +445,8 @@ class ModuleEval {
 
   // Does anything but the builtin answer to `name` in the scope of `o`'s functions?
   bool builtin_untouched(const std::string& name, const Outer& o) const {
-    for (const auto& imp : f_.imports)
-      if (imp.star) return false;
-    if (module_binds(name) > 0) return false;
+    if (star_imports(f_) || module_bindings(f_, name) > 0) return false;
     return !(o.cls && class_binds(*o.cls, name));
-  }
-
-  // How many module-level statements bind `name` (star imports not counted).
-  int module_binds(const std::string& name) const {
-    int n = 0;
-    for (const auto& fn : f_.funcs) n += fn.name == name;
-    for (const auto& c : f_.classes) n += c.name == name;
-    for (const auto& b : f_.bound) n += !b.call && b.name == name;
-    for (const auto& imp : f_.imports) n += !imp.star && imp.bound == name;
-    return n;
   }
 
   // Builtin functions and types whose __name__ is their name.
@@ -490,10 +487,8 @@ class ModuleEval {
     const std::string root = attrs.front();
     attrs.erase(attrs.begin());
     v.why = "parametrize value " + dotted;
-    if (o.cls && class_binds(*o.cls, root)) return v;
-    for (const auto& imp : f_.imports)
-      if (imp.star) return v;
-    const int binds = module_binds(root);
+    if ((o.cls && class_binds(*o.cls, root)) || star_imports(f_)) return v;
+    const int binds = module_bindings(f_, root);
     if (binds == 0 && attrs.empty() && builtin_callable(root)) {
       v.kind = ValueId::Id;  // a builtin function or type: its __name__
       v.id = root;
@@ -771,24 +766,19 @@ class ModuleEval {
     for (std::string b : c.bases) {
       b.erase(std::remove_if(b.begin(), b.end(), [](char ch) { return ch == ' ' || ch == '\n' || ch == '\t'; }),
               b.end());
-      if (b == "object" && module_binds("object") == 0) {
-        bool star = false;
-        for (const auto& imp : f_.imports) star = star || imp.star;
-        if (!star) continue;
+      if (star_imports(f_)) {
+        why = "a star import may rebind '" + b + "'";
+        return {};
       }
+      if (b == "object" && module_bindings(f_, "object") == 0) continue;
       const Class* base = nullptr;
-      if (module_binds(b) == 1)
+      if (module_bindings(f_, b) == 1)
         for (const auto& k : f_.classes)
           if (k.name == b && !k.conditional && k.line < c.line) base = &k;
       if (!base) {
         why = "base '" + b + "' is not a class of this module";
         return {};
       }
-      for (const auto& imp : f_.imports)
-        if (imp.star) {
-          why = "a star import may rebind '" + b + "'";
-          return {};
-        }
       std::vector<const Class*> sub = base->bases.empty() ? std::vector<const Class*>{base}
                                                           : linearize(*base, why, depth + 1);
       if (sub.empty()) return {};
