@@ -7,6 +7,8 @@
 #include "extract.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <set>
@@ -104,6 +106,18 @@ struct Ctx {
   std::map<std::string, Decorator> mark_aliases;
   // Inside the body of `if TYPE_CHECKING:` (1) / `if typing.TYPE_CHECKING:` (2).
   uint8_t type_checking = 0;
+  // Names that argvalues/params may stand for (collect_value_lists): the
+  // display they are bound to, and where (0: module, else the class
+  // statement's start byte).
+  struct ValueList {
+    TSNode display;
+    uint32_t scope;
+  };
+  std::map<std::string, ValueList> value_lists;
+  // Per class statement (start byte): the names its body may bind
+  // (class_binds), for value lists of the module read in a class body.
+  std::map<uint32_t, std::set<std::string>> class_names;
+  uint32_t class_scope = 0;  // the class body being read (0: module level)
   // The source names something a process-state write needs (note_process_state
   // looks at statements only then).
   bool state_tokens = false;
@@ -213,13 +227,23 @@ Args call_args(const Ctx& c, TSNode call) {
   return a;
 }
 
-// Elements of a list/tuple literal; false if the node is not one or holds a splat.
+// Elements of a list/tuple literal (a splat of a display spelled out); false
+// if the node is not one or holds any other splat.
 bool sequence(TSNode n, std::vector<TSNode>& out) {
   n = unparen(n);
   if (!(is(n, "list") || is(n, "tuple"))) return false;
+  const size_t had = out.size();
   for (TSNode ch : named_children(n)) {
     if (is(ch, "comment")) continue;
-    if (is(ch, "list_splat") || is(ch, "parenthesized_list_splat")) return false;
+    if (is(ch, "list_splat") || is(ch, "parenthesized_list_splat")) {
+      // `*(a, b)` / `*[a, b]`: the display's elements, in place
+      std::vector<TSNode> inner = named_children(ch);
+      if (!is(ch, "list_splat") || inner.size() != 1 || !sequence(inner[0], out)) {
+        out.resize(had);
+        return false;
+      }
+      continue;
+    }
     out.push_back(ch);
   }
   return true;
@@ -247,6 +271,70 @@ bool printable_plain(const std::string& s) {
   return true;
 }
 
+// str() of a float literal, as CPython writes it (repr: the shortest digits
+// that read back the same double; an exponent below 1e-4 and from 1e16 on;
+// ".0" on integral values). False for complex literals and what does not read
+// back as a finite double here (Python gives inf or 0.0: not worth modelling).
+bool float_str(std::string_view text, bool negative, std::string& out) {
+  std::string t;
+  for (char ch : text) {
+    if (ch == 'j' || ch == 'J') return false;
+    if (ch != '_') t += ch;
+  }
+  double v = 0;
+  auto rd = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (rd.ec != std::errc() || rd.ptr != t.data() + t.size() || !std::isfinite(v)) return false;
+  const std::string sign = negative ? "-" : "";
+  if (v == 0) {
+    if (t.find_first_of("123456789") != std::string::npos) return false;  // underflow
+    out = sign + "0.0";
+    return true;
+  }
+  char buf[64];
+  auto wr = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  if (wr.ec != std::errc()) return false;
+  const std::string sci(buf, wr.ptr);
+  const size_t e = sci.find('e');
+  if (e == std::string::npos) return false;
+  std::string digits;
+  for (size_t i = 0; i < e; ++i)
+    if (sci[i] != '.') digits += sci[i];
+  const int decpt = std::stoi(sci.substr(e + 1)) + 1;  // value = 0.DIGITS x 10^decpt
+  const int n = static_cast<int>(digits.size());
+  if (decpt <= -4 || decpt > 16) {
+    const int x = decpt - 1;
+    std::string ex = std::to_string(x < 0 ? -x : x);
+    if (ex.size() < 2) ex = "0" + ex;
+    out = sign + digits.substr(0, 1) + (n > 1 ? "." + digits.substr(1) : "") + "e" + (x < 0 ? "-" : "+") + ex;
+  } else if (decpt <= 0) {
+    out = sign + "0." + std::string(-decpt, '0') + digits;
+  } else if (decpt >= n) {
+    out = sign + digits + std::string(decpt - n, '0') + ".0";
+  } else {
+    out = sign + digits.substr(0, decpt) + "." + digits.substr(decpt);
+  }
+  return true;
+}
+
+// A value that is a list or a tuple made without running user code: a display,
+// `display + display` of one kind, `display * integer` (either order).
+bool container_value(const Ctx& c, TSNode v, std::string& kind) {
+  v = unparen(v);
+  if (is(v, "list") || is(v, "tuple")) {
+    kind = ts_node_type(v);
+    return true;
+  }
+  if (!is(v, "binary_operator")) return false;
+  const std::string op = c.text(ts_node_child(v, 1));
+  TSNode l = unparen(field(c, v, &Fields::left)), r = unparen(field(c, v, &Fields::right));
+  std::string kl, kr;
+  if (op == "+") return container_value(c, l, kl) && container_value(c, r, kr) && kl == kr && (kind = kl, true);
+  if (op != "*") return false;
+  auto int_literal = [&](TSNode n) { return is(n, "integer") && c.text(n).find_first_of("jJ") == std::string::npos; };
+  if (int_literal(r) && container_value(c, l, kind)) return true;
+  return int_literal(l) && container_value(c, r, kind);
+}
+
 // pytest's id for one literal value, or false if it cannot be known here.
 bool literal_id(const Ctx& c, TSNode v, const std::string& argname, size_t idx, std::string& out) {
   v = unparen(v);
@@ -264,10 +352,12 @@ bool literal_id(const Ctx& c, TSNode v, const std::string& argname, size_t idx, 
     out = s;
     return true;
   }
+  if (is(v, "float")) return float_str(c.text(v), false, out);
   if (is(v, "unary_operator")) {
     TSNode op = ts_node_child(v, 0);
     TSNode arg = field(c, v, &Fields::argument);
     std::string inner;
+    if (c.text(op) == "-" && is(unparen(arg), "float")) return float_str(c.text(unparen(arg)), true, out);
     if (c.text(op) == "-" && is(unparen(arg), "integer") && literal_id(c, arg, argname, idx, inner)) {
       if (inner == "0") return false;  // str(-0) is "0"
       out = "-" + inner;
@@ -278,7 +368,9 @@ bool literal_id(const Ctx& c, TSNode v, const std::string& argname, size_t idx, 
   if (is(v, "true")) { out = "True"; return true; }
   if (is(v, "false")) { out = "False"; return true; }
   if (is(v, "none")) { out = "None"; return true; }
-  if (is(v, "list") || is(v, "tuple") || is(v, "dictionary") || is(v, "set")) {
+  std::string kind;
+  if (is(v, "dictionary") || is(v, "set") || is(v, "list_comprehension") || is(v, "set_comprehension") ||
+      is(v, "dictionary_comprehension") || container_value(c, v, kind)) {
     out = argname + std::to_string(idx);  // no __name__: pytest falls back to argname+index
     return true;
   }
@@ -353,10 +445,46 @@ bool explicit_ids(const Ctx& c, TSNode ids, size_t sets, std::vector<int>& state
   return ok;
 }
 
+// A literal number, string, bool or None, or an operator over such values only.
+bool scalar_literal(TSNode v) {
+  v = unparen(v);
+  static const char* const leaf[] = {"string", "concatenated_string", "integer", "float", "true", "false", "none"};
+  for (const char* k : leaf)
+    if (is(v, k)) return true;
+  if (!(is(v, "unary_operator") || is(v, "binary_operator") || is(v, "boolean_operator") ||
+        is(v, "comparison_operator")))
+    return false;
+  for (TSNode ch : named_children(v))
+    if (!is(ch, "comment") && !scalar_literal(ch)) return false;
+  return true;
+}
+
+bool builtin_container_call(const Ctx& c, TSNode v, std::string& name);
+
+// A value that cannot be a ParameterSet (so brings no marks): literals,
+// displays and comprehensions (whatever they hold), lambdas, `not x`,
+// list/tuple arithmetic (container_value), operators over literals, a
+// conditional whose two values are such. Any other operator may be a user
+// type's, which may return anything.
+bool no_param_set(const Ctx& c, TSNode v) {
+  v = unparen(v);
+  static const char* const safe[] = {"list", "tuple", "dictionary", "set", "list_comprehension", "set_comprehension",
+                                     "dictionary_comprehension", "generator_expression", "lambda", "not_operator"};
+  for (const char* k : safe)
+    if (is(v, k)) return true;
+  std::string kind;
+  if (scalar_literal(v) || container_value(c, v, kind)) return true;
+  if (!is(v, "conditional_expression")) return false;
+  std::vector<TSNode> parts;
+  for (TSNode ch : named_children(v))
+    if (!is(ch, "comment")) parts.push_back(ch);
+  return parts.size() == 3 && no_param_set(c, parts[0]) && no_param_set(c, parts[2]);  // a if TEST else b
+}
+
 // The values of one parameter set that is not a pytest.param(...) call.
 // `marks_if_refs`: as marks_known, where a name or an attribute of one (a
 // reference the model may resolve to a plain object) does not count.
-void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known,
+void plain_values(const Ctx& c, TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known,
                   bool& marks_if_refs) {
   TSNode inner = unparen(e);
   if (argnames == 1) {
@@ -367,23 +495,51 @@ void plain_values(TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& id
     if (!(is(inner, "list") || is(inner, "tuple"))) marks_known = marks_if_refs = false;
   }
   // Any call in a plain value might produce a ParameterSet (marks) -- only
-  // pytest.param does, but an alias of it would too.
+  // pytest.param does, but an alias of it would too; so might an operator of
+  // a user's type.
+  // A reference, or a builtin's call, is no ParameterSet once the model has
+  // resolved it (marks_if_refs).
+  std::string builtin;
   for (TSNode v : vals) {
     TSNode uv = unparen(v);
-    if (!(is(uv, "string") || is(uv, "integer") || is(uv, "float") || is(uv, "true") || is(uv, "false") ||
-          is(uv, "none") || is(uv, "unary_operator") || is(uv, "list") || is(uv, "tuple") ||
-          is(uv, "dictionary") || is(uv, "set") || is(uv, "concatenated_string"))) {
-      const bool ref = is(uv, "identifier") || is(uv, "attribute");
-      const bool bad = is(uv, "call") || is(uv, "subscript");
-      marks_known = marks_known && !bad && !ref;
-      marks_if_refs = marks_if_refs && !bad;
+    if (!no_param_set(c, uv)) {
+      const bool ref = is(uv, "identifier") || is(uv, "attribute") || builtin_container_call(c, uv, builtin);
+      marks_known = false;
+      marks_if_refs = marks_if_refs && ref;
     }
   }
-  if (argnames == 1 && !vals.empty()) {
-    TSNode uv = unparen(vals[0]);
-    if (is(uv, "call") || is(uv, "subscript")) marks_known = marks_if_refs = false;
-    if (is(uv, "identifier") || is(uv, "attribute")) marks_known = false;
+}
+
+// A value that is a call of the builtin range/list/tuple/set/frozenset/dict
+// over literals only (`range(4, 7)`, `set()`, `list((1, 2))`): an object
+// without __name__, so its id is argname+index, once the model has checked
+// that the module leaves the builtin `name` alone.
+bool builtin_container_call(const Ctx& c, TSNode v, std::string& name) {
+  v = unparen(v);
+  if (!is(v, "call")) return false;
+  std::vector<std::string> fn;
+  if (!dotted(c, field(c, v, &Fields::function), fn) || fn.size() != 1) return false;
+  static const std::set<std::string> kinds{"range", "list", "tuple", "set", "frozenset", "dict"};
+  if (!kinds.count(fn[0])) return false;
+  Args a = call_args(c, v);
+  if (a.splat || !a.keyword.empty()) return false;
+  if (fn[0] == "range") {
+    if (a.positional.empty() || a.positional.size() > 3) return false;
+    for (TSNode arg : a.positional) {
+      TSNode u = unparen(arg);
+      if (is(u, "unary_operator") && c.text(ts_node_child(u, 0)) == "-") u = unparen(field(c, u, &Fields::argument));
+      if (!is(u, "integer") || c.text(u).find_first_of("jJ") != std::string::npos) return false;
+    }
+  } else if (a.positional.size() > 1) {
+    return false;
+  } else if (a.positional.size() == 1) {
+    std::vector<TSNode> elems;
+    if (!sequence(a.positional[0], elems)) return false;
+    for (TSNode e : elems)
+      if (!scalar_literal(e)) return false;
   }
+  name = fn[0];
+  return true;
 }
 
 // A value the model may resolve: a name or an attribute of one ("a.b.c").
@@ -441,12 +597,34 @@ bool range_values(const Ctx& c, TSNode v, std::vector<long long>& out, std::vect
   return true;
 }
 
+// Does any identifier in `n` (attribute names too) appear in `names`?
+bool names_any(const Ctx& c, TSNode n, const std::set<std::string>& names) {
+  if (is(n, "identifier")) return names.count(c.text(n)) > 0;
+  const uint32_t k = ts_node_named_child_count(n);
+  for (uint32_t i = 0; i < k; ++i)
+    if (names_any(c, ts_node_named_child(n, i), names)) return true;
+  return false;
+}
+
 // Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
 // `refs`: ids that depend on names go to ParamSets::pending (parametrize).
 ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
                      TSNode values, TSNode ids, bool refs = false) {
   ParamSets p;
   std::vector<TSNode> elems;
+  if (!ts_node_is_null(values) && is(unparen(values), "identifier")) {
+    // A name bound to a display (collect_value_lists): the display, read where
+    // the name is used. A list of the module read in a class body: only if
+    // the class names none of the display's names (which it might rebind).
+    auto it = c.value_lists.find(c.text(unparen(values)));
+    if (it != c.value_lists.end() && ts_node_end_byte(it->second.display) < ts_node_start_byte(values)) {
+      const auto& v = it->second;
+      auto cls = c.class_names.find(c.class_scope);
+      if (v.scope == c.class_scope ||
+          (v.scope == 0 && cls != c.class_names.end() && !names_any(c, v.display, cls->second)))
+        values = v.display;
+    }
+  }
   bool values_known = !ts_node_is_null(values) && sequence(values, elems);
   if (!values_known) {
     std::vector<long long> ints;
@@ -492,7 +670,7 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
       for (const auto& [k, v] : a.keyword)
         if (k != "id" && k != "marks") ids_ok = pend_ok = false;  // unexpected: pytest would error
     } else {
-      plain_values(e, argnames.size(), vals, ids_ok, p.marks_known, marks_if_refs);
+      plain_values(c, e, argnames.size(), vals, ids_ok, p.marks_known, marks_if_refs);
       if (!ids_ok && vals.empty()) pend_ok = false;
     }
     p.marks.push_back(marks);
@@ -508,10 +686,16 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
       parts.push_back(id_text[idx]);
     } else {
       for (size_t k = 0; k < vals.size() && (ids_ok || pend_ok); ++k) {
-        std::string one;
+        std::string one, builtin;
         if (!literal_id(c, vals[k], argnames[k], idx, one)) {
           ids_ok = false;
-          if (!pend_ok || !reference(c, vals[k], one)) pend_ok = false;
+          if (pend_ok && builtin_container_call(c, vals[k], builtin)) {
+            one = argnames[k] + std::to_string(idx);  // no __name__: argname+index
+            if (std::find(p.pending_builtins.begin(), p.pending_builtins.end(), builtin) == p.pending_builtins.end())
+              p.pending_builtins.push_back(builtin);
+          } else if (!pend_ok || !reference(c, vals[k], one)) {
+            pend_ok = false;
+          }
         }
         parts.push_back(one);
       }
@@ -530,6 +714,7 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
   if (!ids_ok) p.ids.clear();
   if (ids_ok || !pend_ok) {
     p.pending.clear();
+    p.pending_builtins.clear();
   } else {
     p.pending_marks_known = marks_if_refs;
   }
@@ -708,6 +893,7 @@ void params_of(const Ctx& c, TSNode fn, std::vector<std::string>& out) {
 // Names go to a list of strings or, directly, to a body's bindings.
 void add_name(std::vector<std::string>& out, std::string name) { out.push_back(std::move(name)); }
 void add_name(std::vector<Binding>& out, std::string name) { out.push_back(Binding{std::move(name), false}); }
+void add_name(std::set<std::string>& out, std::string name) { out.insert(std::move(name)); }
 
 template <class Out>
 void bound_names(const Ctx& c, TSNode t, Out& out, int depth = 0) {
@@ -952,7 +1138,10 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool 
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
+    const uint32_t outer = c.class_scope;
+    c.class_scope = ts_node_start_byte(def);
     process_block(c, field(c, def, &Fields::body), inner, false, depth + 1);
+    c.class_scope = outer;
   }
   s.classes->push_back(std::move(k));
 }
@@ -1208,6 +1397,136 @@ void collect_aliases(Ctx& c, TSNode block, int depth) {
   }
 }
 
+// Identifiers under `n`, functions' and classes' bodies left out (their names count).
+void idents_outside_bodies(const Ctx& c, TSNode n, std::set<std::string>& out, int depth) {
+  if (ts_node_is_null(n) || depth > kMaxDepth) return;
+  if (is(n, "identifier")) {
+    out.insert(c.text(n));
+    return;
+  }
+  if (is(n, "function_definition") || is(n, "class_definition")) {
+    out.insert(c.text(field(c, n, &Fields::name)));
+    return;
+  }
+  const uint32_t k = ts_node_named_child_count(n);
+  for (uint32_t i = 0; i < k; ++i) idents_outside_bodies(c, ts_node_named_child(n, i), out, depth + 1);
+}
+
+// Names bound by `x := ...` under `n` (outside lambdas and comprehensions'
+// own scopes is not told apart: more names is safe).
+void walrus_names(const Ctx& c, TSNode n, std::set<std::string>& out, int depth) {
+  if (ts_node_is_null(n) || depth > kMaxDepth) return;
+  if (is(n, "named_expression")) out.insert(c.text(field(c, n, &Fields::name)));
+  if (is(n, "function_definition") || is(n, "class_definition")) return;
+  const uint32_t k = ts_node_named_child_count(n);
+  for (uint32_t i = 0; i < k; ++i) walrus_names(c, ts_node_named_child(n, i), out, depth + 1);
+}
+
+// Names a class body may bind (more is safe): assignment targets, walrus
+// names, definitions, and every name of an import or compound statement.
+void class_binds(const Ctx& c, TSNode body, std::set<std::string>& out) {
+  for (TSNode st : named_children(body)) {
+    if (is(st, "expression_statement")) {
+      for (TSNode e : named_children(st)) {
+        if (is(e, "assignment") || is(e, "augmented_assignment")) {
+          bound_names(c, field(c, e, &Fields::left), out);
+          TSNode r = field(c, e, &Fields::right);
+          // a = b = ...: the chain is nested assignments
+          while (is(r, "assignment")) {
+            bound_names(c, field(c, r, &Fields::left), out);
+            r = field(c, r, &Fields::right);
+          }
+        }
+        walrus_names(c, e, out, 0);
+      }
+    } else if (is(st, "decorated_definition")) {
+      for (TSNode ch : named_children(st))
+        if (is(ch, "decorator")) walrus_names(c, ch, out, 0);
+      TSNode def = field(c, st, &Fields::definition);
+      out.insert(c.text(field(c, def, &Fields::name)));
+    } else if (is(st, "function_definition") || is(st, "class_definition")) {
+      out.insert(c.text(field(c, st, &Fields::name)));
+    } else if (!is(st, "pass_statement") && !is(st, "comment")) {
+      idents_outside_bodies(c, st, out, 0);
+    }
+  }
+}
+
+// Names whose value a parametrize argvalues / fixture params may be read
+// from: bound once, directly in the module or a class body, to a list or tuple
+// display, and named nowhere else in the source (strings and comments count)
+// than as argvalues of parametrize or params of fixture, which only read it.
+// Anything that could reach it otherwise (a star import, globals(), frames,
+// getattr, the module's __dict__) leaves every name out.
+void collect_value_lists(Ctx& c, TSNode root) {
+  for (const char* t : {"globals", "vars", "locals", "__dict__", "modules", "exec", "eval", "setattr", "getattr",
+                        "delattr", "_getframe", "import_module", "__import__", "currentframe", "f_back"})
+    if (c.src.find(t) != std::string_view::npos) return;
+  std::map<std::string, Ctx::ValueList> bound;
+  std::map<std::string, int> binds, reads;
+  bool star = false;
+  // Bindings: statements of the module and of class bodies (nested classes too).
+  auto scan_block = [&](auto&& self, TSNode block, uint32_t scope, int depth) -> void {
+    if (depth > kMaxDepth) return;
+    for (TSNode st : named_children(block)) {
+      TSNode e = st;
+      if (is(st, "expression_statement") && ts_node_named_child_count(st) == 1) e = ts_node_named_child(st, 0);
+      if (is(e, "assignment")) {
+        TSNode l = field(c, e, &Fields::left), r = unparen(field(c, e, &Fields::right));
+        if (is(l, "identifier") && (is(r, "list") || is(r, "tuple"))) {
+          const std::string name = c.text(l);
+          ++binds[name];
+          bound[name] = Ctx::ValueList{r, scope};
+        }
+      }
+      TSNode def = st;
+      if (is(st, "decorated_definition")) def = field(c, st, &Fields::definition);
+      if (is(def, "class_definition")) {
+        const uint32_t inner = ts_node_start_byte(def);
+        class_binds(c, field(c, def, &Fields::body), c.class_names[inner]);
+        self(self, field(c, def, &Fields::body), inner, depth + 1);
+      }
+    }
+  };
+  scan_block(scan_block, root, 0, 0);
+  if (bound.empty()) return;
+  // Reads: argvalues/params that are a bare name, in any call classified as
+  // parametrize or fixture (anywhere: a read never changes the list).
+  std::vector<TSNode> todo{root};
+  size_t steps = 0;
+  while (!todo.empty()) {
+    if (++steps > 200000) return;  // pathological file: no names
+    TSNode n = todo.back();
+    todo.pop_back();
+    if (is(n, "wildcard_import")) star = true;
+    if (is(n, "call")) {
+      Decorator d = resolve_decorator(c, field(c, n, &Fields::function));
+      if (d.kind == DecoKind::Parametrize || d.kind == DecoKind::Fixture) {
+        Args a = call_args(c, n);
+        TSNode v = d.kind == DecoKind::Parametrize ? (a.positional.size() > 1 ? a.positional[1] : a.kw("argvalues"))
+                                                   : a.kw("params");
+        if (!ts_node_is_null(v) && is(unparen(v), "identifier")) ++reads[c.text(unparen(v))];
+      }
+    }
+    const uint32_t k = ts_node_named_child_count(n);
+    for (uint32_t i = 0; i < k; ++i) todo.push_back(ts_node_named_child(n, i));
+  }
+  if (star) return;
+  auto ident = [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+           static_cast<unsigned char>(ch) >= 0x80;
+  };
+  for (const auto& [name, v] : bound) {
+    if (binds[name] != 1 || reads[name] == 0) continue;
+    int seen = 0;
+    for (size_t at = c.src.find(name); at != std::string_view::npos; at = c.src.find(name, at + 1)) {
+      const size_t end = at + name.size();
+      if ((at == 0 || !ident(c.src[at - 1])) && (end >= c.src.size() || !ident(c.src[end]))) ++seen;
+    }
+    if (seen == 1 + reads[name]) c.value_lists.emplace(name, v);
+  }
+}
+
 }  // namespace
 
 Extractor::Extractor(const TSLanguage* lang, size_t arena_cap) : lang_(lang), arena_(arena_cap) {}
@@ -1254,6 +1573,8 @@ FileFacts Extractor::extract(std::string_view source) {
                         source.find("path.append") != std::string_view::npos;
   f.sets_dunder_name = sets_dunder_name(source);
   collect_aliases(c, root, 0);
+  if (source.find("parametrize") != std::string_view::npos || source.find("params") != std::string_view::npos)
+    collect_value_lists(c, root);
   Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
