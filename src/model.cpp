@@ -118,6 +118,10 @@ struct Outer {
   std::set<std::string> class_autouse;
   std::string opaque;                       // unseen fixtures in enclosing classes
   const Class* cls = nullptr;               // the class whose body holds the functions (names resolve there first)
+  // Parametrize marks of the enclosing classes and the module whose ids are
+  // known, in the order pytest's parametrize calls take them (iter_markers:
+  // the nearest node first, each node's marks in list order).
+  std::vector<std::pair<const Decorator*, const ParamSets*>> outer_sets;
   void add_keyword(const std::string& kw) {
     if (non_ascii(kw)) fuzzy = true;
     keywords.push_back(lower(kw));
@@ -201,7 +205,19 @@ Tri evaluate(const Item& it, const Filter& flt) {
   return r;
 }
 
-void add_marklist(const MarkList& ml, Outer& o, const char* where) {
+// An enclosing scope's parametrize whose sets are not modelled: every item's
+// ids are open, and so are its marks if any set may carry some.
+void open_params(Outer& o, const Decorator& d, const std::string& why) {
+  o.parametrized = true;
+  if (o.param_why.empty()) o.param_why = why;
+  if (!d.params.marks_known) o.param_marks_unknown = true;
+  for (const auto& m : d.params.marks)
+    if (!m.empty()) o.param_marks_unknown = true;
+}
+
+// `params` (when given) takes the parametrize marks (the caller models their
+// sets or calls open_params); otherwise they leave the items' ids open.
+void add_marklist(const MarkList& ml, Outer& o, const char* where, std::vector<const Decorator*>* params = nullptr) {
   if (!ml.known) {
     o.open_marks = true;
     if (o.open_why.empty()) o.open_why = std::string(where) + " pytestmark is not a literal list of marks";
@@ -209,11 +225,8 @@ void add_marklist(const MarkList& ml, Outer& o, const char* where) {
   for (const auto& d : ml.marks) {
     o.add_mark(d.name);
     if (d.kind == DecoKind::Parametrize) {
-      o.parametrized = true;
-      if (o.param_why.empty()) o.param_why = std::string(where) + "-level parametrize";
-      if (!d.params.marks_known) o.param_marks_unknown = true;
-      for (const auto& m : d.params.marks)
-        if (!m.empty()) o.param_marks_unknown = true;
+      if (params) params->push_back(&d);
+      else open_params(o, d, std::string(where) + "-level parametrize");
     }
     if (d.kind == DecoKind::Usefixtures) {
       if (!d.args_known) o.usefixtures_unknown = true;
@@ -274,7 +287,12 @@ class ModuleEval {
   bool all_false(const std::vector<std::string>& chain, std::string& reason) {
     Outer o;
     for (const auto& name : chain) o.add_keyword(name);
-    add_marklist(f_.pytestmark, o, "module");
+    std::vector<const Decorator*> module_params;
+    add_marklist(f_.pytestmark, o, "module", &module_params);
+    for (const Decorator* d : module_params) {
+      if (d->args_known && d->params.ids_known) o.outer_sets.emplace_back(d, &d->params);
+      else open_params(o, *d, "module-level parametrize: ids are not literal");
+    }
     for (const auto& fn : f_.funcs)
       if (fn.name == "pytest_generate_tests") {
         o.parametrized = true;
@@ -655,6 +673,25 @@ class ModuleEval {
       partial = true;
       if (partial_why.empty()) partial_why = o.param_why;
     }
+    // The enclosing scopes' parametrize calls come after the function's own.
+    for (const auto& [d, ps] : o.outer_sets) {
+      all_sets.push_back(ps);
+      if (!ps->marks_known) set_marks_unknown = true;
+      for (const auto& a : d->args) {
+        // pytest fails the collection for an argname the function lacks or
+        // one parametrized twice: leave that to pytest.
+        const bool has = std::find(fn.params.begin(), fn.params.end(), a) != fn.params.end();
+        bool twice = false;
+        for (const Decorator& own : fn.decorators)
+          if (own.kind == DecoKind::Parametrize && std::find(own.args.begin(), own.args.end(), a) != own.args.end())
+            twice = true;
+        if (!has || twice) {
+          partial = true;
+          if (partial_why.empty()) partial_why = "outer parametrize of '" + a + "' (not a plain parameter)";
+        }
+      }
+      sets.push_back(ps);
+    }
     // A plugin parametrizes items that carry (or may carry) its marker.
     for (const auto& pm : cfg_.param_marks) {
       if (has_mark(base.marks, pm) || has_mark(o.marks, pm) || has_mark(base.maybe, pm)) {
@@ -894,17 +931,50 @@ class ModuleEval {
     Outer o = outer;
     o.cls = &c;
     o.add_keyword(c.name);
+    // Parametrize marks of a class without bases (marks of bases would come
+    // first): the class body's pytestmark in list order, then the decorators
+    // as applied (bottom first), ahead of the enclosing scopes' sets.
+    const bool own_sets = given.bases.empty();
+    std::vector<const Decorator*> deco_params, body_params;
     for (const auto& d : c.decorators) {
       if (is_mark_kind(d.kind)) {
         MarkList one;
         one.marks.push_back(d);
-        add_marklist(one, o, "class");
+        std::vector<const Decorator*> taken;  // points into `one`: keep `d` itself
+        add_marklist(one, o, "class", own_sets ? &taken : nullptr);
+        if (!taken.empty()) deco_params.push_back(&d);
       } else {
         reason = "class " + c.name + " has decorator @" + d.name;
         return false;
       }
     }
-    add_marklist(c.pytestmark, o, "class");
+    add_marklist(c.pytestmark, o, "class", own_sets ? &body_params : nullptr);
+    if (own_sets && !(deco_params.empty() && body_params.empty())) {
+      std::vector<std::pair<const Decorator*, const ParamSets*>> mine;
+      std::string why;
+      for (const Decorator* d : body_params)
+        if (d->args_known && d->params.ids_known) mine.emplace_back(d, &d->params);
+        else why = "class-level parametrize: ids are not literal";
+      // Decorators run in the enclosing scope, before the class exists.
+      Func at;
+      at.name = c.name;
+      at.line = c.line;
+      for (size_t i = deco_params.size(); i-- > 0 && why.empty();) {
+        const Decorator* d = deco_params[i];
+        const ParamSets* ps = d->params.ids_known ? &d->params : nullptr;
+        std::string pending_why;
+        if (!ps && d->args_known) ps = resolve_pending(*d, at, outer, pending_why);
+        if (ps && ps->ids_known) mine.emplace_back(d, ps);
+        else why = pending_why.empty() ? "class-level parametrize: ids are not literal" : pending_why;
+      }
+      if (why.empty()) {
+        mine.insert(mine.end(), outer.outer_sets.begin(), outer.outer_sets.end());
+        o.outer_sets = std::move(mine);
+      } else {
+        for (const auto* list : {&body_params, &deco_params})
+          for (const Decorator* d : *list) open_params(o, *d, why);
+      }
+    }
     for (const auto& fn : c.funcs)
       if (fn.name == "pytest_generate_tests") {
         o.parametrized = true;
