@@ -247,7 +247,28 @@ def stdlib_names() -> List[str]:
             "textwrap", "threading", "time", "types", "typing", "unittest", "uuid", "warnings",
             "weakref",
         }
-    return sorted(set(names) - _shadowing_names())
+    return sorted(set(names) - (_shadowing_names() - loaded_stdlib(names)))
+
+
+def loaded_stdlib(names: Iterable[str]) -> Set[str]:
+    """Standard library modules already imported from the standard library:
+    an import of the name returns the loaded module whatever sys.path holds,
+    so a directory of that name earlier on sys.path does not shadow it."""
+    paths = sysconfig.get_paths()
+    stdlib_dirs = tuple(
+        os.path.join(os.path.abspath(paths[k]), "") for k in ("stdlib", "platstdlib") if k in paths
+    )
+    out: Set[str] = set()
+    for name in names:
+        module = sys.modules.get(name)
+        if module is None:
+            continue
+        file = getattr(module, "__file__", None)
+        if (file is None and name in sys.builtin_module_names) or (
+            isinstance(file, str) and os.path.abspath(file).startswith(stdlib_dirs)
+        ):
+            out.add(name)
+    return out
 
 
 def _resolve_argument(config: pytest.Config, arg: str, index: int) -> Tuple[Path, Optional[str], bool]:
@@ -766,6 +787,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "python_functions": _ini_list(config, "python_functions"),
         "norecursedirs": _ini_list(config, "norecursedirs"),
         "stdlib": stdlib,
+        "stdlib_loaded": sorted(loaded_stdlib(stdlib)),
         "resolve": resolve_environment(stdlib),
         "import_state": import_state(),  # taken with it (the core ignores it)
         "type_checking_set": type_checking_set(),

@@ -75,6 +75,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.python_functions = c["python_functions"].cast<std::vector<std::string>>();
     cfg.norecursedirs = c["norecursedirs"].cast<std::vector<std::string>>();
     cfg.stdlib = get<std::vector<std::string>>(c, "stdlib", {});
+    cfg.stdlib_loaded = get<std::vector<std::string>>(c, "stdlib_loaded", {});
     cfg.index_dir = get<std::string>(c, "index_dir", "");
     if (c.contains("keyword") && !c["keyword"].is_none()) {
       cfg.keyword = c["keyword"].cast<std::string>();

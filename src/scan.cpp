@@ -195,14 +195,16 @@ std::string basedir_of(const std::string& file, std::map<std::string, std::strin
 // Standard-library names that a file or directory in one of the directories
 // pytest puts ahead of the standard library would shadow (the rootdir, every
 // collected module's basedir): `from colorsys import x` then imports the
-// project's colorsys.py. Such names are no stdlib names for the model.
+// project's colorsys.py. Such names are no stdlib names for the model, unless
+// the standard library's module is loaded already (cfg.stdlib_loaded).
 // (sys.path's own entries ahead of it are left out of cfg.stdlib by the plugin.)
 std::set<std::string> shadowed_stdlib(const ScanConfig& cfg, const Files& files) {
   std::set<std::string> dirs{cfg.rootdir};
   std::map<std::string, std::string> memo;
   for (const auto* list : {&files.tests, &files.conftests})
     for (const auto& f : *list) dirs.insert(basedir_of(f, memo));
-  const std::set<std::string> stdlib(cfg.stdlib.begin(), cfg.stdlib.end());
+  std::set<std::string> stdlib(cfg.stdlib.begin(), cfg.stdlib.end());
+  for (const auto& n : cfg.stdlib_loaded) stdlib.erase(n);  // imports return the loaded module
   std::set<std::string> out;
   for (const auto& d : dirs) {
     DIR* handle = opendir(d.c_str());

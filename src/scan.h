@@ -27,6 +27,9 @@ struct ScanConfig {
   std::vector<std::string> anchors;
   std::vector<std::string> python_files, python_classes, python_functions, norecursedirs;
   std::vector<std::string> stdlib;
+  // Of those, the ones already imported from the standard library: an import
+  // returns the loaded module, so no project file shadows them.
+  std::vector<std::string> stdlib_loaded;
   // Fixtures of installed plugins (seen at run time) and autouse names that
   // apply everywhere (plugins, the usefixtures ini option).
   std::map<std::string, FixtureInfo> plugin_fixtures;

@@ -4,6 +4,7 @@ shared/CONTRACT.md: the selected node IDs must be identical."""
 from __future__ import annotations
 
 import random
+import sys
 from typing import Sequence
 
 import pytest
@@ -634,6 +635,26 @@ def test_local_module_named_like_a_stdlib_module(pytester: pytest.Pytester) -> N
     assert [len(r.ids) for r in runs] == [1, 2, 1, 1], [r.ids for r in runs]
     # json is not shadowed: test_c.py is still decided statically.
     assert skipped(runs[0]) == 1, runs[0].report
+
+
+def test_local_module_named_like_a_loaded_stdlib_module(pytester: pytest.Pytester) -> None:
+    # `string` is imported before collection (logging uses it): `from string
+    # import Template` returns the loaded stdlib module whatever tests/ holds,
+    # so the project's tests/string.py (a parametrized autouse fixture) is
+    # never read. Found on pandas (pandas/io/ named like io, rootdir there).
+    assert "string" in sys.modules
+    write(pytester.path, {
+        "tests/string.py": """
+            import pytest
+            @pytest.fixture(autouse=True, params=["st1", "st2"])
+            def Template(request): return request.param
+        """,
+        "tests/test_b.py": "from string import Template\ndef test_b(): pass\n",
+        "tests/test_target.py": "def test_target(): pass\n",
+    })
+    runs = [compare(pytester, ["-k", k]) for k in ("st1", "test_b", "test_target")]
+    assert [len(r.ids) for r in runs] == [0, 1, 1], [r.ids for r in runs]
+    assert skipped(runs[0]) == 2, runs[0].report
 
 
 # Found by the import-resolution work (branch `static`) and its review: names
