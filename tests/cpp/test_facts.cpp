@@ -86,7 +86,7 @@ TEST(Facts, ParametrizeExplicitIdsAndMarks) {
 
 TEST(Facts, ParametrizeUnknowns) {
   auto f = facts(
-      "import pytest\nVALUES = [1, 2]\n"
+      "import pytest\nVALUES = [1, 2]\nVALUES.append(3)\n"
       "@pytest.mark.parametrize('x', VALUES)\ndef test_a(x): pass\n"
       "@pytest.mark.parametrize('x', [1.5, 'a\\\\n'])\ndef test_b(x): pass\n"
       "@pytest.mark.parametrize('x', [1, 1])\ndef test_c(x): pass\n"
@@ -96,6 +96,29 @@ TEST(Facts, ParametrizeUnknowns) {
   for (const auto& fn : f.funcs) EXPECT_FALSE(fn.decorators[0].params.ids_known) << fn.name;
   EXPECT_FALSE(f.funcs[0].decorators[0].params.marks_known);  // a variable may hold pytest.param
   EXPECT_FALSE(f.funcs[5].decorators[0].params.marks_known);  // a call may return pytest.param
+}
+
+TEST(Facts, ParametrizeFloatsContainersAndNamedLists) {
+  auto f = facts(
+      "import pytest\nMETHODS = ('lu', 'pcg')\n"
+      "@pytest.mark.parametrize('x', [0.2, 1e-5, 1e16, -0.0, 5., 1_000.5, 1e22, 0.0001])\ndef test_a(x): pass\n"
+      "@pytest.mark.parametrize('d', [[3] * 2, (1,) + (2,), *(7, 8), [i for i in 'ab']])\ndef test_b(d): pass\n"
+      "@pytest.mark.parametrize('m', METHODS)\ndef test_c(m): pass\n"
+      "@pytest.mark.parametrize('x', [made + 1, 2j * [1]])\ndef test_d(x): pass\n");
+  ASSERT_EQ(f.funcs.size(), 4u);
+  const ParamSets& a = f.funcs[0].decorators[0].params;
+  ASSERT_TRUE(a.ids_known);
+  EXPECT_EQ(a.ids, (std::vector<std::string>{"0.2", "1e-05", "1e+16", "-0.0", "5.0", "1000.5", "1e+22", "0.0001"}));
+  const ParamSets& b = f.funcs[1].decorators[0].params;
+  ASSERT_TRUE(b.ids_known);
+  EXPECT_EQ(b.ids, (std::vector<std::string>{"d0", "d1", "7", "8", "d4"}));
+  const ParamSets& c = f.funcs[2].decorators[0].params;
+  ASSERT_TRUE(c.ids_known);  // read from the display METHODS is bound to
+  EXPECT_EQ(c.ids, (std::vector<std::string>{"lu", "pcg"}));
+  EXPECT_TRUE(c.marks_known);
+  const ParamSets& d = f.funcs[3].decorators[0].params;
+  EXPECT_FALSE(d.ids_known);
+  EXPECT_FALSE(d.marks_known);  // a user type's __add__ may return pytest.param
 }
 
 TEST(Facts, ParametrizeIdsThatDependOnNames) {
