@@ -561,6 +561,15 @@ def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
 _PLAIN_METACLASSES = (type, abc.ABCMeta)
 
 
+_HEAPTYPE = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class made by a class statement or type()
+
+
+def _builtin_static_type(c: type) -> bool:
+    """int, str, tuple, dict...: defined in C by the interpreter, not by a class
+    statement, so their attribute slots run no user code."""
+    return getattr(c, "__module__", None) == "builtins" and not (c.__flags__ & _HEAPTYPE)
+
+
 class LiveObjects:
     """What the running objects answer for definitions the source cannot tell
     apart (a def under a decorator the core cannot read, a class with bases),
@@ -623,7 +632,9 @@ class LiveObjects:
                     return None
                 return sorted(self._files_of_class(value) - {file})
             # An instance: callable with __test__ it would be collected as a function.
-            if any(n in vars(c) for c in tp.__mro__[:-1] for n in ("__test__", "__getattr__", "__getattribute__")):
+            # (Builtin types list their C slots, `int.__getattribute__`: no user code.)
+            if any(n in vars(c) for c in tp.__mro__[:-1] if not _builtin_static_type(c)
+                   for n in ("__test__", "__getattr__", "__getattribute__")):
                 return None
             if "__test__" in getattr(value, "__dict__", {}):
                 return None

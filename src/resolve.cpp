@@ -1012,7 +1012,10 @@ struct Resolver::Walk {
       if (c.name == name) all.push_back(classify_class(c, m, f));
     for (const auto& b : f.bound) {
       if (b.call || b.name != name) continue;
-      all.push_back(b.literal ? not_fixture(true) : unknown("'" + name + "' is assigned in " + m.file));
+      // A computed value (`IS64 = sys.maxsize > 2**32`): the running object
+      // answers when the module is loaded (its final binding, whatever ran).
+      if (b.literal || live(m.file, name)) all.push_back(not_fixture(true));
+      else all.push_back(unknown("'" + name + "' is assigned in " + m.file));
     }
     for (const auto& imp : f.imports) {
       if (!import_runs(f, imp, r.env_.type_checking_set)) continue;

@@ -477,6 +477,50 @@ def test_live_objects_answer_what_the_source_cannot(pytester: pytest.Pytester) -
     assert after.ids == ["tests/test_wrapped.py::test_wrapped[lv3]"], after.ids
 
 
+LIVE_VALUES = {
+    "pytest.ini": INI,
+    "conftest.py": "import livelib.values\n",
+    "livelib/__init__.py": "",
+    "livelib/values.py": """
+        import sys
+        import pytest
+
+        IS_LARGE = sys.maxsize > 2 ** 32
+        PAIR = IS_LARGE, not IS_LARGE
+
+        @pytest.fixture(params=["av1", "av2"], autouse=True)
+        def real_fixture(request):
+            return request.param
+
+        alias_fixture = real_fixture
+    """,
+    "tests/test_flags.py": """
+        from livelib.values import IS_LARGE, PAIR
+
+        def test_flags():
+            pass
+    """,
+    "tests/test_alias.py": """
+        from livelib.values import alias_fixture
+
+        def test_alias():
+            pass
+    """,
+}
+
+
+def test_live_objects_answer_for_computed_values(pytester: pytest.Pytester) -> None:
+    """Names assigned from computed values (pandas.compat's `IS64 = sys.maxsize >
+    2**32`) in a module the conftest imported: the running value says it is no
+    fixture (skip), or that it is one (`alias_fixture = real_fixture`: import)."""
+    write(pytester.path, LIVE_VALUES)
+    for k in ("av1", "test_flags", "not av2", "zzz"):
+        compare(pytester, ["-k", k])
+    steps = explain(pytester, "--cache-clear", "-k", "zzz")
+    assert steps["test_flags.py"].startswith("skipped"), steps
+    assert "alias_fixture" in steps["test_alias.py"], steps
+
+
 def test_module_that_changes_sys_path(pytester: pytest.Pytester) -> None:
     """A test module that puts a directory on sys.path before importing: the
     import may find a module resolution does not look at."""
