@@ -674,17 +674,18 @@ class ModuleEval {
       if (partial_why.empty()) partial_why = o.param_why;
     }
     // The enclosing scopes' parametrize calls come after the function's own.
+    std::set<std::string> argnames_seen;
+    for (const Decorator& own : fn.decorators)
+      if (own.kind == DecoKind::Parametrize) argnames_seen.insert(own.args.begin(), own.args.end());
     for (const auto& [d, ps] : o.outer_sets) {
       all_sets.push_back(ps);
       if (!ps->marks_known) set_marks_unknown = true;
       for (const auto& a : d->args) {
         // pytest fails the collection for an argname the function lacks or
-        // one parametrized twice: leave that to pytest.
+        // one parametrized twice (here or by two enclosing scopes): leave
+        // that to pytest.
         const bool has = std::find(fn.params.begin(), fn.params.end(), a) != fn.params.end();
-        bool twice = false;
-        for (const Decorator& own : fn.decorators)
-          if (own.kind == DecoKind::Parametrize && std::find(own.args.begin(), own.args.end(), a) != own.args.end())
-            twice = true;
+        const bool twice = !argnames_seen.insert(a).second;
         if (!has || twice) {
           partial = true;
           if (partial_why.empty()) partial_why = "outer parametrize of '" + a + "' (not a plain parameter)";

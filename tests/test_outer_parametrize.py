@@ -136,6 +136,15 @@ HOSTILE = {
             def test_v(self, k):
                 pass
     """, "nomatch_zz"),
+    # The class and the module both parametrize it: pytest's error again.
+    "duplicate_outer_argument": ("""
+        pytestmark = pytest.mark.parametrize("k", ["dup_m"])
+
+        @pytest.mark.parametrize("k", ["dup_c"])
+        class TestV:
+            def test_v(self, k):
+                pass
+    """, "nomatch_zz"),
 }
 
 
