@@ -184,6 +184,22 @@ def acted(fast: Collected, plain: Collected, args: Sequence[str] = ()) -> Report
     return rep
 
 
+def ids_decided_statically(pytester: pytest.Pytester, name: str = "test_values") -> List[str]:
+    """The project's module holding `name` is skipped for an unrelated -k
+    (tests/test_target.py's), and every id plain pytest gives `name` selects
+    its item with the plugin on a cleared cache: the static model's ids, not
+    learned items. Returns those node IDs."""
+    fast = compare(pytester, ["-k", "test_target"])
+    assert skipped(fast) == 1, fast.lines
+    plain_ids = compare(pytester, ["-k", name]).ids
+    assert plain_ids, f"no test named {name}"
+    for nodeid in plain_ids:
+        ident = nodeid.split("[", 1)[1].rstrip("]")
+        sel = compare(pytester, ["--cache-clear", "-k", f"{name} and {ident}"])
+        assert nodeid in sel.ids, sel.ids
+    return plain_ids
+
+
 def skipped(fast: Collected) -> int:
     """Files the plugin kept pytest from importing, by its own report (0 for
     a run compare() accepted as declined: an expression pytest rejects)."""

@@ -14,7 +14,7 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from differential import compare, skipped, write
+from differential import compare, ids_decided_statically, skipped, write
 
 # Float literals as written, including spellings whose repr differs from the
 # text and values at every edge of CPython's repr (exponent from 1e16 and
@@ -104,14 +104,7 @@ def test_known_type_values(pytester: pytest.Pytester, case: str) -> None:
     files, _ = float_modules([])
     files["tests/test_values.py"] = f"import pytest\n\n{decorators}\ndef test_values({params}):\n    pass\n"
     write(pytester.path, files)
-    fast = compare(pytester, ["-k", "test_target"])
-    assert skipped(fast) == 1, fast.lines
-    plain_ids = compare(pytester, ["-k", "test_values"]).ids
-    assert plain_ids, "the case collects no test"
-    for nodeid in plain_ids:
-        ident = nodeid.split("[", 1)[1].rstrip("]")
-        sel = compare(pytester, ["--cache-clear", "-k", f"test_values and {ident}"])  # static, not learned
-        assert nodeid in sel.ids, sel.ids
+    ids_decided_statically(pytester)
 
 
 # An operator on a user's type may return anything, a ParameterSet with marks
@@ -205,14 +198,7 @@ def test_named_lists(pytester: pytest.Pytester, case: str) -> None:
     files.update(PROJ)
     files["tests/test_values.py"] = "import pytest\n" + textwrap.dedent(NAMED_LISTS[case])
     write(pytester.path, files)
-    fast = compare(pytester, ["-k", "test_target"])
-    assert skipped(fast) == 1, fast.lines
-    plain_ids = compare(pytester, ["-k", "test_values"]).ids
-    assert plain_ids, "the case collects no test"
-    for nodeid in plain_ids:
-        ident = nodeid.split("[", 1)[1].rstrip("]")
-        sel = compare(pytester, ["--cache-clear", "-k", f"test_values and {ident}"])  # static, not learned
-        assert nodeid in sel.ids, sel.ids
+    ids_decided_statically(pytester)
 
 
 # The list is changed or rebound before pytest reads it, or the name is not
