@@ -250,6 +250,25 @@ def stdlib_names() -> List[str]:
     return sorted(set(names) - (_shadowing_names() - loaded_stdlib(names)))
 
 
+def patched_builtins() -> List[str]:
+    """Builtin functions and types a conftest or plugin replaced in the
+    builtins module (`builtins.range = ...`): the interpreter's own are C
+    objects of module builtins under their own name."""
+    import builtins
+
+    out = []
+    for name, value in vars(builtins).items():
+        if name.startswith("_") or not callable(value):
+            continue
+        if isinstance(value, type):
+            own = not (value.__flags__ & _HEAPTYPE)
+        else:
+            own = isinstance(value, BuiltinFunctionType)
+        if not (own and getattr(value, "__module__", None) == "builtins" and getattr(value, "__name__", None) == name):
+            out.append(name)
+    return sorted(out)
+
+
 def loaded_stdlib(names: Iterable[str]) -> Set[str]:
     """Standard library modules already imported from the standard library:
     an import of the name returns the loaded module whatever sys.path holds,
@@ -812,6 +831,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "repeated_param_marks": fx.repeated_param_marks,
         "id_suffixes": fx.id_suffixes,
         "lazy_fixtures": fx.lazy_fixtures,
+        "patched_builtins": patched_builtins(),
         "static_unknown": fx.static_off or "",
         "live_conftests": live,
     }

@@ -68,6 +68,8 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
   }
   q.add(uint64_t{cfg.has_keyword}).add(cfg.keyword).add(uint64_t{cfg.has_markexpr}).add(cfg.markexpr);
   q.add(uint64_t{cfg.lazy_fixtures});
+  q.add(static_cast<uint64_t>(cfg.patched_builtins.size()));
+  for (const auto& b : cfg.patched_builtins) q.add(b);
   q.add(conftest_fp).add(cfg.static_unknown);
   q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
   for (const auto* hooks : {&cfg.read_hooks, &cfg.live_conftests, &cfg.generate_gates}) {
@@ -121,6 +123,7 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.repeated_param_marks = cfg.repeated_param_marks;
   mc_.id_suffixes = cfg.id_suffixes;
   mc_.lazy_fixtures = cfg.lazy_fixtures;
+  mc_.patched_builtins.insert(cfg.patched_builtins.begin(), cfg.patched_builtins.end());
   mc_.type_checking_set = cfg.type_checking_set;
   mc_.live_conftests = cfg.live_conftests;
   mc_.generate_gates = cfg.generate_gates;

@@ -481,13 +481,14 @@ bool no_param_set(const Ctx& c, TSNode v) {
   return parts.size() == 3 && no_param_set(c, parts[0]) && no_param_set(c, parts[2]);  // a if TEST else b
 }
 
-// The values of one parameter set that is not a pytest.param(...) call.
+// The values of one parameter set that is not a pytest.param(...) call;
+// `whole`: the element is the one value (a single argname given as a string).
 // `marks_if_refs`: as marks_known, where a name or an attribute of one (a
 // reference the model may resolve to a plain object) does not count.
-void plain_values(const Ctx& c, TSNode e, size_t argnames, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known,
+void plain_values(const Ctx& c, TSNode e, bool whole, std::vector<TSNode>& vals, bool& ids_ok, bool& marks_known,
                   bool& marks_if_refs) {
   TSNode inner = unparen(e);
-  if (argnames == 1) {
+  if (whole) {
     vals.push_back(inner);
   } else if (!sequence(inner, vals)) {
     ids_ok = false;  // a variable: values unknown
@@ -609,9 +610,10 @@ bool names_any(const Ctx& c, TSNode n, const std::set<std::string>& names) {
 // Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
 // `refs`: ids that depend on names go to ParamSets::pending (parametrize).
 ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
-                     TSNode values, TSNode ids, bool refs = false) {
+                     TSNode values, TSNode ids, bool refs = false, bool names_string = true) {
   ParamSets p;
   std::vector<TSNode> elems;
+  uint32_t values_line = 0;
   if (!ts_node_is_null(values) && is(unparen(values), "identifier")) {
     // A name bound to a display (collect_value_lists): the display, read where
     // the name is used. A list of the module read in a class body: only if
@@ -621,11 +623,14 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
       const auto& v = it->second;
       auto cls = c.class_names.find(c.class_scope);
       if (v.scope == c.class_scope ||
-          (v.scope == 0 && cls != c.class_names.end() && !names_any(c, v.display, cls->second)))
+          (v.scope == 0 && cls != c.class_names.end() && !names_any(c, v.display, cls->second))) {
         values = v.display;
+        values_line = ts_node_start_point(v.display).row + 1;  // its names were looked up there
+      }
     }
   }
   bool values_known = !ts_node_is_null(values) && sequence(values, elems);
+  p.values_line = values_line;
   if (!values_known) {
     std::vector<long long> ints;
     std::vector<std::string> builtins;
@@ -670,7 +675,9 @@ ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, boo
       for (const auto& [k, v] : a.keyword)
         if (k != "id" && k != "marks") ids_ok = pend_ok = false;  // unexpected: pytest would error
     } else {
-      plain_values(c, e, argnames.size(), vals, ids_ok, p.marks_known, marks_if_refs);
+      // argnames as a string of one name: each value is the whole set;
+      // given as a list or tuple (even of one), pytest unpacks every set.
+      plain_values(c, e, names_string && argnames.size() == 1, vals, ids_ok, p.marks_known, marks_if_refs);
       if (!ids_ok && vals.empty()) pend_ok = false;
     }
     p.marks.push_back(marks);
@@ -755,7 +762,7 @@ void parametrize_args(const Ctx& c, const Args& a, Decorator& d) {
     // marks unknown, ids unknown
     return;
   }
-  d.params = param_sets(c, d.args, d.args_known, values, ids, true);
+  d.params = param_sets(c, d.args, d.args_known, values, ids, true, !ts_node_is_null(names) && is(unparen(names), "string"));
 }
 
 void fixture_args(const Ctx& c, const Args& a, Decorator& d) {
@@ -1459,6 +1466,10 @@ void class_binds(const Ctx& c, TSNode body, std::set<std::string>& out) {
 // Anything that could reach it otherwise (a star import, globals(), frames,
 // getattr, the module's __dict__) leaves every name out.
 void collect_value_lists(Ctx& c, TSNode root) {
+  // Python folds identifiers by NFKC (`ＶALS` binds VALS): the text count
+  // below sees ASCII only.
+  for (char ch : c.src)
+    if (static_cast<unsigned char>(ch) >= 0x80) return;
   for (const char* t : {"globals", "vars", "locals", "__dict__", "modules", "exec", "eval", "setattr", "getattr",
                         "delattr", "_getframe", "import_module", "__import__", "currentframe", "f_back"})
     if (c.src.find(t) != std::string_view::npos) return;

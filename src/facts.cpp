@@ -18,6 +18,7 @@ void put(Writer& w, const ParamSets& p) {
   for (const auto& parts : p.pending) w.ss(parts);
   w.ss(p.pending_builtins);
   w.b(p.pending_marks_known);
+  w.u(p.values_line);
 }
 void get(Reader& r, ParamSets& p) {
   p.ids_known = r.b();
@@ -29,6 +30,7 @@ void get(Reader& r, ParamSets& p) {
   for (auto& parts : p.pending) parts = r.ss();
   p.pending_builtins = r.ss();
   p.pending_marks_known = r.b();
+  p.values_line = static_cast<uint32_t>(r.u());
 }
 
 void put(Writer& w, const Decorator& d) {

@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 11;
+constexpr uint32_t kFactsVersion = 12;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -31,6 +31,9 @@ struct ParamSets {
   // Once every reference is a plain object (no ParameterSet), the marks are
   // `marks` exactly.
   bool pending_marks_known = false;
+  // Argvalues read from the display a name is bound to (collect_value_lists):
+  // the display's line, where the names in it were looked up (0: inline).
+  uint32_t values_line = 0;
 };
 
 // Marks a part of ParamSets::pending that names a value (literal ids are

@@ -463,7 +463,7 @@ class ModuleEval {
 
   // Does anything but the builtin answer to `name` in the scope of `o`'s functions?
   bool builtin_untouched(const std::string& name, const Outer& o) const {
-    if (star_imports(f_) || module_bindings(f_, name) > 0) return false;
+    if (cfg_.patched_builtins.count(name) || star_imports(f_) || module_bindings(f_, name) > 0) return false;
     return !(o.cls && class_binds(*o.cls, name));
   }
 
@@ -507,7 +507,7 @@ class ModuleEval {
     v.why = "parametrize value " + dotted;
     if ((o.cls && class_binds(*o.cls, root)) || star_imports(f_)) return v;
     const int binds = module_bindings(f_, root);
-    if (binds == 0 && attrs.empty() && builtin_callable(root)) {
+    if (binds == 0 && attrs.empty() && builtin_callable(root) && !cfg_.patched_builtins.count(root)) {
       v.kind = ValueId::Id;  // a builtin function or type: its __name__
       v.id = root;
       return v;
@@ -557,6 +557,14 @@ class ModuleEval {
     ParamSets out;
     out.marks = p.marks;
     out.marks_known = p.pending_marks_known;
+    // Values read from a display bound earlier: its names were looked up at
+    // the display's line, so only bindings before it count.
+    Func looked_up;
+    if (p.values_line && p.values_line < fn.line) {
+      looked_up.name = fn.name;
+      looked_up.line = p.values_line;
+    }
+    const Func& at = looked_up.line ? looked_up : fn;
     std::map<std::string, ValueId> seen;
     for (size_t idx = 0; idx < p.pending.size(); ++idx) {
       const auto& parts = p.pending[idx];
@@ -567,7 +575,7 @@ class ModuleEval {
           if (k >= d.args.size()) return nullptr;
           const std::string dotted = one.substr(1);
           auto it = seen.find(dotted);
-          if (it == seen.end()) it = seen.emplace(dotted, ref_value(dotted, fn, o)).first;
+          if (it == seen.end()) it = seen.emplace(dotted, ref_value(dotted, at, o)).first;
           const ValueId& v = it->second;
           if (v.kind == ValueId::Unknown) {
             why = v.why;

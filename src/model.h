@@ -116,6 +116,7 @@ struct ModelConfig {
   // parametrization adds items, so a parametrized test is open wherever a
   // parametrized fixture is visible.
   bool lazy_fixtures = false;
+  std::set<std::string> patched_builtins;  // ScanConfig::patched_builtins
   // typing.TYPE_CHECKING was true when deciding: `if TYPE_CHECKING:` blocks run.
   bool type_checking_set = false;
   // Conftests loaded before the decision (path -> hooks pytest registered

@@ -113,6 +113,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.repeated_param_marks = get<std::vector<std::string>>(c, "repeated_param_marks", {});
     cfg.id_suffixes = get<std::vector<std::string>>(c, "id_suffixes", {});
     cfg.lazy_fixtures = get<bool>(c, "lazy_fixtures", false);
+    cfg.patched_builtins = get<std::vector<std::string>>(c, "patched_builtins", {});
     cfg.threads = get<unsigned>(c, "threads", 0);
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
     cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});

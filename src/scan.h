@@ -42,6 +42,9 @@ struct ScanConfig {
   std::vector<std::string> repeated_param_marks;
   std::vector<std::string> id_suffixes;
   bool lazy_fixtures = false;
+  // Builtins a conftest or plugin replaced (builtins.range = ...): a value
+  // naming or calling one has no id the model knows.
+  std::vector<std::string> patched_builtins;
   std::string index_dir;  // empty: work without an index
   uint64_t session_key = 0;  // learned facts are used only when this matches theirs (0: never)
   std::map<std::string, std::string> inputs;  // every input's value now (see learned.h)

@@ -236,3 +236,45 @@ def test_named_lists_hostile(pytester: pytest.Pytester, name: str, head: str, id
     write(pytester.path, files)
     fast = compare(pytester, ["-k", ident])
     assert len(fast.ids) >= 1 and all(i.startswith("tests/test_values.py::") for i in fast.ids), fast.ids
+
+
+# Found by a review of this work (each was a missed test): names in a named
+# display looked up where the name is used instead of where the display was
+# built; a display changed by a test module collected earlier (another
+# directory); an NFKC spelling of the name; argnames given as a list of one
+# (pytest unpacks every set); a conftest replacing builtins.range.
+REVIEWED = {
+    "names_looked_up_late": ({
+        "tests/helpers.py": "def foo():\n    pass\n",
+        "tests/test_v.py": "import pytest\n\nVALS = [max, 3]\nfrom helpers import foo as max\n\n"
+                           "@pytest.mark.parametrize('x', VALS)\ndef test_v(x):\n    pass\n",
+    }, "test_v and max", "tests/test_v.py::test_v[max]"),
+    "changed_by_earlier_module": ({
+        "pytest.ini": "[pytest]\npythonpath = tests/b\n",
+        "tests/a/test_0.py": "import test_v\n\ntest_v.VALS.append(3)\n\n\ndef test_zero():\n    pass\n",
+        "tests/b/test_v.py": "import pytest\n\nVALS = [1, 2]\n\n\n@pytest.mark.parametrize('x', VALS)\n"
+                             "def test_v(x):\n    pass\n",
+    }, "test_v and 3", "tests/b/test_v.py::test_v[3]"),
+    "nfkc_name": ({
+        "tests/test_v.py": "import pytest\n\nVALS = [1, 2]\n\uff36ALS = [4, 5]\n\n"
+                           "@pytest.mark.parametrize('x', VALS)\ndef test_v(x):\n    pass\n",
+    }, "test_v and 4", "tests/test_v.py::test_v[4]"),
+    "argnames_list_of_one": ({
+        "tests/test_v.py": "import pytest\n\n@pytest.mark.parametrize(['x'], [(1,), [3] * 1, (2.5,)])\n"
+                           "def test_v(x):\n    pass\n",
+    }, "test_v and 2.5", "tests/test_v.py::test_v[2.5]"),
+    "conftest_replaces_range": ({
+        "tests/conftest.py": "import builtins\n\n_range = builtins.range\n\n\ndef range(*a):\n"
+                             "    return 'four' if a == (7, 8) else _range(*a)\n\n\nbuiltins.range = range\n",
+        "tests/test_v.py": "import pytest\n\n@pytest.mark.parametrize('x', [range(7, 8), 5])\n"
+                           "def test_v(x):\n    pass\n",
+    }, "four", "tests/test_v.py::test_v[four]"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(REVIEWED))
+def test_reviewed_cases(pytester: pytest.Pytester, case: str) -> None:
+    files, expr, nodeid = REVIEWED[case]
+    write(pytester.path, {"tests/test_target.py": "def test_target():\n    pass\n", **files})
+    fast = compare(pytester, ["-k", expr])
+    assert nodeid in fast.ids, fast.lines
