@@ -236,7 +236,9 @@ def _shadowing_names() -> Set[str]:
     return out
 
 
-def stdlib_names() -> List[str]:
+def stdlib_names() -> Tuple[List[str], List[str]]:
+    """The standard library's top-level names no earlier sys.path entry
+    shadows, and those of them already loaded from the standard library."""
     names = getattr(sys, "stdlib_module_names", None)
     if names is None:  # Python 3.9
         names = set(sys.builtin_module_names) | {
@@ -247,7 +249,8 @@ def stdlib_names() -> List[str]:
             "textwrap", "threading", "time", "types", "typing", "unittest", "uuid", "warnings",
             "weakref",
         }
-    return sorted(set(names) - (_shadowing_names() - loaded_stdlib(names)))
+    loaded = loaded_stdlib(names)
+    return sorted(set(names) - (_shadowing_names() - loaded)), sorted(loaded)
 
 
 def patched_builtins() -> List[str]:
@@ -807,7 +810,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
     roots = collection_roots(config)
-    stdlib = stdlib_names()
+    stdlib, stdlib_loaded = stdlib_names()
     return {
         "rootdir": str(config.rootpath),
         "roots": [root for root, _ in roots],
@@ -817,7 +820,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "python_functions": _ini_list(config, "python_functions"),
         "norecursedirs": _ini_list(config, "norecursedirs"),
         "stdlib": stdlib,
-        "stdlib_loaded": sorted(loaded_stdlib(stdlib)),
+        "stdlib_loaded": stdlib_loaded,
         "resolve": resolve_environment(stdlib),
         "import_state": import_state(),  # taken with it (the core ignores it)
         "type_checking_set": type_checking_set(),

@@ -9,8 +9,8 @@ files, deselecting, running, reporting - is pytest's own work.
 from __future__ import annotations
 
 import os
-import sys
 import re
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -68,11 +68,6 @@ class State:
     controller_terminal: Optional[Dict[str, Optional[str]]] = None  # COLUMNS/LINES on the controller
     verify: Optional[Dict[str, Any]] = None  # on a worker: the inputs the controller's decision relies on
     worker_lines: List[str] = field(default_factory=list)  # what the recording xdist worker reported
-    # sys.modules by the last part of each name (stem -> modules), as of
-    # `modules_seen` entries: test modules some code imported before pytest
-    # collected them (already_imported).
-    modules_by_stem: Dict[str, List[Any]] = field(default_factory=dict)
-    modules_seen: int = -1
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -430,27 +425,23 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
     if path in state.skip:
         if path in state.resolved and not environment.same_import_state(state.import_state, state.basedirs):
             return None  # sys.path (or the like) changed since: the import may find other modules
-        if already_imported(state, collection_path):
+        if already_imported(collection_path):
             return None  # it ran before its turn: leave it to pytest (importing it again is free)
         state.skipped += 1
         return True
     return None
 
 
-def already_imported(state: State, path: Path) -> bool:
+def already_imported(path: Path) -> bool:
     """Did some code import this test module before pytest collects it
     (`import test_a` in another test file, or a conftest)? Whatever that code
     did with its objects (`test_a.CASES.append(3)`) is not part of the
-    decision. Modules are matched by the last part of their name, then by
-    file."""
-    if state.modules_seen != len(sys.modules):
-        by_stem: Dict[str, List[Any]] = {}
-        for name, module in list(sys.modules.items()):
-            by_stem.setdefault(name.rpartition(".")[2], []).append(module)
-        state.modules_by_stem = by_stem
-        state.modules_seen = len(sys.modules)
+    decision. A module of this file is named by a tail of its path
+    (`test_a`, `tests.test_a`, ...: prepend and importlib modes alike)."""
     target = os.path.abspath(path)
-    for module in state.modules_by_stem.get(path.stem, ()):
+    parts = list(path.with_suffix("").parts[1:])
+    for start in range(len(parts) - 1, -1, -1):
+        module = sys.modules.get(".".join(parts[start:]))
         file = getattr(module, "__file__", None)
         if isinstance(file, str) and os.path.abspath(file) == target:
             return True

@@ -316,6 +316,11 @@ bool float_str(std::string_view text, bool negative, std::string& out) {
   return true;
 }
 
+// An int literal (`12`, `0x1f`; not the complex `2j`).
+bool int_literal(const Ctx& c, TSNode n) {
+  return is(n, "integer") && c.text(n).find_first_of("jJ") == std::string::npos;
+}
+
 // A value that is a list or a tuple made without running user code: a display,
 // `display + display` of one kind, `display * integer` (either order).
 bool container_value(const Ctx& c, TSNode v, std::string& kind) {
@@ -330,9 +335,8 @@ bool container_value(const Ctx& c, TSNode v, std::string& kind) {
   std::string kl, kr;
   if (op == "+") return container_value(c, l, kl) && container_value(c, r, kr) && kl == kr && (kind = kl, true);
   if (op != "*") return false;
-  auto int_literal = [&](TSNode n) { return is(n, "integer") && c.text(n).find_first_of("jJ") == std::string::npos; };
-  if (int_literal(r) && container_value(c, l, kind)) return true;
-  return int_literal(l) && container_value(c, r, kind);
+  if (int_literal(c, r) && container_value(c, l, kind)) return true;
+  return int_literal(c, l) && container_value(c, r, kind);
 }
 
 // pytest's id for one literal value, or false if it cannot be known here.
@@ -529,7 +533,7 @@ bool builtin_container_call(const Ctx& c, TSNode v, std::string& name) {
     for (TSNode arg : a.positional) {
       TSNode u = unparen(arg);
       if (is(u, "unary_operator") && c.text(ts_node_child(u, 0)) == "-") u = unparen(field(c, u, &Fields::argument));
-      if (!is(u, "integer") || c.text(u).find_first_of("jJ") != std::string::npos) return false;
+      if (!int_literal(c, u)) return false;
     }
   } else if (a.positional.size() > 1) {
     return false;
@@ -1475,6 +1479,7 @@ void collect_value_lists(Ctx& c, TSNode root) {
     if (c.src.find(t) != std::string_view::npos) return;
   std::map<std::string, Ctx::ValueList> bound;
   std::map<std::string, int> binds, reads;
+  std::vector<TSNode> classes;
   bool star = false;
   // Bindings: statements of the module and of class bodies (nested classes too).
   auto scan_block = [&](auto&& self, TSNode block, uint32_t scope, int depth) -> void {
@@ -1493,14 +1498,14 @@ void collect_value_lists(Ctx& c, TSNode root) {
       TSNode def = st;
       if (is(st, "decorated_definition")) def = field(c, st, &Fields::definition);
       if (is(def, "class_definition")) {
-        const uint32_t inner = ts_node_start_byte(def);
-        class_binds(c, field(c, def, &Fields::body), c.class_names[inner]);
-        self(self, field(c, def, &Fields::body), inner, depth + 1);
+        classes.push_back(def);
+        self(self, field(c, def, &Fields::body), ts_node_start_byte(def), depth + 1);
       }
     }
   };
   scan_block(scan_block, root, 0, 0);
   if (bound.empty()) return;
+  for (TSNode def : classes) class_binds(c, field(c, def, &Fields::body), c.class_names[ts_node_start_byte(def)]);
   // Reads: argvalues/params that are a bare name, in any call classified as
   // parametrize or fixture (anywhere: a read never changes the list).
   std::vector<TSNode> todo{root};
@@ -1510,7 +1515,9 @@ void collect_value_lists(Ctx& c, TSNode root) {
     TSNode n = todo.back();
     todo.pop_back();
     if (is(n, "wildcard_import")) star = true;
-    if (is(n, "call")) {
+    std::vector<std::string> chain;
+    if (is(n, "call") && dotted(c, field(c, n, &Fields::function), chain) &&
+        (chain.back() == "parametrize" || chain.back() == "fixture" || c.fixture_names.count(chain.back()))) {
       Decorator d = resolve_decorator(c, field(c, n, &Fields::function));
       if (d.kind == DecoKind::Parametrize || d.kind == DecoKind::Fixture) {
         Args a = call_args(c, n);
@@ -1523,9 +1530,8 @@ void collect_value_lists(Ctx& c, TSNode root) {
     for (uint32_t i = 0; i < k; ++i) todo.push_back(ts_node_named_child(n, i));
   }
   if (star) return;
-  auto ident = [](char ch) {
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
-           static_cast<unsigned char>(ch) >= 0x80;
+  auto ident = [](char ch) {  // the source is ASCII (above)
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_';
   };
   for (const auto& [name, v] : bound) {
     if (binds[name] != 1 || reads[name] == 0) continue;
