@@ -24,6 +24,7 @@ import inspect
 import os
 import textwrap
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import pytest
@@ -365,6 +366,10 @@ class _Reader:
     def _per_item_list(self, value: ast.AST) -> bool:
         if isinstance(value, ast.Name):
             return value.id in self.collectors
+        if isinstance(value, ast.BinOp) and isinstance(value.op, ast.Add):
+            # Lists each item went into by its own data, one after another: a
+            # stable partition, the same order for any subset of the items.
+            return self._per_item_list(value.left) and self._per_item_list(value.right)
         if isinstance(value, ast.ListComp) and len(value.generators) == 1:
             gen = value.generators[0]
             return self._is_items(gen.iter) and not any(self._mentions_items(c) for c in gen.ifs) \
@@ -420,8 +425,10 @@ class _Reader:
         return False
 
 
-def summarize(source: str, hook: str) -> Summary:
-    """The summary of one hook function from its source text."""
+def summarize(source: str, hook: str, flags: Optional[Any] = None) -> Summary:
+    """The summary of one hook function from its source text (`flags`:
+    hook_phases.Flags, how pluggy orders it; None: all of it runs before
+    -k/-m deselection)."""
     try:
         tree = ast.parse(textwrap.dedent(source))
     except SyntaxError:
@@ -429,7 +436,7 @@ def summarize(source: str, hook: str) -> Summary:
     funcs = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
     if not funcs:
         return Summary([("source cannot be read", ())])
-    return _summarize_node(funcs[0], hook)  # type: ignore[arg-type]
+    return _summarize_node(funcs[0], hook, flags=flags)  # type: ignore[arg-type]
 
 
 def _conditions_for(func: ast.AST) -> Dict[int, Tuple[Condition, ...]]:
@@ -450,8 +457,20 @@ def _conditions_for(func: ast.AST) -> Dict[int, Tuple[Condition, ...]]:
 
 
 def _summarize_node(func: ast.FunctionDef, hook: str, items_name: str = "items",
-                    module: Optional[Dict[str, ast.AST]] = None, depth: int = 0) -> Summary:
-    return Summary(_Reader(func, hook, _conditions_for(func), items_name, module, depth).run())
+                    module: Optional[Dict[str, ast.AST]] = None, depth: int = 0,
+                    flags: Optional[Any] = None) -> Summary:
+    conds = _conditions_for(func)
+    if hook != "pytest_collection_modifyitems" or flags is None:
+        return Summary(_Reader(func, hook, conds, items_name, module, depth).run())
+    from pytest_fastcollect import hook_phases  # (it reads with this module's helpers)
+
+    crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
+    for phase, part in hook_phases.phases(func, flags):
+        if phase == hook_phases.BEFORE:
+            crossings += _Reader(part, hook, conds, items_name, module, depth).run()
+        else:
+            crossings += hook_phases.AfterReader(part, items_name, module or {}, conds, depth).run()
+    return Summary(crossings)
 
 
 _UNKNOWN = object()
@@ -690,7 +709,12 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
         func = module.get(name)
         if func is None:
             continue
-        summary = _summarize_node(func, name, "items", module)  # type: ignore[arg-type]
+        flags = None
+        if name == "pytest_collection_modifyitems":
+            from pytest_fastcollect.hook_phases import decorator_flags
+
+            flags = decorator_flags(func)
+        summary = _summarize_node(func, name, "items", module, flags=flags)  # type: ignore[arg-type]
         start = {"item"} if name == "pytest_itemcollected" else {"items"}
         out[name] = HookReading(summary, func, module, module_bound, start)
     return out
@@ -730,16 +754,29 @@ def cross_item_hook(
             module = getattr(impl.function, "__module__", "") or ""
             code = getattr(impl.function, "__code__", None)
             filename = getattr(code, "co_filename", "")
-            if is_ours(module) or os.path.abspath(filename) in conftests:
-                continue  # read from its file above
+            plugin_file = getattr(impl.plugin, "__file__", None) if isinstance(impl.plugin, ModuleType) else None
+            if is_ours(module) or (isinstance(plugin_file, str) and os.path.abspath(plugin_file) in conftests):
+                continue  # a conftest's own hook: read from its file above
             try:
                 source = inspect.getsource(impl.function)
             except (OSError, TypeError):
                 return f"{impl.plugin_name}: {name} (source not available)"
-            why = active_crossing(summarize(source, name), config)
+            why = active_crossing(summarize(source, name, _live_flags(config, name, impl)), config)
             if why:
                 return f"{_where(impl.plugin_name, filename, config)}: {name} {why}"
     return None
+
+
+def _live_flags(config: pytest.Config, hook: str, impl: Any) -> Optional[Any]:
+    """How pluggy orders a registered pytest_collection_modifyitems
+    implementation around -k/-m deselection (deselection.py)."""
+    if hook != "pytest_collection_modifyitems":
+        return None
+    from pytest_fastcollect.deselection import runs_after_deselection
+    from pytest_fastcollect.hook_phases import Flags
+
+    wrapper = bool(getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False))
+    return Flags(wrapper=wrapper, after=not wrapper and runs_after_deselection(config, impl))
 
 
 def static_marks(config: pytest.Config, conftests: Dict[str, Dict[str, HookReading]]) -> Dict[str, List[str]]:

@@ -56,6 +56,10 @@ PYTEST_HARMLESS_OPTIONS = frozenset({
     # Which files are collected, not what a module yields.
     "file_or_dir", "ignore", "ignore_glob", "collect_in_virtualenv", "markers", "log_cli_format",
     "log_cli_date_format", "doctestglob", "stepwise_reset",
+    # Act on the items -k/-m selected (--ff, --nf reorder them), or in
+    # sessions that record nothing (--lf, --sw: cache_options.py); --deselect
+    # drops items learned records add back (learn.py).
+    "lf", "failedfirst", "newfirst", "last_failed_no_failures", "stepwise", "stepwise_skip", "deselect",
 })
 
 # Variables of the shell session, not of the project: when collection iterates

@@ -24,13 +24,9 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 import pytest
 
 from pytest_fastcollect import __version__
-from pytest_fastcollect.environment import REORDERING_PLUGINS, collection_roots, type_checking_set
+from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
+from pytest_fastcollect.environment import collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
-
-# Options that filter items while collecting (before modifyitems): a module
-# collected under them may show only some of its items.
-_FILTERING_OPTIONS = ("lf", "stepwise", "stepwise_skip")
-
 
 def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
@@ -82,18 +78,11 @@ def installed_distributions() -> List[str]:
 
 
 def learning_allowed(config: pytest.Config) -> Optional[str]:
-    """Why this session's items cannot be recorded exactly, or None."""
-    for opt in _FILTERING_OPTIONS:
-        if getattr(config.option, opt, False):
-            return f"--{opt.replace('_', '-')} filters items while collecting"
-    hook = config.pluginmanager.hook.pytest_collection_modifyitems
-    for impl in hook.get_hookimpls():
-        module = getattr(impl.function, "__module__", "") or ""
-        if module.startswith(("_pytest.", "pytest_fastcollect")) or module in REORDERING_PLUGINS:
-            continue
-        # Runs after -k/-m deselection: its markers were not seen by the filter.
-        if impl.trylast or getattr(impl, "hookwrapper", False) or getattr(impl, "wrapper", False):
-            return f"{impl.plugin_name} wraps or follows pytest_collection_modifyitems"
+    """Why learned items can neither decide nor be recorded in this session,
+    or None. Hook implementations that run before -k/-m and may act across
+    items are read once the conftests are known (hooks.py, hook_phases.py)."""
+    if mark_impl(config) is None:
+        return "pytest's -k/-m implementation (its mark plugin's pytest_collection_modifyitems) was not found"
     return None
 
 
@@ -282,43 +271,75 @@ class Learner:
         self.config = config
         self.scanned: Optional[Scanned] = None  # set when the plugin decided
         self.recorder = recorder
-        self.items: List[pytest.Item] = []  # what pytest's -k/-m deselection saw
-        self.mark_deselected: List[pytest.Item] = []
+        # Per module to record: its items' (-k names, -m marker names) as
+        # pytest's -k/-m deselection saw them (MarkSnapshot).
+        self.records: Optional[Dict[str, List[Tuple[List[str], List[str]]]]] = None
+        self.node_deselected: List[pytest.Item] = []  # dropped by --deselect just before -k/-m
         self.collected: Set[str] = set()  # module paths collected without error
         self.skipped: Set[str] = set()  # module paths skipped as a whole
         # Module paths whose collection changed process state other modules'
         # collection may read (sys.path, the environment, the working
         # directory): never recorded, so they are imported in every run.
         self.changed_state: Set[str] = set()
-        self.off = ""  # why nothing may be recorded in this session
+        self.off = ""  # why learned items neither decide nor get recorded in this session
+        self.record_off = ""  # why nothing may be recorded (learned items still decide)
         # On an xdist worker: the controller's snapshot as workers see it
         # (distributed.worker_view), and this worker's own, when collection starts.
         self.view: Optional[Dict[str, str]] = None
         self.own: Optional[Dict[str, str]] = None
+        self.snapshot = MarkSnapshot(config, self.at_deselection)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
         if self.view is not None:
             self.own = self.recorder.snapshot(self.config)
+        if not self.snapshot.install() and not self.off:
+            self.off = "learning is off: pytest's -k/-m implementation was not found"
         try:
             return (yield)
         finally:
+            self.snapshot.remove()
             self.recorder.stop()
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> Any:
-        result = yield
-        # After every hook; pytest's own -k/-m deselection runs last of the
-        # plain implementations: what it saw is what remains plus what it removed.
-        self.items = list(items) + self.mark_deselected
-        return result
-
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
-        frame = sys._getframe(1)
-        while frame is not None and "pluggy" in frame.f_code.co_filename:
-            frame = frame.f_back
-        if frame is not None and frame.f_code.co_filename.endswith(os.path.join("_pytest", "mark", "__init__.py")):
-            self.mark_deselected.extend(items)
+        # --deselect (pytest's main plugin) drops items by node ID right
+        # before -k/-m: they are still the module's items.
+        if called_from(os.path.join("_pytest", "main.py")):
+            self.node_deselected.extend(items)
+
+    def todo(self) -> List[str]:
+        """The modules whose items this session records."""
+        state = self.scanned
+        if state is None:
+            return []
+        learnable = set(state.hashes)  # modules this run imported and the scan hashed
+        # Modules imported on still-valid learned items would be recorded as they are.
+        return sorted((self.collected & learnable) - state.learned_current - self.changed_state)
+
+    def at_deselection(self, items: List[pytest.Item]) -> None:
+        """Called with the item list as pytest's -k/-m deselection receives it,
+        after every hook implementation that runs before it: what -k and -m
+        match is what is recorded (markers or items hooks add later are not)."""
+        if self.off or self.record_off or self.records is not None:
+            return
+        todo = set(self.todo())
+        keywords = _Keywords()
+        records: Dict[str, List[Tuple[List[str], List[str]]]] = {}
+        seen: Set[int] = set()
+        was_paused, self.recorder.paused = self.recorder.paused, True  # our own reading is no input
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # many small lists, none cyclic (see record())
+        try:
+            for item in list(items) + self.node_deselected:
+                path = str(item.path)
+                if path in todo and id(item) not in seen:
+                    seen.add(id(item))
+                    records.setdefault(path, []).append(keywords.of(item))
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+            self.recorder.paused = was_paused
+        self.records = records
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
@@ -337,22 +358,12 @@ class Learner:
 
     def payload(self) -> Optional[Dict[str, Any]]:
         state = self.scanned
-        if state is None:
+        todo = self.todo()
+        if state is None or not todo or self.records is None:
             return None
         hashes = state.hashes
-        learnable = set(hashes)  # modules this run imported and the scan hashed
-        # Modules imported on still-valid learned items would be recorded as they are.
-        todo = sorted((self.collected & learnable) - state.learned_current - self.changed_state)
-        if not todo:
-            return None
         test_files = state.test_files
         conftests = set(state.conftests)
-        by_file: Dict[str, List[pytest.Item]] = {}
-        seen: Set[int] = set()
-        for item in self.items:
-            if id(item) not in seen:
-                seen.add(id(item))
-                by_file.setdefault(str(item.path), []).append(item)
         files = []
         module_of: Dict[str, str] = {}
         module_at: Dict[str, Any] = {}
@@ -362,7 +373,6 @@ class Learner:
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
         shared = _shared_objects({p: module_at[p] for p in test_files if p in module_at})
-        keywords = _Keywords()
         for path in todo:
             module = module_at.get(path)
             if path in self.skipped:
@@ -370,8 +380,7 @@ class Learner:
                 continue
             if module is None:
                 continue  # not found by file: what it borrows cannot be known
-            items = by_file.get(path, [])
-            records = [keywords.of(i) for i in items]
+            records = self.records.get(path, [])
             borrowed = self._borrowed(path, module, module_of, test_files) | shared.get(path, set())
             files.append((path, hashes[path], sorted(borrowed), records))
         if not files:
@@ -433,7 +442,7 @@ class Learner:
 
 def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[str, int]:
     """Stores what this session learned; returns (error, files written)."""
-    if learner.off:
+    if learner.off or learner.record_off:
         return "", 0
     learner.recorder.stop()  # collection is over: what ran is known
     if learner.view is not None:

@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Tuple
 
 import pytest
 
-from pytest_fastcollect import distributed, environment, hooks
+from pytest_fastcollect import cache_options, distributed, environment, hooks
 from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import Learner, Scanned, does_not_compile, learning_allowed, record, session_key
 from pytest_fastcollect.native import Native, load
@@ -187,6 +187,7 @@ def _configure(config: pytest.Config, state: State) -> None:
     why_not = learning_allowed(config)
     if recorder is not None and why_not is None:
         state.learner = Learner(config, recorder)
+        state.learner.record_off = cache_options.recording_blocked(config) or ""
         config.pluginmanager.register(state.learner, "fastcollect-learner")
     else:
         state.learned_status = f"learning is off: {why_not or 'inputs were not watched from start-up'}"
@@ -328,6 +329,9 @@ def decide(config: pytest.Config, state: State) -> None:
         if effects.all_off:
             state.disabled = effects.all_off
             return
+        if cache_options.stepwise_active(config):
+            state.disabled = cache_options.STEPWISE_REASON
+            return
         state.index_dir = _index_dir(config, state)
         scan_config = environment.scan_config(config, state.index_dir, effects)
         # A plugin hook the static model cannot see: only learned items decide.
@@ -363,11 +367,12 @@ def decide(config: pytest.Config, state: State) -> None:
         state.disabled = result["error"]
         return
     state.skip = frozenset(result["skip"])
+    state.imported = list(result["imported"])
+    state.steps = dict(result["steps"])
+    _collect_last_failed(config, state)
     state.resolved = frozenset(result["resolved"])
     state.import_state = scan_config["import_state"] if state.resolved else None
     state.basedirs = frozenset(result["basedirs"])
-    state.imported = list(result["imported"])
-    state.steps = dict(result["steps"])
     state.hashes = dict(result["hashes"])
     state.conftests = list(result["conftests"])
     state.conftest_fp = int(result["conftest_fp"])
@@ -385,6 +390,20 @@ def decide(config: pytest.Config, state: State) -> None:
             learned_current=state.learned_current,
             session_key=state.session_key,
         )
+
+
+def _collect_last_failed(config: pytest.Config, state: State) -> None:
+    """With --lf, the files holding recorded failures are collected as plain
+    pytest collects them (cache_options.py)."""
+    files, why = cache_options.last_failed_files(config)
+    if files is None:
+        state.disabled = why
+        state.skip = frozenset()
+        return
+    for path in sorted(state.skip & files):
+        state.imported.append((path, cache_options.LF_REASON))
+        state.steps[path] = ("option", cache_options.LF_REASON)
+    state.skip = state.skip - files
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -530,6 +549,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         write(f"nothing skipped: {state.disabled}")
     if state.learned_status:
         write(f"learned items not used: {state.learned_status}")
+    if state.learner is not None and state.learner.record_off:
+        write(f"nothing learned in this session: {state.learner.record_off}")
     rootpath = str(config.rootpath) + os.sep
     # Every test file with the step that decided it (decide.h): cached,
     # learned, conftest-or-plugin effect, static model, collected together.
