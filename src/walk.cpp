@@ -16,10 +16,19 @@ struct DirCloser {
 };
 using DirPtr = std::unique_ptr<DIR, DirCloser>;
 
-bool any_match(const std::string& name, const std::vector<std::string>& patterns) {
+// pytest's fnmatch_ex: a pattern without a separator matches the name; one
+// with a separator matches the whole path, a relative pattern anywhere below
+// the root ("testing/python/*.py" as "*/testing/python/*.py"). A pattern
+// this reads differently from Python's fnmatch only lists a file pytest does
+// not collect (never imported anyway) or leaves one out (never skipped).
+bool any_match(const std::string& name, const std::string& path, const std::vector<std::string>& patterns) {
   for (const auto& p : patterns) {
-    if (p.find('/') != std::string::npos) continue;
-    if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+    if (p.find('/') == std::string::npos) {
+      if (::fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
+      continue;
+    }
+    const std::string full = p.front() == '/' ? p : "*/" + p;
+    if (::fnmatch(full.c_str(), path.c_str(), 0) == 0) return true;
   }
   return false;
 }
@@ -56,7 +65,7 @@ WalkResult walk(const WalkConfig& cfg) {
       stack.push_back(root);
     } else if (S_ISREG(st.st_mode)) {
       std::string base = root.substr(root.rfind('/') + 1);
-      if (base != "conftest.py" && base != "__init__.py" && any_match(base, cfg.python_files))
+      if (base != "conftest.py" && base != "__init__.py" && any_match(base, root, cfg.python_files))
         out.tests.push_back(root);
     }
   }
@@ -80,12 +89,12 @@ WalkResult walk(const WalkConfig& cfg) {
         type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
       }
       if (type == DT_DIR) {
-        if (any_match(name, cfg.norecursedirs)) continue;
+        if (any_match(name, path, cfg.norecursedirs)) continue;
         stack.push_back(path);
       } else if (type == DT_REG) {
         if (name == "conftest.py") {
           conftests.insert(path);
-        } else if (name != "__init__.py" && any_match(name, cfg.python_files)) {
+        } else if (name != "__init__.py" && any_match(name, path, cfg.python_files)) {
           out.tests.push_back(path);
         }
       }

@@ -507,6 +507,27 @@ def test_ini_patterns_and_testpaths(pytester: pytest.Pytester) -> None:
     assert skipped > 0
 
 
+def test_path_patterns_in_python_files_and_norecursedirs(pytester: pytest.Pytester) -> None:
+    """Patterns with a separator match the whole path, as pytest's fnmatch_ex
+    does (pytest's own pyproject: python_files "testing/python/*.py",
+    norecursedirs "testing/example_scripts"): such files are decided and
+    skipped, and such directories are not walked."""
+    write(pytester.path, {
+        "testing/test_plain.py": "def test_plain(): pass\n",
+        "testing/python/collect.py": "class TestCollect:\n    def test_in_collect(self): pass\n",
+        "testing/python/fixtures.py": "def test_in_fixtures(): pass\n",
+        "testing/example_scripts/test_example.py": "def test_example(): pass\n",
+        "other/python/helpers.py": "def test_not_a_test_file(): pass\n",
+    })
+    pytester.makeini("[pytest]\npython_files = test_*.py testing/python/*.py\n"
+                     "norecursedirs = testing/example_scripts .*\ntestpaths = testing other\n")
+    fast = compare(pytester, ["-k", "plain"])
+    assert fast.report is not None and (fast.report.total, fast.report.skipped) == (3, 2), fast.report
+    fast = compare(pytester, ["-k", "in_collect or example or not_a_test"])
+    assert fast.ids == ["testing/python/collect.py::TestCollect::test_in_collect"]
+    assert fast.report is not None and fast.report.skipped == 2, fast.report
+
+
 def test_syntax_errors_are_reported_as_plain_pytest(pytester: pytest.Pytester) -> None:
     write(pytester.path, {
         "test_broken.py": "def test_x(:\n    pass\n",
