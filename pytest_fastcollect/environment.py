@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 from dataclasses import dataclass, field
 from types import BuiltinFunctionType, FunctionType, ModuleType
-from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
 
@@ -183,7 +183,7 @@ def plugin_effects(config: pytest.Config) -> PluginEffects:
     conftest (read statically) does not own: a known plugin's effect under
     the current options, or the first unknown one (static model off)."""
     fx = PluginEffects()
-    rootpath = str(config.rootpath)
+    read_by_core = _conftest_dirs_read(config)
     for name in COLLECTION_HOOKS:
         caller = getattr(config.pluginmanager.hook, name, None)
         if caller is None:
@@ -200,7 +200,7 @@ def plugin_effects(config: pytest.Config) -> PluginEffects:
                 continue
             source = getattr(getattr(impl.function, "__code__", None), "co_filename", "")
             plugin_file = getattr(impl.plugin, "__file__", None) if isinstance(impl.plugin, ModuleType) else None
-            if (os.path.basename(source) == "conftest.py" and source.startswith(rootpath + os.sep)
+            if (os.path.basename(source) == "conftest.py" and read_by_core(os.path.dirname(os.path.abspath(source)))
                     and isinstance(plugin_file, str) and os.path.abspath(plugin_file) == os.path.abspath(source)):
                 continue  # the conftest's own hook: read with its scope
             fx.static_off = fx.static_off or f"plugin {impl.plugin_name!r} implements {name}"
@@ -354,16 +354,30 @@ def collection_roots(config: pytest.Config) -> List[Tuple[str, str]]:
     return roots
 
 
-def conftests_above_rootdir(config: pytest.Config) -> Optional[str]:
-    """A conftest.py pytest loads from above the rootdir (a --confcutdir above
-    it): the core folds conftests from the rootdir down only."""
-    rootpath = Path(config.rootpath)
-    for parent in rootpath.parents:
-        if not config.pluginmanager._is_in_confcutdir(parent):
-            break
-        if (parent / "conftest.py").is_file():
-            return f"conftest.py above rootdir ({parent})"
-    return None
+def confcutdir(config: pytest.Config) -> str:
+    """The directory above which pytest loads no conftest.py ("" if none)."""
+    cut = getattr(config.pluginmanager, "_confcutdir", None)
+    if cut is None:
+        cut = getattr(config.known_args_namespace, "confcutdir", None)
+    return os.path.abspath(str(cut)) if cut else ""
+
+
+def _conftest_dirs_read(config: pytest.Config) -> Callable[[str], bool]:
+    """Is a conftest.py in this directory one the core reads (walk.cpp): at or
+    below a collection root, or in a root's ancestors up to the confcutdir?
+    Any other conftest pytest loaded is taken for a plugin."""
+    cut = confcutdir(config)
+    roots = []
+    for root, _ in collection_roots(config):
+        roots.append(root if os.path.isdir(root) else os.path.dirname(root))
+
+    def read(directory: str) -> bool:
+        if cut and cut.startswith(directory.rstrip(os.sep) + os.sep):
+            return False  # above the confcutdir: pytest did not load it from a root's chain
+        return any(directory == r or r.startswith(directory.rstrip(os.sep) + os.sep)
+                   or directory.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+    return read
 
 
 def known_module(module: str) -> bool:
@@ -383,31 +397,38 @@ def foreign_collection_hooks(config: pytest.Config) -> Optional[str]:
 
 
 def _all_fixturedefs(manager: Any) -> Iterable[Tuple[str, Any]]:
-    """Every fixture definition the fixture manager holds before collection:
-    installed plugins and the conftests pytest loaded at start-up. Their
-    scope is ignored: each is taken to apply everywhere (a safe superset)."""
+    """The fixture definitions the fixture manager holds before collection
+    that every item sees: installed plugins', and conftests' that pytest
+    scopes to the whole session (pytest >= 9.2: kept under the Session node;
+    earlier: an empty base node ID). A conftest's fixtures scoped to its
+    directory are left out: the core folds them by directory (taking them
+    as global would give items of other directories ids they do not have)."""
     by_node = getattr(manager, "_arg2node2fixturedefs", None)  # pytest >= 9.2
     if by_node is not None:
         for name, per_node in by_node.items():
-            for defs in per_node.values():
-                for fixturedef in defs:
-                    yield name, fixturedef
+            for node, defs in per_node.items():
+                if node is None or isinstance(node, pytest.Session):
+                    for fixturedef in defs:
+                        yield name, fixturedef
         return
     flat = getattr(manager, "_arg2fixturedefs", None)  # pytest 8.0 - 9.1
     if flat is None:
         raise RuntimeError("unsupported pytest fixture manager layout")
     for name, defs in flat.items():
         for fixturedef in defs:
-            yield name, fixturedef
+            if getattr(fixturedef, "baseid", "") == "":
+                yield name, fixturedef
 
 
 def _all_autouse(manager: Any) -> List[str]:
+    """Autouse names every item sees (Session node, empty base node ID)."""
     names: List[str] = []
     for attr in ("_node_autousenames", "_nodeid_autousenames"):
         mapping = getattr(manager, attr, None)
         if mapping:
-            for values in mapping.values():
-                names.extend(values)
+            for key, values in mapping.items():
+                if key is None or key == "" or isinstance(key, pytest.Session):
+                    names.extend(values)
     return names
 
 
@@ -755,14 +776,17 @@ def _module_fixtures(config: pytest.Config, module: ModuleType) -> Optional[Tupl
     return rows, autouse
 
 
-def live_conftests(config: pytest.Config) -> Tuple[Dict[str, List[str]], List[FixtureRow], List[str]]:
+LiveConftests = Tuple[Dict[str, List[str]], Dict[str, List[FixtureRow]], Dict[str, List[str]]]
+
+
+def live_conftests(config: pytest.Config) -> LiveConftests:
     """The conftests pytest has loaded (their module-level code has run):
-    path -> the hooks pytest registered from each, and their fixtures and
-    autouse names as pytest will parse them (taken as global, like the
-    plugins' fixtures). A conftest whose fixtures cannot be read so is left
-    out (the core reads it from source); all are, when pytest's collection
-    classes were replaced."""
-    empty: Tuple[Dict[str, List[str]], List[FixtureRow], List[str]] = ({}, [], [])
+    path -> the hooks pytest registered from each, path -> its fixtures, and
+    path -> its autouse names, as pytest will parse them (the core applies
+    them in the conftest's directory). A conftest whose fixtures cannot be
+    read so is left out (the core reads it from source); all are, when
+    pytest's collection classes were replaced."""
+    empty: LiveConftests = ({}, {}, {})
     try:
         if not _pytest_collection_intact():
             return empty
@@ -770,8 +794,8 @@ def live_conftests(config: pytest.Config) -> Tuple[Dict[str, List[str]], List[Fi
         return empty
     pm = config.pluginmanager
     hooks: Dict[str, List[str]] = {}
-    fixtures: List[FixtureRow] = []
-    autouse: List[str] = []
+    fixtures: Dict[str, List[FixtureRow]] = {}
+    autouse: Dict[str, List[str]] = {}
     for plugin in pm.get_plugins():
         file = getattr(plugin, "__file__", None) if isinstance(plugin, ModuleType) else None
         if not isinstance(file, str) or os.path.basename(file) != "conftest.py":
@@ -782,15 +806,44 @@ def live_conftests(config: pytest.Config) -> Tuple[Dict[str, List[str]], List[Fi
             found = None
         if found is None:
             continue
-        fixtures.extend(found[0])
-        autouse.extend(found[1])
         callers = pm.get_hookcallers(plugin) or []
         renamed = [impl for caller in callers for impl in caller.get_hookimpls()
                    if impl.plugin is plugin and getattr(impl.function, "__name__", None) != caller.name]
         if renamed:
             continue  # a hookimpl under another name (specname=): hooks.py reads hooks by name
-        hooks[os.path.abspath(file)] = sorted({caller.name for caller in callers})
+        path = os.path.abspath(file)
+        hooks[path] = sorted({caller.name for caller in callers})
+        fixtures[path], autouse[path] = found
     return hooks, fixtures, autouse
+
+
+def conftest_scoping(config: pytest.Config, anchors: List[str]) -> Tuple[bool, List[str]]:
+    """Does this pytest scope a conftest's fixtures to its Directory node
+    (9.1+: FixtureManager._pending_conftests), and which conftests does it
+    scope to the whole session: those pending when the FixtureManager started
+    that sit outside the rootdir or in it (flushed then), and the rootdir's
+    when pytest will collect the rootdir as a Directory (below an anchor)."""
+    manager = config.pluginmanager.get_plugin("funcmanage")
+    pending = getattr(manager, "_pending_conftests", None)
+    if manager is None or not isinstance(pending, dict) \
+            or not hasattr(manager, "_flush_pending_conftests_to_session"):
+        return False, []
+    rootdir = os.path.abspath(str(config.rootpath))
+    pending_dirs = {os.path.abspath(str(d)) for d in pending}
+    session: Set[str] = set()
+    for plugin in config.pluginmanager.get_plugins():
+        file = getattr(plugin, "__file__", None) if isinstance(plugin, ModuleType) else None
+        if not isinstance(file, str) or os.path.basename(file) != "conftest.py":
+            continue
+        directory = os.path.dirname(os.path.abspath(file))
+        outside = directory != rootdir and not directory.startswith(rootdir + os.sep)
+        if (outside or directory == rootdir) and directory not in pending_dirs:
+            session.add(os.path.join(directory, "conftest.py"))
+    root_conftest = os.path.join(rootdir, "conftest.py")
+    if os.path.isfile(root_conftest) and any(rootdir == a or rootdir.startswith(a.rstrip(os.sep) + os.sep)
+                                             for a in anchors):
+        session.add(root_conftest)
+    return True, sorted(session)
 
 
 def _ini_list(config: pytest.Config, name: str) -> List[str]:
@@ -803,16 +856,17 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
     fx = plugin_effects(config) if effects is None else effects
     fixtures, autouse = plugin_fixtures(config)
     live, live_fixtures, live_autouse = live_conftests(config)
-    fixtures.extend(live_fixtures)
-    autouse.extend(live_autouse)
     if fx.param_fixtures:  # a plugin parametrizes tests that reach these
         fixtures.extend((name, True, False, [], None) for name in fx.param_fixtures)
     keyword = config.option.keyword.lstrip() if config.option.keyword else ""
     markexpr = config.option.markexpr or ""
     roots = collection_roots(config)
+    node_scoped, session_conftests = conftest_scoping(config, [a for _, a in roots])
     stdlib, stdlib_loaded = stdlib_names()
     return {
         "rootdir": str(config.rootpath),
+        "confcutdir": confcutdir(config),
+        "noconftest": bool(getattr(config.option, "noconftest", False)),
         "roots": [root for root, _ in roots],
         "anchors": [anchor for _, anchor in roots],
         "python_files": _ini_list(config, "python_files"),
@@ -837,4 +891,8 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "patched_builtins": patched_builtins(),
         "static_unknown": fx.static_off or "",
         "live_conftests": live,
+        "live_fixtures": live_fixtures,
+        "live_autouse": live_autouse,
+        "node_scoped_conftests": node_scoped,
+        "session_conftests": session_conftests,
     }

@@ -335,7 +335,7 @@ def decide(config: pytest.Config, state: State) -> None:
         state.index_dir = _index_dir(config, state)
         scan_config = environment.scan_config(config, state.index_dir, effects)
         # A plugin hook the static model cannot see: only learned items decide.
-        scan_config["static_unknown"] = effects.static_off or environment.conftests_above_rootdir(config) or ""
+        scan_config["static_unknown"] = effects.static_off or ""
         learning = bool(state.index_dir) and state.learner is not None
         if learning:
             assert state.learner is not None

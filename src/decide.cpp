@@ -49,7 +49,7 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-7")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
+  q.add(std::string_view("fastcollect-query-7")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
@@ -72,7 +72,17 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
   for (const auto& b : cfg.patched_builtins) q.add(b);
   q.add(conftest_fp).add(cfg.static_unknown);
   q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
-  for (const auto* hooks : {&cfg.read_hooks, &cfg.live_conftests, &cfg.generate_gates}) {
+  for (const auto& [path, defs] : cfg.live_fixtures) {
+    q.add(path).add(static_cast<uint64_t>(defs.size()));
+    for (const auto& [name, fi] : defs) {
+      q.add(name).add(uint64_t{fi.has_params}).add(uint64_t{fi.param_marks_unknown}).add(uint64_t{fi.ids_known});
+      for (const auto& d : fi.deps) q.add(d);
+      for (const auto& id : fi.ids) q.add(id);
+    }
+  }
+  q.add(uint64_t{cfg.node_scoped_conftests}).add(static_cast<uint64_t>(cfg.session_conftests.size()));
+  for (const auto& c : cfg.session_conftests) q.add(c);
+  for (const auto* hooks : {&cfg.read_hooks, &cfg.live_conftests, &cfg.live_autouse, &cfg.generate_gates}) {
     q.add(static_cast<uint64_t>(hooks->size()));
     for (const auto& [path, names] : *hooks) {
       q.add(path).add(static_cast<uint64_t>(names.size()));
@@ -114,6 +124,9 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   error_ = parse_filter(cfg, filter_);
   filtering_ = cfg.has_keyword || cfg.has_markexpr;
   mc_.rootdir = cfg.rootdir;
+  mc_.confcutdir = cfg.confcutdir;
+  mc_.node_scoped_conftests = cfg.node_scoped_conftests;
+  for (const auto& c : cfg.session_conftests) mc_.session_conftest_dirs.insert(parent_dir(c));
   for (size_t i = 0; i < cfg.anchors.size() && i < cfg.roots.size(); ++i)
     mc_.anchors.emplace_back(cfg.roots[i], cfg.anchors[i]);
   mc_.python_classes = cfg.python_classes;
@@ -126,6 +139,8 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
   mc_.patched_builtins.insert(cfg.patched_builtins.begin(), cfg.patched_builtins.end());
   mc_.type_checking_set = cfg.type_checking_set;
   mc_.live_conftests = cfg.live_conftests;
+  mc_.live_fixtures = cfg.live_fixtures;
+  mc_.live_autouse = cfg.live_autouse;
   mc_.generate_gates = cfg.generate_gates;
   base_.maybe_marks = cfg.global_maybe_marks;
   base_.env.defs = cfg.plugin_fixtures;
@@ -134,7 +149,10 @@ Decider::Decider(const ScanConfig& cfg) : cfg_(cfg) {
 
 void Decider::set_conftests(std::vector<ConftestFile> conftests) {
   conftests_ = std::move(conftests);
-  for (size_t i = 0; i < conftests_.size(); ++i) conftest_at_[parent_dir(*conftests_[i].path)] = i;
+  for (size_t i = 0; i < conftests_.size(); ++i) {
+    conftest_at_[parent_dir(*conftests_[i].path)] = i;
+    mc_.conftest_dirs.insert(parent_dir(*conftests_[i].path));
+  }
   // Every conftest of the session: some hooks act on all items, wherever they sit.
   Fingerprint cf;
   cf.add(static_cast<uint64_t>(conftests_.size()));
@@ -172,12 +190,19 @@ void Decider::set_query(const Generation* generation, const Index::Reader* reade
   if (reader->get_bytes(recent_queries_key(), raw)) recent_ = decode_recent(raw);
 }
 
-// The fingerprint of the conftests (path and content) from rootdir down to `dir`.
+// Does the conftest scope of `dir` take in its parent's: pytest loads the
+// conftests of every ancestor up to the confcutdir (for modules outside the
+// rootdir too, as with --pyargs of an installed package).
+bool Decider::parent_in_scope(const std::string& dir) const {
+  return dir != "/" && !dir.empty() && in_confcutdir(parent_dir(dir), cfg_.confcutdir);
+}
+
+// The fingerprint of the conftests (path and content) from the top of `dir`'s scope down to it.
 uint64_t Decider::scope_fp_of(const std::string& dir) {
   auto it = chain_fp_.find(dir);
   if (it != chain_fp_.end()) return it->second;
   Fingerprint f;
-  f.add(is_below(dir, cfg_.rootdir) ? scope_fp_of(parent_dir(dir)) : uint64_t{0});
+  f.add(parent_in_scope(dir) ? scope_fp_of(parent_dir(dir)) : uint64_t{0});
   auto c = conftest_at_.find(dir);
   if (c != conftest_at_.end()) {
     const ConftestFile& cs = conftests_[c->second];
@@ -186,13 +211,14 @@ uint64_t Decider::scope_fp_of(const std::string& dir) {
   return chain_fp_.emplace(dir, f.value()).first->second;
 }
 
-// Conftests are folded per directory, from rootdir down, once per directory
-// (shared by the threads).
+// Conftests are folded per directory, from the top of the scope down, once
+// per directory (shared by the threads).
 const ConftestScope& Decider::scope_of(const std::string& dir) {
   auto it = scopes_.find(dir);
   if (it != scopes_.end()) return it->second;
-  ConftestScope sc = is_below(dir, cfg_.rootdir) ? scope_of(parent_dir(dir)) : base_;
-  Probes read = is_below(dir, cfg_.rootdir) ? scope_read_[parent_dir(dir)] : Probes{};
+  const bool up = parent_in_scope(dir);
+  ConftestScope sc = up ? scope_of(parent_dir(dir)) : base_;
+  Probes read = up ? scope_read_[parent_dir(dir)] : Probes{};
   auto c = conftest_at_.find(dir);
   if (c != conftest_at_.end()) {
     const std::string path = dir + "/conftest.py";

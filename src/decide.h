@@ -134,6 +134,7 @@ class Decider {
   const CachedDecision* cache_entry(size_t k) const;
   const ConftestScope& scope_of(const std::string& dir);
   uint64_t scope_fp_of(const std::string& dir);
+  bool parent_in_scope(const std::string& dir) const;
 
   const ScanConfig& cfg_;
   std::string error_;

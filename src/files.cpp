@@ -70,6 +70,10 @@ bool is_below(const std::string& path, const std::string& dir) {
          (dir == "/" || path[dir.size()] == '/');
 }
 
+bool in_confcutdir(const std::string& dir, const std::string& confcutdir) {
+  return confcutdir.empty() || !is_below(confcutdir, dir);
+}
+
 std::string parent_dir(const std::string& path) {
   size_t s = path.rfind('/');
   if (s == std::string::npos) return {};

@@ -37,4 +37,9 @@ bool is_below(const std::string& path, const std::string& dir);
 // The directory of a path ("/" for a file in the root directory, "" for none).
 std::string parent_dir(const std::string& path);
 
+// Does pytest load a conftest.py from `dir`: `dir` is no strict ancestor of
+// the confcutdir (pytest's PytestPluginManager._is_in_confcutdir; an empty
+// confcutdir cuts nothing).
+bool in_confcutdir(const std::string& dir, const std::string& confcutdir);
+
 }  // namespace fc

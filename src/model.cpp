@@ -235,6 +235,11 @@ void add_marklist(const MarkList& ml, Outer& o, const char* where, std::vector<c
   }
 }
 
+static bool same_fixture(const FixtureInfo& a, const FixtureInfo& b) {
+  return a.has_params == b.has_params && a.param_marks_unknown == b.param_marks_unknown && a.deps == b.deps &&
+         a.ids_known == b.ids_known && a.ids == b.ids;
+}
+
 void merge_fixture(std::map<std::string, FixtureInfo>& defs, const std::string& name, const Func& fn,
                    const Decorator& d) {
   FixtureInfo& fi = defs[name];
@@ -1074,7 +1079,23 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
       if (name == "pytest_generate_tests" && gated(cfg, path, scope)) continue;
       if (path_scoped_hooks().count(name) && !harmless_hooks().count(name)) return unknown("defines hook " + name);
     }
-    return;  // its fixtures are plugin fixtures already (taken as global)
+    // Its fixtures as pytest parses them, visible in this directory.
+    auto fx = cfg.live_fixtures.find(path);
+    if (fx != cfg.live_fixtures.end())
+      for (const auto& [name, live_fi] : fx->second) {
+        auto [it, fresh] = scope.env.defs.emplace(name, live_fi);
+        FixtureInfo& fi = it->second;
+        if (fresh || same_fixture(fi, live_fi)) continue;  // (a session-wide one is global already)
+        // Overrides an outer one (which it may request).
+        fi.ids_known = false;
+        fi.ids.clear();
+        fi.has_params = fi.has_params || live_fi.has_params;
+        fi.param_marks_unknown = fi.param_marks_unknown || live_fi.param_marks_unknown;
+        fi.deps.insert(fi.deps.end(), live_fi.deps.begin(), live_fi.deps.end());
+      }
+    auto au = cfg.live_autouse.find(path);
+    if (au != cfg.live_autouse.end()) scope.env.autouse.insert(au->second.begin(), au->second.end());
+    return;
   }
   if (!f.parsed || f.syntax_error) return unknown("could not be parsed");
   if (!f.dynamic.empty()) return unknown(f.dynamic[0]);
@@ -1152,6 +1173,23 @@ std::string process_state_write(const std::vector<std::string>& dynamic, const s
 
 std::string process_state_write(const FileFacts& f) { return process_state_write(f.dynamic, f.classes); }
 
+// decide.cpp folds conftests by directory; pytest does so only where it
+// parses a conftest's fixtures with its Directory node: a conftest above the
+// module's collection root (no Directory node) has them parsed for the whole
+// session (the rootdir's, those loaded at start-up outside the rootdir) or
+// not at all. Non-empty: why this module's fixtures are not as folded.
+static std::string unscoped_conftest(const std::string& path, const std::string& root, const ModelConfig& cfg) {
+  if (!cfg.node_scoped_conftests) return {};  // (below the rootdir: base node IDs follow directories)
+  for (const auto& dir : cfg.session_conftest_dirs)
+    if (!is_below(path, dir)) return dir + "/conftest.py: pytest scopes its fixtures to the whole session";
+  for (std::string dir = parent_dir(path); !dir.empty() && in_confcutdir(dir, cfg.confcutdir); dir = parent_dir(dir)) {
+    if (dir != root && !is_below(dir, root) && cfg.conftest_dirs.count(dir) && !cfg.session_conftest_dirs.count(dir))
+      return dir + "/conftest.py: above the collection root, pytest parses none of its fixtures";
+    if (dir == "/") break;
+  }
+  return {};
+}
+
 Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
                 const Filter& filter, ImportResolver* resolver) {
   Decision d;
@@ -1214,7 +1252,9 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
   }
   // Node chain below the anchor (the Session's child, whose own name is no
   // keyword): directories, then the module file.
-  if (!is_below(path, cfg.rootdir)) {
+  if ((cfg.anchors.empty() || !cfg.node_scoped_conftests) && !is_below(path, cfg.rootdir)) {
+    // pytest < 9.1 gives a conftest outside the rootdir an empty base node
+    // ID: its fixtures reach every item collected after it loaded.
     d.reason = "outside rootdir";
     return d;
   }
@@ -1233,6 +1273,8 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
       return d;
     }
   }
+  d.reason = unscoped_conftest(path, root, cfg);
+  if (!d.reason.empty()) return d;
   std::vector<std::string> chain;
   size_t start = root == "/" ? 1 : root.size() + 1;
   while (true) {

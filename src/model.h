@@ -96,6 +96,12 @@ class ImportResolver {
 
 struct ModelConfig {
   std::string rootdir;                     // absolute, no trailing slash
+  std::string confcutdir;                  // ScanConfig::confcutdir
+  // ScanConfig::node_scoped_conftests; the directories of the session's
+  // conftests, and of those pytest scopes to the whole session.
+  bool node_scoped_conftests = false;
+  std::set<std::string> conftest_dirs;
+  std::set<std::string> session_conftest_dirs;
   // (collection root, its anchor: where the node chain starts); empty: the
   // chain starts at rootdir.
   std::vector<std::pair<std::string, std::string>> anchors;
@@ -120,9 +126,11 @@ struct ModelConfig {
   // typing.TYPE_CHECKING was true when deciding: `if TYPE_CHECKING:` blocks run.
   bool type_checking_set = false;
   // Conftests loaded before the decision (path -> hooks pytest registered
-  // from them): their module-level code has run, and every fixture they
-  // define is among the plugin fixtures already; only their hooks matter.
+  // from them): their module-level code has run; their fixtures and autouse
+  // names as pytest parses them (path -> ...) apply in their directory.
   std::map<std::string, std::vector<std::string>> live_conftests;
+  std::map<std::string, std::map<std::string, FixtureInfo>> live_fixtures;
+  std::map<std::string, std::vector<std::string>> live_autouse;
   // Conftests (path) whose pytest_generate_tests parametrizes only items
   // whose fixture closure holds one of these names.
   std::map<std::string, std::vector<std::string>> generate_gates;

@@ -28,6 +28,32 @@ T get(const py::dict& d, const char* key, T fallback) {
   return d.contains(key) ? d[key].cast<T>() : fallback;
 }
 
+// Fixture rows (name, has_params, param_marks_unknown, deps[, ids or None]),
+// by name; ids hold while every definition of the name gives the same ones.
+std::map<std::string, fc::FixtureInfo> fixture_rows(const py::list& rows) {
+  std::map<std::string, fc::FixtureInfo> out;
+  std::set<std::string> seen;
+  for (auto item : rows) {
+    auto t = item.cast<py::tuple>();
+    const std::string name = t[0].cast<std::string>();
+    fc::FixtureInfo& fi = out[name];
+    fi.has_params = fi.has_params || t[1].cast<bool>();
+    fi.param_marks_unknown = fi.param_marks_unknown || t[2].cast<bool>();
+    for (auto d : t[3].cast<std::vector<std::string>>()) fi.deps.push_back(d);
+    const bool has_ids = t.size() > 4 && !t[4].is_none();
+    std::vector<std::string> ids;
+    if (has_ids) ids = t[4].cast<std::vector<std::string>>();
+    if (seen.insert(name).second) {
+      fi.ids_known = has_ids;
+      fi.ids = std::move(ids);
+    } else if (!has_ids || !fi.ids_known || ids != fi.ids) {
+      fi.ids_known = false;
+      fi.ids.clear();
+    }
+  }
+  return out;
+}
+
 py::dict stats_dict(const fc::ScanStats& s) {
   py::dict d;
   d["files"] = s.files;
@@ -67,6 +93,8 @@ PYBIND11_MODULE(_core, m) {
     const TSLanguage* lang = language_from(capsule);
     fc::ScanConfig cfg;
     cfg.rootdir = c["rootdir"].cast<std::string>();
+    cfg.confcutdir = get<std::string>(c, "confcutdir", "");
+    cfg.noconftest = get<bool>(c, "noconftest", false);
     cfg.roots = c["roots"].cast<std::vector<std::string>>();
     cfg.anchors = get<std::vector<std::string>>(c, "anchors", {});
     if (!cfg.anchors.empty() && cfg.anchors.size() != cfg.roots.size()) throw std::invalid_argument("anchors: one per root");
@@ -85,28 +113,13 @@ PYBIND11_MODULE(_core, m) {
       cfg.markexpr = c["markexpr"].cast<std::string>();
       cfg.has_markexpr = true;
     }
-    if (c.contains("plugin_fixtures")) {
-      std::set<std::string> seen;
-      for (auto item : c["plugin_fixtures"].cast<py::list>()) {
-        auto t = item.cast<py::tuple>();  // (name, has_params, param_marks_unknown, deps[, ids or None])
-        const std::string name = t[0].cast<std::string>();
-        fc::FixtureInfo& fi = cfg.plugin_fixtures[name];
-        fi.has_params = fi.has_params || t[1].cast<bool>();
-        fi.param_marks_unknown = fi.param_marks_unknown || t[2].cast<bool>();
-        for (auto d : t[3].cast<std::vector<std::string>>()) fi.deps.push_back(d);
-        // Ids hold while every definition of the name gives the same ones.
-        const bool has_ids = t.size() > 4 && !t[4].is_none();
-        std::vector<std::string> ids;
-        if (has_ids) ids = t[4].cast<std::vector<std::string>>();
-        if (seen.insert(name).second) {
-          fi.ids_known = has_ids;
-          fi.ids = std::move(ids);
-        } else if (!has_ids || !fi.ids_known || ids != fi.ids) {
-          fi.ids_known = false;
-          fi.ids.clear();
-        }
-      }
-    }
+    if (c.contains("plugin_fixtures")) cfg.plugin_fixtures = fixture_rows(c["plugin_fixtures"].cast<py::list>());
+    if (c.contains("live_fixtures"))
+      for (auto [path, rows] : c["live_fixtures"].cast<py::dict>())
+        cfg.live_fixtures[path.cast<std::string>()] = fixture_rows(rows.cast<py::list>());
+    cfg.live_autouse = get<std::map<std::string, std::vector<std::string>>>(c, "live_autouse", {});
+    cfg.session_conftests = get<std::vector<std::string>>(c, "session_conftests", {});
+    cfg.node_scoped_conftests = get<bool>(c, "node_scoped_conftests", false);
     cfg.global_autouse = get<std::vector<std::string>>(c, "global_autouse", {});
     cfg.global_maybe_marks = get<std::vector<std::string>>(c, "global_maybe_marks", {});
     cfg.param_marks = get<std::vector<std::string>>(c, "param_marks", {});

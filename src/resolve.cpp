@@ -1081,7 +1081,9 @@ std::string Resolver::path_changer(const std::string& importer, const FileFacts&
   auto visit = [&](const Module& m) {
     if (!why.empty() || (m.kind != Module::Source && m.kind != Module::Package)) return;
     if (!m.dotted.empty() && env_.loaded.count(m.dotted)) return;  // has run already
-    if (env_.rootdir.empty() || !is_below(m.file, env_.rootdir) || !seen.insert(m.file).second) return;
+    const bool project = std::any_of(env_.project_dirs.begin(), env_.project_dirs.end(),
+                                     [&](const std::string& d) { return !d.empty() && is_below(m.file, d); });
+    if (!project || !seen.insert(m.file).second) return;
     if (seen.size() > kMaxFiles) {
       why = "imports more than " + std::to_string(kMaxFiles) + " project modules";
       return;

@@ -83,7 +83,9 @@ struct ResolveEnv {
   std::set<std::string> stdlib;
   std::string unknown;  // non-empty: nothing resolves (an import hook pytest does not control)
   bool type_checking_set = false;  // typing.TYPE_CHECKING is true: `if TYPE_CHECKING:` imports run
-  std::string rootdir;  // project modules (below it) are read for sys.path changes
+  // Project modules (below one of these: the rootdir, every collection
+  // argument's anchor) are read for sys.path changes.
+  std::vector<std::string> project_dirs;
   // Live answers (pytest_fastcollect/environment.py LiveObjects): is the
   // value of `name` in the loaded module at `file` surely no fixture and no
   // TestCase? Then true, with the other files that value depends on. Asked

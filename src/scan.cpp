@@ -172,7 +172,7 @@ struct Files {
 
 Files walk_phase(const ScanConfig& cfg, ScanResult& res) {
   auto t = Clock::now();
-  WalkResult w = walk(WalkConfig{cfg.rootdir, cfg.roots, cfg.python_files, cfg.norecursedirs});
+  WalkResult w = walk(WalkConfig{cfg.roots, cfg.python_files, cfg.norecursedirs, cfg.confcutdir, cfg.noconftest});
   res.stats.walk_ms = ms_since(t);
   res.stats.files = w.tests.size();
   res.stats.conftests = w.conftests.size();
@@ -351,7 +351,8 @@ std::unique_ptr<Resolver> make_resolver(const ScanConfig& cfg, const Files& file
   env.stdlib.insert(cfg.stdlib.begin(), cfg.stdlib.end());
   env.unknown = cfg.resolve_unknown;
   env.type_checking_set = cfg.type_checking_set;
-  env.rootdir = cfg.rootdir;
+  env.project_dirs = cfg.anchors;
+  env.project_dirs.push_back(cfg.rootdir);
   env.live = cfg.resolve_live;
   env.live_id = cfg.resolve_live_id;
   return std::make_unique<Resolver>(std::move(env), index, lang, now, cfg.racy_window_ns);

@@ -20,6 +20,8 @@ namespace fc {
 
 struct ScanConfig {
   std::string rootdir;
+  std::string confcutdir;  // pytest loads no conftest.py above it (empty: none is cut)
+  bool noconftest = false;  // --noconftest
   std::vector<std::string> roots;
   // Per root: the directory pytest collects first for it (a child of the
   // Session); the names of the nodes below it are item keywords. Empty:
@@ -54,6 +56,14 @@ struct ScanConfig {
   // Conftests already loaded (their module-level code has run): path -> the
   // hooks pytest registered from them (environment.live_conftests).
   std::map<std::string, std::vector<std::string>> live_conftests;
+  // Their fixtures and autouse names, as pytest parses them (path -> ...).
+  std::map<std::string, std::map<std::string, FixtureInfo>> live_fixtures;
+  std::map<std::string, std::vector<std::string>> live_autouse;
+  // pytest scopes a conftest's fixtures to its Directory node (9.1+), not to
+  // a node ID prefix; and the conftests it scopes to the whole session
+  // (the rootdir's, and those above the rootdir it loaded at start-up).
+  bool node_scoped_conftests = false;
+  std::vector<std::string> session_conftests;
   // Conftests whose pytest_generate_tests parametrizes only items whose
   // fixture closure holds one of these names (hooks.generate_tests_gates).
   std::map<std::string, std::vector<std::string>> generate_gates;

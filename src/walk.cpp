@@ -1,5 +1,7 @@
 #include "walk.h"
 
+#include "files.h"
+
 #include <dirent.h>
 #include <fnmatch.h>
 #include <sys/stat.h>
@@ -47,19 +49,15 @@ WalkResult walk(const WalkConfig& cfg) {
   std::vector<std::string> stack;
 
   for (const auto& root : cfg.roots) {
-    // conftest.py files in the root's ancestors, up to and including rootdir.
+    // conftest.py files in the root's ancestors, up to the confcutdir.
     std::string dir = root;
     struct stat st {};
     if (::stat(root.c_str(), &st) != 0) continue;
-    if (!S_ISDIR(st.st_mode)) dir = root.substr(0, root.rfind('/'));
-    for (std::string d = dir;;) {
-      if (d.size() < cfg.rootdir.size() || d.compare(0, cfg.rootdir.size(), cfg.rootdir) != 0) break;
+    if (!S_ISDIR(st.st_mode)) dir = parent_dir(root);
+    for (std::string d = dir; !d.empty() && in_confcutdir(d, cfg.confcutdir); d = parent_dir(d)) {
       std::string c = (d == "/" ? "" : d) + "/conftest.py";
       if (is_file(c)) conftests.insert(c);
-      if (d == cfg.rootdir) break;
-      size_t slash = d.rfind('/');
-      if (slash == std::string::npos || slash == 0) break;
-      d = d.substr(0, slash);
+      if (d == "/") break;
     }
     if (S_ISDIR(st.st_mode)) {
       stack.push_back(root);
@@ -100,7 +98,9 @@ WalkResult walk(const WalkConfig& cfg) {
       }
     }
   }
-  out.conftests.assign(conftests.begin(), conftests.end());
+  // One found while walking a directory above the confcutdir is not loaded.
+  for (const auto& c : conftests)
+    if (!cfg.noconftest && in_confcutdir(parent_dir(c), cfg.confcutdir)) out.conftests.push_back(c);
   // Deduplicate tests (a root inside another root).
   std::set<std::string> uniq(out.tests.begin(), out.tests.end());
   out.tests.assign(uniq.begin(), uniq.end());

@@ -11,15 +11,18 @@
 namespace fc {
 
 struct WalkConfig {
-  std::string rootdir;
   std::vector<std::string> roots;  // absolute paths (dirs or files)
   std::vector<std::string> python_files;
   std::vector<std::string> norecursedirs;
+  std::string confcutdir;  // pytest loads no conftest.py above it (empty: none is cut)
+  bool noconftest = false;  // --noconftest: pytest loads none
 };
 
 struct WalkResult {
   std::vector<std::string> tests;      // candidate test modules
-  std::vector<std::string> conftests;  // conftest.py files below and above the roots (up to rootdir)
+  // conftest.py files pytest may load for them: below the roots, and in the
+  // roots' ancestors, up to the confcutdir.
+  std::vector<std::string> conftests;
 };
 
 WalkResult walk(const WalkConfig& cfg);

@@ -360,3 +360,25 @@ HOSTILE_IDS = {
 def test_hostile_fixture_ids(pytester: pytest.Pytester, case: str) -> None:
     project(pytester, HOSTILE_IDS[case], {"tests/test_p1.py": "def test_ints(any_int):\n    pass\n"})
     assert compare(pytester, ["-k", "hooked"]).ids, "the case selects no test"
+
+
+def test_startup_conftest_fixtures_stay_in_their_directory(pytester: pytest.Pytester) -> None:
+    """pytest loads tests/conftest.py at start-up (a test* directory of the
+    invocation directory): its parametrized autouse fixture reaches the
+    items below tests/ only. Taken as global, it gave other/test_o.py ids it
+    does not have, and -k "not p1 and not p2" skipped it (found in review)."""
+    write(pytester.path, {
+        "tests/conftest.py": """
+            import pytest
+            @pytest.fixture(autouse=True, params=["p1", "p2"])
+            def auto(request):
+                return request.param
+        """,
+        "tests/test_t.py": "def test_t():\n    pass\n",
+        "other/test_o.py": "def test_o():\n    pass\n",
+    })
+    for expr in ("not p1 and not p2", "p1", "test_o and not p2", "test_t and not p2"):
+        fast = compare(pytester, ["--cache-clear", "-k", expr])
+        assert fast.ids, expr
+    fast = compare(pytester, ["--cache-clear", "-k", "test_t and p2"])
+    assert skipped(fast) == 1, fast.report  # other/test_o.py: its ids are known

@@ -47,7 +47,15 @@ SUITES = {
     "statsmodels": (["--pyargs", "statsmodels"], ["statsmodels"]),
     "sklearn": (["--pyargs", "sklearn"], ["scikit-learn"]),
     "scipy": (["--pyargs", "scipy"], ["scipy", "pooch", "hypothesis"]),
+    "astropy": (["--pyargs", "astropy"], ["astropy", "pytest-astropy-header", "pytest-doctestplus", "pytest-remotedata"]),
+    # A source tree: the sdist of the distribution the venv has installed, run
+    # from its directory with no arguments (its own configuration: testpaths,
+    # python_files, conftests), as a contributor runs it.
+    "pytest": ([], ["pytest", "argcomplete", "attrs", "hypothesis", "mock", "numpy", "pexpect", "pyyaml",
+                    "requests", "setuptools", "xmlschema", "pygments"]),
 }
+# Suites run from an unpacked sdist: suite -> the distribution.
+SOURCE_TREES = {"pytest": "pytest"}
 
 _SPLIT = re.compile(r"::|/|\[|\]|-|\.py")
 
@@ -123,11 +131,24 @@ def oracle_order(py: str, suite_args: list[str], work: Path, env: dict, kind: st
         package = suite_args[suite_args.index("--pyargs") + 1].split(".")[0]
         code = f"import os, {package} as p; print(os.path.dirname(p.__file__))"
         base = subprocess.run([py, "-c", code], capture_output=True, text=True, cwd=work).stdout.strip()
-    else:
+    elif suite_args and not suite_args[0].startswith("-"):
         base = suite_args[0]  # the package directory, collected by path
+    else:
+        base = str(work)  # a source tree, run from its directory
     files = sorted({os.path.join(base, i.partition("::")[0]) for i in ids})
     args = ["--no-fast-collect", "--rootdir", base, "--co", "-q", f"-{kind}", expr, *files]
     return ids_from(run(py, args, work, env).stdout)
+
+
+def unpack_source_tree(py: str, dist: str, into: Path) -> Path:
+    """The sdist of the installed version of `dist`, unpacked under `into`."""
+    version = subprocess.run([py, "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    subprocess.run([py, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "-d", str(into),
+                    f"{dist}=={version}"], check=True, capture_output=True)
+    archive = next(into.glob(f"{dist}-{version}.tar.gz"))
+    subprocess.run(["tar", "-xzf", str(archive), "-C", str(into)], check=True)
+    return into / f"{dist}-{version}"
 
 
 def main() -> None:
@@ -145,6 +166,8 @@ def main() -> None:
                          "are read by the static model")
     ap.add_argument("--by-path", action="store_true",
                     help="collect the package's directory by path (a source layout: its conftest's options exist)")
+    ap.add_argument("--mark", action="append", default=[],
+                    help="a -m expression checked besides the drawn ones (markers hooks add: --mark slow)")
     ap.add_argument("--cold", action="store_true",
                     help="every plugin run after --cache-clear: static reading decides, not learned items")
     args = ap.parse_args()
@@ -159,6 +182,8 @@ def main() -> None:
     suite_args = [*learn_args, *args.extra]
     rng = random.Random(args.suite)
     work = Path(tempfile.mkdtemp(prefix=f"fc-real-{args.suite}-"))
+    if args.suite in SOURCE_TREES:
+        work = unpack_source_tree(args.python, SOURCE_TREES[args.suite], work)
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
 
@@ -170,6 +195,7 @@ def main() -> None:
     first = run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q"], work, env)
     all_ids = ids_from(first.stdout)
     keywords, mark_exprs = draw_expressions(all_ids, marks, args.expressions, rng)
+    mark_exprs += args.mark
 
     # 2. The oracle: pytest's own matchers over one plain collection.
     oracle_file = work / "oracle.json"
@@ -213,7 +239,8 @@ def main() -> None:
             counts = report_counts(line)
             rows.append({"kind": kind, "expr": e, "want": len(want), "got": len(got), "missed": len(missed),
                          "extra": len(extra), "reordered": reordered, "seconds": round(elapsed, 2),
-                         "skipped": counts["skipped"], "learned": counts["learned"], "report": line})
+                         "skipped": counts["skipped"], "learned": counts["learned"],
+                         "imported": counts["imported"], "total": counts["total"], "report": line})
             if missed or extra or (got != want and not reordered):
                 failures += 1
                 print(f"MISMATCH -{kind} {e!r}: missed {missed[:5]} extra {extra[:5]}")
