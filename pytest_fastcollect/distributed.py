@@ -124,6 +124,7 @@ def learn_input(
     input_names: Iterable[str],
     snapshot: Dict[str, str],
     learned_current: Iterable[str],
+    state_changers: Iterable[str] = (),
 ) -> Dict[str, Any]:
     """What the recording worker needs of the controller's scan, in types
     execnet can send."""
@@ -137,6 +138,7 @@ def learn_input(
         "input_names": sorted(input_names),
         "snapshot": dict(snapshot),
         "learned_current": sorted(learned_current),
+        "state_changers": sorted(state_changers),
     }
 
 

@@ -27,6 +27,7 @@ from pytest_fastcollect import __version__
 from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
 from pytest_fastcollect.environment import collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
+from pytest_fastcollect.links import Links, Watch, find_links
 
 def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
@@ -128,31 +129,6 @@ def _is_stdlib(path: str, stdlib_dir: str) -> bool:
     return "site-packages" not in parts and "dist-packages" not in parts
 
 
-def _shared_objects(modules: Dict[str, Any]) -> Dict[str, Set[str]]:
-    """Test modules whose namespaces hold the same iterator or mutable
-    container (a generator of cases, a list) as another's: collecting one can
-    change what the other sees (SciPy shares one
-    itertools.product between two test modules). The core collects such
-    modules together."""
-    owners: Dict[int, Set[str]] = {}
-    keep: List[Any] = []  # ids stay unique while the objects are held
-    for path, module in modules.items():
-        for name, value in list(vars(module).items()):
-            if name.startswith("__"):
-                continue  # __builtins__ is one dict for every module
-            # What collecting can consume or change: iterators, mutable containers.
-            if not (hasattr(type(value), "__next__") or isinstance(value, (list, dict, set, bytearray))):
-                continue
-            keep.append(value)
-            owners.setdefault(id(value), set()).add(path)
-    out: Dict[str, Set[str]] = {}
-    for paths in owners.values():
-        if len(paths) > 1:
-            for p in paths:
-                out.setdefault(p, set()).update(paths - {p})
-    return out
-
-
 def _cache_dir(config: pytest.Config) -> str:
     cache = getattr(config, "cache", None)
     where = getattr(cache, "_cachedir", None)
@@ -233,6 +209,10 @@ class Scanned:
     snapshot: Dict[str, str]  # every input's value when deciding
     learned_current: FrozenSet[str]  # imported on a still-valid learned record
     session_key: int
+    # Change what later modules see at import (process state, an object they
+    # did not make: the static model's kProcessState): never recorded, so
+    # they are imported in every run and every module sees them.
+    state_changers: FrozenSet[str] = frozenset()
 
 
 _ProcessState = Tuple[List[str], Dict[Any, Any], str, bool]
@@ -288,6 +268,8 @@ class Learner:
         self.view: Optional[Dict[str, str]] = None
         self.own: Optional[Dict[str, str]] = None
         self.snapshot = MarkSnapshot(config, self.at_deselection)
+        self.watch = Watch()  # containers test modules hold (links.py)
+        self.links = Links()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
@@ -314,7 +296,7 @@ class Learner:
             return []
         learnable = set(state.hashes)  # modules this run imported and the scan hashed
         # Modules imported on still-valid learned items would be recorded as they are.
-        return sorted((self.collected & learnable) - state.learned_current - self.changed_state)
+        return sorted((self.collected & learnable) - state.learned_current - self.changed_state - state.state_changers)
 
     def at_deselection(self, items: List[pytest.Item]) -> None:
         """Called with the item list as pytest's -k/-m deselection receives it,
@@ -322,6 +304,7 @@ class Learner:
         match is what is recorded (markers or items hooks add later are not)."""
         if self.off or self.record_off or self.records is not None:
             return
+        self.watch.open_window(None)
         todo = set(self.todo())
         keywords = _Keywords()
         records: Dict[str, List[Tuple[List[str], List[str]]]] = {}
@@ -344,7 +327,15 @@ class Learner:
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
         before = _process_state() if isinstance(collector, pytest.Module) else None
+        watching = before is not None and not self.off and not self.record_off
+        if watching:
+            if not self.watch.project_dirs:
+                self._start_watch()
+            self.watch.open_window(str(collector.path))
         report = yield
+        module = collector.__dict__.get("_obj") if watching else None
+        if module is not None:
+            self.watch.track(module)  # (a module whose namespace made no item)
         if before is not None and not _same_process_state(before, _process_state(), str(collector.path)):
             self.changed_state.add(str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
@@ -355,6 +346,22 @@ class Learner:
             if report.skipped:
                 self.skipped.add(path)
         return report
+
+    def _start_watch(self) -> None:
+        anchors = {os.path.join(a, "") for _, a in collection_roots(self.config)}
+        self.watch.site_dirs = tuple(sorted(anchors))
+        self.watch.project_dirs = tuple(sorted(anchors | {os.path.join(str(self.config.rootpath), "")}))
+        if self.scanned is not None:
+            self.watch.test_files = self.scanned.test_files
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> Any:
+        # The module's first name: imported, none of its items made yet.
+        if isinstance(collector, pytest.Module) and not self.off and not self.record_off:
+            module = collector.__dict__.get("_obj")
+            if module is not None:
+                self.watch.track(module)
+        return (yield)
 
     def payload(self) -> Optional[Dict[str, Any]]:
         state = self.scanned
@@ -372,7 +379,8 @@ class Learner:
             if isinstance(f, str):
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
-        shared = _shared_objects({p: module_at[p] for p in test_files if p in module_at})
+        self.links = find_links({p: module_at[p] for p in test_files if p in module_at}, self.watch)
+        shared = self.links.linked
         for path in todo:
             module = module_at.get(path)
             if path in self.skipped:

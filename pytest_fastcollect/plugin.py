@@ -238,6 +238,7 @@ def _worker_learner(config: pytest.Config, state: State, workerinput: Dict[str, 
         snapshot=learner.view,
         learned_current=frozenset(data["learned_current"]),
         session_key=int(data["session_key"]),
+        state_changers=frozenset(data.get("state_changers", ())),
     )
     state.learner = learner
     config.pluginmanager.register(learner, "fastcollect-learner")
@@ -256,6 +257,7 @@ def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
 
 
 _HOOK_RULE = " defines hook pytest_collection_modifyitems (sees every item)"
+_PROCESS_STATE = "changes process state at import"  # the core's kProcessState
 _GENERATE_RULE = ": defines hook pytest_generate_tests"
 
 
@@ -389,6 +391,7 @@ def decide(config: pytest.Config, state: State) -> None:
             snapshot=state.snapshot,
             learned_current=state.learned_current,
             session_key=state.session_key,
+            state_changers=frozenset(p for p, reason in state.imported if reason.startswith(_PROCESS_STATE)),
         )
 
 
@@ -568,8 +571,20 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write(f"skipped {len(state.skip)} test files")
     if state.learned_written:
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
+    _explain_links(state, write, rootpath)
     for line in state.worker_lines:
         write(line)
+
+
+def _explain_links(state: State, write: Any, rootpath: str) -> None:
+    """The links this session's records got (links.py), per module and per rule."""
+    links = state.learner.links if state.learner is not None else None
+    if links is None or not links.why:
+        return
+    for path, why in sorted(links.why.items()):
+        write(f"linked when learned: {path[len(rootpath):] if path.startswith(rootpath) else path}: {why}")
+    counts = Counter(rule_of(why) for why in links.why.values())
+    write("links by rule: " + ", ".join(f"{n} {rule}" for rule, n in counts.most_common()))
 
 
 class XdistController:
@@ -616,6 +631,7 @@ class XdistController:
             input_names=scanned.input_names,
             snapshot=scanned.snapshot,
             learned_current=scanned.learned_current,
+            state_changers=scanned.state_changers,
         )
 
     @pytest.hookimpl(optionalhook=True)

@@ -343,7 +343,7 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
     auto it = imported_in.find(find(k));
     if (it == imported_in.end()) continue;
     files_[k].skip = false;
-    files_[k].reason = "shares objects with imported test module " + it->second;
+    files_[k].reason = "linked when learned with imported test module " + it->second;
     files_[k].learned_current = false;  // recorded again, as collected with the others
     files_[k].step = Step::CollectedTogether;
   }

@@ -936,7 +936,24 @@ struct Body {
   MarkList* pytestmark;
   std::vector<Import>* imports;  // module scope only
   bool module;
+  std::vector<std::string>* stores = nullptr;  // the file's (FileFacts::stores), module and class bodies
 };
+
+// An assignment, augmented assignment or del target that changes an object
+// in place: its root name goes to the file's stores.
+void note_store(const Ctx& c, TSNode target, Body& s, bool augmented) {
+  target = unparen(target);
+  if (ts_node_is_null(target) || s.stores == nullptr) return;
+  if (is(target, "attribute") || is(target, "subscript") || (augmented && is(target, "identifier"))) {
+    std::string root = is(target, "identifier") ? c.text(target) : leftmost_identifier(c, target);
+    if (std::find(s.stores->begin(), s.stores->end(), root) == s.stores->end()) s.stores->push_back(root);
+    return;
+  }
+  if (is(target, "pattern_list") || is(target, "tuple_pattern") || is(target, "list_pattern") ||
+      is(target, "tuple") || is(target, "list") || is(target, "expression_list")) {
+    for (TSNode e : named_children(target)) note_store(c, e, s, false);
+  }
+}
 
 void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth);
 
@@ -1003,6 +1020,7 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
     value = right;
   }
   for (TSNode t : targets) {
+    note_store(c, t, s, false);
     std::vector<std::string> names;
     bound_names(c, t, names);
     bool single = is(unparen(t), "identifier");
@@ -1145,7 +1163,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool 
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false, s.stores};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -1270,6 +1288,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
         if (is(e, "assignment")) {
           process_assignment(c, e, s, conditional);
         } else if (is(e, "augmented_assignment")) {
+          note_store(c, field(c, e, &Fields::left), s, true);
           std::vector<std::string> names;
           bound_names(c, field(c, e, &Fields::left), names);
           for (const auto& nm : names) {
@@ -1298,6 +1317,7 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
       process_compound(c, st, s, depth);
     } else if (!std::strcmp(t, "delete_statement")) {
       note_process_state(c, st, s);
+      note_store(c, ts_node_named_child(st, 0), s, false);
       bound_names(c, ts_node_named_child(st, 0), *s.bound);
     } else if (!std::strcmp(t, "match_statement")) {
       add_dynamic(s, "match statement at module or class level");
@@ -1592,7 +1612,7 @@ FileFacts Extractor::extract(std::string_view source) {
   collect_aliases(c, root, 0);
   if (source.find("parametrize") != std::string_view::npos || source.find("params") != std::string_view::npos)
     collect_value_lists(c, root);
-  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true};
+  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true, &f.stores};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
   // sys.path under another name (`from sys import path`, `import sys as s`),

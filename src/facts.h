@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 12;
+constexpr uint32_t kFactsVersion = 13;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -151,6 +151,12 @@ struct FileFacts {
   MarkList pytestmark;                 // module pytestmark
   std::vector<Binding> bound;          // other module-level bindings
   std::vector<Import> imports;
+  // Names whose object a statement at import changes in place (module and
+  // class bodies): the root name of an attribute or subscript target of an
+  // assignment or del, and the target of an augmented assignment
+  // (`lib.MODE = 1`, `CASES[0] = 2`, `CASES += [3]`, `del lib.X`). Another
+  // module may hold the object (links.py).
+  std::vector<std::string> stores;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
   bool mentions_sys_path = false;       // source text names sys.path (may change where imports are found)
   // Source text may set some object's __name__ (`f.__name__ = ...`, or the

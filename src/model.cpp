@@ -86,6 +86,24 @@ int module_bindings(const FileFacts& f, const std::string& name) {
   return n;
 }
 
+// An object this module made itself (a name bound only by this module's
+// assignments of literals or displays, no import or star import): changing
+// it in place changes nothing another module holds.
+static bool own_object(const FileFacts& f, const std::string& name) {
+  if (star_imports(f)) return false;
+  for (const auto& imp : f.imports)
+    if (imp.bound == name) return false;
+  bool made = false;
+  for (const auto& b : f.bound) {
+    if (b.name != name) continue;
+    if (b.call || !(b.box || b.literal)) return false;
+    made = true;
+  }
+  for (const auto& fn : f.funcs) made = made && fn.name != name;
+  for (const auto& c : f.classes) made = made && c.name != name;
+  return made;
+}
+
 // A call statement at module or class level into pytest or the stdlib, or
 // an in-place method of a module-level list, dict or set display
 // (`CASES.extend([...])`: like an assignment, only its arguments run code).
@@ -1197,6 +1215,10 @@ Decision decide(const FileFacts& f, const std::string& path, const ConftestScope
   // calls its own code at import may change where imports look: it counts
   // where imported names are resolved.
   std::string w = process_state_write(f);
+  // Changing an object it did not make (a library list, a module attribute)
+  // changes what the modules collected after it see.
+  for (size_t i = 0; i < f.stores.size() && w.empty(); ++i)
+    if (!own_object(f, f.stores[i])) w = std::string(kProcessState) + " (changes '" + f.stores[i] + "' in place)";
   if (w.empty() && resolver && f.mentions_sys_path)
     for (const auto& b : f.bound)
       if (b.call && !safe_call(f, b, cfg)) {

@@ -1,0 +1,236 @@
+"""Which test modules are collected together (pytest_fastcollect/links.py):
+only where collecting one can change what another sees. A library-owned
+list that several test modules parametrize over, and that nothing changes,
+links none of them (scikit-learn's CSR_CONTAINERS); a list a test module
+changes, a registry its classes or decorators fill, a module attribute it
+sets, link it with their readers. Every case: a learning run, then plain
+pytest and the plugin compared (differential.compare)."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import pytest
+
+from differential import compare, skipped, write
+
+LIB = {
+    "pytest.ini": "[pytest]\npythonpath = .\n",
+    "lib/__init__.py": "",
+    "lib/fixes.py": """
+        CONTAINERS = ["csr", "csc", "coo"]
+        MODE = "slow"
+    """,
+    "lib/registry.py": """
+        REG = []
+        FUNCS = []
+
+        class Base:
+            def __init_subclass__(cls, **kwargs):
+                super().__init_subclass__(**kwargs)
+                REG.append(cls.__name__)
+
+        def register(func):
+            FUNCS.append(func)
+            return func
+    """,
+    # The package under test, imported at start-up (as a real suite's conftest does).
+    "conftest.py": "import lib.fixes\nimport lib.registry\n",
+}
+
+
+def shared_list_modules(n: int) -> Dict[str, str]:
+    return {f"tests/test_m{i}.py": f"""
+        import pytest
+        from lib.fixes import CONTAINERS
+
+        @pytest.mark.parametrize("c", CONTAINERS)
+        def test_m{i}(c):
+            pass
+    """ for i in range(n)}
+
+
+def learn_and_compare(pytester: pytest.Pytester, files: Dict[str, str], expressions: List[str]) -> List[int]:
+    write(pytester.path, {**LIB, **files})
+    compare(pytester, ["-k", "zzz_learn"])
+    out = []
+    for expr in expressions:
+        fast = compare(pytester, ["-k", expr])
+        out.append(skipped(fast))
+    return out
+
+
+def test_a_shared_list_nothing_changes_links_nothing(pytester: pytest.Pytester) -> None:
+    skips = learn_and_compare(pytester, shared_list_modules(6), ["test_m3", "csc", "test_m1 and coo", "not csr"])
+    assert skips[0] == 5, skips  # decided by learned items, one module imported
+
+
+@pytest.mark.parametrize("change", [
+    "CONTAINERS.append('bsr')",
+    "CONTAINERS.remove('csr')",
+    "CONTAINERS[0] = 'dok'",
+    "CONTAINERS += ['lil']",
+    "list.append(CONTAINERS, 'dia')",
+    "alias = [CONTAINERS]\nalias[0].pop()",
+])
+def test_a_module_that_changes_a_shared_list_links_it(pytester: pytest.Pytester, change: str) -> None:
+    files = shared_list_modules(4)
+    files["tests/test_a_changer.py"] = f"""
+        from lib.fixes import CONTAINERS
+        {change}
+
+        def test_changer():
+            pass
+    """
+    learn_and_compare(pytester, files, ["test_m2", "bsr or dok or lil or dia", "csr", "changer", "not changer",
+                                        "test_m1 and coo"])
+
+
+def test_a_change_during_collection_links_it(pytester: pytest.Pytester) -> None:
+    """A module's own pytest_generate_tests drops an entry while it is
+    collected: only the watch (not the source) sees it."""
+    files = shared_list_modules(3)
+    files["tests/test_a_gen.py"] = """
+        from lib.fixes import CONTAINERS
+
+        def pytest_generate_tests(metafunc):
+            if "x" in metafunc.fixturenames:
+                CONTAINERS.pop()
+                metafunc.parametrize("x", [1])
+
+        def test_gen(x):
+            pass
+    """
+    learn_and_compare(pytester, files, ["test_m1", "coo", "test_m0 and not csr", "gen"])
+
+
+def test_a_registry_filled_by_test_classes(pytester: pytest.Pytester) -> None:
+    files = {
+        "tests/test_a_defs.py": """
+            from lib.registry import Base
+
+            class TestThing(Base):
+                def test_thing(self):
+                    pass
+
+            class TestOther(Base):
+                def test_other(self):
+                    pass
+        """,
+        "tests/test_b_reads.py": """
+            import pytest
+            from lib.registry import REG
+
+            @pytest.mark.parametrize("name", list(REG) or ["none"])
+            def test_reg(name):
+                pass
+        """,
+        "tests/test_c_plain.py": "def test_plain():\n    pass\n",
+    }
+    skips = learn_and_compare(pytester, files, ["test_reg", "test_reg and TestThing", "none", "plain", "not defs"])
+    assert skips[3] == 2, skips  # the pair is skipped together
+
+
+def test_a_registry_filled_by_a_decorator(pytester: pytest.Pytester) -> None:
+    files = {
+        "tests/test_a_funcs.py": """
+            from lib.registry import register
+
+            @register
+            def make_alpha():
+                return 1
+
+            def test_funcs():
+                pass
+        """,
+        "tests/test_b_uses.py": """
+            import pytest
+            from lib.registry import FUNCS
+
+            @pytest.mark.parametrize("f", FUNCS or [None])
+            def test_uses(f):
+                pass
+        """,
+    }
+    learn_and_compare(pytester, files, ["test_uses", "make_alpha", "f0", "None", "funcs"])
+
+
+def test_a_module_attribute_set_at_import(pytester: pytest.Pytester) -> None:
+    files = {
+        "tests/test_a_sets.py": """
+            import lib.fixes
+            lib.fixes.MODE = "fast"
+
+            def test_sets():
+                pass
+        """,
+        "tests/test_b_mode.py": """
+            import pytest
+            import lib.fixes
+
+            @pytest.mark.parametrize("mode", [lib.fixes.MODE])
+            def test_mode(mode):
+                pass
+        """,
+        "tests/test_c_from.py": """
+            import pytest
+            from lib.fixes import MODE
+
+            @pytest.mark.parametrize("mode", [MODE])
+            def test_from(mode):
+                pass
+        """,
+    }
+    learn_and_compare(pytester, files, ["test_mode", "slow", "fast", "test_from and fast", "test_from and slow"])
+
+
+def test_explain_names_the_link(pytester: pytest.Pytester) -> None:
+    files = shared_list_modules(2)
+    files["tests/test_a_changer.py"] = """
+        from lib.fixes import CONTAINERS
+        CONTAINERS.append("bsr")
+
+        def test_changer():
+            pass
+    """
+    write(pytester.path, {**LIB, **files})
+    result = pytester.runpytest_inprocess("--co", "-p", "no:randomly", "--fast-collect-explain", "-k", "zzz_learn")
+    result.stdout.fnmatch_lines(["*linked when learned:*lib.fixes.CONTAINERS*test_a_changer.py*"])
+
+
+def test_a_change_through_a_call_to_a_list_outside_the_project(pytester: pytest.Pytester) -> None:
+    """The list lives outside the project (an installed library: not
+    watched from start-up), and the first module to hold it changes it
+    through a call at import, before the watch first sees it: only its
+    source tells (links.module_writes)."""
+    site = pytester.path / "site"
+    write(site, {"extlib.py": """
+        CONTAINERS = ["csr", "csc", "coo"]
+
+        def drop_first(values):
+            del values[0]
+    """})
+    pytester.syspathinsert(site)
+    files = {
+        "pytest.ini": "[pytest]\n",
+        "tests/test_a_dropper.py": """
+            import extlib
+            from extlib import CONTAINERS
+            extlib.drop_first(CONTAINERS)
+
+            def test_dropper():
+                pass
+        """,
+        **{f"tests/test_m{i}.py": f"""
+            import pytest
+            from extlib import CONTAINERS
+
+            @pytest.mark.parametrize("c", CONTAINERS)
+            def test_m{i}(c):
+                pass
+        """ for i in range(3)},
+    }
+    write(pytester.path, files)
+    compare(pytester, ["-k", "zzz_learn"])
+    for expr in ("test_m1", "csr", "test_m0 and csc", "dropper"):
+        compare(pytester, ["-k", expr])
