@@ -125,6 +125,7 @@ def learn_input(
     snapshot: Dict[str, str],
     learned_current: Iterable[str],
     state_changers: Iterable[str] = (),
+    in_place: Iterable[str] = (),
 ) -> Dict[str, Any]:
     """What the recording worker needs of the controller's scan, in types
     execnet can send."""
@@ -139,6 +140,7 @@ def learn_input(
         "snapshot": dict(snapshot),
         "learned_current": sorted(learned_current),
         "state_changers": sorted(state_changers),
+        "in_place": sorted(in_place),
     }
 
 

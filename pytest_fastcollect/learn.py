@@ -27,7 +27,7 @@ from pytest_fastcollect import __version__
 from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
 from pytest_fastcollect.environment import collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
-from pytest_fastcollect.links import Links, Watch, find_links
+from pytest_fastcollect.links import Links, Watch, find_links, own_changers
 
 def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
@@ -213,6 +213,7 @@ class Scanned:
     # did not make: the static model's kProcessState): never recorded, so
     # they are imported in every run and every module sees them.
     state_changers: FrozenSet[str] = frozenset()
+    in_place: FrozenSet[str] = frozenset()  # of them, the ones taken for changing objects in place only
 
 
 _ProcessState = Tuple[List[str], Dict[Any, Any], str, bool]
@@ -269,6 +270,9 @@ class Learner:
         self.own: Optional[Dict[str, str]] = None
         self.snapshot = MarkSnapshot(config, self.at_deselection)
         self.watch = Watch()  # containers test modules hold (links.py)
+        # Of the modules the static model took for changing objects in place,
+        # those that changed only their own (links.changes_only_its_own).
+        self.own_changers: Set[str] = set()
         self.links = Links()
 
     @pytest.hookimpl(wrapper=True)
@@ -296,7 +300,17 @@ class Learner:
             return []
         learnable = set(state.hashes)  # modules this run imported and the scan hashed
         # Modules imported on still-valid learned items would be recorded as they are.
-        return sorted((self.collected & learnable) - state.learned_current - self.changed_state - state.state_changers)
+        changers = state.state_changers - self.own_changers
+        return sorted((self.collected & learnable) - state.learned_current - self.changed_state - changers)
+
+    def _own_changers(self) -> None:
+        state = self.scanned
+        if state is None or not state.in_place & self.collected:
+            return
+        at = {os.path.abspath(f): m for m in list(sys.modules.values())
+              for f in [getattr(m, "__file__", None)] if isinstance(f, str)}
+        candidates = {p: at[p] for p in sorted(state.in_place & self.collected) if p in at}
+        self.own_changers = own_changers(candidates)
 
     def at_deselection(self, items: List[pytest.Item]) -> None:
         """Called with the item list as pytest's -k/-m deselection receives it,
@@ -305,6 +319,7 @@ class Learner:
         if self.off or self.record_off or self.records is not None:
             return
         self.watch.open_window(None)
+        self._own_changers()
         todo = set(self.todo())
         keywords = _Keywords()
         records: Dict[str, List[Tuple[List[str], List[str]]]] = {}

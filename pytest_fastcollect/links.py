@@ -238,6 +238,79 @@ def module_writes(source: str) -> Tuple[Set[str], Set[str]]:
     return changed, attrs
 
 
+def module_stores(source: str) -> Optional[Set[str]]:
+    """The root names of what the module-level code changes in place
+    (attribute or subscript targets of assignments and del, augmented
+    assignment targets): the core's FileFacts.stores. None: unreadable."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return None
+    out: Set[str] = set()
+    for node in _module_level(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                for e in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
+                    if isinstance(e, (ast.Attribute, ast.Subscript)) or isinstance(node, ast.AugAssign):
+                        out.add(_root(e))
+    out.discard("")
+    return out
+
+
+_IMMUTABLE = (int, float, complex, str, bytes, bool, tuple, frozenset, type(None))
+
+
+def _stored_objects(module: Any, path: str) -> Optional[List[Any]]:
+    """The mutable objects the module's top-level code changes in place, or
+    None when one of them is a module or not found (never its own)."""
+    try:
+        with open(path, "rb") as f:
+            names = module_stores(f.read().decode("utf-8", "replace"))
+    except OSError:
+        return None
+    if names is None:
+        return None
+    namespace = vars(module)
+    out = []
+    for name in names:
+        if name not in namespace or isinstance(namespace[name], type(sys)):
+            return None
+        if not isinstance(namespace[name], _IMMUTABLE):
+            out.append(namespace[name])
+    return out
+
+
+def own_changers(candidates: Dict[str, Any]) -> Set[str]:
+    """Of these test modules (path -> module), the ones that change in place
+    only objects no other module holds (`iris = load_iris(); iris.data =
+    ...`): not in another module's namespace, nor one level inside one of
+    its containers (a helper's cache). Skipping such a module changes
+    nothing the others see. An object reached some other way is not seen
+    here (docs/design.md)."""
+    stored: Dict[str, List[Any]] = {}
+    for path, module in candidates.items():
+        objects = _stored_objects(module, path)
+        if objects is not None:
+            stored[path] = objects
+    wanted = {id(v) for objects in stored.values() for v in objects}
+    if not wanted:
+        return set(stored)
+    holders: Dict[int, Set[int]] = {}  # object id -> ids of the modules holding it
+    for other in list(sys.modules.values()):
+        namespace = getattr(other, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for value in list(namespace.values()):
+            inner = list(value.values()) if isinstance(value, dict) else \
+                list(value) if isinstance(value, (list, set, tuple)) and len(value) < 100000 else []
+            for v in [value, *inner]:
+                if id(v) in wanted:
+                    holders.setdefault(id(v), set()).add(id(other))
+    return {path for path, objects in stored.items()
+            if all(holders.get(id(v), set()) <= {id(candidates[path])} for v in objects)}
+
+
 def owner_of(value: Any, test_modules: Set[str]) -> str:
     """`module.attribute` naming the object outside this process (the first
     non-test module that holds it), or its type when none does."""

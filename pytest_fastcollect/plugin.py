@@ -239,6 +239,7 @@ def _worker_learner(config: pytest.Config, state: State, workerinput: Dict[str, 
         learned_current=frozenset(data["learned_current"]),
         session_key=int(data["session_key"]),
         state_changers=frozenset(data.get("state_changers", ())),
+        in_place=frozenset(data.get("in_place", ())),
     )
     state.learner = learner
     config.pluginmanager.register(learner, "fastcollect-learner")
@@ -392,6 +393,8 @@ def decide(config: pytest.Config, state: State) -> None:
             learned_current=state.learned_current,
             session_key=state.session_key,
             state_changers=frozenset(p for p, reason in state.imported if reason.startswith(_PROCESS_STATE)),
+            in_place=frozenset(p for p, reason in state.imported
+                               if reason.startswith(_PROCESS_STATE) and reason.endswith(" in place)")),
         )
 
 
@@ -632,6 +635,7 @@ class XdistController:
             snapshot=scanned.snapshot,
             learned_current=scanned.learned_current,
             state_changers=scanned.state_changers,
+            in_place=scanned.in_place,
         )
 
     @pytest.hookimpl(optionalhook=True)

@@ -234,3 +234,53 @@ def test_a_change_through_a_call_to_a_list_outside_the_project(pytester: pytest.
     compare(pytester, ["-k", "zzz_learn"])
     for expr in ("test_m1", "csr", "test_m0 and csc", "dropper"):
         compare(pytester, ["-k", expr])
+
+
+OWN_CHANGES = {
+    "helpers.py": """
+        _CACHE = {}
+
+        def shared():
+            return _CACHE.setdefault("d", {"x": 1})
+
+        def fresh():
+            return {"x": 1}
+    """,
+    "tests/test_a_own.py": """
+        import helpers
+        DATA = helpers.fresh()
+        DATA["y"] = 2
+
+        def test_own():
+            pass
+    """,
+    "tests/test_a_shared.py": """
+        import helpers
+        DATA = helpers.shared()
+        DATA["y"] = 2
+
+        def test_shared():
+            pass
+    """,
+    "tests/test_m_reader.py": """
+        import pytest
+        import helpers
+
+        @pytest.mark.parametrize("k", sorted(helpers.shared()))
+        def test_reader(k):
+            pass
+    """,
+}
+
+
+def test_a_module_changing_only_its_own_object_is_learned(pytester: pytest.Pytester) -> None:
+    """test_a_own.py changes a dict it made: recorded, and skipped later.
+    test_a_shared.py changes the dict a helper caches (one level inside its
+    module's namespace): never recorded, so test_reader always sees "y"."""
+    write(pytester.path, {**LIB, **OWN_CHANGES})
+    compare(pytester, ["-k", "zzz_learn"])
+    for expr in ("test_reader", "y", "x", "test_own or test_reader", "shared"):
+        compare(pytester, ["-k", expr])
+    fast = compare(pytester, ["-k", "test_reader and y"])
+    assert "tests/test_a_own.py" not in fast.modules, fast.report  # decided by its record
+    assert "tests/test_a_shared.py" in fast.modules, fast.report  # changes what test_reader reads
