@@ -458,7 +458,7 @@ def _conditions_for(func: ast.AST) -> Dict[int, Tuple[Condition, ...]]:
 
 def _summarize_node(func: ast.FunctionDef, hook: str, items_name: str = "items",
                     module: Optional[Dict[str, ast.AST]] = None, depth: int = 0,
-                    flags: Optional[Any] = None) -> Summary:
+                    flags: Optional[Any] = None, constants: Optional[Set[str]] = None) -> Summary:
     conds = _conditions_for(func)
     if hook != "pytest_collection_modifyitems" or flags is None:
         return Summary(_Reader(func, hook, conds, items_name, module, depth).run())
@@ -467,7 +467,10 @@ def _summarize_node(func: ast.FunctionDef, hook: str, items_name: str = "items",
     crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
     for phase, part in hook_phases.phases(func, flags):
         if phase == hook_phases.BEFORE:
-            crossings += _Reader(part, hook, conds, items_name, module, depth).run()
+            found = _Reader(part, hook, conds, items_name, module, depth).run()
+            if found and _per_group(part, items_name, module or {}, constants or set()):
+                found = []  # rebuilds items one module or class at a time (groups.py)
+            crossings += found
         else:
             crossings += hook_phases.AfterReader(part, items_name, module or {}, conds, depth).run()
     return Summary(crossings)
@@ -701,6 +704,9 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
     module: Dict[str, ast.AST] = {}
     module_bound: Dict[str, List[ast.AST]] = {}
     _assignments([s for s in tree.body if isinstance(s, ast.Assign)], module_bound)
+    from pytest_fastcollect.groups import module_constants
+
+    constants = module_constants(tree.body) | {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             module[node.name] = node
@@ -714,7 +720,7 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
             from pytest_fastcollect.hook_phases import decorator_flags
 
             flags = decorator_flags(func)
-        summary = _summarize_node(func, name, "items", module, flags=flags)  # type: ignore[arg-type]
+        summary = _summarize_node(func, name, "items", module, flags=flags, constants=constants)  # type: ignore[arg-type]
         start = {"item"} if name == "pytest_itemcollected" else {"items"}
         out[name] = HookReading(summary, func, module, module_bound, start)
     return out
@@ -765,6 +771,12 @@ def cross_item_hook(
             if why:
                 return f"{_where(impl.plugin_name, filename, config)}: {name} {why}"
     return None
+
+
+def _per_group(func: ast.FunctionDef, items: str, module: Dict[str, ast.AST], constants: Set[str]) -> bool:
+    from pytest_fastcollect.groups import per_group
+
+    return per_group(func, items, module, constants) is None
 
 
 def _live_flags(config: pytest.Config, hook: str, impl: Any) -> Optional[Any]:
