@@ -190,7 +190,7 @@ def oracle_args(rootdir: Path, ids: List[str], every_file: List[str], base: List
     return [str(rootdir / f) for f in files]
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--full", action="store_true", help="the full-size suites and all of pandas (hours)")
@@ -206,93 +206,97 @@ def main() -> None:
     ap.add_argument("--markdown", type=Path, default=ROOT / "docs" / "benchmarks.md")
     ap.add_argument("--json", type=Path, default=ROOT / "docs" / "results" / "bench.json")
     ap.add_argument("--render-only", action="store_true", help="rewrite the Markdown and plot from --json")
-    args = ap.parse_args()
-    if args.render_only:
-        data = json.loads(args.json.read_text())
-        render(args, data["meta"], data["rows"])
-        return
-    catalogue = dict(QUICK, **FULL) if args.full else QUICK
-    suites = [catalogue[s] for s in (args.suites.split(",") if args.suites else catalogue)]
-    start = time.perf_counter()
+    return ap.parse_args()
 
+
+def prepare(suite: "Suite", args: argparse.Namespace) -> Path:
+    """The suite's working directory (a generated suite is written once)."""
+    work = args.work / suite.name
+    work.mkdir(parents=True, exist_ok=True)
+    if suite.generated:
+        files, per = suite.generated
+        root = work / "suite"
+        marker = root / f".generated-{files}x{per}"
+        if not marker.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            generate(root, files, per)
+            marker.write_text("")
+        suite.cwd = root
+    else:
+        suite.cwd = work
+    return work
+
+
+def plan_suite(suite: "Suite", args: argparse.Namespace) -> list:
+    """Per scenario: (suite, scenario, filter, commands per column, rootdir, every file, base arguments)."""
+    work = prepare(suite, args)
+    ours, theirs = suite.base(args.python), suite.base(args.earlier_python)
+    plain_base = ["-p", "no:fastcollect", *ours]
+    everything = pytest_run(args.python, suite.cwd, plain_base)
+    ids = node_ids(everything.output)
+    if not ids:
+        sys.exit(f"{suite.name}: plain collection found nothing:\n{everything.output[-2000:]}")
+    # The rootdir is given (--rootdir) for a package, and holds pytest.ini for a generated suite.
+    rootdir = Path(ours[1]) if suite.package else suite.cwd
+    every_file = sorted({nid.partition("::")[0] for nid in ids})
+    scenarios = choose_scenarios(suite, ids, random.Random(suite.name))
+    if args.scenarios:
+        scenarios = {k: v for k, v in scenarios.items() if k in args.scenarios.split(",")}
     plans = []
-    for suite in suites:
-        work = args.work / suite.name
-        work.mkdir(parents=True, exist_ok=True)
-        if suite.generated:
-            files, per = suite.generated
-            root = work / "suite"
-            marker = root / f".generated-{files}x{per}"
-            if not marker.exists():
-                shutil.rmtree(root, ignore_errors=True)
-                generate(root, files, per)
-                marker.write_text("")
-            suite.cwd = root
-        else:
-            suite.cwd = work
-        ours, theirs = suite.base(args.python), suite.base(args.earlier_python)
-        plain_base = ["-p", "no:fastcollect", *ours]
-        everything = pytest_run(args.python, suite.cwd, plain_base)
-        ids = node_ids(everything.output)
-        if not ids:
-            sys.exit(f"{suite.name}: plain collection found nothing:\n{everything.output[-2000:]}")
-        # The rootdir is given (--rootdir) for a package, and holds pytest.ini for a generated suite.
-        rootdir = Path(ours[1]) if suite.package else suite.cwd
-        every_file = sorted({nid.partition("::")[0] for nid in ids})
-        scenarios = choose_scenarios(suite, ids, random.Random(suite.name))
-        if args.scenarios:
-            scenarios = {k: v for k, v in scenarios.items() if k in args.scenarios.split(",")}
-        for scen, filt in scenarios.items():
-            cmds: Dict[str, Tuple[str, List[str]]] = {
-                "plain": (args.python, [*plain_base, *filt]),
-                "plugin": (args.python, ["-o", f"cache_dir={work / 'cache-plugin'}", *ours, *filt]),
-                "plugin cold": (args.python, ["-o", f"cache_dir={work / 'cache-plugin'}", "--cache-clear",
-                                              *ours, *filt]),
-                "earlier": (args.earlier_python, ["-o", f"cache_dir={work / 'cache-earlier'}", *theirs, *filt]),
-                "earlier cold": (args.earlier_python, ["-o", f"cache_dir={work / 'cache-earlier'}", "--cache-clear",
-                                                       *theirs, *filt]),
-            }
-            if not filt:
-                del cmds["plugin cold"]  # without a filter the plugin does nothing, cold or warm
-            if filt:
-                cmds["oracle"] = (args.python, [])  # its files come from the first plain run
-            wanted = args.columns.split(",") if args.columns else DEFAULT_COLUMNS
-            cmds = {k: v for k, v in cmds.items() if k in wanted}
-            plans.append((suite, scen, filt, cmds, rootdir, every_file, ours))
-        print(f"{suite.name}: {len(ids)} tests; scenarios {scenarios}", flush=True)
+    for scen, filt in scenarios.items():
+        cmds: Dict[str, Tuple[str, List[str]]] = {
+            "plain": (args.python, [*plain_base, *filt]),
+            "plugin": (args.python, ["-o", f"cache_dir={work / 'cache-plugin'}", *ours, *filt]),
+            "plugin cold": (args.python, ["-o", f"cache_dir={work / 'cache-plugin'}", "--cache-clear",
+                                          *ours, *filt]),
+            "earlier": (args.earlier_python, ["-o", f"cache_dir={work / 'cache-earlier'}", *theirs, *filt]),
+            "earlier cold": (args.earlier_python, ["-o", f"cache_dir={work / 'cache-earlier'}", "--cache-clear",
+                                                   *theirs, *filt]),
+        }
+        if not filt:
+            del cmds["plugin cold"]  # without a filter the plugin does nothing, cold or warm
+        if filt:
+            cmds["oracle"] = (args.python, [])  # its files come from the first plain run
+        wanted = args.columns.split(",") if args.columns else DEFAULT_COLUMNS
+        cmds = {k: v for k, v in cmds.items() if k in wanted}
+        plans.append((suite, scen, filt, cmds, rootdir, every_file, ours))
+    print(f"{suite.name}: {len(ids)} tests; scenarios {scenarios}", flush=True)
+    return plans
 
-    results: Dict[Tuple[str, str, str], List[Result]] = {}
-    warmed: set = set()
-    for rnd in range(args.rounds):
-        for suite, scen, filt, cmds, rootdir, every_file, ours in plans:  # each plan keeps its suite's rootdir
-            for col in RUN_ORDER:
-                if col not in cmds:
-                    continue
-                if col == "oracle" and not cmds[col][1]:
-                    selected = node_ids(results[(suite.name, scen, "plain")][0].output)
-                    if not selected:
-                        sys.exit(f"{suite.name}: {scen} {filt} selects nothing")
-                    cmds[col] = (args.python, ["-p", "no:fastcollect", "--rootdir", str(rootdir), *filt,
-                                               *oracle_args(rootdir, selected, every_file, ours)])
-                # Warm a cache before its first measured run: the earlier implementation's once per
-                # suite (it caches files, not filters); this plugin's per filter unless a cold run
-                # precedes (without a filter it does nothing at all).
-                warm_key = (suite.name, col) if col == "earlier" else (suite.name, col, scen)
-                needs_warming = (col == "earlier" and "earlier cold" not in cmds) or (
-                    col == "plugin" and filt and "plugin cold" not in cmds)
-                if needs_warming and warm_key not in warmed:
-                    warmed.add(warm_key)
-                    pytest_run(cmds[col][0], suite.cwd, cmds[col][1])
-                python, a = cmds[col]
-                res = pytest_run(python, suite.cwd, a)
-                results.setdefault((suite.name, scen, col), []).append(res)
-                if col in ("plain", "plugin", "oracle") and res.selected is None:
-                    sys.exit(f"{suite.name} {scen}: {col} run failed:\n{res.output[-3000:]}")
-                if col.startswith("plugin") and filt and "fastcollect: imported " not in res.output:
-                    # Fallen back to plain pytest (grammar missing, ...): not a plugin timing.
-                    sys.exit(f"{suite.name} {scen}: the plugin did not decide:\n{res.output[-3000:]}")
-        print(f"round {rnd + 1}/{args.rounds} done after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
 
+def run_plan(args: argparse.Namespace, plan: tuple, results: Dict[Tuple[str, str, str], List[Result]],
+             warmed: set) -> None:
+    """One round of one scenario: every column once, in RUN_ORDER."""
+    suite, scen, filt, cmds, rootdir, every_file, ours = plan  # each plan keeps its suite's rootdir
+    for col in RUN_ORDER:
+        if col not in cmds:
+            continue
+        if col == "oracle" and not cmds[col][1]:
+            selected = node_ids(results[(suite.name, scen, "plain")][0].output)
+            if not selected:
+                sys.exit(f"{suite.name}: {scen} {filt} selects nothing")
+            cmds[col] = (args.python, ["-p", "no:fastcollect", "--rootdir", str(rootdir), *filt,
+                                       *oracle_args(rootdir, selected, every_file, ours)])
+        # Warm a cache before its first measured run: the earlier implementation's once per
+        # suite (it caches files, not filters); this plugin's per filter unless a cold run
+        # precedes (without a filter it does nothing at all).
+        warm_key = (suite.name, col) if col == "earlier" else (suite.name, col, scen)
+        needs_warming = (col == "earlier" and "earlier cold" not in cmds) or (
+            col == "plugin" and filt and "plugin cold" not in cmds)
+        if needs_warming and warm_key not in warmed:
+            warmed.add(warm_key)
+            pytest_run(cmds[col][0], suite.cwd, cmds[col][1])
+        python, a = cmds[col]
+        res = pytest_run(python, suite.cwd, a)
+        results.setdefault((suite.name, scen, col), []).append(res)
+        if col in ("plain", "plugin", "oracle") and res.selected is None:
+            sys.exit(f"{suite.name} {scen}: {col} run failed:\n{res.output[-3000:]}")
+        if col.startswith("plugin") and filt and "fastcollect: imported " not in res.output:
+            # Fallen back to plain pytest (grammar missing, ...): not a plugin timing.
+            sys.exit(f"{suite.name} {scen}: the plugin did not decide:\n{res.output[-3000:]}")
+
+
+def table_rows(plans: list, results: Dict[Tuple[str, str, str], List[Result]]) -> List[dict]:
     rows = []
     for suite, scen, filt, cmds, *_ in plans:
         plain = results[(suite.name, scen, "plain")]
@@ -315,6 +319,26 @@ def main() -> None:
                 "failed_runs": sum(r.selected is None for r in runs),
                 "same_as_plain": sel == plain_sel,
             })
+    return rows
+
+
+def main() -> None:
+    args = parse_args()
+    if args.render_only:
+        data = json.loads(args.json.read_text())
+        render(args, data["meta"], data["rows"])
+        return
+    catalogue = dict(QUICK, **FULL) if args.full else QUICK
+    suites = [catalogue[s] for s in (args.suites.split(",") if args.suites else catalogue)]
+    start = time.perf_counter()
+    plans = [plan for suite in suites for plan in plan_suite(suite, args)]
+    results: Dict[Tuple[str, str, str], List[Result]] = {}
+    warmed: set = set()
+    for rnd in range(args.rounds):
+        for plan in plans:
+            run_plan(args, plan, results, warmed)
+        print(f"round {rnd + 1}/{args.rounds} done after {(time.perf_counter() - start) / 60:.1f} min", flush=True)
+    rows = table_rows(plans, results)
     minutes = (time.perf_counter() - start) / 60
     meta = {"date": time.strftime("%Y-%m-%d"), "platform": platform.platform(), "cores": os.cpu_count(),
             "python": platform.python_version(), "rounds": args.rounds, "minutes": round(minutes, 1),

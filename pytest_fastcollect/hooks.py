@@ -570,27 +570,9 @@ def _assignments(body: List[ast.stmt], into: Dict[str, List[ast.AST]]) -> None:
                 into.setdefault(node.id, []).append(unknown)
 
 
-def marks_added(func: ast.AST, tainted: Set[str], module: Dict[str, ast.AST],
-                module_bound: Dict[str, List[ast.AST]], config: Any = None,
-                depth: int = 0) -> Optional[Set[str]]:
-    """The marker names this function may add to the items it handles, when
-    that is all it does to them (reads, marks, drops, reorders); None when it
-    may do anything else to an item (rename it, set keywords or function
-    attributes, add new items, hand an item to code that cannot be read).
-
-    `tainted` starts with the names that hold the item list or an item; every
-    name bound from an expression that mentions one (loop targets over
-    `enumerate(items)`, `first = items[0]`, ...) is tainted too. With `config`,
-    code whose conditions cannot hold in this session is left out."""
-    if depth > 3:
-        return None
-    conds = _conditions_for(func) if config is not None else {}
-
-    def runs(node: ast.AST) -> bool:
-        return all(_holds(c, config) for c in conds.get(id(node), ()))
-
-    bound: Dict[str, List[ast.AST]] = {k: list(v) for k, v in module_bound.items()}
-    _assignments(getattr(func, "body", []), bound)
+def _tainted_names(func: ast.AST, tainted: Set[str]) -> Set[str]:
+    """The names that may hold the item list or an item: `tainted`, and every
+    name bound from an expression that mentions one."""
     tainted = set(tainted)
 
     def mentions(node: Optional[ast.AST]) -> bool:
@@ -612,71 +594,111 @@ def marks_added(func: ast.AST, tainted: Set[str], module: Dict[str, ast.AST],
                     if isinstance(n, ast.Name) and n.id not in tainted:
                         tainted.add(n.id)
                         changed = True
-    out: Set[str] = set()
+    return tainted
 
-    def rooted(node: ast.AST) -> bool:
-        return _root_name(node) in tainted
 
-    def first_attr(node: ast.AST) -> str:
-        chain = []
-        while isinstance(node, (ast.Attribute, ast.Subscript)):
-            if isinstance(node, ast.Attribute):
-                chain.append(node.attr)
-            node = node.value
-        return chain[-1] if chain else ""
+def _first_attr(node: ast.AST) -> str:
+    chain = []
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        if isinstance(node, ast.Attribute):
+            chain.append(node.attr)
+        node = node.value
+    return chain[-1] if chain else ""
 
-    for node in ast.walk(func):
-        if not runs(node):
-            continue
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
-            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
-            for t in targets:
-                if isinstance(t, (ast.Attribute, ast.Subscript)) and rooted(t) and first_attr(t) in _ITEM_NAMES:
-                    return None
-        if isinstance(node, (ast.Global, ast.Nonlocal)):
-            return None
-        if not isinstance(node, ast.Call):
-            continue
+
+@dataclass
+class _MarkReading:
+    """What marks_added needs while it reads one function."""
+
+    tainted: Set[str]
+    bound: Dict[str, List[ast.AST]]
+    module: Dict[str, ast.AST]
+    module_bound: Dict[str, List[ast.AST]]
+    config: Any
+    depth: int
+
+    def mentions(self, node: Optional[ast.AST]) -> bool:
+        return node is not None and any(isinstance(n, ast.Name) and n.id in self.tainted for n in ast.walk(node))
+
+    def rooted(self, node: ast.AST) -> bool:
+        return _root_name(node) in self.tainted
+
+    def item_method(self, node: ast.Call, f: ast.Attribute) -> Optional[Set[str]]:
+        """A method called on the list or an item: the markers it adds
+        (empty: a read, reorder or drop), None when it may do more."""
+        if f.attr == "add_marker":
+            return _mark_names(node.args[0], self.bound) if node.args else None
+        if f.attr in _ITEM_READS | _PURE_METHODS and _first_attr(f.value) not in ("own_markers",
+                                                                                 "extra_keyword_matches"):
+            return set()
+        if isinstance(f.value, ast.Name) and f.attr in ("sort", "reverse", "pop", "remove", "clear"):
+            return set()  # reorders or drops items of the list
+        if isinstance(f.value, ast.Name) and f.attr in ("append", "extend", "insert") \
+                and all(self.mentions(a) or isinstance(a, ast.Constant) for a in node.args):
+            return set()  # puts back items it holds
+        return None
+
+    def call(self, node: ast.Call) -> Optional[Set[str]]:
+        """The markers a call may add to items (empty: none), None when it may do more."""
         f = node.func
-        if isinstance(f, ast.Attribute) and rooted(f.value):
-            if f.attr == "add_marker":
-                names = _mark_names(node.args[0], bound) if node.args else None
-                if names is None:
-                    return None
-                out |= names
-                continue
-            if f.attr in _ITEM_READS | _PURE_METHODS and first_attr(f.value) not in ("own_markers",
-                                                                                    "extra_keyword_matches"):
-                continue
-            if isinstance(f.value, ast.Name) and f.attr in ("sort", "reverse", "pop", "remove", "clear"):
-                continue  # reorders or drops items of the list
-            if isinstance(f.value, ast.Name) and f.attr in ("append", "extend", "insert") \
-                    and all(mentions(a) or isinstance(a, ast.Constant) for a in node.args):
-                continue  # puts back items it holds
-            return None
+        if isinstance(f, ast.Attribute) and self.rooted(f.value):
+            return self.item_method(node, f)
         args = list(node.args) + [k.value for k in node.keywords]
-        if not any(mentions(a) for a in args):
-            continue
+        if not any(self.mentions(a) for a in args):
+            return set()
         if isinstance(f, ast.Name) and f.id in _READ_BUILTINS | {"enumerate", "zip", "reversed", "range", "min",
                                                                  "max", "filter", "map"}:
             if f.id in ("map", "filter") and args and not isinstance(args[0], (ast.Lambda, ast.Name)):
                 return None
-            continue
+            return set()
         if isinstance(f, ast.Attribute) and f.attr == "pytest_deselected" and _dotted(f.value).endswith("hook"):
-            continue
-        if isinstance(f, ast.Name) and f.id in module:
-            helper = module[f.id]
+            return set()
+        if isinstance(f, ast.Name) and f.id in self.module:
+            helper = self.module[f.id]
             params = [a.arg for a in helper.args.args]  # type: ignore[attr-defined]
-            mapped = {params[i] for i, a in enumerate(node.args) if i < len(params) and mentions(a)}
-            mapped |= {k.arg for k in node.keywords if k.arg and mentions(k.value)}
-            if len(mapped) < sum(1 for a in args if mentions(a)):
+            mapped = {params[i] for i, a in enumerate(node.args) if i < len(params) and self.mentions(a)}
+            mapped |= {k.arg for k in node.keywords if k.arg and self.mentions(k.value)}
+            if len(mapped) < sum(1 for a in args if self.mentions(a)):
                 return None  # passed through *args or past the parameters
-            inner = marks_added(helper, mapped, module, module_bound, config, depth + 1)
-            if inner is None:
-                return None
-            out |= inner
-            continue
+            return marks_added(helper, mapped, self.module, self.module_bound, self.config, self.depth + 1)
         return None
+
+
+def marks_added(func: ast.AST, tainted: Set[str], module: Dict[str, ast.AST],
+                module_bound: Dict[str, List[ast.AST]], config: Any = None,
+                depth: int = 0) -> Optional[Set[str]]:
+    """The marker names this function may add to the items it handles, when
+    that is all it does to them (reads, marks, drops, reorders); None when it
+    may do anything else to an item (rename it, set keywords or function
+    attributes, add new items, hand an item to code that cannot be read).
+
+    `tainted` starts with the names that hold the item list or an item; every
+    name bound from an expression that mentions one (loop targets over
+    `enumerate(items)`, `first = items[0]`, ...) is tainted too. With `config`,
+    code whose conditions cannot hold in this session is left out."""
+    if depth > 3:
+        return None
+    conds = _conditions_for(func) if config is not None else {}
+    bound: Dict[str, List[ast.AST]] = {k: list(v) for k, v in module_bound.items()}
+    _assignments(getattr(func, "body", []), bound)
+    reading = _MarkReading(_tainted_names(func, tainted), bound, module, module_bound, config, depth)
+    out: Set[str] = set()
+    for node in ast.walk(func):
+        if not all(_holds(c, config) for c in conds.get(id(node), ())):
+            continue  # cannot run in this session
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
+            targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+            for t in targets:
+                if isinstance(t, (ast.Attribute, ast.Subscript)) and reading.rooted(t) \
+                        and _first_attr(t) in _ITEM_NAMES:
+                    return None
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return None
+        if isinstance(node, ast.Call):
+            found = reading.call(node)
+            if found is None:
+                return None
+            out |= found
     return out
 
 

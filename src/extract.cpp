@@ -613,121 +613,142 @@ bool names_any(const Ctx& c, TSNode n, const std::set<std::string>& names) {
 
 // Parameter sets of parametrize(argnames, argvalues, ids=...) or fixture(params=..., ids=...).
 // `refs`: ids that depend on names go to ParamSets::pending (parametrize).
+// A name bound to a display (collect_value_lists): the display, read where
+// the name is used. A list of the module read in a class body: only if the
+// class names none of the display's names (which it might rebind).
+TSNode display_of_name(const Ctx& c, TSNode values, uint32_t& values_line) {
+  if (ts_node_is_null(values) || !is(unparen(values), "identifier")) return values;
+  auto it = c.value_lists.find(c.text(unparen(values)));
+  if (it == c.value_lists.end() || ts_node_end_byte(it->second.display) >= ts_node_start_byte(values)) return values;
+  const auto& v = it->second;
+  auto cls = c.class_names.find(c.class_scope);
+  if (v.scope == c.class_scope || (v.scope == 0 && cls != c.class_names.end() && !names_any(c, v.display, cls->second))) {
+    values_line = ts_node_start_point(v.display).row + 1;  // its names were looked up there
+    return v.display;
+  }
+  return values;
+}
+
+// Values that are no display: `range(...)` of literal ints (ids pending the
+// model's check that the builtins are not rebound), else unknown.
+void pending_range(const Ctx& c, const std::vector<std::string>& argnames, bool names_known, TSNode values,
+                   TSNode ids, bool refs, ParamSets& p) {
+  std::vector<long long> ints;
+  std::vector<std::string> builtins;
+  if (refs && names_known && argnames.size() == 1 && (ts_node_is_null(ids) || is(unparen(ids), "none")) &&
+      !ts_node_is_null(values) && range_values(c, values, ints, builtins) && !ints.empty()) {
+    for (long long i : ints) p.pending.push_back({std::to_string(i)});
+    p.marks.resize(ints.size());
+    p.pending_builtins = builtins;
+    p.pending_marks_known = true;
+  }
+}
+
+// What param_sets knows so far about every set's ids.
+struct IdState {
+  bool ids_ok;          // every id is known
+  bool pend_ok;         // every id is literal or a reference the model resolves
+  bool marks_if_refs = true;
+};
+
+// The id parts of one parameter set from its values (literal ids, or
+// argname+index / references pending the model).
+void value_id_parts(const Ctx& c, const std::vector<TSNode>& vals, const std::vector<std::string>& argnames,
+                    size_t idx, IdState& st, ParamSets& p, std::vector<std::string>& parts) {
+  for (size_t k = 0; k < vals.size() && (st.ids_ok || st.pend_ok); ++k) {
+    std::string one, builtin;
+    if (!literal_id(c, vals[k], argnames[k], idx, one)) {
+      st.ids_ok = false;
+      if (st.pend_ok && builtin_container_call(c, vals[k], builtin)) {
+        one = argnames[k] + std::to_string(idx);  // no __name__: argname+index
+        if (std::find(p.pending_builtins.begin(), p.pending_builtins.end(), builtin) == p.pending_builtins.end())
+          p.pending_builtins.push_back(builtin);
+      } else if (!st.pend_ok || !reference(c, vals[k], one)) {
+        st.pend_ok = false;
+      }
+    }
+    parts.push_back(one);
+  }
+}
+
+// One element of the argvalues: its values, marks and id (pytest.param or a plain value).
+void param_set(const Ctx& c, TSNode e, size_t idx, const std::vector<std::string>& argnames, bool names_string,
+               const std::vector<int>& id_state, const std::vector<std::string>& id_text, IdState& st, ParamSets& p) {
+  std::vector<TSNode> vals;
+  std::vector<std::string> marks;
+  std::string pid;
+  int pid_state = 0;  // 0: none given
+  TSNode pcall;
+  if (is_param_call(c, e, pcall)) {
+    Args a = call_args(c, pcall);
+    if (a.splat) {
+      st.ids_ok = st.pend_ok = false;
+      p.marks_known = st.marks_if_refs = false;
+    }
+    vals = a.positional;
+    TSNode idn = a.kw("id");
+    if (!ts_node_is_null(idn)) {
+      pid_state = explicit_id(c, idn, pid);
+      if (pid_state < 0) st.ids_ok = st.pend_ok = false;
+    }
+    TSNode mk = a.kw("marks");
+    if (!ts_node_is_null(mk) && !mark_names_of(c, mk, marks)) p.marks_known = st.marks_if_refs = false;
+    for (const auto& [k, v] : a.keyword)
+      if (k != "id" && k != "marks") st.ids_ok = st.pend_ok = false;  // unexpected: pytest would error
+  } else {
+    // argnames as a string of one name: each value is the whole set;
+    // given as a list or tuple (even of one), pytest unpacks every set.
+    plain_values(c, e, names_string && argnames.size() == 1, vals, st.ids_ok, p.marks_known, st.marks_if_refs);
+    if (!st.ids_ok && vals.empty()) st.pend_ok = false;
+  }
+  p.marks.push_back(marks);
+  if (!st.ids_ok && !st.pend_ok) return;
+  if (vals.size() != argnames.size()) {
+    st.ids_ok = st.pend_ok = false;
+    return;
+  }
+  std::vector<std::string> parts;
+  if (pid_state == 1) parts.push_back(pid);
+  else if (!id_state.empty() && id_state[idx] == 1) parts.push_back(id_text[idx]);
+  else value_id_parts(c, vals, argnames, idx, st, p, parts);
+  std::string id;
+  for (size_t k = 0; k < parts.size(); ++k) id += (k ? "-" : "") + parts[k];
+  p.ids.push_back(id);
+  p.pending.push_back(std::move(parts));
+}
+
 ParamSets param_sets(const Ctx& c, const std::vector<std::string>& argnames, bool names_known,
                      TSNode values, TSNode ids, bool refs = false, bool names_string = true) {
   ParamSets p;
   std::vector<TSNode> elems;
   uint32_t values_line = 0;
-  if (!ts_node_is_null(values) && is(unparen(values), "identifier")) {
-    // A name bound to a display (collect_value_lists): the display, read where
-    // the name is used. A list of the module read in a class body: only if
-    // the class names none of the display's names (which it might rebind).
-    auto it = c.value_lists.find(c.text(unparen(values)));
-    if (it != c.value_lists.end() && ts_node_end_byte(it->second.display) < ts_node_start_byte(values)) {
-      const auto& v = it->second;
-      auto cls = c.class_names.find(c.class_scope);
-      if (v.scope == c.class_scope ||
-          (v.scope == 0 && cls != c.class_names.end() && !names_any(c, v.display, cls->second))) {
-        values = v.display;
-        values_line = ts_node_start_point(v.display).row + 1;  // its names were looked up there
-      }
-    }
-  }
+  values = display_of_name(c, values, values_line);
   bool values_known = !ts_node_is_null(values) && sequence(values, elems);
   p.values_line = values_line;
   if (!values_known) {
-    std::vector<long long> ints;
-    std::vector<std::string> builtins;
-    if (refs && names_known && argnames.size() == 1 && (ts_node_is_null(ids) || is(unparen(ids), "none")) &&
-        !ts_node_is_null(values) &&
-        range_values(c, values, ints, builtins) && !ints.empty()) {
-      for (long long i : ints) p.pending.push_back({std::to_string(i)});
-      p.marks.resize(ints.size());
-      p.pending_builtins = builtins;
-      p.pending_marks_known = true;
-    }
+    pending_range(c, argnames, names_known, values, ids, refs, p);
     return p;  // ids and marks unknown (until the model checks the builtins)
   }
-
   std::vector<int> id_state;
   std::vector<std::string> id_text;
-  bool ids_ok = names_known && explicit_ids(c, ids, elems.size(), id_state, id_text);
-  bool pend_ok = ids_ok && refs;  // every id is literal or a reference
-  bool marks_if_refs = true;
+  IdState st;
+  st.ids_ok = names_known && explicit_ids(c, ids, elems.size(), id_state, id_text);
+  st.pend_ok = st.ids_ok && refs;
   p.marks_known = true;
-  for (size_t idx = 0; idx < elems.size(); ++idx) {
-    TSNode e = elems[idx];
-    std::vector<TSNode> vals;
-    std::vector<std::string> marks;
-    std::string pid;
-    int pid_state = 0;  // 0: none given
-    TSNode pcall;
-    if (is_param_call(c, e, pcall)) {
-      Args a = call_args(c, pcall);
-      if (a.splat) {
-        ids_ok = pend_ok = false;
-        p.marks_known = marks_if_refs = false;
-      }
-      vals = a.positional;
-      TSNode idn = a.kw("id");
-      if (!ts_node_is_null(idn)) {
-        pid_state = explicit_id(c, idn, pid);
-        if (pid_state < 0) ids_ok = pend_ok = false;
-      }
-      TSNode mk = a.kw("marks");
-      if (!ts_node_is_null(mk) && !mark_names_of(c, mk, marks)) p.marks_known = marks_if_refs = false;
-      for (const auto& [k, v] : a.keyword)
-        if (k != "id" && k != "marks") ids_ok = pend_ok = false;  // unexpected: pytest would error
-    } else {
-      // argnames as a string of one name: each value is the whole set;
-      // given as a list or tuple (even of one), pytest unpacks every set.
-      plain_values(c, e, names_string && argnames.size() == 1, vals, ids_ok, p.marks_known, marks_if_refs);
-      if (!ids_ok && vals.empty()) pend_ok = false;
-    }
-    p.marks.push_back(marks);
-    if (!ids_ok && !pend_ok) continue;
-    if (vals.size() != argnames.size()) {
-      ids_ok = pend_ok = false;
-      continue;
-    }
-    std::vector<std::string> parts;
-    if (pid_state == 1) {
-      parts.push_back(pid);
-    } else if (!id_state.empty() && id_state[idx] == 1) {
-      parts.push_back(id_text[idx]);
-    } else {
-      for (size_t k = 0; k < vals.size() && (ids_ok || pend_ok); ++k) {
-        std::string one, builtin;
-        if (!literal_id(c, vals[k], argnames[k], idx, one)) {
-          ids_ok = false;
-          if (pend_ok && builtin_container_call(c, vals[k], builtin)) {
-            one = argnames[k] + std::to_string(idx);  // no __name__: argname+index
-            if (std::find(p.pending_builtins.begin(), p.pending_builtins.end(), builtin) == p.pending_builtins.end())
-              p.pending_builtins.push_back(builtin);
-          } else if (!pend_ok || !reference(c, vals[k], one)) {
-            pend_ok = false;
-          }
-        }
-        parts.push_back(one);
-      }
-    }
-    std::string id;
-    for (size_t k = 0; k < parts.size(); ++k) id += (k ? "-" : "") + parts[k];
-    p.ids.push_back(id);
-    p.pending.push_back(std::move(parts));
-  }
-  if (elems.empty()) ids_ok = pend_ok = false;  // pytest makes one "empty parameter set" item
-  if (ids_ok) {
+  for (size_t idx = 0; idx < elems.size(); ++idx)
+    param_set(c, elems[idx], idx, argnames, names_string, id_state, id_text, st, p);
+  if (elems.empty()) st.ids_ok = st.pend_ok = false;  // pytest makes one "empty parameter set" item
+  if (st.ids_ok) {
     std::set<std::string> seen(p.ids.begin(), p.ids.end());
-    if (seen.size() != p.ids.size()) ids_ok = false;  // pytest adds suffixes to duplicates
+    if (seen.size() != p.ids.size()) st.ids_ok = false;  // pytest adds suffixes to duplicates
   }
-  p.ids_known = ids_ok;
-  if (!ids_ok) p.ids.clear();
-  if (ids_ok || !pend_ok) {
+  p.ids_known = st.ids_ok;
+  if (!st.ids_ok) p.ids.clear();
+  if (st.ids_ok || !st.pend_ok) {
     p.pending.clear();
     p.pending_builtins.clear();
   } else {
-    p.pending_marks_known = marks_if_refs;
+    p.pending_marks_known = st.marks_if_refs;
   }
   return p;
 }

@@ -630,22 +630,25 @@ class ModuleEval {
     return false;
   }
 
-  bool function(const Func& fn, const Outer& o, std::string& reason) const {
+  // What one test function's decorators, enclosing scopes and plugins make of it.
+  struct FnState {
     Item base;
-    base.outer = &o;
-    base.name = fn.name;
-    base.maybe = scope_.maybe_marks;
-    if (o.open_marks) base.open(true, true, o.open_why);
-
-    bool own_mark = false;
-    bool partial = false;
+    bool partial = false;  // some item's ids are not known
     std::string partial_why;
-    bool set_marks_unknown = o.param_marks_unknown;
-    std::vector<std::string> requested = fn.params;
-    requested.insert(requested.end(), o.usefixtures.begin(), o.usefixtures.end());
-    bool usefixtures_unknown = o.usefixtures_unknown;
-    std::vector<const ParamSets*> sets;  // known ids, bottom decorator first, as pytest applies them
+    bool set_marks_unknown = false;
+    std::vector<std::string> requested;  // fixtures it asks for
+    bool usefixtures_unknown = false;
+    std::vector<const ParamSets*> sets;      // known ids, bottom decorator first, as pytest applies them
     std::vector<const ParamSets*> all_sets;  // every parametrize decorator's sets
+    void open_ids(const std::string& why) {
+      partial = true;
+      if (partial_why.empty()) partial_why = why;
+    }
+  };
+
+  // The function's own decorators, bottom first. False: it is a fixture.
+  bool own_decorators(const Func& fn, const Outer& o, FnState& st) const {
+    bool own_mark = false;
     size_t static_at = fn.decorators.size();
     for (size_t i = 0; i < fn.decorators.size(); ++i) {
       const Decorator& d = fn.decorators[i];
@@ -653,130 +656,122 @@ class ModuleEval {
     }
     for (size_t i = fn.decorators.size(); i-- > 0;) {
       const Decorator& d = fn.decorators[i];
-      switch (d.kind) {
-        case DecoKind::Mark:
-        case DecoKind::Parametrize:
-        case DecoKind::Usefixtures:
-          own_mark = true;
-          if (i < static_at && static_at != fn.decorators.size()) {
-            base.open(true, true, "mark applied to a staticmethod object");
-          }
-          base.marks.push_back(d.name);
-          base.add_keyword(d.name);
-          if (d.kind == DecoKind::Usefixtures) {
-            if (!d.args_known) usefixtures_unknown = true;
-            requested.insert(requested.end(), d.args.begin(), d.args.end());
-          }
-          if (d.kind == DecoKind::Parametrize) {
-            std::string pending_why;
-            const ParamSets* ps = d.params.ids_known ? &d.params : resolve_pending(d, fn, o, pending_why);
-            if (!ps) ps = &d.params;
-            all_sets.push_back(ps);
-            if (!ps->marks_known) set_marks_unknown = true;
-            if (!ps->ids_known) {
-              partial = true;
-              if (partial_why.empty())
-                partial_why = pending_why.empty() ? "parametrize ids are not literal" : pending_why;
-            } else {
-              sets.push_back(ps);
-            }
-          }
-          break;
-        case DecoKind::Builtin:
-          break;
-        case DecoKind::Fixture:
-          return true;  // a fixture, not a test
-        case DecoKind::Unknown:
-          base.open(true, true, "decorator @" + d.name);
-          partial = true;
-          if (partial_why.empty()) partial_why = "decorator @" + d.name;
-          break;
+      if (d.kind == DecoKind::Fixture) return false;  // a fixture, not a test
+      if (d.kind == DecoKind::Unknown) {
+        st.base.open(true, true, "decorator @" + d.name);
+        st.open_ids("decorator @" + d.name);
+        continue;
       }
+      if (!is_mark_kind(d.kind)) continue;
+      own_mark = true;
+      if (i < static_at && static_at != fn.decorators.size()) st.base.open(true, true, "mark applied to a staticmethod object");
+      st.base.marks.push_back(d.name);
+      st.base.add_keyword(d.name);
+      if (d.kind == DecoKind::Usefixtures) {
+        if (!d.args_known) st.usefixtures_unknown = true;
+        st.requested.insert(st.requested.end(), d.args.begin(), d.args.end());
+      }
+      if (d.kind == DecoKind::Parametrize) own_parametrize(fn, o, d, st);
     }
-    if (own_mark) base.add_keyword("pytestmark");  // store_mark sets func.pytestmark
-    if (fn.is_async) base.open(true, true, "async test (plugins may add markers)");
-    if (usefixtures_unknown) {
-      partial = true;
-      set_marks_unknown = true;
-      if (partial_why.empty()) partial_why = "usefixtures arguments are not literal";
-    }
-    if (o.parametrized) {
-      partial = true;
-      if (partial_why.empty()) partial_why = o.param_why;
-    }
-    // The enclosing scopes' parametrize calls come after the function's own.
+    if (own_mark) st.base.add_keyword("pytestmark");  // store_mark sets func.pytestmark
+    return true;
+  }
+
+  void own_parametrize(const Func& fn, const Outer& o, const Decorator& d, FnState& st) const {
+    std::string pending_why;
+    const ParamSets* ps = d.params.ids_known ? &d.params : resolve_pending(d, fn, o, pending_why);
+    if (!ps) ps = &d.params;
+    st.all_sets.push_back(ps);
+    if (!ps->marks_known) st.set_marks_unknown = true;
+    if (!ps->ids_known) st.open_ids(pending_why.empty() ? "parametrize ids are not literal" : pending_why);
+    else st.sets.push_back(ps);
+  }
+
+  // The enclosing scopes' parametrize calls come after the function's own.
+  void outer_parametrize(const Func& fn, const Outer& o, FnState& st) const {
     std::set<std::string> argnames_seen;
     for (const Decorator& own : fn.decorators)
       if (own.kind == DecoKind::Parametrize) argnames_seen.insert(own.args.begin(), own.args.end());
     for (const auto& [d, ps] : o.outer_sets) {
-      all_sets.push_back(ps);
-      if (!ps->marks_known) set_marks_unknown = true;
+      st.all_sets.push_back(ps);
+      if (!ps->marks_known) st.set_marks_unknown = true;
       for (const auto& a : d->args) {
         // pytest fails the collection for an argname the function lacks or
         // one parametrized twice (here or by two enclosing scopes): leave
         // that to pytest.
         const bool has = std::find(fn.params.begin(), fn.params.end(), a) != fn.params.end();
         const bool twice = !argnames_seen.insert(a).second;
-        if (!has || twice) {
-          partial = true;
-          if (partial_why.empty()) partial_why = "outer parametrize of '" + a + "' (not a plain parameter)";
-        }
+        if (!has || twice) st.open_ids("outer parametrize of '" + a + "' (not a plain parameter)");
       }
-      sets.push_back(ps);
+      st.sets.push_back(ps);
     }
-    // A plugin parametrizes items that carry (or may carry) its marker.
-    for (const auto& pm : cfg_.param_marks) {
-      if (has_mark(base.marks, pm) || has_mark(o.marks, pm) || has_mark(base.maybe, pm)) {
-        partial = true;
-        if (partial_why.empty()) partial_why = "marker '" + pm + "' makes a plugin parametrize it";
-      }
+  }
+
+  // Plugins that parametrize items by their markers, or lazy fixtures.
+  void plugin_parametrize(const Outer& o, FnState& st) const {
+    for (const auto& pm : cfg_.param_marks)
+      if (has_mark(st.base.marks, pm) || has_mark(o.marks, pm) || has_mark(st.base.maybe, pm))
+        st.open_ids("marker '" + pm + "' makes a plugin parametrize it");
+    for (const auto& pm : cfg_.repeated_param_marks)
+      if (std::count(st.base.marks.begin(), st.base.marks.end(), pm) > 1)  // other decorators: partial already
+        st.open_ids("several '" + pm + "' markers make a plugin parametrize it");
+    if (cfg_.lazy_fixtures && !st.all_sets.empty() && parametrized_fixture_visible(o))
+      st.open_ids("a parameter may be a lazy fixture with parameters (pytest-lazy-fixtures)");
+  }
+
+  bool function(const Func& fn, const Outer& o, std::string& reason) const {
+    FnState st;
+    st.base.outer = &o;
+    st.base.name = fn.name;
+    st.base.maybe = scope_.maybe_marks;
+    if (o.open_marks) st.base.open(true, true, o.open_why);
+    st.set_marks_unknown = o.param_marks_unknown;
+    st.requested = fn.params;
+    st.requested.insert(st.requested.end(), o.usefixtures.begin(), o.usefixtures.end());
+    st.usefixtures_unknown = o.usefixtures_unknown;
+    if (!own_decorators(fn, o, st)) return true;
+    if (fn.is_async) st.base.open(true, true, "async test (plugins may add markers)");
+    if (st.usefixtures_unknown) {
+      st.open_ids("usefixtures arguments are not literal");
+      st.set_marks_unknown = true;
     }
-    for (const auto& pm : cfg_.repeated_param_marks) {
-      if (std::count(base.marks.begin(), base.marks.end(), pm) > 1) {  // other decorators: partial already
-        partial = true;
-        if (partial_why.empty()) partial_why = "several '" + pm + "' markers make a plugin parametrize it";
-      }
-    }
-    if (cfg_.lazy_fixtures && !all_sets.empty() && parametrized_fixture_visible(o)) {
-      partial = true;
-      if (partial_why.empty()) partial_why = "a parameter may be a lazy fixture with parameters (pytest-lazy-fixtures)";
-    }
+    if (o.parametrized) st.open_ids(o.param_why);
+    outer_parametrize(fn, o, st);
+    plugin_parametrize(o, st);
     bool fixture_marks_unknown = false;
     const FixtureInfo* only = nullptr;
-    std::string fx = fixture_params(o, requested, fixture_marks_unknown, &only);
+    std::string fx = fixture_params(o, st.requested, fixture_marks_unknown, &only);
     // pytest's FixtureManager parametrizes the item by the fixture's params
     // with its ids; when that is the item's only parametrization, its ids
     // are those (the order of several sources is not modelled).
-    const bool by_fixture = !fx.empty() && only && !partial && all_sets.empty() && suffixes_.ids.empty();
-    if (!fx.empty() && !by_fixture) {
-      partial = true;
-      if (partial_why.empty()) partial_why = fx;
-    }
-    if (fixture_marks_unknown) set_marks_unknown = true;
-
-    if (partial) {
-      Item it = base;
-      it.prefixes.push_back(lower(fn.name));
-      if (non_ascii(fn.name)) it.fuzzy = true;
-      // Which parameter set an item has is not known: its marks may or may not apply.
-      for (const ParamSets* s : all_sets)
-        for (const auto& m : s->marks) it.maybe.insert(it.maybe.end(), m.begin(), m.end());
-      if (set_marks_unknown) it.open(true, true, partial_why);
-      if (it.why.empty()) it.why = partial_why;
-      return check(it, reason);
-    }
-    if (set_marks_unknown) base.open(true, true, "parameter marks are not literal");
+    const bool by_fixture = !fx.empty() && only && !st.partial && st.all_sets.empty() && suffixes_.ids.empty();
+    if (!fx.empty() && !by_fixture) st.open_ids(fx);
+    if (fixture_marks_unknown) st.set_marks_unknown = true;
+    if (st.partial) return partial_items(fn, st, reason);
+    if (st.set_marks_unknown) st.base.open(true, true, "parameter marks are not literal");
     if (by_fixture) {
       ParamSets ps;
       ps.ids_known = ps.marks_known = true;
       ps.ids = only->ids;
       ps.marks.resize(only->ids.size());
       resolved_.push_back(std::move(ps));
-      sets.push_back(&resolved_.back());
+      st.sets.push_back(&resolved_.back());
     }
-    if (!suffixes_.ids.empty()) sets.push_back(&suffixes_);  // a plugin's own parametrize runs last
+    if (!suffixes_.ids.empty()) st.sets.push_back(&suffixes_);  // a plugin's own parametrize runs last
+    return exact_items(fn, st.base, st.sets, reason);
+  }
 
-    return exact_items(fn, base, sets, reason);
+  // Items whose ids are not all known: matched by the function's name as a prefix.
+  bool partial_items(const Func& fn, const FnState& st, std::string& reason) const {
+    Item it = st.base;
+    it.prefixes.push_back(lower(fn.name));
+    if (non_ascii(fn.name)) it.fuzzy = true;
+    // Which parameter set an item has is not known: its marks may or may not apply.
+    for (const ParamSets* s : st.all_sets)
+      for (const auto& m : s->marks) it.maybe.insert(it.maybe.end(), m.begin(), m.end());
+    if (st.set_marks_unknown) it.open(true, true, st.partial_why);
+    if (it.why.empty()) it.why = st.partial_why;
+    return check(it, reason);
   }
 
   // Exact items: the cartesian product of the parameter sets (ids known),
@@ -921,6 +916,69 @@ class ModuleEval {
     return true;
   }
 
+  // Why a collected class's body defeats the model ("" if nothing does).
+  std::string unreadable_class(const Class& c) const {
+    if (!c.dynamic.empty()) return "class " + c.name + ": " + c.dynamic[0];
+    for (const auto& b : c.bound) {
+      if (b.call) {
+        if (safe_call(f_, b, cfg_) && !(b.box && class_binds(c, b.name))) continue;
+        return "class " + c.name + " body calls " + b.name + "()";
+      }
+      if (b.name == "__test__" || name_matches(b.name, cfg_.python_functions) ||
+          name_matches(b.name, cfg_.python_classes))
+        return "class " + c.name + " binds '" + b.name + "' by assignment or import";
+    }
+    for (const auto& imp : c.imports) {
+      if (imp.star) continue;  // a SyntaxError in a class body
+      if (imp.bound == "__test__" || imp.bound == "pytestmark" || imp.bound == "pytest_generate_tests" ||
+          name_matches(imp.bound, cfg_.python_functions) || name_matches(imp.bound, cfg_.python_classes))
+        return "class " + c.name + " imports '" + imp.bound + "'";
+    }
+    for (const auto& d : c.decorators)
+      if (!is_mark_kind(d.kind)) return "class " + c.name + " has decorator @" + d.name;
+    return {};
+  }
+
+  // Parametrize marks of a class without bases (marks of bases would come
+  // first): the class body's pytestmark in list order, then the decorators
+  // as applied (bottom first), ahead of the enclosing scopes' sets.
+  void class_marks(const Class& c, bool own_sets, const Outer& outer, Outer& o) const {
+    std::vector<const Decorator*> deco_params, body_params;
+    for (const auto& d : c.decorators) {
+      MarkList one;
+      one.marks.push_back(d);
+      std::vector<const Decorator*> taken;  // points into `one`: keep `d` itself
+      add_marklist(one, o, "class", own_sets ? &taken : nullptr);
+      if (!taken.empty()) deco_params.push_back(&d);
+    }
+    add_marklist(c.pytestmark, o, "class", own_sets ? &body_params : nullptr);
+    if (!own_sets || (deco_params.empty() && body_params.empty())) return;
+    std::vector<std::pair<const Decorator*, const ParamSets*>> mine;
+    std::string why;
+    for (const Decorator* d : body_params)
+      if (d->args_known && d->params.ids_known) mine.emplace_back(d, &d->params);
+      else why = "class-level parametrize: ids are not literal";
+    // Decorators run in the enclosing scope, before the class exists.
+    Func at;
+    at.name = c.name;
+    at.line = c.line;
+    for (size_t i = deco_params.size(); i-- > 0 && why.empty();) {
+      const Decorator* d = deco_params[i];
+      const ParamSets* ps = d->params.ids_known ? &d->params : nullptr;
+      std::string pending_why;
+      if (!ps && d->args_known) ps = resolve_pending(*d, at, outer, pending_why);
+      if (ps && ps->ids_known) mine.emplace_back(d, ps);
+      else why = pending_why.empty() ? "class-level parametrize: ids are not literal" : pending_why;
+    }
+    if (why.empty()) {
+      mine.insert(mine.end(), outer.outer_sets.begin(), outer.outer_sets.end());
+      o.outer_sets = std::move(mine);
+    } else {
+      for (const auto* list : {&body_params, &deco_params})
+        for (const Decorator* d : *list) open_params(o, *d, why);
+    }
+  }
+
   bool klass(const Class& given, const Outer& outer, std::string& reason) const {
     const Class* cp = &given;
     Class merged;
@@ -934,79 +992,13 @@ class ModuleEval {
       cp = &merged;
     }
     const Class& c = *cp;
-    bool collected = name_matches(c.name, cfg_.python_classes);
-    if (!collected) return true;  // neither it nor its nested classes are collected
-    if (!c.dynamic.empty()) {
-      reason = "class " + c.name + ": " + c.dynamic[0];
-      return false;
-    }
-    for (const auto& b : c.bound) {
-      if (b.call) {
-        if (safe_call(f_, b, cfg_) && !(b.box && class_binds(c, b.name))) continue;
-        reason = "class " + c.name + " body calls " + b.name + "()";
-        return false;
-      }
-      if (b.name == "__test__" || name_matches(b.name, cfg_.python_functions) ||
-          name_matches(b.name, cfg_.python_classes)) {
-        reason = "class " + c.name + " binds '" + b.name + "' by assignment or import";
-        return false;
-      }
-    }
-    for (const auto& imp : c.imports) {
-      if (imp.star) continue;  // a SyntaxError in a class body
-      if (imp.bound == "__test__" || imp.bound == "pytestmark" || imp.bound == "pytest_generate_tests" ||
-          name_matches(imp.bound, cfg_.python_functions) || name_matches(imp.bound, cfg_.python_classes)) {
-        reason = "class " + c.name + " imports '" + imp.bound + "'";
-        return false;
-      }
-    }
+    if (!name_matches(c.name, cfg_.python_classes)) return true;  // neither it nor its nested classes are collected
+    reason = unreadable_class(c);
+    if (!reason.empty()) return false;
     Outer o = outer;
     o.cls = &c;
     o.add_keyword(c.name);
-    // Parametrize marks of a class without bases (marks of bases would come
-    // first): the class body's pytestmark in list order, then the decorators
-    // as applied (bottom first), ahead of the enclosing scopes' sets.
-    const bool own_sets = given.bases.empty();
-    std::vector<const Decorator*> deco_params, body_params;
-    for (const auto& d : c.decorators) {
-      if (is_mark_kind(d.kind)) {
-        MarkList one;
-        one.marks.push_back(d);
-        std::vector<const Decorator*> taken;  // points into `one`: keep `d` itself
-        add_marklist(one, o, "class", own_sets ? &taken : nullptr);
-        if (!taken.empty()) deco_params.push_back(&d);
-      } else {
-        reason = "class " + c.name + " has decorator @" + d.name;
-        return false;
-      }
-    }
-    add_marklist(c.pytestmark, o, "class", own_sets ? &body_params : nullptr);
-    if (own_sets && !(deco_params.empty() && body_params.empty())) {
-      std::vector<std::pair<const Decorator*, const ParamSets*>> mine;
-      std::string why;
-      for (const Decorator* d : body_params)
-        if (d->args_known && d->params.ids_known) mine.emplace_back(d, &d->params);
-        else why = "class-level parametrize: ids are not literal";
-      // Decorators run in the enclosing scope, before the class exists.
-      Func at;
-      at.name = c.name;
-      at.line = c.line;
-      for (size_t i = deco_params.size(); i-- > 0 && why.empty();) {
-        const Decorator* d = deco_params[i];
-        const ParamSets* ps = d->params.ids_known ? &d->params : nullptr;
-        std::string pending_why;
-        if (!ps && d->args_known) ps = resolve_pending(*d, at, outer, pending_why);
-        if (ps && ps->ids_known) mine.emplace_back(d, ps);
-        else why = pending_why.empty() ? "class-level parametrize: ids are not literal" : pending_why;
-      }
-      if (why.empty()) {
-        mine.insert(mine.end(), outer.outer_sets.begin(), outer.outer_sets.end());
-        o.outer_sets = std::move(mine);
-      } else {
-        for (const auto* list : {&body_params, &deco_params})
-          for (const Decorator* d : *list) open_params(o, *d, why);
-      }
-    }
+    class_marks(c, given.bases.empty(), outer, o);
     for (const auto& fn : c.funcs)
       if (fn.name == "pytest_generate_tests") {
         o.parametrized = true;
@@ -1208,95 +1200,85 @@ static std::string unscoped_conftest(const std::string& path, const std::string&
   return {};
 }
 
-Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
-                const Filter& filter, ImportResolver* resolver) {
-  Decision d;
-  // First: decide.cpp looks for this reason. A module that names sys.path and
-  // calls its own code at import may change where imports look: it counts
-  // where imported names are resolved.
+// Why the module's import may change what the modules collected after it
+// see ("" if nothing): a process-state write, an object it did not make
+// changed in place, or (resolving imports) naming sys.path while calling its
+// own code at import. First: decide.cpp looks for this reason.
+static std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool resolving) {
   std::string w = process_state_write(f);
-  // Changing an object it did not make (a library list, a module attribute)
-  // changes what the modules collected after it see.
   for (size_t i = 0; i < f.stores.size() && w.empty(); ++i)
     if (!own_object(f, f.stores[i])) w = std::string(kProcessState) + " (changes '" + f.stores[i] + "' in place)";
-  if (w.empty() && resolver && f.mentions_sys_path)
+  if (w.empty() && resolving && f.mentions_sys_path)
     for (const auto& b : f.bound)
-      if (b.call && !safe_call(f, b, cfg)) {
-        w = std::string(kProcessState) + " (names sys.path, calls " + b.name + "() at import)";
-        break;
-      }
-  if (!w.empty()) {
-    d.reason = w;
-    return d;
-  }
-  if (!scope.unknown.empty()) {
-    d.reason = scope.unknown;
-    return d;
-  }
-  if (!f.parsed) {
-    d.reason = f.dynamic.empty() ? "not parsed" : f.dynamic[0];
-    return d;
-  }
-  if (f.syntax_error) {
-    d.reason = "syntax error (pytest reports it)";
-    return d;
-  }
-  if (!f.dynamic.empty()) {
-    d.reason = f.dynamic[0];
-    return d;
-  }
+      if (b.call && !safe_call(f, b, cfg)) return std::string(kProcessState) + " (names sys.path, calls " + b.name +
+                                                 "() at import)";
+  return w;
+}
+
+// Why the module's top level defeats the model ("" if nothing does).
+static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& cfg) {
+  if (!f.parsed) return f.dynamic.empty() ? "not parsed" : f.dynamic[0];
+  if (f.syntax_error) return "syntax error (pytest reports it)";
+  if (!f.dynamic.empty()) return f.dynamic[0];
   for (const auto& b : f.bound) {
     if (b.call) {
       if (safe_call(f, b, cfg)) continue;
-      d.reason = "module calls " + b.name + "() at import";
-      return d;
+      return "module calls " + b.name + "() at import";
     }
     if (b.name == "pytest_plugins" || b.name == "__test__" || name_matches(b.name, cfg.python_functions) ||
-        name_matches(b.name, cfg.python_classes)) {
-      d.reason = "binds '" + b.name + "' by assignment, import or del";
-      return d;
-    }
+        name_matches(b.name, cfg.python_classes))
+      return "binds '" + b.name + "' by assignment, import or del";
   }
   for (const auto& imp : f.imports) {
     if (imp.star) continue;
-    if (imp.bound == "pytestmark" || imp.bound == "__test__" || imp.bound == "pytest_plugins") {
-      d.reason = "imports '" + imp.bound + "'";
-      return d;
-    }
+    if (imp.bound == "pytestmark" || imp.bound == "__test__" || imp.bound == "pytest_plugins")
+      return "imports '" + imp.bound + "'";
     if (!imp.from) continue;
-    if (name_matches(imp.bound, cfg.python_functions) || name_matches(imp.bound, cfg.python_classes)) {
-      d.reason = "imports test-like name '" + imp.bound + "'";
-      return d;
-    }
+    if (name_matches(imp.bound, cfg.python_functions) || name_matches(imp.bound, cfg.python_classes))
+      return "imports test-like name '" + imp.bound + "'";
     // A name from outside pytest and the stdlib may be a fixture, or a
     // TestCase subclass or an object with __test__ (collected under any
     // name): ModuleEval::imported_names resolves it or gives up.
   }
-  // Node chain below the anchor (the Session's child, whose own name is no
-  // keyword): directories, then the module file.
+  return {};
+}
+
+// The directory the module's node chain starts from (the Session's child,
+// whose own name is no keyword); "" with `why` set when it is not known.
+static std::string chain_root(const std::string& path, const ModelConfig& cfg, std::string& why) {
   if ((cfg.anchors.empty() || !cfg.node_scoped_conftests) && !is_below(path, cfg.rootdir)) {
     // pytest < 9.1 gives a conftest outside the rootdir an empty base node
     // ID: its fixtures reach every item collected after it loaded.
-    d.reason = "outside rootdir";
-    return d;
+    why = "outside rootdir";
+    return {};
   }
-  std::string root = cfg.rootdir;
-  if (!cfg.anchors.empty()) {
-    std::set<std::string> found;
-    for (const auto& [arg, anchor] : cfg.anchors)
-      if (path == arg || is_below(path, arg)) found.insert(anchor);
-    if (found.size() != 1) {
-      d.reason = found.empty() ? "under no collection argument" : "under arguments with different node chains";
-      return d;
-    }
-    root = *found.begin();
-    if (!is_below(path, root)) {
-      d.reason = "named on the command line";
-      return d;
-    }
+  if (cfg.anchors.empty()) return cfg.rootdir;
+  std::set<std::string> found;
+  for (const auto& [arg, anchor] : cfg.anchors)
+    if (path == arg || is_below(path, arg)) found.insert(anchor);
+  if (found.size() != 1) {
+    why = found.empty() ? "under no collection argument" : "under arguments with different node chains";
+    return {};
   }
+  if (!is_below(path, *found.begin())) {
+    why = "named on the command line";
+    return {};
+  }
+  return *found.begin();
+}
+
+Decision decide(const FileFacts& f, const std::string& path, const ConftestScope& scope, const ModelConfig& cfg,
+                const Filter& filter, ImportResolver* resolver) {
+  Decision d;
+  d.reason = state_change(f, cfg, resolver != nullptr);
+  if (d.reason.empty()) d.reason = scope.unknown;
+  if (d.reason.empty()) d.reason = unreadable_top_level(f, cfg);
+  if (!d.reason.empty()) return d;
+  const std::string root = chain_root(path, cfg, d.reason);
+  if (root.empty()) return d;
   d.reason = unscoped_conftest(path, root, cfg);
   if (!d.reason.empty()) return d;
+  // Node chain below the root: directories, then the module file.
   std::vector<std::string> chain;
   size_t start = root == "/" ? 1 : root.size() + 1;
   while (true) {

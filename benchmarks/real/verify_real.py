@@ -151,10 +151,13 @@ def unpack_source_tree(py: str, dist: str, into: Path) -> Path:
     return into / f"{dist}-{version}"
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("suite", choices=sorted(SUITES))
     ap.add_argument("--expressions", type=int, default=30)
+    ap.add_argument("--narrow", type=int, default=0,
+                    help="also N narrow -k expressions: test function names, each a few modules' tests at most; "
+                         "the summary gives the share of modules their runs imported")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--plain-checks", type=int, default=2)
     ap.add_argument("--out", type=Path)
@@ -172,6 +175,11 @@ def main() -> None:
                     help="every plugin run after --cache-clear: static reading decides, not learned items")
     args = ap.parse_args()
     args.python = os.path.abspath(args.python)  # absolute, but not resolved: a venv's python is a symlink
+    return args
+
+
+def suite_setup(args: argparse.Namespace) -> tuple[list[str], list[str], Path, dict]:
+    """(the learning run's arguments, every other run's, the working directory, the environment)."""
     learn_args, _ = SUITES[args.suite]
     if args.rootdir_package or args.by_path:
         package = learn_args[learn_args.index("--pyargs") + 1]
@@ -179,36 +187,96 @@ def main() -> None:
         pkgdir = subprocess.run([args.python, "-c", code], capture_output=True, text=True).stdout.strip()
         # By path, the package's conftests are loaded at start-up (their options exist).
         learn_args = [pkgdir] if args.by_path else ["--rootdir", pkgdir, *learn_args]
-    suite_args = [*learn_args, *args.extra]
-    rng = random.Random(args.suite)
     work = Path(tempfile.mkdtemp(prefix=f"fc-real-{args.suite}-"))
     if args.suite in SOURCE_TREES:
         work = unpack_source_tree(args.python, SOURCE_TREES[args.suite], work)
     env = dict(os.environ, PYTHONPATH=str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    start = time.perf_counter()
+    return learn_args, [*learn_args, *args.extra], work, env
 
-    # 1. All IDs and markers of a plain collection.
+
+def narrow_expressions(all_ids: list[str], n: int, rng: random.Random) -> list[str]:
+    """N test function names (no parameters), each held by at most two modules."""
+    modules_of: dict[str, set] = {}
+    for nid in all_ids:
+        path, _, rest = nid.partition("::")
+        name = rest.split("::")[-1].partition("[")[0]
+        modules_of.setdefault(name, set()).add(path)
+    names = sorted(n for n, mods in modules_of.items() if len(mods) <= 2 and re.fullmatch(r"test\w+", n)
+                   and n not in ("and", "or", "not"))
+    return rng.sample(names, min(n, len(names)))
+
+
+def plain_side(args: argparse.Namespace, suite_args: list[str], work: Path, env: dict,
+               rng: random.Random) -> tuple[list[str], list[str], dict, int]:
+    """The expressions and pytest's own answers (fc_oracle.py over one plain
+    collection, a few checked with real plain runs); how many are narrow."""
     probe = run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q", "--markers"], work, env)
     marks = sorted(set(re.findall(r"^@pytest\.mark\.([A-Za-z_]\w*)", probe.stdout, re.M))
                    - {"filterwarnings", "skip", "skipif", "xfail", "parametrize", "usefixtures", "tryfirst",
                       "trylast"})
-    first = run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q"], work, env)
-    all_ids = ids_from(first.stdout)
+    all_ids = ids_from(run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q"], work, env).stdout)
     keywords, mark_exprs = draw_expressions(all_ids, marks, args.expressions, rng)
+    narrow = narrow_expressions(all_ids, args.narrow, rng)
+    keywords += narrow
     mark_exprs += args.mark
-
-    # 2. The oracle: pytest's own matchers over one plain collection.
     oracle_file = work / "oracle.json"
     oenv = dict(env, FC_ORACLE_OUT=str(oracle_file), FC_ORACLE_EXPRS=json.dumps({"k": keywords, "m": mark_exprs}))
     run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q", "-p", "fc_oracle"], work, oenv)
     oracle = json.loads(oracle_file.read_text())
-
-    # 3. A few expressions checked with real plain runs (validates the oracle).
     for k in keywords[: args.plain_checks]:
         plain = ids_from(run(args.python, [*suite_args, "--no-fast-collect", "--co", "-q", "-k", k], work, env).stdout)
         assert plain == oracle["k:" + k], f"oracle disagrees with plain pytest for -k {k!r}"
+    return keywords, mark_exprs, oracle, len(narrow)
 
-    # 4. The plugin: one learning run, then every expression.
+
+def check_expression(args: argparse.Namespace, suite_args: list[str], work: Path, env: dict, oracle: dict,
+                     kind: str, e: str) -> tuple[dict, int]:
+    """One plugin run compared with the oracle: (its row, failures)."""
+    t = time.perf_counter()
+    cold = ["--cache-clear"] if args.cold else []
+    res = run(args.python, [*suite_args, *cold, "--co", "-q", f"-{kind}", e], work, env)
+    elapsed = time.perf_counter() - t
+    got = ids_from(res.stdout)
+    want = oracle[f"{kind}:{e}"]
+    missed = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    line = next((l for l in res.stdout.splitlines() if l.startswith("fastcollect:")), "")
+    failures = 0
+    if not active(line):
+        failures += 1
+        print(f"PLUGIN NOT ACTIVE -{kind} {e!r}: {line!r}")
+    reordered = False
+    if not missed and not extra and got != want:
+        # pytest reorders items by higher-scoped parametrized fixtures before it
+        # deselects, so the order depends on which files were collected at all.
+        # Allowed when it is the order plain pytest gives for only these files.
+        reordered = oracle_order(args.python, suite_args, work, env, kind, e, want) == got
+    counts = report_counts(line)
+    row = {"kind": kind, "expr": e, "want": len(want), "got": len(got), "missed": len(missed),
+           "extra": len(extra), "reordered": reordered, "seconds": round(elapsed, 2),
+           "skipped": counts["skipped"], "learned": counts["learned"],
+           "imported": counts["imported"], "total": counts["total"], "report": line}
+    if missed or extra or (got != want and not reordered):
+        failures += 1
+        print(f"MISMATCH -{kind} {e!r}: missed {missed[:5]} extra {extra[:5]}")
+    return row, failures
+
+
+def narrow_summary(rows: list[dict]) -> dict:
+    shares = sorted((r["imported"] or 0) / r["total"] for r in rows if r.get("narrow") and r["total"])
+    if not shares:
+        return {}
+    return {"narrow_expressions": len(shares), "narrow_import_share_max": round(shares[-1], 4),
+            "narrow_import_share_median": round(shares[len(shares) // 2], 4)}
+
+
+def main() -> None:
+    args = parse_args()
+    learn_args, suite_args, work, env = suite_setup(args)
+    rng = random.Random(args.suite)
+    start = time.perf_counter()
+    keywords, mark_exprs, oracle, n_narrow = plain_side(args, suite_args, work, env, rng)
+    # The plugin: one learning run, then every expression.
     learn = run(args.python, [*learn_args, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
     report = [line for line in learn.stdout.splitlines() if line.startswith("fastcollect:")]
     # A plugin that fell back to plain pytest would make every comparison plain against plain.
@@ -217,42 +285,26 @@ def main() -> None:
     rows = []
     failures = 0
     for kind, exprs in (("k", keywords), ("m", mark_exprs)):
-        for e in exprs:
-            t = time.perf_counter()
-            cold = ["--cache-clear"] if args.cold else []
-            res = run(args.python, [*suite_args, *cold, "--co", "-q", f"-{kind}", e], work, env)
-            elapsed = time.perf_counter() - t
-            got = ids_from(res.stdout)
-            want = oracle[f"{kind}:{e}"]
-            missed = sorted(set(want) - set(got))
-            extra = sorted(set(got) - set(want))
-            line = next((l for l in res.stdout.splitlines() if l.startswith("fastcollect:")), "")
-            if not active(line):
-                failures += 1
-                print(f"PLUGIN NOT ACTIVE -{kind} {e!r}: {line!r}")
-            reordered = False
-            if not missed and not extra and got != want:
-                # pytest reorders items by higher-scoped parametrized fixtures before it
-                # deselects, so the order depends on which files were collected at all.
-                # Allowed when it is the order plain pytest gives for only these files.
-                reordered = oracle_order(args.python, suite_args, work, env, kind, e, want) == got
-            counts = report_counts(line)
-            rows.append({"kind": kind, "expr": e, "want": len(want), "got": len(got), "missed": len(missed),
-                         "extra": len(extra), "reordered": reordered, "seconds": round(elapsed, 2),
-                         "skipped": counts["skipped"], "learned": counts["learned"],
-                         "imported": counts["imported"], "total": counts["total"], "report": line})
-            if missed or extra or (got != want and not reordered):
-                failures += 1
-                print(f"MISMATCH -{kind} {e!r}: missed {missed[:5]} extra {extra[:5]}")
+        for i, e in enumerate(exprs):
+            row, failed = check_expression(args, suite_args, work, env, oracle, kind, e)
+            row["narrow"] = kind == "k" and i >= len(keywords) - n_narrow
+            rows.append(row)
+            failures += failed
+    write_summary(args, rows, failures, oracle, report, start)
+
+
+def write_summary(args: argparse.Namespace, rows: list[dict], failures: int, oracle: dict, report: list[str],
+                  start: float) -> None:
     # The plugin must have acted: some run after the learning run skipped a file.
     skipping_runs = sum(1 for r in rows if (r["skipped"] or 0) > 0)
     learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
     learn_counts = report_counts(next((l for l in report if active(l)), ""))
-    summary = {"command": " ".join(["python", "benchmarks/real/verify_real.py", *sys.argv[1:]]), "suite": args.suite, "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package, "by_path": args.by_path,
-               "items": len(oracle["all"]), "expressions": len(rows),
+    summary = {"command": " ".join(["python", "benchmarks/real/verify_real.py", *sys.argv[1:]]), "suite": args.suite,
+               "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package,
+               "by_path": args.by_path, "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
                "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
-               "plugin_acted": skipping_runs > 0,
+               "plugin_acted": skipping_runs > 0, **narrow_summary(rows),
                "minutes": round((time.perf_counter() - start) / 60, 1),
                "learning_run": report, "learning_run_skipped": learn_counts["skipped"],
                "learning_run_learned": learn_counts["learned"], "rows": rows}
