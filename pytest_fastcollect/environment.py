@@ -362,6 +362,20 @@ def confcutdir(config: pytest.Config) -> str:
     return os.path.abspath(str(cut)) if cut else ""
 
 
+def unscoped_outside_rootdir(config: pytest.Config, scan: Dict[str, Any]) -> Optional[str]:
+    """pytest < 9.1 gives a conftest outside the rootdir an empty base node ID:
+    once loaded, its fixtures reach every item collected after it, below the
+    rootdir too (an order the model does not follow). With a collection root
+    outside the rootdir there, only learned items decide."""
+    if scan.get("node_scoped_conftests"):
+        return None
+    rootdir = os.path.join(os.path.abspath(str(config.rootpath)), "")
+    for root in scan.get("roots", []):
+        if not os.path.join(os.path.abspath(root), "").startswith(rootdir):
+            return f"pytest < 9.1: conftests under {root} (outside the rootdir) reach every item"
+    return None
+
+
 def _conftest_dirs_read(config: pytest.Config) -> Callable[[str], bool]:
     """Is a conftest.py in this directory one the core reads (walk.cpp): at or
     below a collection root, or in a root's ancestors up to the confcutdir?

@@ -336,16 +336,20 @@ def per_group(func: ast.FunctionDef, items: str, module: Dict[str, ast.AST], con
 
 
 def module_constants(tree_body: List[ast.stmt]) -> Set[str]:
-    """Module-level names a hook may read: imports, and names bound exactly
-    once, to a literal, that no function or statement of the module changes
-    (a mutating method call, a global statement, a subscript store)."""
+    """Module-level names a hook may read without reading state other
+    modules' collection can change: pytest (and names imported from it),
+    and names bound exactly once, to a literal, that no function or
+    statement of the module changes (a mutating method call, a global
+    statement, a subscript store). Other imports are not: an imported
+    module's attributes may be filled by test modules' imports."""
     counts: Dict[str, int] = {}
     literal: Set[str] = set()
     names: Set[str] = set()
     for stmt in tree_body:
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            for a in stmt.names:
-                names.add((a.asname or a.name).split(".")[0])
+        if isinstance(stmt, ast.Import):
+            names.update(a.asname or a.name for a in stmt.names if a.name == "pytest")
+        elif isinstance(stmt, ast.ImportFrom) and stmt.module in ("pytest", "_pytest") and not stmt.level:
+            names.update(a.asname or a.name for a in stmt.names if a.name != "*")
         elif isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
             n = stmt.targets[0].id
             counts[n] = counts.get(n, 0) + 1

@@ -26,7 +26,11 @@ import ast
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Set, Tuple
 
+import builtins
+
 from pytest_fastcollect.hooks import Condition, _dotted, _loop_targets, _root_name
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 HOOK = "pytest_collection_modifyitems"
 
@@ -111,25 +115,32 @@ class AfterReader:
     """Lists how code after deselection may cross files (see the module's doc)."""
 
     def __init__(self, func: ast.FunctionDef, items_name: str, module: Dict[str, ast.AST],
-                 conds: Dict[int, Tuple[Condition, ...]], depth: int = 0) -> None:
+                 conds: Dict[int, Tuple[Condition, ...]], depth: int = 0,
+                 constants: Optional[Set[str]] = None) -> None:
         self.func = func
         self.module = module
         self.conds = conds
         self.depth = depth
+        self.constants = constants or set()
         self.crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
         args = [a.arg for a in func.args.args + func.args.kwonlyargs]
         self.lists: Set[str] = {items_name} if items_name in args else set()  # names of the item list itself
         self.elements: Set[str] = set()  # names bound to one of its items
         self.subsets: Set[str] = set()  # local lists holding only its items
         self.state_roots = {"self", "session", "cls"} & set(args) | self._globals()
+        # Names read without outliving the call: its own, builtins, pytest, and
+        # the module's functions, classes and constants (when it was read from
+        # its module). Any other name (a module-level set another hook fills,
+        # an imported module's attribute) is state.
+        local = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        local |= {a.arg for a in ast.walk(func) if isinstance(a, ast.arg)}
+        self.own_names = local | _BUILTIN_NAMES | {"pytest"} | set(module) | self.constants
 
     def fail(self, why: str, node: ast.AST) -> None:
         self.crossings.append((f"after -k/-m {why} (line {getattr(node, 'lineno', '?')})",
                                self.conds.get(id(node), ())))
 
     def run(self) -> List[Tuple[str, Tuple[Condition, ...]]]:
-        if not self.lists:
-            return []
         for _ in range(3):  # aliases, elements and subsets settle in a few passes
             before = (len(self.lists), len(self.elements), len(self.subsets))
             self._bind_names()
@@ -149,10 +160,16 @@ class AfterReader:
         return out
 
     def _is_list(self, node: ast.AST) -> bool:
-        return isinstance(node, ast.Name) and node.id in self.lists
+        """The item list: its parameter (or a name for it), or `session.items`
+        (the same list, reached through any session)."""
+        if isinstance(node, ast.Name):
+            return node.id in self.lists
+        return isinstance(node, ast.Attribute) and node.attr == "items" and _dotted(node.value).split(".")[-1] == "session"
 
     def subset(self, node: ast.AST) -> bool:
         """Does this expression give a list of the item list's own items?"""
+        if self._is_list(node):
+            return True
         if isinstance(node, ast.Name):
             return node.id in self.lists or node.id in self.subsets
         if isinstance(node, ast.Subscript):
@@ -231,6 +248,8 @@ class AfterReader:
                 self.fail("adds items that -k/-m did not select", node)
         elif isinstance(node, ast.Assign):
             for t in node.targets:
+                if isinstance(t, ast.Attribute) and self._is_list(t) and not self.subset(node.value):
+                    self.fail("rebinds session.items to items -k/-m did not select", node)
                 if isinstance(t, ast.Subscript) and self._is_list(t.value):
                     ok = self.subset(node.value) if isinstance(t.slice, ast.Slice) else self.element(node.value)
                     if not ok:
@@ -241,7 +260,7 @@ class AfterReader:
             return
         given = [a for a in node.args if self.subset(a) and not isinstance(a, ast.Starred)]
         given += [k.value for k in node.keywords if self.subset(k.value)]
-        if not any(isinstance(a, ast.Name) and a.id in self.lists for a in given):
+        if not any(self._is_list(a) for a in given):
             return
         func = node.func
         if isinstance(func, ast.Name) and func.id in _READING_CALLS:
@@ -300,6 +319,9 @@ class AfterReader:
     def _state_read(self, node: ast.AST) -> str:
         roots = {id(n.value) for n in ast.walk(node) if isinstance(n, ast.Attribute)}
         for n in ast.walk(node):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id not in self.own_names \
+                    and n.id not in self.state_roots:
+                return n.id
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in self.state_roots \
                     and id(n) not in roots:
                 return n.id

@@ -36,9 +36,10 @@ CROSS_ITEM_HOOKS = (
     "pytest_itemcollected",
     "pytest_generate_tests",
     "pytest_collection",
+    # Sees the items -k/-m selected (the same with or without skipped files),
+    # but may add to session.items: read like code after deselection.
+    "pytest_collection_finish",
 )
-# (pytest_collection_finish sees the items after -k/-m deselected the rest:
-# the same items with or without skipped files.)
 
 _REORDER = {"sort", "reverse"}
 _MUTATORS = {"append", "add", "extend", "update", "insert", "setdefault", "pop", "popitem", "remove",
@@ -186,10 +187,12 @@ class _Reader:
     """Walks one hook function and lists its crossings (none: every shape is known per item)."""
 
     def __init__(self, func: ast.FunctionDef, hook: str, conds: Dict[int, Tuple[Condition, ...]],
-                 items_name: str = "items", module: Optional[Dict[str, ast.AST]] = None, depth: int = 0) -> None:
+                 items_name: str = "items", module: Optional[Dict[str, ast.AST]] = None, depth: int = 0,
+                 module_changed: Optional[Set[str]] = None) -> None:
         self.func = func
         self.hook = hook
         self.conds = conds
+        self.module_changed = module_changed or set()  # module-level names some function of the module changes
         self.module = module or {}
         self.depth = depth
         self.crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
@@ -214,6 +217,9 @@ class _Reader:
             if isinstance(node, (ast.Global, ast.Nonlocal)):
                 for name in node.names:
                     outliving.setdefault(name, node)
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in self.module_changed \
+                    and node.id not in self.local:
+                outliving.setdefault(node.id, node)  # filled by another hook (pytest_collectreport, ...)
             if isinstance(node, (ast.Yield, ast.YieldFrom)) and self.hook != "pytest_collection_modifyitems":
                 self.fail("wraps the hook", node)
             if isinstance(node, ast.Attribute) and node.attr == "items" and self.session \
@@ -458,21 +464,26 @@ def _conditions_for(func: ast.AST) -> Dict[int, Tuple[Condition, ...]]:
 
 def _summarize_node(func: ast.FunctionDef, hook: str, items_name: str = "items",
                     module: Optional[Dict[str, ast.AST]] = None, depth: int = 0,
-                    flags: Optional[Any] = None, constants: Optional[Set[str]] = None) -> Summary:
+                    flags: Optional[Any] = None, constants: Optional[Set[str]] = None,
+                    module_changed: Optional[Set[str]] = None) -> Summary:
     conds = _conditions_for(func)
+    if hook == "pytest_collection_finish":  # sees the selected items: only adding to them crosses
+        from pytest_fastcollect import hook_phases
+
+        return Summary(hook_phases.AfterReader(func, "", module or {}, conds, depth, constants).run())
     if hook != "pytest_collection_modifyitems" or flags is None:
-        return Summary(_Reader(func, hook, conds, items_name, module, depth).run())
+        return Summary(_Reader(func, hook, conds, items_name, module, depth, module_changed).run())
     from pytest_fastcollect import hook_phases  # (it reads with this module's helpers)
 
     crossings: List[Tuple[str, Tuple[Condition, ...]]] = []
     for phase, part in hook_phases.phases(func, flags):
         if phase == hook_phases.BEFORE:
-            found = _Reader(part, hook, conds, items_name, module, depth).run()
+            found = _Reader(part, hook, conds, items_name, module, depth, module_changed).run()
             if found and _per_group(part, items_name, module or {}, constants or set()):
                 found = []  # rebuilds items one module or class at a time (groups.py)
             crossings += found
         else:
-            crossings += hook_phases.AfterReader(part, items_name, module or {}, conds, depth).run()
+            crossings += hook_phases.AfterReader(part, items_name, module or {}, conds, depth, constants).run()
     return Summary(crossings)
 
 
@@ -717,6 +728,31 @@ class HookReading:
         return marks_added(self.func, self.start, self.module, self.bound, config)
 
 
+def module_changed(tree: ast.Module) -> Set[str]:
+    """Module-level names that a function of the module changes: declared
+    `global`, or changed in place by a function that does not bind them."""
+    out: Set[str] = set()
+    for func in ast.walk(tree):
+        if not isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        local = {a.arg for a in ast.walk(func.args) if isinstance(a, ast.arg)}
+        local |= {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        for node in ast.walk(func):
+            if isinstance(node, ast.Global):
+                out.update(node.names)
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
+                root = _root_name(node.func.value)
+                if root and root not in local:
+                    out.add(root)
+            elif isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+                targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
+                for t in targets:
+                    root = _root_name(t) if isinstance(t, (ast.Attribute, ast.Subscript)) else ""
+                    if root and root not in local:
+                        out.add(root)
+    return out
+
+
 def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
     """Every module-level hook of `names` in a conftest or plugin source."""
     try:
@@ -729,6 +765,7 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
     from pytest_fastcollect.groups import module_constants
 
     constants = module_constants(tree.body) | {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    changed = module_changed(tree)
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             module[node.name] = node
@@ -742,7 +779,8 @@ def read_module(source: str, names: Tuple[str, ...]) -> Dict[str, HookReading]:
             from pytest_fastcollect.hook_phases import decorator_flags
 
             flags = decorator_flags(func)
-        summary = _summarize_node(func, name, "items", module, flags=flags, constants=constants)  # type: ignore[arg-type]
+        summary = _summarize_node(func, name, "items", module, flags=flags, constants=constants,  # type: ignore[arg-type]
+                                  module_changed=changed)
         start = {"item"} if name == "pytest_itemcollected" else {"items"}
         out[name] = HookReading(summary, func, module, module_bound, start)
     return out
@@ -782,8 +820,7 @@ def cross_item_hook(
             module = getattr(impl.function, "__module__", "") or ""
             code = getattr(impl.function, "__code__", None)
             filename = getattr(code, "co_filename", "")
-            plugin_file = getattr(impl.plugin, "__file__", None) if isinstance(impl.plugin, ModuleType) else None
-            if is_ours(module) or (isinstance(plugin_file, str) and os.path.abspath(plugin_file) in conftests):
+            if is_ours(module) or _read_from_file(impl, name, conftests):
                 continue  # a conftest's own hook: read from its file above
             try:
                 source = inspect.getsource(impl.function)
@@ -793,6 +830,24 @@ def cross_item_hook(
             if why:
                 return f"{_where(impl.plugin_name, filename, config)}: {name} {why}"
     return None
+
+
+def _read_from_file(impl: Any, hook: str, conftests: Dict[str, Dict[str, HookReading]]) -> bool:
+    """Is this registered implementation the conftest's own top-level def
+    that was read from its file (not a hook it imported, defined under an
+    `if`, or a plugin object it registered)?"""
+    plugin_file = getattr(impl.plugin, "__file__", None) if isinstance(impl.plugin, ModuleType) else None
+    if not isinstance(plugin_file, str):
+        return False
+    reading = conftests.get(os.path.abspath(plugin_file), {}).get(hook)
+    code = getattr(impl.function, "__code__", None)
+    if reading is None or reading.func is None or code is None:
+        return False
+    if os.path.abspath(code.co_filename) != os.path.abspath(plugin_file):
+        return False
+    func = reading.func
+    first = min([func.lineno, *(d.lineno for d in getattr(func, "decorator_list", []))])  # type: ignore[attr-defined]
+    return code.co_firstlineno == first
 
 
 def _per_group(func: ast.FunctionDef, items: str, module: Dict[str, ast.AST], constants: Set[str]) -> bool:
@@ -827,6 +882,13 @@ def static_marks(config: pytest.Config, conftests: Dict[str, Dict[str, HookReadi
         if marks is not None:
             out[path] = sorted(marks)
     return out
+
+
+def adding_nothing(config: pytest.Config, conftests: Dict[str, Dict[str, HookReading]], hook: str) -> List[str]:
+    """The conftests whose `hook` (one that sees the items -k/-m selected)
+    can add nothing to them in this session."""
+    return sorted(path for path, readings in conftests.items()
+                  if hook in readings and not active_crossing(readings[hook].summary, config))
 
 
 def _where(plugin: str, filename: str, config: pytest.Config) -> str:

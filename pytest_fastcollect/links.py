@@ -27,6 +27,7 @@ names the same object in another process.
 from __future__ import annotations
 
 import ast
+import builtins
 import collections
 import re
 import sys
@@ -34,6 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 CONTAINERS = (list, dict, set, bytearray, collections.deque)
+_NESTED = (list, dict, set, tuple, collections.deque)
+_BUILTIN_NAMES = frozenset(dir(builtins))
 _MUTATORS = {"append", "add", "extend", "update", "insert", "setdefault", "pop", "popitem", "remove", "discard",
              "clear", "appendleft", "extendleft", "sort", "reverse", "rotate", "difference_update",
              "intersection_update", "symmetric_difference_update", "__setitem__", "__delitem__", "__iadd__"}
@@ -44,36 +47,79 @@ _READERS = {"parametrize", "param", "fixture", "usefixtures", "list", "tuple", "
             "print", "format", "join", "skipif", "xfail", "filterwarnings", "bool", "hash", "id"}
 
 
-def _shallow(value: Any) -> Any:
-    """What a change of the container shows in: its items' identities."""
-    if isinstance(value, dict):
-        return (len(value), hash(tuple(map(id, value))), hash(tuple(map(id, value.values()))))
-    if isinstance(value, (set, frozenset)):
-        return (len(value), sum(map(id, value)))
+def _content(value: Any, depth: int = 2, budget: Optional[List[int]] = None) -> Any:
+    """What a change of the container shows in: its items' identities, and
+    the content of the containers it holds, two levels down (a dict inside
+    a shared list changed in place). Past the budget, a value equal to
+    nothing: the container is taken as changed."""
+    budget = budget if budget is not None else [50000]
     if isinstance(value, bytearray):
         return bytes(value)
-    return (len(value), hash(tuple(map(id, value))))
+    items = list(value.items()) if isinstance(value, dict) else list(value)
+    budget[0] -= len(items)
+    if budget[0] < 0:
+        return object()
+    if isinstance(value, (set, frozenset)):
+        return (len(items), frozenset(map(id, items)))
+    flat = [x for pair in items for x in pair] if isinstance(value, dict) else items
+    inner = tuple(_content(v, depth - 1, budget) for v in flat if depth > 0 and isinstance(v, _NESTED))
+    return (len(items), tuple(map(id, flat)), inner)
 
 
 def _is_iterator(value: Any) -> bool:
     return hasattr(type(value), "__next__")
 
 
+def _plain_object(value: Any) -> bool:
+    """An instance with its own attributes (a registry object), not a module,
+    class, function or container."""
+    return hasattr(value, "__dict__") and not isinstance(
+        value, (type(sys), type, CONTAINERS, _NESTED, type(_plain_object), type(len), property, staticmethod,
+                classmethod))
+
+
+def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> Iterable[Tuple[str, Any]]:
+    """(name, container) for the containers a namespace holds, and those one
+    attribute inside the plain objects it holds (`REG.names` of a registry)
+    or inside the project's modules it holds (`myproj.BACKENDS`, read as
+    `myproj.BACKENDS`): `project(module)` tells which modules are."""
+    for name, value in list(namespace.items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, CONTAINERS):
+            yield name, value
+        elif isinstance(value, type(sys)):
+            if project is not None and project(value):
+                for attr, inner in list(vars(value).items()):
+                    if isinstance(inner, CONTAINERS) and not attr.startswith("__"):
+                        yield f"{name}.{attr}", inner
+        elif _plain_object(value):
+            try:
+                attrs = list(vars(value).items())
+            except TypeError:
+                continue
+            for attr, inner in attrs:
+                if isinstance(inner, CONTAINERS):
+                    yield f"{name}.{attr}", inner
+
+
 @dataclass
 class Watch:
-    """Watches the containers test modules hold, in windows: one per test
-    module, from the start of its collection to the start of the next
-    module's (its classes and items are collected in between).
+    """Watches the containers test modules hold (in their namespace, or one
+    attribute inside an object there), in windows: one per test module, from
+    the start of its collection to the start of the next module's (its
+    classes and items are collected in between).
 
-    A container's shallow content is taken when a test module's namespace
-    first shows it (before the module's items are made), or, for the
-    containers of the project's own modules (below `project_dirs`, not test
-    modules), when the module is first seen loaded at a window's start: a
-    registry that test classes fill (`__init_subclass__`, decorators). It is
-    compared again when a test module shows it (the first or a further
-    one), and at the close of every window once two test modules hold it. A
-    change is put on the windows it happened in (all windows since the last
-    look, where it was not compared at every close)."""
+    A container's content is taken when a test module first shows it (before
+    the module's items are made), or, for the containers of the project's own
+    modules (below `project_dirs`, not test modules), when the module is first
+    seen loaded at a window's start: a registry that test classes fill
+    (`__init_subclass__`, decorators). It is compared again when a test module
+    shows it (the first or a further one), and at the close of every window
+    once two test modules hold it. A change is put on the windows it happened
+    in (all windows since the last look, where it was not compared at every
+    close). A project module first seen loaded after a window may have been
+    changed in it before the first look: that window counts as a change."""
 
     project_dirs: Tuple[str, ...] = ()  # each ends with a separator
     site_dirs: Tuple[str, ...] = ()  # of them, the collection roots' anchors (may be in site-packages)
@@ -83,7 +129,10 @@ class Watch:
     known: Dict[int, Tuple[Any, int]] = field(default_factory=dict)  # id -> (content, window it was taken in)
     holders: Dict[int, int] = field(default_factory=dict)  # id -> test module namespaces that showed it
     changed_by: Dict[int, Set[str]] = field(default_factory=dict)  # id -> modules whose windows changed it
-    _shared: Set[int] = field(default_factory=set)  # held by two or more test modules: compared at each close
+    loaded_in: Dict[int, int] = field(default_factory=dict)  # id -> the window its project module loaded in
+    # Compared at each close: held by two or more test modules, or a project
+    # module's held by one.
+    _shared: Set[int] = field(default_factory=set)
     # Taken before any test module showed it (a project module's): a change
     # made by its first holder's own import shows in the first comparison.
     prior: Set[int] = field(default_factory=set)
@@ -94,17 +143,28 @@ class Watch:
         """Closes the current window (None: the last one, collection over)."""
         if self.windows:
             for key in self._shared:
-                self._compare(key)
+                self._compare(key, at_close=True)
         self._project_modules()
         if path is not None:
             self.windows.append(path)
 
-    def _compare(self, key: int) -> None:
+    def _compare(self, key: int, at_close: bool = False) -> None:
+        """Puts a change since the last look on the windows since; a look at
+        a window's close leaves that window out of the next change's."""
         content, since = self.known[key]
-        now = _shallow(self.held[key])
+        now = _content(self.held[key])
         if now != content:
             self.changed_by.setdefault(key, set()).update(self.windows[max(since, 0):])
-        self.known[key] = (now, len(self.windows) - 1)
+        self.known[key] = (now, len(self.windows) if at_close else len(self.windows) - 1)
+
+    def project(self, module: Any) -> bool:
+        """One of the project's own modules (not a test module)?"""
+        file = getattr(module, "__file__", None)
+        if not self.project_dirs or not isinstance(file, str) or file in self.test_files \
+                or not file.startswith(self.project_dirs):
+            return False
+        # (A virtualenv inside the project is not the project.)
+        return file.startswith(self.site_dirs) or ("site-packages" not in file and "dist-packages" not in file)
 
     def _project_modules(self) -> None:
         """The project's modules loaded since the last look: their containers."""
@@ -114,40 +174,39 @@ class Watch:
         fresh = loaded[self._modules_seen:] if len(loaded) >= self._modules_seen else loaded
         self._modules_seen = len(loaded)
         for module in fresh:
-            file = getattr(module, "__file__", None)
-            if not isinstance(file, str) or id(module) in self._tracked or file in self.test_files \
-                    or not file.startswith(self.project_dirs):
+            if id(module) in self._tracked or not self.project(module):
                 continue
-            if not file.startswith(self.site_dirs) and ("site-packages" in file or "dist-packages" in file):
-                continue  # a venv inside the project
             self._tracked.add(id(module))
             namespace = getattr(module, "__dict__", None)
-            for name, value in list(namespace.items()) if isinstance(namespace, dict) else []:
-                if not name.startswith("__") and isinstance(value, CONTAINERS) and id(value) not in self.held:
+            for _, value in containers_of(namespace) if isinstance(namespace, dict) else []:
+                if id(value) not in self.held:
                     self.held[id(value)] = value
                     self.holders[id(value)] = 0
-                    self.known[id(value)] = (_shallow(value), len(self.windows) - 1)
+                    self.known[id(value)] = (_content(value), len(self.windows) - 1)
+                    if self.windows:
+                        self.loaded_in[id(value)] = len(self.windows) - 1
 
     def track(self, module: Any) -> None:
         """A test module's namespace, once, before its items are made."""
         if id(module) in self._tracked:
             return
         self._tracked.add(id(module))
-        for name, value in list(vars(module).items()):
-            if name.startswith("__") or not isinstance(value, CONTAINERS):
-                continue
+        self._project_modules()  # loaded by this module's import (maybe changed by it already)
+        for _, value in containers_of(vars(module), self.project):
             key = id(value)
             if key not in self.held:
                 self.held[key] = value
                 self.holders[key] = 1
-                self.known[key] = (_shallow(value), len(self.windows) - 1)
+                self.known[key] = (_content(value), len(self.windows) - 1)
                 continue
             if self.holders[key] == 0:
                 self.prior.add(key)
+                if key in self.loaded_in:  # loaded (and maybe changed) in a window before the first look
+                    self.changed_by.setdefault(key, set()).add(self.windows[self.loaded_in[key]])
             self.holders[key] += 1
             self._compare(key)
-            if self.holders[key] == 2:
-                self._shared.add(key)
+            if self.holders[key] == 2 or key in self.prior:
+                self._shared.add(key)  # compared at every close from now on
 
 
 def _module_level(tree: ast.Module) -> Iterable[ast.AST]:
@@ -238,10 +297,24 @@ def module_writes(source: str) -> Tuple[Set[str], Set[str]]:
     return changed, attrs
 
 
-def module_stores(source: str) -> Optional[Set[str]]:
-    """The root names of what the module-level code changes in place
-    (attribute or subscript targets of assignments and del, augmented
-    assignment targets): the core's FileFacts.stores. None: unreadable."""
+_CHANGING = {"append", "extend", "insert", "add", "update", "setdefault", "sort", "reverse", "discard", "pop",
+             "popitem", "remove", "clear", "appendleft", "extendleft", "__setitem__", "__delitem__", "rotate",
+             "difference_update", "intersection_update", "symmetric_difference_update"}
+
+
+def _store_name(target: ast.AST) -> str:
+    """NAME for a change of the object NAME holds (`NAME[0] = v`, `NAME.a = v`),
+    "*NAME" for one reached through it (`NAME[0]["k"] = v`, `NAME.a.b = v`)."""
+    inner = target.value if isinstance(target, (ast.Attribute, ast.Subscript)) else target
+    return ("" if isinstance(inner, ast.Name) else "*") + _root(target)
+
+
+def module_stores(source: str) -> Optional[Tuple[Set[str], Dict[str, int]]]:
+    """(what the module-level code changes in place, as the core's
+    FileFacts.stores: attribute or subscript targets of assignments and
+    del, augmented assignment targets, in-place methods called as
+    statements; how many times each module-level name is bound). None:
+    unreadable."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -252,42 +325,118 @@ def module_stores(source: str) -> Optional[Set[str]]:
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for t in targets:
                 for e in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
-                    if isinstance(e, (ast.Attribute, ast.Subscript)) or isinstance(node, ast.AugAssign):
-                        out.add(_root(e))
+                    if isinstance(e, (ast.Attribute, ast.Subscript)):
+                        out.add(_store_name(e))
+                    elif isinstance(node, ast.AugAssign) and isinstance(e, ast.Name):
+                        out.add(e.id)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, ast.Attribute) and node.value.func.attr in _CHANGING:
+            out.add(_store_name(node.value.func))
     out.discard("")
+    out.discard("*")
+    bindings: Dict[str, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            bindings[node.id] = bindings.get(node.id, 0) + 1
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for a in node.names:
+                name = (a.asname or a.name).split(".")[0]
+                bindings[name] = bindings.get(name, 0) + 1
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bindings[node.name] = bindings.get(node.name, 0) + 1
+    return out, bindings
+
+
+def _plain_code(func: Any) -> bool:
+    """A setter that touches nothing but its arguments (and builtins)."""
+    import dis
+
+    code = getattr(func, "__code__", None)
+    if code is None:
+        return False
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("STORE_GLOBAL", "DELETE_GLOBAL", "LOAD_DEREF", "STORE_DEREF", "LOAD_CLASSDEREF",
+                          "LOAD_NAME", "STORE_NAME", "IMPORT_NAME"):
+            return False
+        if ins.opname == "LOAD_GLOBAL" and ins.argval not in _BUILTIN_NAMES:
+            return False
+    return True
+
+
+def _plain_setters(value: Any) -> bool:
+    """Setting an attribute or an item of this object changes only the object:
+    its class (beyond builtins) defines no setter that reaches anything else."""
+    for cls in type(value).__mro__:
+        if cls.__module__ == "builtins":
+            continue
+        for name, attr in list(vars(cls).items()):
+            if name in ("__setattr__", "__setitem__", "__delattr__", "__delitem__", "__set_name__") \
+                    and not _plain_code(attr):
+                return False
+            fset = getattr(attr, "fset", None) if isinstance(attr, property) else None
+            if fset is not None and not _plain_code(fset):
+                return False
+            if hasattr(type(attr), "__set__") and not isinstance(attr, property):
+                return False  # another data descriptor
+    return True
+
+
+def _reachable(value: Any, depth: int = 3, budget: Optional[List[int]] = None) -> List[Any]:
+    """The object and the objects its containers hold, a few levels down."""
+    budget = budget if budget is not None else [20000]
+    out = [value]
+    if depth == 0 or budget[0] <= 0:
+        return out
+    if isinstance(value, dict):
+        inner = [*value.keys(), *value.values()]
+    elif isinstance(value, (list, tuple, set, frozenset, collections.deque)):
+        inner = list(value)
+    else:
+        inner = []
+    budget[0] -= len(inner)
+    for v in inner:
+        if not isinstance(v, _IMMUTABLE_LEAVES):
+            out.extend(_reachable(v, depth - 1, budget))
     return out
 
 
-_IMMUTABLE = (int, float, complex, str, bytes, bool, tuple, frozenset, type(None))
+_IMMUTABLE_LEAVES = (int, float, complex, str, bytes, bool, type(None))
 
 
 def _stored_objects(module: Any, path: str) -> Optional[List[Any]]:
-    """The mutable objects the module's top-level code changes in place, or
-    None when one of them is a module or not found (never its own)."""
+    """The objects the module's top-level code may change in place (each
+    stored name's object and what its containers hold), or None when one
+    of them is never its own: reached through another (`*NAME`), a module,
+    bound more than once, or with setters that reach further."""
     try:
         with open(path, "rb") as f:
-            names = module_stores(f.read().decode("utf-8", "replace"))
+            read = module_stores(f.read().decode("utf-8", "replace"))
     except OSError:
         return None
-    if names is None:
+    if read is None:
         return None
+    names, bindings = read
     namespace = vars(module)
-    out = []
+    out: List[Any] = []
     for name in names:
-        if name not in namespace or isinstance(namespace[name], type(sys)):
+        if name.startswith("*") or name not in namespace or bindings.get(name, 0) != 1:
             return None
-        if not isinstance(namespace[name], _IMMUTABLE):
-            out.append(namespace[name])
+        value = namespace[name]
+        if isinstance(value, (type(sys), type)) or not _plain_setters(value):
+            return None
+        out.extend(v for v in _reachable(value) if not isinstance(v, _IMMUTABLE_LEAVES))
     return out
 
 
 def own_changers(candidates: Dict[str, Any]) -> Set[str]:
     """Of these test modules (path -> module), the ones that change in place
     only objects no other module holds (`iris = load_iris(); iris.data =
-    ...`): not in another module's namespace, nor one level inside one of
-    its containers (a helper's cache). Skipping such a module changes
-    nothing the others see. An object reached some other way is not seen
-    here (docs/design.md)."""
+    ...`): each stored name bound once, by this module, to an object whose
+    setters reach nothing else, and neither it nor what its containers hold
+    found in another module's namespace, nor one level inside one of its
+    containers (a helper's cache). Skipping such a module changes nothing
+    the others see. An object reached some other way is not seen here
+    (docs/design.md)."""
     stored: Dict[str, List[Any]] = {}
     for path, module in candidates.items():
         objects = _stored_objects(module, path)
@@ -303,7 +452,7 @@ def own_changers(candidates: Dict[str, Any]) -> Set[str]:
             continue
         for value in list(namespace.values()):
             inner = list(value.values()) if isinstance(value, dict) else \
-                list(value) if isinstance(value, (list, set, tuple)) and len(value) < 100000 else []
+                list(value) if isinstance(value, (list, set, tuple, frozenset)) and len(value) < 100000 else []
             for v in [value, *inner]:
                 if id(v) in wanted:
                     holders.setdefault(id(v), set()).add(id(other))
@@ -326,18 +475,22 @@ def owner_of(value: Any, test_modules: Set[str]) -> str:
 
 @dataclass
 class Links:
-    """Per test module: the modules it must be collected with, and why."""
+    """Per test module: the modules it must be collected with (when it is
+    imported), and why. The core imports them, transitively."""
 
     linked: Dict[str, Set[str]] = field(default_factory=dict)
     why: Dict[str, str] = field(default_factory=dict)  # module -> the first rule that linked it
 
+    def depend(self, module: str, on: Iterable[str], why: str) -> None:
+        others = set(on) - {module}
+        if others:
+            self.linked.setdefault(module, set()).update(others)
+            self.why.setdefault(module, why)
+
     def join(self, group: Iterable[str], why: str) -> None:
         members = set(group)
-        if len(members) < 2:
-            return
         for p in members:
-            self.linked.setdefault(p, set()).update(members - {p})
-            self.why.setdefault(p, why)
+            self.depend(p, members, why)
 
 
 # Module-level text that may set an attribute of an imported module (a
@@ -376,19 +529,23 @@ class _Sources:
 
 def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
     """The links between these test modules (path -> module object), from
-    what `watch` saw during collection and what their sources write."""
+    what `watch` saw during collection and what their sources write. A module
+    that holds an object depends on the modules that changed it; modules
+    that hold one iterator depend on each other."""
     holders: Dict[int, Dict[str, List[str]]] = {}  # id -> holder path -> names bound to it
     objects: Dict[int, Any] = {}
     module_holders: Dict[int, Set[str]] = {}  # id of a module object -> test modules holding it
     for path, module in modules.items():
-        for name, value in list(vars(module).items()):
-            if name.startswith("__"):
-                continue
-            if isinstance(value, type(sys)):
+        namespace = vars(module)
+        for name, value in list(namespace.items()):
+            if isinstance(value, type(sys)) and not name.startswith("__"):
                 module_holders.setdefault(id(value), set()).add(path)
-            elif _is_iterator(value) or isinstance(value, CONTAINERS):
+            elif _is_iterator(value) and not name.startswith("__"):
                 objects[id(value)] = value
                 holders.setdefault(id(value), {}).setdefault(path, []).append(name)
+        for name, value in containers_of(namespace, watch.project if watch is not None else None):
+            objects[id(value)] = value
+            holders.setdefault(id(value), {}).setdefault(path, []).append(name.split(".")[0])
     links = Links()
     shared = {k: h for k, h in holders.items() if len(h) > 1}
     sources = _Sources()
@@ -406,9 +563,9 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
         if key in shared and (watch is None or key not in watch.prior):
             # Not watched before its first holder's import: its source tells.
             changers |= {p for p, names in by_path.items() if sources.writes(p)[0] & ({"*"} | set(names))}
-        if changers and (key in shared or changers - set(by_path)):
-            links.join(set(by_path) | changers, f"shares {owner_of(value, test_files)}, which "
-                                                f"{', '.join(sorted(_short(p) for p in changers))} may change")
+        why = f"holds {owner_of(value, test_files)}, which {', '.join(sorted(_short(p) for p in changers))} may change"
+        for holder in by_path:
+            links.depend(holder, changers, why)
     _defined_in_tests(modules, holders, objects, links)
     _attribute_writers(modules, sources, module_holders, links)
     return links
@@ -428,8 +585,9 @@ def _defined_in_tests(modules: Dict[str, Any], holders: Dict[int, Dict[str, List
             owner = getattr(element, "__module__", None) if callable(element) else None
             path = by_name.get(owner) if isinstance(owner, str) else None
             if path is not None and path not in by_path:
-                links.join(set(by_path) | {path}, f"holds {getattr(element, '__qualname__', '?')} "
-                                                   f"defined in {_short(path)}")
+                for holder in by_path:
+                    links.depend(holder, {path}, f"holds {getattr(element, '__qualname__', '?')} "
+                                                 f"defined in {_short(path)}")
 
 
 def _written_module(namespace: Dict[str, Any], dotted: str) -> Tuple[Any, str]:
@@ -471,7 +629,8 @@ def _attribute_writers(modules: Dict[str, Any], sources: _Sources, module_holder
                     readers |= module_holders.get(id(package), set()) if package is not None else set()
                 if attr != "*":
                     readers |= {other for other, mod in modules.items() if attr in vars(mod)}
-                links.join(readers | {path}, f"{_short(path)} sets attributes of {target.__name__}")
+                for reader in readers:
+                    links.depend(reader, {path}, f"{_short(path)} sets attributes of {target.__name__}")
 
 
 def _short(path: str) -> str:

@@ -258,6 +258,7 @@ def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
 
 
 _HOOK_RULE = " defines hook pytest_collection_modifyitems (sees every item)"
+_FINISH_RULE = " defines hook pytest_collection_finish (sees every item)"
 _PROCESS_STATE = "changes process state at import"  # the core's kProcessState
 _GENERATE_RULE = ": defines hook pytest_generate_tests"
 
@@ -268,7 +269,7 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
     per item and only add known markers let the static model decide under
     them. True when the scan must run again with what was read."""
     learner = state.learner if scan_config.get("session_key") else None
-    hook_rule = any(reason.endswith(_HOOK_RULE) for _, reason in result["imported"])
+    hook_rule = any(reason.endswith((_HOOK_RULE, _FINISH_RULE)) for _, reason in result["imported"])
     again = False
     if "generate_gates" not in scan_config and any(
             reason.endswith(_GENERATE_RULE) for _, reason in result["imported"]):
@@ -288,6 +289,7 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         readings = hooks.read_conftests(list(result["conftests"]))
         cross = hooks.cross_item_hook(config, environment.known_module, readings) if learner is not None else None
         read = hooks.static_marks(config, readings) if hook_rule else {}
+        finish = hooks.adding_nothing(config, readings, "pytest_collection_finish") if hook_rule else []
     finally:
         if learner is not None:
             learner.recorder.paused = False
@@ -300,6 +302,9 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
             again = True
     if read and read != scan_config.get("read_hooks"):
         scan_config["read_hooks"] = read
+        again = True
+    if finish and finish != scan_config.get("read_finish"):
+        scan_config["read_finish"] = finish
         again = True
     return again
 
@@ -338,7 +343,8 @@ def decide(config: pytest.Config, state: State) -> None:
         state.index_dir = _index_dir(config, state)
         scan_config = environment.scan_config(config, state.index_dir, effects)
         # A plugin hook the static model cannot see: only learned items decide.
-        scan_config["static_unknown"] = effects.static_off or ""
+        scan_config["static_unknown"] = effects.static_off or environment.unscoped_outside_rootdir(
+            config, scan_config) or ""
         learning = bool(state.index_dir) and state.learner is not None
         if learning:
             assert state.learner is not None

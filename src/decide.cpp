@@ -49,7 +49,7 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-7")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
+  q.add(std::string_view("fastcollect-query-8")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
@@ -71,7 +71,8 @@ uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_
   q.add(static_cast<uint64_t>(cfg.patched_builtins.size()));
   for (const auto& b : cfg.patched_builtins) q.add(b);
   q.add(conftest_fp).add(cfg.static_unknown);
-  q.add(static_cast<uint64_t>(cfg.read_hooks.size()));
+  q.add(static_cast<uint64_t>(cfg.read_hooks.size())).add(static_cast<uint64_t>(cfg.read_finish.size()));
+  for (const auto& p : cfg.read_finish) q.add(p);
   for (const auto& [path, defs] : cfg.live_fixtures) {
     q.add(path).add(static_cast<uint64_t>(defs.size()));
     for (const auto& [name, fi] : defs) {
@@ -168,13 +169,15 @@ void Decider::set_conftests(std::vector<ConftestFile> conftests) {
   global_unknown_ = cfg_.static_unknown;
   for (size_t i = 0; i < conftests_.size() && filtering_ && global_unknown_.empty(); ++i) {
     const ConftestFile& c = conftests_[i];
+    std::set<std::string> read_names;
     auto read = cfg_.read_hooks.find(*c.path);
-    if (read == cfg_.read_hooks.end()) {
-      global_unknown_ = conftest_global_effect(*c.facts, *c.path, mc_);
-      continue;
+    if (read != cfg_.read_hooks.end()) {
+      read_names.insert("pytest_collection_modifyitems");
+      base_.maybe_marks.insert(base_.maybe_marks.end(), read->second.begin(), read->second.end());
     }
-    global_unknown_ = conftest_global_effect(*c.facts, *c.path, mc_, {"pytest_collection_modifyitems"});
-    base_.maybe_marks.insert(base_.maybe_marks.end(), read->second.begin(), read->second.end());
+    if (std::find(cfg_.read_finish.begin(), cfg_.read_finish.end(), *c.path) != cfg_.read_finish.end())
+      read_names.insert("pytest_collection_finish");  // adds nothing -k/-m did not select
+    global_unknown_ = conftest_global_effect(*c.facts, *c.path, mc_, read_names);
   }
 }
 
@@ -310,12 +313,12 @@ void Decider::decide(size_t k, const ModuleCase& m) {
   decide_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
 }
 
-// Test modules that share objects - one imports the other's base class, case
-// list or generator - are collected together: what collecting one does to the
-// shared objects can change the other's items (SciPy: two modules parametrize
-// with one itertools.product; whichever is collected first consumes it). The
-// links come from learned records. A linked group is skipped only when every
-// member is; otherwise its skipped members are imported too.
+// A learned record lists the test modules its module must be collected
+// with (links.py): one it imports names from, one whose collection changes
+// an object it reads (SciPy: two modules parametrize with one
+// itertools.product; whichever is collected first consumes it). An imported
+// module pulls in what it depends on, transitively; a module nothing
+// imported depends on stays skipped.
 void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
   const size_t n = files_.size();
   bool any_links = false;
@@ -323,29 +326,30 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
   if (!any_links) return;  // the common case: no map of paths on the warm path
   std::map<std::string, size_t> at;
   for (size_t k = 0; k < n; ++k) at.emplace((*paths_)[k], k);
-  std::vector<size_t> parent(n);
-  for (size_t k = 0; k < n; ++k) parent[k] = k;
-  std::function<size_t(size_t)> find = [&](size_t k) { return parent[k] == k ? k : parent[k] = find(parent[k]); };
+  std::vector<size_t> todo;
   for (size_t k = 0; k < n; ++k) {
+    if (!learned[k] || learned[k]->deps.empty()) continue;
+    grouped_[k] = 1;  // depends on other modules' decisions: not cached
+    for (const auto& dep : learned[k]->deps) {
+      auto it = at.find(dep.first);
+      if (it != at.end()) grouped_[it->second] = 1;
+    }
+    if (!files_[k].skip) todo.push_back(k);
+  }
+  while (!todo.empty()) {
+    const size_t k = todo.back();
+    todo.pop_back();
     if (!learned[k]) continue;
     for (const auto& dep : learned[k]->deps) {
       auto it = at.find(dep.first);
-      if (it == at.end()) continue;
-      grouped_[k] = grouped_[it->second] = 1;
-      parent[find(k)] = find(it->second);
+      if (it == at.end() || !files_[it->second].skip) continue;
+      FileDecision& f = files_[it->second];
+      f.skip = false;
+      f.reason = "linked when learned: imported test module " + files_[k].path + " depends on it";
+      f.learned_current = false;  // recorded again, as collected with the others
+      f.step = Step::CollectedTogether;
+      todo.push_back(it->second);
     }
-  }
-  std::map<size_t, std::string> imported_in;  // group root -> one imported member
-  for (size_t k = 0; k < n; ++k)
-    if (grouped_[k] && !files_[k].skip) imported_in.emplace(find(k), files_[k].path);
-  for (size_t k = 0; k < n; ++k) {
-    if (!grouped_[k] || !files_[k].skip) continue;
-    auto it = imported_in.find(find(k));
-    if (it == imported_in.end()) continue;
-    files_[k].skip = false;
-    files_[k].reason = "linked when learned with imported test module " + it->second;
-    files_[k].learned_current = false;  // recorded again, as collected with the others
-    files_[k].step = Step::CollectedTogether;
   }
 }
 

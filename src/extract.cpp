@@ -958,17 +958,24 @@ struct Body {
   std::vector<Import>* imports;  // module scope only
   bool module;
   std::vector<std::string>* stores = nullptr;  // the file's (FileFacts::stores), module and class bodies
+  std::vector<std::string>* assigned_calls = nullptr;  // the file's (FileFacts::assigned_calls), module level
 };
 
+void add_store(Body& s, std::string name) {
+  if (std::find(s.stores->begin(), s.stores->end(), name) == s.stores->end()) s.stores->push_back(std::move(name));
+}
+
 // An assignment, augmented assignment or del target that changes an object
-// in place: its root name goes to the file's stores.
+// in place: its root name goes to the file's stores ("*NAME" when the object
+// changed is reached through NAME: `NAME[0]["k"] = v`, `NAME.a.b = v`).
 void note_store(const Ctx& c, TSNode target, Body& s, bool augmented) {
   target = unparen(target);
   if (ts_node_is_null(target) || s.stores == nullptr) return;
   if (is(target, "attribute") || is(target, "subscript") || (augmented && is(target, "identifier"))) {
-    std::string root = is(target, "identifier") ? c.text(target) : leftmost_identifier(c, target);
-    if (std::find(s.stores->begin(), s.stores->end(), root) == s.stores->end()) s.stores->push_back(root);
-    return;
+    if (is(target, "identifier")) return add_store(s, c.text(target));
+    TSNode inner = unparen(field(c, target, is(target, "attribute") ? &Fields::object : &Fields::value));
+    const bool direct = !ts_node_is_null(inner) && is(inner, "identifier");
+    return add_store(s, (direct ? "" : "*") + leftmost_identifier(c, target));
   }
   if (is(target, "pattern_list") || is(target, "tuple_pattern") || is(target, "list_pattern") ||
       is(target, "tuple") || is(target, "list") || is(target, "expression_list")) {
@@ -1027,6 +1034,16 @@ void note_call_effects(Ctx& c, TSNode value, Body& s) {
   }
 }
 
+// `NAME = f(...)` (the value itself a call): f's root name, when not pytest's.
+void note_assigned_call(const Ctx& c, TSNode value, Body& s) {
+  value = unparen(value);
+  if (s.assigned_calls == nullptr || ts_node_is_null(value) || !is(value, "call")) return;
+  std::string root = leftmost_identifier(c, value);
+  if (root.empty()) root = "<expression>";
+  if (std::find(s.assigned_calls->begin(), s.assigned_calls->end(), root) == s.assigned_calls->end())
+    s.assigned_calls->push_back(root);
+}
+
 void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
   TSNode value = asg;
@@ -1040,6 +1057,7 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
     }
     value = right;
   }
+  if (!targets.empty()) note_assigned_call(c, value, s);
   for (TSNode t : targets) {
     note_store(c, t, s, false);
     std::vector<std::string> names;
@@ -1184,7 +1202,7 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool 
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false, s.stores};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false, s.stores, s.assigned_calls};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -1326,8 +1344,17 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
           std::vector<std::string> callee;
           static const std::set<std::string> mutators = {"append", "extend", "insert", "add", "update",
                                                          "setdefault", "sort", "reverse", "discard"};
-          if (dotted(c, field(c, e, &Fields::function), callee) && callee.size() == 2 && mutators.count(callee[1]))
+          const bool named = dotted(c, field(c, e, &Fields::function), callee);
+          if (named && callee.size() == 2 && mutators.count(callee[1]))
             b.box = true;  // on a call binding: a container method call
+          // An in-place method of an object: the object changes (through its root name, past one attribute).
+          static const std::set<std::string> changing = {"append", "extend", "insert", "add", "update", "setdefault",
+                                                         "sort", "reverse", "discard", "pop", "popitem", "remove",
+                                                         "clear", "appendleft", "extendleft", "__setitem__",
+                                                         "__delitem__", "rotate", "difference_update",
+                                                         "intersection_update", "symmetric_difference_update"};
+          if (named && s.stores != nullptr && callee.size() >= 2 && changing.count(callee.back()))
+            add_store(s, (callee.size() == 2 ? "" : "*") + callee[0]);
           s.bound->push_back(b);
           note_call_effects(c, e, s);
         }
@@ -1633,7 +1660,7 @@ FileFacts Extractor::extract(std::string_view source) {
   collect_aliases(c, root, 0);
   if (source.find("parametrize") != std::string_view::npos || source.find("params") != std::string_view::npos)
     collect_value_lists(c, root);
-  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true, &f.stores};
+  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true, &f.stores, &f.assigned_calls};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
   // sys.path under another name (`from sys import path`, `import sys as s`),

@@ -236,6 +236,7 @@ std::string encode_facts(const FileFacts& f) {
   put_bindings(w, f.bound);
   put_all(w, f.imports);
   w.ss(f.stores);
+  w.ss(f.assigned_calls);
   w.b(f.mentions_pluginmanager);
   w.b(f.mentions_sys_path);
   w.b(f.sets_dunder_name);
@@ -255,6 +256,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   f.bound = get_bindings(r);
   get_all(r, f.imports);
   f.stores = r.ss();
+  f.assigned_calls = r.ss();
   f.mentions_pluginmanager = r.b();
   f.mentions_sys_path = r.b();
   f.sets_dunder_name = r.b();

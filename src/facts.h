@@ -157,6 +157,11 @@ struct FileFacts {
   // (`lib.MODE = 1`, `CASES[0] = 2`, `CASES += [3]`, `del lib.X`). Another
   // module may hold the object (links.py).
   std::vector<std::string> stores;
+  // Callee roots of calls whose result a module-level statement assigns
+  // (`SQLITE = myproj.enable_sqlite()`): code that runs at import and may
+  // change what other modules see (the model decides test modules with it;
+  // resolution does not: such a call rebinds only its target).
+  std::vector<std::string> assigned_calls;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
   bool mentions_sys_path = false;       // source text names sys.path (may change where imports are found)
   // Source text may set some object's __name__ (`f.__name__ = ...`, or the

@@ -27,7 +27,7 @@ const std::set<std::string>& harmless_hooks() {
       "pytest_fixture_post_finalizer", "pytest_sessionstart", "pytest_sessionfinish", "pytest_unconfigure",
       "pytest_ignore_collect", "pytest_collectreport", "pytest_warning_recorded", "pytest_keyboard_interrupt",
       "pytest_exception_interact", "pytest_enter_pdb", "pytest_leave_pdb", "pytest_markeval_namespace",
-      "pytest_deselected", "pytest_collection_finish", "pytest_internalerror"};
+      "pytest_deselected", "pytest_internalerror"};
   return s;
 }
 
@@ -90,12 +90,12 @@ int module_bindings(const FileFacts& f, const std::string& name) {
 // assignments of literals or displays, no import or star import): changing
 // it in place changes nothing another module holds.
 static bool own_object(const FileFacts& f, const std::string& name) {
-  if (star_imports(f)) return false;
+  if (star_imports(f) || name.empty() || name[0] == '*') return false;  // *NAME: reached through NAME
   for (const auto& imp : f.imports)
     if (imp.bound == name) return false;
   bool made = false;
   for (const auto& b : f.bound) {
-    if (b.name != name) continue;
+    if (b.name != name || (b.call && b.box)) continue;  // (NAME.append(...) is the change itself)
     if (b.call || !(b.box || b.literal)) return false;
     made = true;
   }
@@ -1207,7 +1207,8 @@ static std::string unscoped_conftest(const std::string& path, const std::string&
 static std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool resolving) {
   std::string w = process_state_write(f);
   for (size_t i = 0; i < f.stores.size() && w.empty(); ++i)
-    if (!own_object(f, f.stores[i])) w = std::string(kProcessState) + " (changes '" + f.stores[i] + "' in place)";
+    if (!own_object(f, f.stores[i]))
+      w = std::string(kProcessState) + " (changes '" + f.stores[i].substr(f.stores[i][0] == '*') + "' in place)";
   if (w.empty() && resolving && f.mentions_sys_path)
     for (const auto& b : f.bound)
       if (b.call && !safe_call(f, b, cfg)) return std::string(kProcessState) + " (names sys.path, calls " + b.name +
@@ -1229,6 +1230,8 @@ static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& c
         name_matches(b.name, cfg.python_classes))
       return "binds '" + b.name + "' by assignment, import or del";
   }
+  for (const auto& callee : f.assigned_calls)
+    if (!safe_call(f, Binding{callee, true, false}, cfg)) return "module assigns the result of " + callee + "() at import";
   for (const auto& imp : f.imports) {
     if (imp.star) continue;
     if (imp.bound == "pytestmark" || imp.bound == "__test__" || imp.bound == "pytest_plugins")

@@ -131,6 +131,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.session_key = get<uint64_t>(c, "session_key", 0);
     cfg.inputs = get<fc::InputSnapshot>(c, "inputs", {});
     cfg.read_hooks = get<std::map<std::string, std::vector<std::string>>>(c, "read_hooks", {});
+    cfg.read_finish = get<std::vector<std::string>>(c, "read_finish", {});
     cfg.live_conftests = get<std::map<std::string, std::vector<std::string>>>(c, "live_conftests", {});
     cfg.generate_gates = get<std::map<std::string, std::vector<std::string>>>(c, "generate_gates", {});
     cfg.static_unknown = get<std::string>(c, "static_unknown", "");

@@ -53,6 +53,9 @@ struct ScanConfig {
   // Conftest path -> markers its pytest_collection_modifyitems may add, for
   // the conftests whose hook was read as acting per item (pytest_fastcollect/hooks.py).
   std::map<std::string, std::vector<std::string>> read_hooks;
+  // Conftests whose pytest_collection_finish was read as adding no item
+  // (hook_phases.AfterReader): it leaves the static model alone.
+  std::vector<std::string> read_finish;
   // Conftests already loaded (their module-level code has run): path -> the
   // hooks pytest registered from them (environment.live_conftests).
   std::map<std::string, std::vector<std::string>> live_conftests;

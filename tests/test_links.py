@@ -237,6 +237,10 @@ def test_a_change_through_a_call_to_a_list_outside_the_project(pytester: pytest.
 
 
 OWN_CHANGES = {
+    # (Loaded at start-up, as a real suite's conftest loads its package: a
+    # helper first loaded by a test module may have been changed by it
+    # before anything looked, and its readers would depend on that module.)
+    "tests/conftest.py": "import helpers\n",
     "helpers.py": """
         _CACHE = {}
 

@@ -131,3 +131,26 @@ def test_conftest_above_the_confcutdir_is_not_folded(pytester: pytest.Pytester, 
 def test_noconftest_folds_no_conftest(pytester: pytest.Pytester, installed: List[str]) -> None:
     for expr in ("sweet", "not sweet", "taste", "count"):
         compare(pytester, [*installed, "--noconftest", "--cache-clear", "-k", expr])
+
+
+def test_conftest_outside_the_rootdir_reaches_rootdir_items(pytester: pytest.Pytester) -> None:
+    """`pytest ../other tests` from the project: on pytest < 9.1 other/sub's
+    conftest (outside the rootdir, an empty base node ID) gives its autouse
+    parameters to the rootdir's items collected after it loaded (found in
+    review); on 9.1+ it stays in its directory. Exact on both."""
+    write(pytester.path, {
+        "proj/pytest.ini": "[pytest]\n",
+        "proj/tests/test_a.py": "def test_one(): pass\n",
+        "other/sub/conftest.py": """
+            import pytest
+            @pytest.fixture(autouse=True, params=["alpha", "beta"])
+            def flavour(request):
+                return request.param
+        """,
+        "other/sub/test_o.py": "def test_other(): pass\n",
+    })
+    os.chdir(pytester.path / "proj")
+    for expr in ("alpha", "test_one and not beta", "not alpha"):
+        compare(pytester, ["../other", "tests", "-p", "no:randomly", "--cache-clear", "-k", expr])
+    compare(pytester, ["../other", "tests", "-p", "no:randomly", "-k", "zzz_learn"])
+    compare(pytester, ["../other", "tests", "-p", "no:randomly", "-k", "alpha"])

@@ -1,0 +1,263 @@
+"""Cases a review of links, hook phases and in-place writes found (each missed
+or added tests before its fix): plain pytest and the plugin compared cold
+(--cache-clear), then after a learning run, and with the run's outcomes
+where a hook acts after collection."""
+
+from __future__ import annotations
+
+from typing import Dict, List
+
+import pytest
+
+from differential import compare, write
+
+CASES: Dict[str, Dict[str, str]] = {
+    # Code after deselection writes session.items (the list pytest runs).
+    "session-items": {
+        "conftest.py": """
+            import pytest
+            _deselected = []
+            def pytest_deselected(items):
+                _deselected.extend(items)
+            @pytest.hookimpl(trylast=True)
+            def pytest_collection_modifyitems(session):
+                session.items.extend(i for i in _deselected if "always" in i.name)
+        """,
+        "tests/test_a.py": "def test_foo(): pass\ndef test_always_a(): pass\n",
+        "tests/test_b.py": "def test_bar(): pass\n",
+    },
+    # pytest_collection_finish adds to the items -k/-m selected.
+    "collection-finish": {
+        "conftest.py": """
+            _deselected = []
+            def pytest_deselected(items):
+                _deselected.extend(items)
+            def pytest_collection_finish(session):
+                session.items.extend(i for i in _deselected if "always" in i.name)
+        """,
+        "tests/test_a.py": "def test_foo(): pass\ndef test_always_a(): pass\n",
+        "tests/test_b.py": "def test_bar(): pass\n",
+    },
+    # A conftest's hook imported from another module (not read from the conftest's file).
+    "imported-hook": {
+        "pytest.ini": "[pytest]\npythonpath = .\nmarkers = slow\n",
+        "shared_hooks.py": """
+            import pytest
+            def pytest_collection_modifyitems(items):
+                for item in items[1:]:
+                    item.add_marker(pytest.mark.slow)
+        """,
+        "conftest.py": """
+            from shared_hooks import pytest_collection_modifyitems
+            def pytest_generate_tests(metafunc):
+                pass
+        """,
+        "tests/test_a.py": "def test_foo(): pass\n",
+        "tests/test_b.py": "def test_bar(): pass\n",
+    },
+    # A conftest's hook defined under an `if`.
+    "conditional-hook": {
+        "pytest.ini": "[pytest]\nmarkers = slow\n",
+        "conftest.py": """
+            import sys
+            import pytest
+            if sys.version_info >= (3, 8):
+                def pytest_collection_modifyitems(items):
+                    for item in items[1:]:
+                        item.add_marker(pytest.mark.slow)
+        """,
+        "tests/test_a.py": "def test_foo(): pass\n",
+        "tests/test_b.py": "def test_bar(): pass\n",
+    },
+    # Code after deselection decides on a name other modules' imports fill.
+    "after-global": {
+        "pytest.ini": "[pytest]\npythonpath = tests\n",
+        "conftest.py": """
+            import pytest
+            import helpers
+            @pytest.hookimpl(trylast=True)
+            def pytest_collection_modifyitems(items):
+                items[:] = [i for i in items if not i.name.startswith("test_optional") or i.name in helpers.ENABLED]
+        """,
+        "tests/helpers.py": """
+            ENABLED = set()
+            def enables(name):
+                def deco(func):
+                    ENABLED.add(name)
+                    return func
+                return deco
+        """,
+        "tests/test_a.py": "from helpers import enables\n@enables('test_optional_b')\ndef test_a(): pass\n",
+        "tests/test_b.py": "def test_optional_b(): pass\n",
+    },
+    # Before deselection, a decision on state another hook fills (modules collected).
+    "collect-events": {
+        "conftest.py": """
+            collected_modules = []
+            def pytest_collectreport(report):
+                if report.nodeid.endswith(".py"):
+                    collected_modules.append(report.nodeid)
+            def pytest_collection_modifyitems(items):
+                if len(collected_modules) < 3:
+                    items[:] = [i for i in items if "quick" in i.name]
+        """,
+        "tests/test_a.py": "def test_a(): pass\n",
+        "tests/test_b.py": "def test_b(): pass\n",
+        "tests/test_c.py": "def test_c_quick(): pass\ndef test_c_full(): pass\n",
+    },
+    # A shallow copy whose dicts are the helper's: a change reached through it.
+    "shallow-copy": {
+        "tests/helpers.py": 'BASE_CASES = [{"name": "plain"}, {"name": "other"}]\n',
+        "tests/test_a.py": """
+            from helpers import BASE_CASES
+            cases = list(BASE_CASES)
+            cases[0]["name"] = "fancy"
+            def test_a(): pass
+        """,
+        "tests/test_b.py": """
+            import pytest
+            from helpers import BASE_CASES
+            @pytest.mark.parametrize("case", BASE_CASES, ids=lambda c: c["name"])
+            def test_b(case): pass
+        """,
+    },
+    # A change made in a class body, through a module-level display holding a helper's dict.
+    "class-body-store": {
+        "tests/helpers.py": 'CONFIG = {"mode": "plain"}\n',
+        "tests/test_a.py": """
+            import helpers
+            BOX = [helpers.CONFIG]
+            class TestA:
+                BOX[0]["mode"] = "fancy"
+                def test_a(self): pass
+        """,
+        "tests/test_b.py": """
+            import pytest
+            from helpers import CONFIG
+            @pytest.mark.parametrize("mode", [CONFIG["mode"]])
+            def test_b(mode): pass
+        """,
+    },
+    # An in-place method of a helper's list, the helper first imported by the changer.
+    "first-import-append": {
+        "tests/helpers.py": 'BACKENDS = ["memory", "disk"]\n',
+        "tests/test_a.py": "import helpers\nhelpers.BACKENDS.append('fancy')\ndef test_a(): pass\n",
+        "tests/test_b.py": """
+            import pytest
+            from helpers import BACKENDS
+            @pytest.mark.parametrize("backend", BACKENDS)
+            def test_b(backend): pass
+        """,
+    },
+    # A helper's function changes the dicts inside a shared list (a nested change).
+    "nested-change": {
+        "pytest.ini": "[pytest]\npythonpath = tests\n",
+        "conftest.py": "import helpers\n",
+        "tests/helpers.py": """
+            CASES = [{"name": "plain"}]
+            def use_fancy_names():
+                for case in CASES:
+                    case["name"] = "fancy"
+        """,
+        "tests/test_a.py": "from helpers import CASES, use_fancy_names\nuse_fancy_names()\ndef test_a(): pass\n",
+        "tests/test_b.py": """
+            import pytest
+            from helpers import CASES
+            @pytest.mark.parametrize("case", CASES, ids=lambda c: c["name"])
+            def test_b(case): pass
+        """,
+    },
+    # A property setter that writes a helper's global.
+    "setter": {
+        "tests/helpers.py": """
+            MODES = {"default": "plain"}
+            class Settings:
+                @property
+                def mode(self):
+                    return MODES["default"]
+                @mode.setter
+                def mode(self, value):
+                    MODES["default"] = value
+        """,
+        "tests/test_a.py": "from helpers import Settings\nsettings = Settings()\nsettings.mode = 'fancy'\ndef test_a(): pass\n",
+        "tests/test_b.py": """
+            import pytest
+            from helpers import MODES
+            @pytest.mark.parametrize("mode", list(MODES.values()))
+            def test_b(mode): pass
+        """,
+    },
+    # A name rebound after the change: its final value is not what was changed.
+    "rebound": {
+        "tests/helpers.py": 'BACKENDS = ["memory", "disk"]\n',
+        "tests/test_a.py": """
+            import helpers
+            backends = helpers.BACKENDS
+            backends[1] = "fancy_disk"
+            backends = None
+            def test_a(): pass
+        """,
+        "tests/test_b.py": """
+            import pytest
+            from helpers import BACKENDS
+            @pytest.mark.parametrize("backend", BACKENDS)
+            def test_b(backend): pass
+        """,
+    },
+    # A registry of strings a decorator fills, its module first imported by the filler.
+    "string-registry": {
+        "tests/helpers.py": """
+            REGISTERED = []
+            def register(func):
+                REGISTERED.append(func.__name__ + "_fancy")
+                return func
+        """,
+        "tests/test_a.py": "from helpers import register\n@register\ndef test_a(): pass\n",
+        "tests/test_b.py": """
+            import pytest
+            from helpers import REGISTERED
+            @pytest.mark.parametrize("name", REGISTERED or ["none"])
+            def test_b(name): pass
+        """,
+    },
+    # A registry object (not a container) whose list a decorator fills.
+    "registry-object": {
+        "tests/conftest.py": "import helpers\n",
+        "tests/helpers.py": """
+            class Registry:
+                def __init__(self):
+                    self.names = []
+                def register(self, func):
+                    self.names.append(func.__name__ + "_fancy")
+                    return func
+            REG = Registry()
+        """,
+        "tests/test_a.py": "from helpers import REG\n@REG.register\ndef test_a(): pass\n",
+        "tests/test_b.py": """
+            import pytest
+            from helpers import REG
+            @pytest.mark.parametrize("name", REG.names or ["none"])
+            def test_b(name): pass
+        """,
+    },
+}
+
+EXPRESSIONS: Dict[str, List[str]] = {
+    "session-items": ["bar", "foo"],
+    "collection-finish": ["bar", "foo"],
+    "imported-hook": ["-m slow", "-m not slow"],
+    "conditional-hook": ["-m slow", "-m not slow"],
+    "after-global": ["optional", "test_a"],
+    "collect-events": ["test_c", "quick"],
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_reviewed_case(pytester: pytest.Pytester, case: str) -> None:
+    write(pytester.path, CASES[case])
+    run = case in ("session-items", "collection-finish")  # the items pytest runs
+    for expr in EXPRESSIONS.get(case, ["fancy", "test_b", "not fancy"]):
+        args = ["-m", expr[3:]] if expr.startswith("-m") else ["-k", expr]
+        compare(pytester, ["--cache-clear", *args], run=run)
+        compare(pytester, ["-k", "zzz_learn"])
+        compare(pytester, args, run=run)
