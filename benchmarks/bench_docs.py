@@ -211,6 +211,35 @@ def verify_table(results: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def narrow_table(results: Dict[str, Any]) -> str:
+    """Per verified suite with narrow expressions (`--narrow`): the share of
+    its test modules a narrow run after the learning run imports, and why
+    the modules of one such run were imported (`--fast-collect-explain`)."""
+    lines = ["| suite | test modules | narrow expressions | modules imported (median) | (max) | why, for "
+             "one narrow run | results |", "| --- | ---: | ---: | ---: | ---: | --- | --- |"]
+    for name, d in results.items():
+        if not name.startswith("verify-") or not d.get("narrow_expressions"):
+            continue
+        total = next((r["total"] for r in d["rows"] if r.get("total")), 0)
+        explained = d.get("narrow_explain") or {}
+        why = "; ".join(f"{n} {rule}" for rule, n in sorted(explained.get("rules", {}).items(), key=lambda x: -x[1]))
+        why = f"`-k {explained.get('expression')}`: {why or 'none'} ({explained.get('steps', '')})"
+        lines.append(f"| {verify_label(d)} | {total:,} | {d['narrow_expressions']} "
+                     f"| {d['narrow_import_share_median']:.1%} | {d['narrow_import_share_max']:.1%} | {why} "
+                     f"| `{name}.json` |")
+    return "\n".join(lines)
+
+
+def oracle_table(d: dict) -> str:
+    """Warm narrow runs against the oracle (benchmarks/bench_oracle.py)."""
+    lines = ["| suite (`--pyargs`) | `-k` | tests | files | plugin | oracle | plugin / oracle | plugin's line |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for r in d["rows"]:
+        lines.append(f"| {r['suite']} | `{r['expression']}` | {r['selected']} | {r['files']} | {r['plugin_s']:.2f} s "
+                     f"| {r['oracle_s']:.2f} s | {r['over_oracle']:.2f}x | {r['report'].split(';')[0]} |")
+    return "\n".join(lines)
+
+
 def verify_commands(results: Dict[str, Any]) -> str:
     return "\n".join(f"- `{verify_command(n, d)}`" for n, d in results.items() if n.startswith("verify-"))
 
@@ -418,6 +447,9 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "learning_timing": results["learning-timings"]["timing"],
                  "edit_loop_tables": edit_loop_tables(results)},
         lambda: xdist_figures(results["xdist"]),
+        lambda: {"narrow_table": narrow_table(results)},
+        lambda: {"oracle_table": oracle_table(results["oracle-warm"]), "oracle_command": results["oracle-warm"]["meta"]["command"],
+                 "oracle_rounds": str(results["oracle-warm"]["meta"]["rounds"])} if "oracle-warm" in results else {},
     ]
     for make in makers:
         values.update(make())

@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Optional
 
 HERE = Path(__file__).resolve().parent
 
@@ -262,6 +263,22 @@ def check_expression(args: argparse.Namespace, suite_args: list[str], work: Path
     return row, failures
 
 
+def explain_rules(args: argparse.Namespace, suite_args: list[str], work: Path, env: dict, expr: str) -> dict:
+    """Why the modules a narrow run still imports are imported: the counts
+    per rule and per step of `--fast-collect-explain`."""
+    out = run(args.python, [*suite_args, "--co", "-q", "-k", expr, "--fast-collect-explain"], work, env).stdout
+    rules: dict = {}
+    lines = out.splitlines()
+    if "imports by rule:" in lines:
+        for line in lines[lines.index("imports by rule:") + 1:]:
+            m = re.match(r"^\s+(\d+)\s+(.*)$", line)
+            if not m:
+                break
+            rules[m.group(2)] = int(m.group(1))
+    steps = next((l[len("decided by step: "):] for l in lines if l.startswith("decided by step: ")), "")
+    return {"expression": expr, "rules": rules, "steps": steps}
+
+
 def narrow_summary(rows: list[dict]) -> dict:
     shares = sorted((r["imported"] or 0) / r["total"] for r in rows if r.get("narrow") and r["total"])
     if not shares:
@@ -290,11 +307,12 @@ def main() -> None:
             row["narrow"] = kind == "k" and i >= len(keywords) - n_narrow
             rows.append(row)
             failures += failed
-    write_summary(args, rows, failures, oracle, report, start)
+    explained = explain_rules(args, suite_args, work, env, keywords[-1]) if n_narrow else None
+    write_summary(args, rows, failures, oracle, report, start, explained)
 
 
 def write_summary(args: argparse.Namespace, rows: list[dict], failures: int, oracle: dict, report: list[str],
-                  start: float) -> None:
+                  start: float, explained: Optional[dict] = None) -> None:
     # The plugin must have acted: some run after the learning run skipped a file.
     skipping_runs = sum(1 for r in rows if (r["skipped"] or 0) > 0)
     learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
@@ -304,7 +322,7 @@ def write_summary(args: argparse.Namespace, rows: list[dict], failures: int, ora
                "by_path": args.by_path, "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
                "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
-               "plugin_acted": skipping_runs > 0, **narrow_summary(rows),
+               "plugin_acted": skipping_runs > 0, **narrow_summary(rows), "narrow_explain": explained,
                "minutes": round((time.perf_counter() - start) / 60, 1),
                "learning_run": report, "learning_run_skipped": learn_counts["skipped"],
                "learning_run_learned": learn_counts["learned"], "rows": rows}
