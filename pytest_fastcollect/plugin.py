@@ -259,7 +259,8 @@ def _index_dir(config: pytest.Config, state: State) -> Optional[str]:
 
 _HOOK_RULE = " defines hook pytest_collection_modifyitems (sees every item)"
 _FINISH_RULE = " defines hook pytest_collection_finish (sees every item)"
-_PROCESS_STATE = "changes process state at import"  # the core's kProcessState
+# The core's kProcessState and kChangesMadeObject: such modules are never recorded.
+_PROCESS_STATE = ("changes process state at import", "changes in place an object made at import")
 _GENERATE_RULE = ": defines hook pytest_generate_tests"
 
 

@@ -959,6 +959,7 @@ struct Body {
   bool module;
   std::vector<std::string>* stores = nullptr;  // the file's (FileFacts::stores), module and class bodies
   std::vector<std::string>* assigned_calls = nullptr;  // the file's (FileFacts::assigned_calls), module level
+  std::vector<std::string>* made = nullptr;  // the file's (FileFacts::made), module level
 };
 
 void add_store(Body& s, std::string name) {
@@ -1058,6 +1059,10 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
     value = right;
   }
   if (!targets.empty()) note_assigned_call(c, value, s);
+  TSNode v = unparen(value);
+  if (s.made != nullptr && targets.size() == 1 && is(unparen(targets[0]), "identifier") && !ts_node_is_null(v) &&
+      !literal_value(v) && !is(v, "identifier") && !is(v, "attribute") && !is(v, "subscript"))
+    s.made->push_back(c.text(unparen(targets[0])));
   for (TSNode t : targets) {
     note_store(c, t, s, false);
     std::vector<std::string> names;
@@ -1072,6 +1077,8 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
       // (An annotation alone in a class body binds nothing: a dataclass field.)
       const bool literal = single && (literal_value(value) || (!s.module && ts_node_is_null(value)));
       Binding b{n, false, literal};
+      const TSNode tn = unparen(t);
+      b.store = (is(tn, "attribute") || is(tn, "subscript")) && n != "__test__";
       if (single && !ts_node_is_null(value)) {
         TSNode v = unparen(value);
         for (const char* k : {"list", "tuple", "dictionary", "set", "list_comprehension", "dictionary_comprehension",
@@ -1202,7 +1209,8 @@ void make_class(Ctx& c, TSNode def, std::vector<Decorator> decos, Body& s, bool 
       if (t != "object") k.bases.push_back(t);
     }
   }
-  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false, s.stores, s.assigned_calls};
+  Body inner{&k.funcs, &k.classes, &k.bound, &k.dynamic, &k.pytestmark, &k.imports, false, &k.stores,
+             s.assigned_calls};
   if (depth >= kMaxDepth) {
     add_dynamic(inner, "nesting too deep");
   } else {
@@ -1330,9 +1338,12 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
           note_store(c, field(c, e, &Fields::left), s, true);
           std::vector<std::string> names;
           bound_names(c, field(c, e, &Fields::left), names);
+          const bool plain_name = is(unparen(field(c, e, &Fields::left)), "identifier");
           for (const auto& nm : names) {
             if (nm == "pytestmark") s.pytestmark->known = false, s.pytestmark->present = true;
-            add_name(*s.bound, nm);
+            // `x += ...` makes no object of its own (the store above notes the change): a
+            // literal binding, so that an own display stays own.
+            s.bound->push_back(Binding{nm, false, plain_name});
           }
         } else if (is(e, "call")) {
           // Only calls into pytest or the stdlib are taken as harmless here;
@@ -1660,7 +1671,8 @@ FileFacts Extractor::extract(std::string_view source) {
   collect_aliases(c, root, 0);
   if (source.find("parametrize") != std::string_view::npos || source.find("params") != std::string_view::npos)
     collect_value_lists(c, root);
-  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true, &f.stores, &f.assigned_calls};
+  Body s{&f.funcs, &f.classes, &f.bound, &f.dynamic, &f.pytestmark, &f.imports, true, &f.stores, &f.assigned_calls,
+         &f.made};
   process_block(c, root, s, false, 0);
   if (needs_scan(source)) scan_tree(c, root, f);
   // sys.path under another name (`from sys import path`, `import sys as s`),

@@ -109,13 +109,15 @@ void get(Reader& r, MarkList& m) {
 
 // Stored as strings: a call as "<call:ROOT>" ("<mcall:ROOT>": a container
 // method), a literal assignment as "<lit:NAME>", a display as
-// "<box:LINE:NAME>" (no identifier holds '<').
+// "<box:LINE:NAME>", an attribute or subscript target as "<set:NAME>" (no
+// identifier holds '<').
 void put_bindings(Writer& w, const std::vector<Binding>& v) {
   w.u(v.size());
   for (const auto& b : v)
     w.s(b.call      ? (b.box ? "<mcall:" : "<call:") + b.name + ">"
         : b.box     ? "<box:" + std::to_string(b.line) + ":" + b.name + ">"
         : b.literal ? "<lit:" + b.name + ">"
+        : b.store   ? "<set:" + b.name + ">"
                     : b.name);
 }
 std::vector<Binding> get_bindings(Reader& r) {
@@ -129,6 +131,12 @@ std::vector<Binding> get_bindings(Reader& r) {
       continue;
     }
     const bool lit = s.size() >= 6 && s.compare(0, 5, "<lit:") == 0 && s.back() == '>';
+    if (s.size() >= 6 && s.compare(0, 5, "<set:") == 0 && s.back() == '>') {
+      Binding b{s.substr(5, s.size() - 6), false, false};
+      b.store = true;
+      v.push_back(std::move(b));
+      continue;
+    }
     const bool box = s.size() >= 8 && s.compare(0, 5, "<box:") == 0 && s.back() == '>';
     if (box) {
       const size_t colon = s.find(':', 5);
@@ -166,6 +174,7 @@ void put(Writer& w, const Class& c) {
   put_bindings(w, c.bound);
   w.ss(c.dynamic);
   put_all(w, c.imports);
+  w.ss(c.stores);
 }
 // Nesting of stored classes is bounded by the extractor; the decoder bounds it too.
 bool get_class(Reader& r, Class& c, int depth);
@@ -191,6 +200,7 @@ bool get_class(Reader& r, Class& c, int depth) {
   c.bound = get_bindings(r);
   c.dynamic = r.ss();
   get_all(r, c.imports);
+  c.stores = r.ss();
   return r.ok();
 }
 
@@ -237,6 +247,7 @@ std::string encode_facts(const FileFacts& f) {
   put_all(w, f.imports);
   w.ss(f.stores);
   w.ss(f.assigned_calls);
+  w.ss(f.made);
   w.b(f.mentions_pluginmanager);
   w.b(f.mentions_sys_path);
   w.b(f.sets_dunder_name);
@@ -257,6 +268,7 @@ bool decode_facts(const char* data, size_t size, FileFacts& out) {
   get_all(r, f.imports);
   f.stores = r.ss();
   f.assigned_calls = r.ss();
+  f.made = r.ss();
   f.mentions_pluginmanager = r.b();
   f.mentions_sys_path = r.b();
   f.sets_dunder_name = r.b();

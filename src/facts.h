@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 13;
+constexpr uint32_t kFactsVersion = 14;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -79,6 +79,9 @@ struct Binding {
   // list, dict or set (harmless where `name` is a display).
   bool box = false;
   uint32_t line = 0;  // box: where the statement starts
+  // From an attribute or subscript target (`NAME.x = v`, `NAME[0] = v`,
+  // `del NAME[0]`): the statement changes NAME's object, it binds no name.
+  bool store = false;
 };
 
 struct Func {
@@ -123,6 +126,12 @@ constexpr const char* kStarImportReason = "star import from '";
 // the working directory, sys.path, typing.TYPE_CHECKING. Such a module is
 // imported, and is imported before what it may affect (see decide.cpp).
 constexpr const char* kProcessState = "changes process state at import";
+// A test module that changes in place an object it made at import by a call
+// or an operator (`subarr = np.empty(2); subarr[:] = ...`): a change of
+// what others see only if the expression returned a shared object. Never
+// recorded unless shown its own (links.own_changers); it does not make the
+// skips that resolved imported names imports, as kProcessState does.
+constexpr const char* kChangesMadeObject = "changes in place an object made at import";
 // Suffix of "uses exec" / "uses eval" when every use is inside a function body
 // and the source names no foreign namespace: no module name is bound by it.
 constexpr const char* kInFunction = " in a function";
@@ -139,6 +148,7 @@ struct Class {
   std::vector<Binding> bound;          // other names bound in the body
   std::vector<std::string> dynamic;    // reasons the body cannot be predicted
   std::vector<Import> imports;         // imports in the body (bind class attributes)
+  std::vector<std::string> stores;     // what the body changes in place (FileFacts::stores)
 };
 
 
@@ -162,6 +172,9 @@ struct FileFacts {
   // change what other modules see (the model decides test modules with it;
   // resolution does not: such a call rebinds only its target).
   std::vector<std::string> assigned_calls;
+  // Module-level names an assignment binds to a new object made by an
+  // expression (a call, an operator: not a name, an attribute or a literal).
+  std::vector<std::string> made;
   bool mentions_pluginmanager = false;  // source text names the plugin manager (may register plugins)
   bool mentions_sys_path = false;       // source text names sys.path (may change where imports are found)
   // Source text may set some object's __name__ (`f.__name__ = ...`, or the

@@ -89,19 +89,57 @@ int module_bindings(const FileFacts& f, const std::string& name) {
 // An object this module made itself (a name bound only by this module's
 // assignments of literals or displays, no import or star import): changing
 // it in place changes nothing another module holds.
-static bool own_object(const FileFacts& f, const std::string& name) {
-  if (star_imports(f) || name.empty() || name[0] == '*') return false;  // *NAME: reached through NAME
-  for (const auto& imp : f.imports)
-    if (imp.bound == name) return false;
-  bool made = false;
-  for (const auto& b : f.bound) {
-    if (b.name != name || (b.call && b.box)) continue;  // (NAME.append(...) is the change itself)
+// Builtins that make a new object from their arguments and change nothing.
+static bool pure_builtin(const std::string& name) {
+  static const std::set<std::string> names = {
+      "list", "tuple", "dict", "set", "frozenset", "zip", "range", "enumerate", "sorted", "reversed", "len",
+      "str", "int", "float", "bool", "bytes", "complex", "map", "filter", "min", "max", "sum", "abs", "round",
+      "any", "all", "isinstance", "issubclass", "repr", "format", "divmod", "pow", "chr", "ord", "hex", "oct",
+      "bin", "slice", "object", "type"};
+  return names.count(name) > 0;
+}
+
+static bool own_in(const std::vector<Binding>& bound, const std::vector<Import>& imports,
+                   const std::vector<Func>& funcs, const std::vector<Class>& classes, const MarkList& pytestmark,
+                   const std::string& name) {
+  if (name.empty() || name[0] == '*') return false;  // *NAME: reached through NAME
+  for (const auto& imp : imports)
+    if (imp.bound == name || imp.star) return false;
+  bool made = name == "pytestmark" && pytestmark.present;  // its own mark list (bound by an assignment)
+  for (const auto& b : bound) {
+    if (b.name != name || (b.call && b.box) || b.store) continue;  // (NAME.append(...), NAME[0] = v: the change)
     if (b.call || !(b.box || b.literal)) return false;
     made = true;
   }
-  for (const auto& fn : f.funcs) made = made && fn.name != name;
-  for (const auto& c : f.classes) made = made && c.name != name;
+  for (const auto& fn : funcs) made = made && fn.name != name;
+  for (const auto& c : classes) made = made && c.name != name;
   return made;
+}
+
+// Bound once at module level, by an assignment of a new object an
+// expression made (FileFacts::made), and not imported.
+static bool made_once(const FileFacts& f, const std::string& name) {
+  if (star_imports(f) || std::count(f.made.begin(), f.made.end(), name) != 1) return false;
+  for (const auto& imp : f.imports)
+    if (imp.bound == name) return false;
+  int bound = 0;
+  for (const auto& b : f.bound) bound += b.name == name && !(b.call && b.box) && !b.literal && !b.store;
+  return bound == 1;
+}
+
+static bool own_object(const FileFacts& f, const std::string& name) {
+  if (star_imports(f)) return false;
+  return own_in(f.bound, f.imports, f.funcs, f.classes, f.pytestmark, name);
+}
+
+// A class body (or a nested one) that changes in place an object its own
+// body did not make: the name of that object, else "".
+static std::string class_store(const Class& c) {
+  for (const auto& name : c.stores)
+    if (!own_in(c.bound, c.imports, c.funcs, c.classes, c.pytestmark, name)) return name;
+  for (const auto& nested : c.classes)
+    if (std::string n = class_store(nested); !n.empty()) return n;
+  return {};
 }
 
 // A call statement at module or class level into pytest or the stdlib, or
@@ -253,8 +291,11 @@ void add_marklist(const MarkList& ml, Outer& o, const char* where, std::vector<c
   }
 }
 
-static bool same_fixture(const FixtureInfo& a, const FixtureInfo& b) {
-  return a.has_params == b.has_params && a.param_marks_unknown == b.param_marks_unknown && a.deps == b.deps &&
+// Two definitions whose items get the same ids (the conftest pytest scopes
+// to the session is among the plugin fixtures and folded in its directory
+// too; a closer definition with the same params): the ids hold.
+static bool same_ids(const FixtureInfo& a, const FixtureInfo& b) {
+  return a.has_params == b.has_params && a.param_marks_unknown == b.param_marks_unknown &&
          a.ids_known == b.ids_known && a.ids == b.ids;
 }
 
@@ -1095,13 +1136,14 @@ void apply_conftest(const FileFacts& f, const std::string& path, const ModelConf
       for (const auto& [name, live_fi] : fx->second) {
         auto [it, fresh] = scope.env.defs.emplace(name, live_fi);
         FixtureInfo& fi = it->second;
-        if (fresh || same_fixture(fi, live_fi)) continue;  // (a session-wide one is global already)
-        // Overrides an outer one (which it may request).
+        if (fresh) continue;
+        fi.deps.insert(fi.deps.end(), live_fi.deps.begin(), live_fi.deps.end());
+        if (same_ids(fi, live_fi)) continue;
+        // Overrides an outer one (which it may request): its ids are not known.
         fi.ids_known = false;
         fi.ids.clear();
         fi.has_params = fi.has_params || live_fi.has_params;
         fi.param_marks_unknown = fi.param_marks_unknown || live_fi.param_marks_unknown;
-        fi.deps.insert(fi.deps.end(), live_fi.deps.begin(), live_fi.deps.end());
       }
     auto au = cfg.live_autouse.find(path);
     if (au != cfg.live_autouse.end()) scope.env.autouse.insert(au->second.begin(), au->second.end());
@@ -1206,14 +1248,26 @@ static std::string unscoped_conftest(const std::string& path, const std::string&
 // own code at import. First: decide.cpp looks for this reason.
 static std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool resolving) {
   std::string w = process_state_write(f);
-  for (size_t i = 0; i < f.stores.size() && w.empty(); ++i)
-    if (!own_object(f, f.stores[i]))
-      w = std::string(kProcessState) + " (changes '" + f.stores[i].substr(f.stores[i][0] == '*') + "' in place)";
+  std::string made_here;  // a change of an object the module made by an expression
+  for (size_t i = 0; i < f.stores.size() && w.empty(); ++i) {
+    const std::string& name = f.stores[i];
+    if (own_object(f, name)) continue;
+    const std::string shown = "(changes '" + name.substr(name[0] == '*') + "' in place)";
+    if (name[0] != '*' && made_once(f, name)) {
+      if (made_here.empty()) made_here = std::string(kChangesMadeObject) + " " + shown;
+    } else {
+      w = std::string(kProcessState) + " " + shown;
+    }
+  }
+  for (size_t i = 0; i < f.classes.size() && w.empty(); ++i)
+    if (std::string n = class_store(f.classes[i]); !n.empty())
+      w = std::string(kProcessState) + " (class " + f.classes[i].name + " changes '" + n.substr(n[0] == '*') +
+          "' in place)";
   if (w.empty() && resolving && f.mentions_sys_path)
     for (const auto& b : f.bound)
       if (b.call && !safe_call(f, b, cfg)) return std::string(kProcessState) + " (names sys.path, calls " + b.name +
                                                  "() at import)";
-  return w;
+  return w.empty() ? made_here : w;
 }
 
 // Why the module's top level defeats the model ("" if nothing does).
@@ -1231,7 +1285,9 @@ static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& c
       return "binds '" + b.name + "' by assignment, import or del";
   }
   for (const auto& callee : f.assigned_calls)
-    if (!safe_call(f, Binding{callee, true, false}, cfg)) return "module assigns the result of " + callee + "() at import";
+    if (!safe_call(f, Binding{callee, true, false}, cfg) && !(pure_builtin(callee) && module_bindings(f, callee) == 0 &&
+                                                             !star_imports(f) && !cfg.patched_builtins.count(callee)))
+      return "module assigns the result of " + callee + "() at import";
   for (const auto& imp : f.imports) {
     if (imp.star) continue;
     if (imp.bound == "pytestmark" || imp.bound == "__test__" || imp.bound == "pytest_plugins")

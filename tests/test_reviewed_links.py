@@ -242,6 +242,25 @@ CASES: Dict[str, Dict[str, str]] = {
     },
 }
 
+# Found while measuring (pandas): an object a call made at import, changed in place.
+CASES["made-by-a-call"] = {
+    "tests/helpers.py": """
+        CONFIG = {"mode": "plain"}
+        def shared_config():
+            return CONFIG
+        def fresh_config():
+            return {"mode": "plain"}
+    """,
+    "tests/test_a.py": "import helpers\ncfg = helpers.shared_config()\ncfg['mode'] = 'fancy'\ndef test_a(): pass\n",
+    "tests/test_a_own.py": "import helpers\nmine = helpers.fresh_config()\nmine['mode'] = 'own'\ndef test_own(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        import helpers
+        @pytest.mark.parametrize("mode", [helpers.CONFIG["mode"]])
+        def test_b(mode): pass
+    """,
+}
+
 EXPRESSIONS: Dict[str, List[str]] = {
     "session-items": ["bar", "foo"],
     "collection-finish": ["bar", "foo"],
@@ -261,3 +280,15 @@ def test_reviewed_case(pytester: pytest.Pytester, case: str) -> None:
         compare(pytester, ["--cache-clear", *args], run=run)
         compare(pytester, ["-k", "zzz_learn"])
         compare(pytester, args, run=run)
+
+
+def test_an_own_object_made_by_a_call_is_learned(pytester: pytest.Pytester) -> None:
+    """test_a_own.py changes a dict a call made for it: imported cold (the
+    static model cannot tell it is its own), recorded when learning shows it
+    is, and skipped afterwards; test_a.py changes the helper's shared dict
+    and is imported whenever test_b.py is."""
+    write(pytester.path, CASES["made-by-a-call"])
+    compare(pytester, ["-k", "zzz_learn"])
+    fast = compare(pytester, ["-k", "test_b and fancy"])
+    assert fast.ids == ["tests/test_b.py::test_b[fancy]"]
+    assert "tests/test_a_own.py" not in fast.modules and "tests/test_a.py" in fast.modules, fast.report
