@@ -264,6 +264,9 @@ class Learner:
         self.changed_state: Set[str] = set()
         self.off = ""  # why learned items neither decide nor get recorded in this session
         self.record_off = ""  # why nothing may be recorded (learned items still decide)
+        # Nothing to record: every module this run imports is on a still-valid
+        # record (a warm run). Watching stops when the plugin decides.
+        self.idle = False
         # On an xdist worker: the controller's snapshot as workers see it
         # (distributed.worker_view), and this worker's own, when collection starts.
         self.view: Optional[Dict[str, str]] = None
@@ -316,7 +319,7 @@ class Learner:
         """Called with the item list as pytest's -k/-m deselection receives it,
         after every hook implementation that runs before it: what -k and -m
         match is what is recorded (markers or items hooks add later are not)."""
-        if self.off or self.record_off or self.records is not None:
+        if self.off or self.record_off or self.idle or self.records is not None:
             return
         self.watch.open_window(None)
         self._own_changers()
@@ -341,8 +344,10 @@ class Learner:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_make_collect_report(self, collector: pytest.Collector) -> Any:
+        if self.idle:
+            return (yield)
         before = _process_state() if isinstance(collector, pytest.Module) else None
-        watching = before is not None and not self.off and not self.record_off
+        watching = before is not None and not self.off and not self.record_off and not self.idle
         if watching:
             if not self.watch.project_dirs:
                 self._start_watch()
@@ -372,7 +377,7 @@ class Learner:
     @pytest.hookimpl(wrapper=True)
     def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> Any:
         # The module's first name: imported, none of its items made yet.
-        if isinstance(collector, pytest.Module) and not self.off and not self.record_off:
+        if isinstance(collector, pytest.Module) and not self.off and not self.record_off and not self.idle:
             module = collector.__dict__.get("_obj")
             if module is not None:
                 self.watch.track(module)
@@ -465,7 +470,7 @@ class Learner:
 
 def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[str, int]:
     """Stores what this session learned; returns (error, files written)."""
-    if learner.off or learner.record_off:
+    if learner.off or learner.record_off or learner.idle:
         return "", 0
     learner.recorder.stop()  # collection is over: what ran is known
     if learner.view is not None:

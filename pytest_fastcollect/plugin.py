@@ -403,6 +403,11 @@ def decide(config: pytest.Config, state: State) -> None:
             in_place=frozenset(p for p, reason in state.imported
                                if reason.startswith(_PROCESS_STATE) and reason.endswith(" in place)")),
         )
+        if not state.learner.off and not state.learner.record_off and not set(state.hashes) - state.learned_current:
+            # Every module imported has a still-valid record: nothing to learn,
+            # so no tracing, watching or recording for the rest of collection.
+            state.learner.idle = True
+            state.learner.recorder.stop()
 
 
 def _collect_last_failed(config: pytest.Config, state: State) -> None:
