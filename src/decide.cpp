@@ -356,7 +356,7 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
 void Decider::import_after_state_changers() {
   const FileDecision* changer = nullptr;
   for (const auto& f : files_)
-    if (!f.skip && f.reason.rfind(kProcessState, 0) == 0) changer = &f;
+    if (!f.skip && (f.reason.rfind(kProcessState, 0) == 0 || f.reason.rfind(kChangesMadeObject, 0) == 0)) changer = &f;
   if (!changer) return;
   const std::string why = "resolved its imports; " + changer->path + " " + changer->reason;
   for (size_t k = 0; k < files_.size(); ++k) {

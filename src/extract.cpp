@@ -1035,15 +1035,28 @@ void note_call_effects(Ctx& c, TSNode value, Body& s) {
   }
 }
 
-// `NAME = f(...)` (the value itself a call): f's root name, when not pytest's.
-void note_assigned_call(const Ctx& c, TSNode value, Body& s) {
-  value = unparen(value);
-  if (s.assigned_calls == nullptr || ts_node_is_null(value) || !is(value, "call")) return;
-  std::string root = leftmost_identifier(c, value);
-  if (root.empty()) root = "<expression>";
-  if (std::find(s.assigned_calls->begin(), s.assigned_calls->end(), root) == s.assigned_calls->end())
-    s.assigned_calls->push_back(root);
+// Every call an expression makes when it is evaluated (`NAME = f(g(x))`,
+// `X = [h() for _ in r]`, a statement call's arguments): each callee's root
+// name. Lambda bodies do not run; `skip_outer` leaves out the expression's
+// own call (a statement call, which the model reads as a Binding).
+void note_calls_in(const Ctx& c, TSNode value, Body& s, bool skip_outer) {
+  if (s.assigned_calls == nullptr || ts_node_is_null(value)) return;
+  std::vector<TSNode> todo{value};
+  while (!todo.empty()) {  // (a stack, not recursion: `a + b + ...` nests as deep as it is long)
+    TSNode n = unparen(todo.back());
+    todo.pop_back();
+    if (ts_node_is_null(n) || is(n, "lambda")) continue;
+    if (is(n, "call") && !(skip_outer && ts_node_eq(n, unparen(value)))) {
+      std::string root = leftmost_identifier(c, n);
+      if (root.empty()) root = "<expression>";
+      if (std::find(s.assigned_calls->begin(), s.assigned_calls->end(), root) == s.assigned_calls->end())
+        s.assigned_calls->push_back(root);
+    }
+    for (TSNode child : named_children(n)) todo.push_back(child);
+  }
 }
+
+void note_assigned_call(const Ctx& c, TSNode value, Body& s) { note_calls_in(c, value, s, false); }
 
 void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
   std::vector<TSNode> targets;
@@ -1368,6 +1381,9 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
             add_store(s, (callee.size() == 2 ? "" : "*") + callee[0]);
           s.bound->push_back(b);
           note_call_effects(c, e, s);
+          note_calls_in(c, e, s, true);  // calls in its arguments run too
+        } else {
+          note_calls_in(c, e, s, false);  // `[f(x) for x in xs]`, `a or f()`: calls run at import
         }
       }
     } else if (!std::strcmp(t, "if_statement") || !std::strcmp(t, "try_statement") ||

@@ -12,7 +12,7 @@ namespace fc {
 
 // Bumped whenever the layout or the meaning of any field changes; a stored
 // record with another version is ignored and the file is parsed again.
-constexpr uint32_t kFactsVersion = 14;
+constexpr uint32_t kFactsVersion = 15;
 
 // The ids of one parametrize decorator (or pytest.param list), as pytest would
 // build them, when every id could be computed from literals.
@@ -129,8 +129,9 @@ constexpr const char* kProcessState = "changes process state at import";
 // A test module that changes in place an object it made at import by a call
 // or an operator (`subarr = np.empty(2); subarr[:] = ...`): a change of
 // what others see only if the expression returned a shared object. Never
-// recorded unless shown its own (links.own_changers); it does not make the
-// skips that resolved imported names imports, as kProcessState does.
+// recorded unless shown its own (links.own_changers). Like kProcessState it
+// makes the skips that resolved imported names imports: a call may return a
+// shared object (a module, an object whose setter writes a global).
 constexpr const char* kChangesMadeObject = "changes in place an object made at import";
 // Suffix of "uses exec" / "uses eval" when every use is inside a function body
 // and the source names no foreign namespace: no module name is bound by it.
@@ -167,8 +168,11 @@ struct FileFacts {
   // (`lib.MODE = 1`, `CASES[0] = 2`, `CASES += [3]`, `del lib.X`). Another
   // module may hold the object (links.py).
   std::vector<std::string> stores;
-  // Callee roots of calls whose result a module-level statement assigns
-  // (`SQLITE = myproj.enable_sqlite()`): code that runs at import and may
+  // Callee roots of the calls a module-level statement makes other than the
+  // statement call itself: everywhere in an assigned value
+  // (`SQLITE = myproj.enable_sqlite()`, `X = list(myproj.f())`), in a
+  // statement call's arguments, in any other expression statement
+  // (`[reg(n) for n in NAMES]`): code that runs at import and may
   // change what other modules see (the model decides test modules with it;
   // resolution does not: such a call rebinds only its target).
   std::vector<std::string> assigned_calls;

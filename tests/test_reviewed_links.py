@@ -261,6 +261,56 @@ CASES["made-by-a-call"] = {
     """,
 }
 
+# A second review: a setter writing a module global, reached through an
+# object the module made (no resolved skip may stand without it).
+CASES["setter-global"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "conftest.py": "import helpers\n",
+    "tests/helpers.py": """
+        MODE = "plain"
+        class Settings:
+            @property
+            def mode(self):
+                return MODE
+            @mode.setter
+            def mode(self, value):
+                global MODE
+                MODE = value
+    """,
+    "tests/test_a.py": "from helpers import Settings\nsettings = Settings()\nsettings.mode = 'fancy'\ndef test_a(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        import helpers
+        @pytest.mark.parametrize("mode", [helpers.MODE])
+        def test_b(mode): pass
+    """,
+}
+# A module object a call returned, changed through its attribute.
+CASES["imported-by-a-call"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "conftest.py": "import helpers\n",
+    "tests/helpers.py": 'MODE = "plain"\n',
+    "tests/test_a.py": "import importlib\nsettings = importlib.import_module('helpers')\nsettings.MODE = 'fancy'\ndef test_a(): pass\n",
+    "tests/test_b.py": CASES["setter-global"]["tests/test_b.py"],
+}
+# A changing call nested in a pure builtin's argument.
+CASES["nested-call"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "tests/helpers.py": """
+        BACKENDS = ["memory"]
+        def with_backend(name):
+            BACKENDS.append(name)
+            return BACKENDS
+    """,
+    "tests/test_a.py": "import helpers\nSUPPORTED = list(helpers.with_backend('fancy'))\ndef test_a(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        import helpers
+        @pytest.mark.parametrize("backend", helpers.BACKENDS)
+        def test_b(backend): pass
+    """,
+}
+
 EXPRESSIONS: Dict[str, List[str]] = {
     "session-items": ["bar", "foo"],
     "collection-finish": ["bar", "foo"],
