@@ -31,6 +31,7 @@ import builtins
 import collections
 import re
 import sys
+import types
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
@@ -309,42 +310,109 @@ def _store_name(target: ast.AST) -> str:
     return ("" if isinstance(inner, ast.Name) else "*") + _root(target)
 
 
-def module_stores(source: str) -> Optional[Tuple[Set[str], Dict[str, int]]]:
-    """(what the module-level code changes in place, as the core's
-    FileFacts.stores: attribute or subscript targets of assignments and
+@dataclass
+class ModuleStores:
+    """What a module's module-level code changes in place, read from its source."""
+
+    names: Set[str]  # as the core's FileFacts.stores: NAME, or *NAME for a change reached through NAME
+    first_store: Dict[str, int]  # root name -> the line of the first change on or through it
+    bindings: Dict[str, List[int]]  # module-level name -> the lines binding it (0: when is not known)
+    # Root name -> the objects (dotted paths from it) a `PATH.flags.NAME = v`
+    # changes: a numpy array's own flags (`X.flags.writeable = False`).
+    flags: Dict[str, Set[str]]
+    deep: Set[str]  # root names with a change through them that is no such flags change
+
+
+def _flags_path(target: ast.AST) -> str:
+    """`X.flags.writeable` (or `iris.data.flags.writeable`): "X" ("iris.data")."""
+    if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) \
+            and target.value.attr == "flags":
+        return _dotted(target.value.value)
+    return ""
+
+
+def module_stores(source: str) -> Optional[ModuleStores]:
+    """What the module-level code changes in place, as the core's
+    FileFacts.stores (attribute or subscript targets of assignments and
     del, augmented assignment targets, in-place methods called as
-    statements; how many times each module-level name is bound). None:
+    statements), where, and where each module-level name is bound. None:
     unreadable."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    out: Set[str] = set()
+    out = ModuleStores(set(), {}, _module_bindings(tree), {}, set())
+
+    def store(target: ast.AST, line: int) -> None:
+        name = _store_name(target)
+        root = name.lstrip("*")
+        if not root:
+            return
+        out.names.add(name)
+        out.first_store[root] = min(line, out.first_store.get(root, line))
+        flags = _flags_path(target)
+        if flags:
+            out.flags.setdefault(root, set()).add(flags)
+        elif name.startswith("*"):
+            out.deep.add(root)
+
     for node in _module_level(tree):
+        line = getattr(node, "lineno", 0)
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]
             for t in targets:
                 for e in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t]):
                     if isinstance(e, (ast.Attribute, ast.Subscript)):
-                        out.add(_store_name(e))
+                        store(e, line)
                     elif isinstance(node, ast.AugAssign) and isinstance(e, ast.Name):
-                        out.add(e.id)
+                        out.names.add(e.id)
+                        out.first_store[e.id] = min(line, out.first_store.get(e.id, line))
         elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call) \
                 and isinstance(node.value.func, ast.Attribute) and node.value.func.attr in _CHANGING:
-            out.add(_store_name(node.value.func))
-    out.discard("")
-    out.discard("*")
-    bindings: Dict[str, int] = {}
-    for node in ast.walk(tree):
+            store(node.value.func, line)
+    out.names.discard("")
+    out.names.discard("*")
+    return out
+
+
+def _module_bindings(tree: ast.Module) -> Dict[str, List[int]]:
+    """The lines of the statements binding each module-level name, at module
+    level in any block; 0 where the moment is not known (inside a loop, a
+    `global` declaration in a function). An augmented assignment changes
+    its target (a store), it binds nothing new here; a function's or a class
+    body's own names, and comprehension variables, are not the module's."""
+    bindings: Dict[str, List[int]] = {}
+    todo: List[Tuple[ast.AST, bool]] = [(tree, False)]
+    while todo:
+        node, in_loop = todo.pop()
+        line = 0 if in_loop else getattr(node, "lineno", 0)
+        found: List[Tuple[str, int]] = []
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            bindings[node.id] = bindings.get(node.id, 0) + 1
+            found.append((node.id, line))
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for a in node.names:
-                name = (a.asname or a.name).split(".")[0]
-                bindings[name] = bindings.get(name, 0) + 1
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bindings[node.name] = bindings.get(node.name, 0) + 1
-    return out, bindings
+            found.extend(((a.asname or a.name).split(".")[0], line) for a in node.names)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            if not isinstance(node, ast.Lambda):
+                found.append((node.name, line))
+            found.extend((n, 0) for inner in ast.walk(node) if isinstance(inner, ast.Global) for n in inner.names)
+            # What runs at module level around the body: decorators, defaults, bases.
+            around = [*getattr(node, "decorator_list", []), *getattr(node, "bases", []),
+                      *[k.value for k in getattr(node, "keywords", [])]]
+            if not isinstance(node, ast.ClassDef):
+                around.extend([*node.args.defaults, *[d for d in node.args.kw_defaults if d is not None]])
+            todo.extend((a, in_loop) for a in around)
+            continue
+        elif isinstance(node, ast.AugAssign):
+            todo.append((node.value, in_loop))
+            continue
+        elif isinstance(node, ast.comprehension):
+            todo.extend((n, in_loop) for n in [node.iter, *node.ifs])
+            continue
+        loop = in_loop or isinstance(node, (ast.For, ast.AsyncFor, ast.While))
+        todo.extend((child, loop) for child in ast.iter_child_nodes(node))
+        for name, at in found:
+            bindings.setdefault(name, []).append(at)
+    return bindings
 
 
 def _plain_code(func: Any) -> bool:
@@ -367,8 +435,8 @@ def _plain_setters(value: Any) -> bool:
     """Setting an attribute or an item of this object changes only the object:
     its class (beyond builtins) defines no setter that reaches anything else."""
     for cls in type(value).__mro__:
-        if cls.__module__ == "builtins":
-            continue
+        if cls.__module__ == "builtins" or _is_ndarray_class(cls):
+            continue  # (numpy's array stores into its memory: _own_objects checks whose it is)
         for name, attr in list(vars(cls).items()):
             if name in ("__setattr__", "__setitem__", "__delattr__", "__delitem__", "__set_name__") \
                     and not _plain_code(attr):
@@ -376,6 +444,9 @@ def _plain_setters(value: Any) -> bool:
             fset = getattr(attr, "fset", None) if isinstance(attr, property) else None
             if fset is not None and not _plain_code(fset):
                 return False
+            if isinstance(attr, types.MemberDescriptorType) or (
+                    name in ("__dict__", "__weakref__") and isinstance(attr, types.GetSetDescriptorType)):
+                continue  # a slot, the instance dict: they store on the object itself
             if hasattr(type(attr), "__set__") and not isinstance(attr, property):
                 return False  # another data descriptor
     return True
@@ -403,11 +474,52 @@ def _reachable(value: Any, depth: int = 3, budget: Optional[List[int]] = None) -
 _IMMUTABLE_LEAVES = (int, float, complex, str, bytes, bool, type(None))
 
 
+def _is_ndarray_class(cls: type) -> bool:
+    return cls.__module__ == "numpy" and cls.__name__ == "ndarray"
+
+
+# Containers whose in-place methods and item stores change only themselves.
+_PLAIN_CONTAINERS = (list, dict, set, bytearray, collections.deque)
+
+
+def _own_objects(value: Any) -> List[Any]:
+    """The objects a change of `value` through its setters may reach, which
+    must all be this module's own: a builtin container itself; a numpy array
+    and the arrays (or buffers) whose memory it views (`.base`); else the
+    object and what its containers hold, a few levels down."""
+    if type(value).__module__ in ("builtins", "collections") and isinstance(value, _PLAIN_CONTAINERS):
+        return [value]
+    if any(_is_ndarray_class(c) for c in type(value).__mro__):
+        out = [value]
+        base = getattr(value, "base", None)
+        while base is not None and len(out) < 64:
+            out.append(base)
+            base = getattr(base, "base", None)
+        return [v for v in out if not isinstance(v, _IMMUTABLE_LEAVES)]
+    return [v for v in _reachable(value) if not isinstance(v, _IMMUTABLE_LEAVES)]
+
+
+def _changed_object(namespace: Dict[str, Any], dotted: str) -> Any:
+    """The object at `NAME.attr...` now (None: not there)."""
+    parts = dotted.split(".")
+    value = namespace.get(parts[0])
+    for part in parts[1:]:  # (no getter runs: an instance attribute, or a key of a dict with keys as attributes)
+        own = getattr(value, "__dict__", None) if not isinstance(value, type(sys)) else None
+        if isinstance(own, dict) and part in own:
+            value = own[part]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            return None
+    return value
+
+
 def _stored_objects(module: Any, path: str) -> Optional[List[Any]]:
-    """The objects the module's top-level code may change in place (each
-    stored name's object and what its containers hold), or None when one
-    of them is never its own: reached through another (`*NAME`), a module,
-    bound more than once, or with setters that reach further."""
+    """The objects the module's top-level code may change in place, or None
+    when one of them may not be its own: reached through another (`*NAME`;
+    a numpy array's flags are the array's), a module or a class, rebound
+    after the change or at an unknown moment, or with setters that reach
+    further."""
     try:
         with open(path, "rb") as f:
             read = module_stores(f.read().decode("utf-8", "replace"))
@@ -415,16 +527,22 @@ def _stored_objects(module: Any, path: str) -> Optional[List[Any]]:
         return None
     if read is None:
         return None
-    names, bindings = read
     namespace = vars(module)
     out: List[Any] = []
-    for name in names:
-        if name.startswith("*") or name not in namespace or bindings.get(name, 0) != 1:
+    for root in sorted({n.lstrip("*") for n in read.names}):
+        lines = read.bindings.get(root, [])
+        if root in read.deep or root not in namespace or not lines or 0 in lines \
+                or max(lines) >= read.first_store[root]:
+            return None  # (the object changed may not be the one bound now)
+        changed = [_changed_object(namespace, p) for p in sorted(read.flags.get(root, ()))]
+        if any(not any(_is_ndarray_class(c) for c in type(v).__mro__) for v in changed):
             return None
-        value = namespace[name]
-        if isinstance(value, (type(sys), type)) or not _plain_setters(value):
-            return None
-        out.extend(v for v in _reachable(value) if not isinstance(v, _IMMUTABLE_LEAVES))
+        if root in read.names:  # (else only arrays its flags stores reach change)
+            changed.append(namespace[root])
+        for value in changed:
+            if isinstance(value, (type(sys), type)) or not _plain_setters(value):
+                return None
+            out.extend(_own_objects(value))
     return out
 
 

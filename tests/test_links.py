@@ -288,3 +288,47 @@ def test_a_module_changing_only_its_own_object_is_learned(pytester: pytest.Pytes
     fast = compare(pytester, ["-k", "test_reader and y"])
     assert "tests/test_a_own.py" not in fast.modules, fast.report  # decided by its record
     assert "tests/test_a_shared.py" in fast.modules, fast.report  # changes what test_reader reads
+
+
+OWN_OR_NOT = {
+    **OWN_CHANGES,
+    "helpers.py": OWN_CHANGES["helpers.py"] + """
+        class Config:
+            mode = "plain"
+
+        def config():
+            return Config()
+    """,
+    # An instance of a plain class, made here and changed here: its own.
+    "tests/test_b_instance.py": """
+        import helpers
+        CFG = helpers.config()
+        CFG.mode = "fancy"
+        TABLE = [1, 2]
+        TABLE.append(3)
+
+        def test_instance():
+            pass
+    """,
+    # Changes the helper's cached dict, then binds the name to a fresh one:
+    # what the name holds after import is its own, what it changed is not.
+    "tests/test_b_rebound.py": """
+        import helpers
+        DATA = helpers.shared()
+        DATA["y"] = 2
+        DATA = {}
+
+        def test_rebound():
+            pass
+    """,
+}
+
+
+def test_own_objects_and_a_name_rebound_after_its_change(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {**LIB, **OWN_OR_NOT})
+    compare(pytester, ["-k", "zzz_learn"])
+    for expr in ("test_reader", "y", "test_instance", "test_rebound or x"):
+        compare(pytester, ["-k", expr])
+    fast = compare(pytester, ["-k", "test_reader and y"])
+    assert "tests/test_b_instance.py" not in fast.modules, fast.report  # recorded: changes only its own
+    assert "tests/test_b_rebound.py" in fast.modules, fast.report  # changed the helper's dict
