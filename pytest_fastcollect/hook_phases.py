@@ -127,6 +127,7 @@ class AfterReader:
         self.lists: Set[str] = {items_name} if items_name in args else set()  # names of the item list itself
         self.elements: Set[str] = set()  # names bound to one of its items
         self.subsets: Set[str] = set()  # local lists holding only its items
+        self.sessions: Set[str] = {"session"}  # names for a session (`s = session`)
         self.state_roots = {"self", "session", "cls"} & set(args) | self._globals()
         # Names read without outliving the call: its own, builtins, pytest, and
         # the module's functions, classes and constants (when it was read from
@@ -142,9 +143,9 @@ class AfterReader:
 
     def run(self) -> List[Tuple[str, Tuple[Condition, ...]]]:
         for _ in range(3):  # aliases, elements and subsets settle in a few passes
-            before = (len(self.lists), len(self.elements), len(self.subsets))
+            before = (len(self.lists), len(self.elements), len(self.subsets), len(self.sessions))
             self._bind_names()
-            if before == (len(self.lists), len(self.elements), len(self.subsets)):
+            if before == (len(self.lists), len(self.elements), len(self.subsets), len(self.sessions)):
                 break
         for node in ast.walk(self.func):
             self._check_write(node)
@@ -164,7 +165,8 @@ class AfterReader:
         (the same list, reached through any session)."""
         if isinstance(node, ast.Name):
             return node.id in self.lists
-        return isinstance(node, ast.Attribute) and node.attr == "items" and _dotted(node.value).split(".")[-1] == "session"
+        return isinstance(node, ast.Attribute) and node.attr == "items" \
+            and _dotted(node.value).split(".")[-1] in self.sessions
 
     def subset(self, node: ast.AST) -> bool:
         """Does this expression give a list of the item list's own items?"""
@@ -210,7 +212,9 @@ class AfterReader:
                 self._bind_loop(node.target, node.iter)
             if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 name = node.targets[0].id
-                if self._is_list(node.value):
+                if _dotted(node.value).split(".")[-1] in self.sessions:
+                    self.sessions.add(name)
+                elif self._is_list(node.value):
                     self.lists.add(name)
                 elif self.subset(node.value) or (isinstance(node.value, ast.List) and not node.value.elts):
                     self.subsets.add(name)

@@ -257,6 +257,7 @@ class Learner:
         self.records: Optional[Dict[str, List[Tuple[List[str], List[str]]]]] = None
         self.node_deselected: List[pytest.Item] = []  # dropped by --deselect just before -k/-m
         self.collected: Set[str] = set()  # module paths collected without error
+        self.visited: Set[str] = set()  # module paths whose collection ran, with an error or not
         self.skipped: Set[str] = set()  # module paths skipped as a whole
         # Module paths whose collection changed process state other modules'
         # collection may read (sys.path, the environment, the working
@@ -289,6 +290,14 @@ class Learner:
         finally:
             self.snapshot.remove()
             self.recorder.stop()
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_collection_modifyitems(self) -> Any:
+        # Before any hook sees the items: what hooks change from here on is
+        # no module's collection (links.Watch.after).
+        if not (self.off or self.record_off or self.idle):
+            self.watch.close()
+        return (yield)
 
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
         # --deselect (pytest's main plugin) drops items by node ID right
@@ -360,6 +369,8 @@ class Learner:
             self.changed_state.add(str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.
+        if isinstance(collector, pytest.Module):
+            self.visited.add(str(collector.path))
         if isinstance(collector, pytest.Module) and (report.passed or report.skipped):
             path = str(collector.path)  # as pytest_ignore_collect sees it (node ids may be relative elsewhere)
             self.collected.add(path)
@@ -399,18 +410,23 @@ class Learner:
             if isinstance(f, str):
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
-        self.links = find_links({p: module_at[p] for p in test_files if p in module_at}, self.watch)
+        imported = sorted(p for p in test_files if p in module_at)
+        self.links = find_links({p: module_at[p] for p in imported}, self.watch)
         shared = self.links.linked
+        readers: Dict[str, Set[str]] = {}  # module -> those that read what it changes
+        for reader, changers in shared.items():
+            for changer in changers:
+                readers.setdefault(changer, set()).add(reader)
         for path in todo:
             module = module_at.get(path)
             if path in self.skipped:
-                files.append((path, hashes[path], [], []))
+                files.append((path, hashes[path], [], [], []))
                 continue
             if module is None:
                 continue  # not found by file: what it borrows cannot be known
             records = self.records.get(path, [])
             borrowed = self._borrowed(path, module, module_of, test_files) | shared.get(path, set())
-            files.append((path, hashes[path], sorted(borrowed), records))
+            files.append((path, hashes[path], sorted(borrowed), records, sorted(readers.get(path, ()))))
         if not files:
             return None  # nothing new to record
         stdlib_dir = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
@@ -436,6 +452,9 @@ class Learner:
             "inputs": values_of(names, state.snapshot),
             "deps": [self._surface_of(f) for f in sorted(deps)],
             "files": files,
+            # Modules the scan let through: collected (what they read was
+            # watched), or not collected by pytest at all (they read nothing).
+            "collected": sorted(set(imported) | (self.visited & test_files) | set(hashes)),
         }
 
     def _surface_of(self, path: str) -> Tuple[str, bool, List[Tuple[str, int]]]:

@@ -67,6 +67,52 @@ def _content(value: Any, depth: int = 2, budget: Optional[List[int]] = None) -> 
     return (len(items), tuple(map(id, flat)), inner)
 
 
+def _bindings_of(module: Any) -> int:
+    """A project module's bindings and those of the classes it defines, by
+    the identity of their values (and of what their small containers hold):
+    a global rebound (`global MODE`), a class attribute set (`Settings.mode =
+    ...`), an item added to a registry no test module holds change it."""
+    namespace = getattr(module, "__dict__", None)
+    if not isinstance(namespace, dict):
+        return 0
+    name = getattr(module, "__name__", None)
+    ids: List[int] = []
+    for key, value in list(namespace.items()):
+        if key.startswith("__") or isinstance(value, type(sys)):
+            continue  # (__warningregistry__ and the like; a submodule, bound on its first import)
+        ids.append(id(value))
+        if isinstance(value, CONTAINERS):
+            _shallow(value, ids)
+        elif isinstance(value, type) and getattr(value, "__module__", None) == name:
+            for k, v in list(vars(value).items()):
+                if not k.startswith("__"):
+                    ids.append(id(v))
+                    if isinstance(v, CONTAINERS):
+                        _shallow(v, ids)
+    return hash(tuple(ids))
+
+
+_TEST_DIRS = frozenset(("tests", "test", "testing"))
+
+
+def _test_helper(module: Any) -> bool:
+    """A module of the test suite's own (in a tests/test/testing directory):
+    the project modules whose bindings are watched (the library's own are
+    too many to compare at every window)."""
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and not _TEST_DIRS.isdisjoint(file.replace("\\", "/").split("/")[:-1])
+
+
+def _shallow(container: Any, ids: List[int]) -> None:
+    """A container's size, and its items' identities while it is small."""
+    try:
+        ids.append(len(container))
+        if len(container) <= 64 and not isinstance(container, bytearray):
+            ids.extend(map(id, container.values() if isinstance(container, dict) else container))
+    except (TypeError, RuntimeError):
+        ids.append(-1)
+
+
 def _is_iterator(value: Any) -> bool:
     return hasattr(type(value), "__next__")
 
@@ -139,13 +185,30 @@ class Watch:
     prior: Set[int] = field(default_factory=set)
     _tracked: Set[int] = field(default_factory=set)  # modules (id) whose namespace was read
     _modules_seen: int = 0  # how many entries of sys.modules were looked at
+    # Changed after the last window closed (by hooks given every module's
+    # items): a change made on behalf of all its holders, no one window's.
+    after: Set[int] = field(default_factory=set)
+    _closed: bool = False
+    # id of a project module -> (the module, its bindings (_bindings_of), the first window since)
+    bindings: Dict[int, Tuple[Any, int, int]] = field(default_factory=dict)
+    # Project module name -> the test modules in whose windows its bindings changed
+    # ("" for a change after collection).
+    rebound_by: Dict[str, Set[str]] = field(default_factory=dict)
+
+    def close(self) -> None:
+        """Collection is over: the last window closes, and a change seen from
+        now on (at a further open_window(None)) goes to `after`."""
+        if not self._closed:
+            self.open_window(None)
+            self._closed = True
 
     def open_window(self, path: Optional[str]) -> None:
         """Closes the current window (None: the last one, collection over)."""
         if self.windows:
             for key in self._shared:
                 self._compare(key, at_close=True)
-        self._project_modules()
+            self._compare_bindings()
+        self._project_modules(at_close=bool(self.windows))
         if path is not None:
             self.windows.append(path)
 
@@ -154,7 +217,9 @@ class Watch:
         a window's close leaves that window out of the next change's."""
         content, since = self.known[key]
         now = _content(self.held[key])
-        if now != content:
+        if now != content and self._closed:
+            self.after.add(key)
+        elif now != content:
             self.changed_by.setdefault(key, set()).update(self.windows[max(since, 0):])
         self.known[key] = (now, len(self.windows) if at_close else len(self.windows) - 1)
 
@@ -167,8 +232,17 @@ class Watch:
         # (A virtualenv inside the project is not the project.)
         return file.startswith(self.site_dirs) or ("site-packages" not in file and "dist-packages" not in file)
 
-    def _project_modules(self) -> None:
-        """The project's modules loaded since the last look: their containers."""
+    def _compare_bindings(self) -> None:
+        for key, (module, known, since) in list(self.bindings.items()):
+            now = _bindings_of(module)
+            if now != known:
+                changed = self.rebound_by.setdefault(getattr(module, "__name__", "?"), set())
+                changed.update([""] if self._closed else self.windows[since:])
+            self.bindings[key] = (module, now, len(self.windows))
+
+    def _project_modules(self, at_close: bool = False) -> None:
+        """The project's modules loaded since the last look: their containers
+        and bindings (a module's own first import changes nothing here)."""
         if not self.project_dirs:
             return
         loaded = list(sys.modules.values())
@@ -178,6 +252,8 @@ class Watch:
             if id(module) in self._tracked or not self.project(module):
                 continue
             self._tracked.add(id(module))
+            if _test_helper(module):
+                self.bindings[id(module)] = (module, _bindings_of(module), len(self.windows) - (0 if at_close else 1))
             namespace = getattr(module, "__dict__", None)
             for _, value in containers_of(namespace) if isinstance(namespace, dict) else []:
                 if id(value) not in self.held:
@@ -674,6 +750,8 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
             if len(by_path) > 1:
                 links.join(by_path, f"shares the iterator {owner_of(value, test_files)}")
             continue
+        if watch is not None and key in watch.after and len(by_path) > 1:
+            links.join(by_path, f"holds {owner_of(value, test_files)}, which a hook changed after collection")
         if watch is None:
             changers = set(by_path) if key in shared else set()
         else:
@@ -686,7 +764,36 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
             links.depend(holder, changers, why)
     _defined_in_tests(modules, holders, objects, links)
     _attribute_writers(modules, sources, module_holders, links)
+    if watch is not None and watch.rebound_by:
+        _rebinding_links(modules, watch.rebound_by, links)
     return links
+
+
+def _rebinding_links(modules: Dict[str, Any], rebound_by: Dict[str, Set[str]], links: Links) -> None:
+    """A test module holding a project module (or a package above it), or a
+    function or class it defines, depends on the modules in whose windows
+    that module's bindings changed; changed after collection (by a hook):
+    all its holders together."""
+    readers: Dict[str, Set[str]] = {}  # changed module -> test modules reading it
+    for path, module in modules.items():
+        packages: Set[str] = set()
+        defined: Set[str] = set()
+        for value in list(vars(module).values()):
+            if isinstance(value, type(sys)):
+                packages.add(getattr(value, "__name__", "") or "")
+            elif isinstance(value, type) or callable(value):
+                owner = getattr(value, "__module__", None)
+                defined.add(owner if isinstance(owner, str) else "")
+        for name in rebound_by:
+            if name in defined or any(p and (name == p or name.startswith(p + ".")) for p in packages):
+                readers.setdefault(name, set()).add(path)
+    for name, paths in readers.items():
+        changers = rebound_by[name] - {""}
+        why = f"reads {name}, whose bindings {', '.join(sorted(_short(c) for c in changers))} changed"
+        for path in paths:
+            links.depend(path, changers, why)
+        if "" in rebound_by[name] and len(paths) > 1:
+            links.join(paths, f"reads {name}, whose bindings a hook changed after collection")
 
 
 def _defined_in_tests(modules: Dict[str, Any], holders: Dict[int, Dict[str, List[str]]], objects: Dict[int, Any],

@@ -12,6 +12,13 @@
 namespace fc {
 namespace {
 
+bool imports_others(const FileFacts& facts) {
+  for (const auto& i : facts.imports)
+    if (i.module != "pytest" && i.module != "typing" && i.module != "__future__" && i.type_checking == 0) return true;
+  return false;
+}
+
+
 // Reasons of decisions made on learned items (kept in the decision cache).
 constexpr const char* kLearnedNone = "no learned item can match";
 constexpr const char* kLearnedMay = "a learned item may match";
@@ -183,6 +190,7 @@ void Decider::set_conftests(std::vector<ConftestFile> conftests) {
 
 void Decider::set_query(const Generation* generation, const Index::Reader* reader) {
   query_ = query_fingerprint(cfg_, generation, conftest_fp_, resolve_fp_);
+  known_ = generation ? &generation->known : nullptr;
   if (!filtering_ || !reader) return;
   std::string_view raw;
   have_cache_ = reader->get_bytes(decision_key(query_), raw) && decode_decisions(raw, query_, cache_);
@@ -309,8 +317,49 @@ void Decider::decide(size_t k, const ModuleCase& m) {
     }
     out = FileDecision{path, d.skip, std::move(d.reason), m.hash, false, Step::StaticModel};
     out.resolved = !read.empty();
+    out.imports = imports_others(*m.facts);
   }
   decide_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+}
+
+// A module no session of the generation collected (new, or skipped until
+// now), imported while it imports other modules, or skipped by resolving
+// what it imports: what it reads is in no record ("" if there is none).
+std::string Decider::newcomer() const {
+  for (const auto& f : files_)
+    if (((!f.skip && f.imports) || f.resolved) && f.step != Step::Learned &&
+        !std::binary_search(known_->begin(), known_->end(), f.path))
+      return f.path;
+  return {};
+}
+
+void Decider::import_linked(size_t k, std::string why, std::vector<size_t>& todo, bool record_again) {
+  FileDecision& f = files_[k];
+  f.skip = false;
+  f.reason = std::move(why);
+  f.learned_current = !record_again;  // recorded again, as collected with the others
+  f.step = Step::CollectedTogether;
+  todo.push_back(k);
+}
+
+// Imports, transitively, what each module in `todo` depends on and the
+// modules that change what it read.
+void Decider::follow_links(const std::vector<const LearnedFile*>& learned, const std::map<std::string, size_t>& at,
+                           const std::map<std::string, std::vector<size_t>>& changers_of, std::vector<size_t>& todo) {
+  while (!todo.empty()) {
+    const size_t k = todo.back();
+    todo.pop_back();
+    for (const auto& dep : learned[k] ? learned[k]->deps : HashedPaths{}) {
+      auto it = at.find(dep.first);
+      if (it == at.end() || !files_[it->second].skip) continue;
+      import_linked(it->second, "linked when learned: imported test module " + files_[k].path + " depends on it",
+                    todo, true);
+    }
+    auto c = changers_of.find(files_[k].path);
+    for (size_t j : c == changers_of.end() ? std::vector<size_t>{} : c->second)
+      if (files_[j].skip)  // (its record holds: not recorded again)
+        import_linked(j, "changes what imported test module " + files_[k].path + " read when learned", todo, false);
+  }
 }
 
 // A learned record lists the test modules its module must be collected
@@ -318,45 +367,53 @@ void Decider::decide(size_t k, const ModuleCase& m) {
 // an object it reads (SciPy: two modules parametrize with one
 // itertools.product; whichever is collected first consumes it). An imported
 // module pulls in what it depends on, transitively; a module nothing
-// imported depends on stays skipped.
+// imported depends on stays skipped. The link lives in the reader's record,
+// which an edit of the reader ends: a changer's record lists its readers
+// too, and an imported reader, recorded or not, pulls its changers in.
 void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
   const size_t n = files_.size();
+  changer_.assign(n, 0);
+  auto linked = [&](size_t k) { return learned[k] && !(learned[k]->deps.empty() && learned[k]->readers.empty()); };
   bool any_links = false;
-  for (size_t k = 0; k < n && !any_links; ++k) any_links = learned[k] && !learned[k]->deps.empty();
+  for (size_t k = 0; k < n && !any_links; ++k) any_links = linked(k);
   if (!any_links) return;  // the common case: no map of paths on the warm path
   std::map<std::string, size_t> at;
   for (size_t k = 0; k < n; ++k) at.emplace((*paths_)[k], k);
+  std::map<std::string, std::vector<size_t>> changers_of;  // reader -> modules changing what it read
   std::vector<size_t> todo;
   for (size_t k = 0; k < n; ++k) {
-    if (!learned[k] || learned[k]->deps.empty()) continue;
+    if (!files_[k].skip) todo.push_back(k);
+    if (!linked(k)) continue;
     grouped_[k] = 1;  // depends on other modules' decisions: not cached
+    changer_[k] = !learned[k]->readers.empty();
+    for (const auto& r : learned[k]->readers) changers_of[r].push_back(k);
     for (const auto& dep : learned[k]->deps) {
       auto it = at.find(dep.first);
       if (it != at.end()) grouped_[it->second] = 1;
     }
-    if (!files_[k].skip) todo.push_back(k);
   }
-  while (!todo.empty()) {
-    const size_t k = todo.back();
-    todo.pop_back();
-    if (!learned[k]) continue;
-    for (const auto& dep : learned[k]->deps) {
-      auto it = at.find(dep.first);
-      if (it == at.end() || !files_[it->second].skip) continue;
-      FileDecision& f = files_[it->second];
-      f.skip = false;
-      f.reason = "linked when learned: imported test module " + files_[k].path + " depends on it";
-      f.learned_current = false;  // recorded again, as collected with the others
-      f.step = Step::CollectedTogether;
-      todo.push_back(it->second);
+  follow_links(learned, at, changers_of, todo);
+  const std::string first = known_ ? newcomer() : std::string();
+  for (size_t k = 0; k < n && !first.empty(); ++k)
+    if (changer_[k] && files_[k].skip) {
+      import_linked(k, "changes what other test modules read when learned; " + first + " is new to the records", todo,
+                    false);
+      follow_links(learned, at, changers_of, todo);
     }
-  }
 }
 
+// A module imported that changes process state or what other modules read
+// (statically, or as learned) may run before any other: a skip that
+// resolved imported names assumed the state as it is now.
 void Decider::import_after_state_changers() {
   const FileDecision* changer = nullptr;
-  for (const auto& f : files_)
-    if (!f.skip && (f.reason.rfind(kProcessState, 0) == 0 || f.reason.rfind(kChangesMadeObject, 0) == 0)) changer = &f;
+  for (size_t k = 0; k < files_.size(); ++k) {
+    const FileDecision& f = files_[k];
+    const bool calls = f.reason.rfind(kCallsAtImport, 0) == 0 || f.reason.rfind(kAssignsCallAtImport, 0) == 0;
+    if (!f.skip && (f.reason.rfind(kProcessState, 0) == 0 || f.reason.rfind(kChangesMadeObject, 0) == 0 || calls ||
+                    (k < changer_.size() && changer_[k])))
+      changer = &f;
+  }
   if (!changer) return;
   const std::string why = "resolved its imports; " + changer->path + " " + changer->reason;
   for (size_t k = 0; k < files_.size(); ++k) {

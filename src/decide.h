@@ -57,6 +57,9 @@ struct FileDecision {
   // The decision used resolution of imported names (which depends on
   // sys.path and typing.TYPE_CHECKING as they were when deciding).
   bool resolved = false;
+  // Imports a module besides pytest, typing and __future__ (a decision
+  // that is not the static model's: taken to).
+  bool imports = true;
 };
 
 // A conftest.py of the session, as loaded by the scan.
@@ -117,8 +120,9 @@ class Decider {
   // record of the generation in use, valid or not (null: none).
   void collect_together(const std::vector<const LearnedFile*>& learned);
   // A module imported because it changes process state at import (sys.path,
-  // the environment) may run before any other: a skip that resolved imported
-  // names assumed the state as it is now, so those modules are imported too.
+  // the environment), or what other modules read when learned, may run
+  // before any other: a skip that resolved imported names assumed the state
+  // as it is now, so those modules are imported too.
   void import_after_state_changers();
 
   // The decision cache's writes (this query's decisions, the recent queries).
@@ -132,12 +136,18 @@ class Decider {
 
  private:
   const CachedDecision* cache_entry(size_t k) const;
+  void import_linked(size_t k, std::string why, std::vector<size_t>& todo, bool record_again);
+  std::string newcomer() const;
+  void follow_links(const std::vector<const LearnedFile*>& learned, const std::map<std::string, size_t>& at,
+                    const std::map<std::string, std::vector<size_t>>& changers_of, std::vector<size_t>& todo);
   const ConftestScope& scope_of(const std::string& dir);
   uint64_t scope_fp_of(const std::string& dir);
   bool parent_in_scope(const std::string& dir) const;
 
   const ScanConfig& cfg_;
   std::string error_;
+  std::vector<char> changer_;  // per module: learned to change what other modules read
+  const std::vector<std::string>* known_ = nullptr;  // the generation's Generation::known
   bool filtering_ = false;
   Filter filter_;
   ModelConfig mc_;

@@ -133,6 +133,12 @@ constexpr const char* kProcessState = "changes process state at import";
 // makes the skips that resolved imported names imports: a call may return a
 // shared object (a module, an object whose setter writes a global).
 constexpr const char* kChangesMadeObject = "changes in place an object made at import";
+// Reasons (prefixes) of a module whose top level calls code the model does
+// not read (`helpers.set_mode("x")`, `X = helpers.make()`): the call may
+// change what other modules' decisions resolved from source, so it too
+// makes the skips that resolved imported names imports.
+constexpr const char* kCallsAtImport = "module calls ";
+constexpr const char* kAssignsCallAtImport = "module assigns the result of ";
 // Suffix of "uses exec" / "uses eval" when every use is inside a function body
 // and the source names no foreign namespace: no module name is bound by it.
 constexpr const char* kInFunction = " in a function";

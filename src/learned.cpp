@@ -18,7 +18,7 @@
 namespace fc {
 namespace {
 
-constexpr uint64_t kLearnedVersion = 3;
+constexpr uint64_t kLearnedVersion = 4;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());
@@ -66,6 +66,7 @@ void put_generation(Writer& w, const Generation& g) {
   w.u(g.conftest_fp);
   put_paths(w, g.inputs);
   put_deps(w, g.deps);
+  w.ss(g.known);
 }
 
 void get_generation(Reader& r, Generation& out) {
@@ -75,6 +76,7 @@ void get_generation(Reader& r, Generation& out) {
   out.conftest_fp = r.u();
   get_paths(r, out.inputs);
   get_deps(r, out.deps);
+  out.known = r.ss();
 }
 
 }  // namespace
@@ -140,6 +142,7 @@ std::string encode_learned(const LearnedFile& f) {
   w.u(f.generation);
   w.u(f.content_hash);
   put_paths(w, f.deps);
+  w.ss(f.readers);
   w.u(f.items.size());
   for (const auto& it : f.items) {
     w.ss(it.keywords);
@@ -156,6 +159,7 @@ bool decode_learned(const char* data, size_t size, LearnedFile& out) {
   out.generation = r.u();
   out.content_hash = r.u();
   get_paths(r, out.deps);
+  out.readers = r.ss();
   out.items.resize(r.count());
   for (auto& it : out.items) {
     it.keywords = r.ss();
@@ -302,6 +306,19 @@ namespace {
 
 // The records of this session's modules under generation `gen`, each joined
 // to the module's records of the other kept generations (older ones dropped).
+// A module's readers: those its earlier records name that this session did
+// not collect (a link it could not see), with those it found.
+std::vector<std::string> merged_readers(const LearnedSet& earlier, const LearnInput& in, const LearnInput::File& f) {
+  std::set<std::string> out(f.readers.begin(), f.readers.end());
+  for (const auto& entry : earlier) {
+    LearnedFile old;
+    if (!decode_learned(entry.second.data(), entry.second.size(), old)) continue;
+    for (const auto& r : old.readers)
+      if (!std::binary_search(in.collected.begin(), in.collected.end(), r)) out.insert(r);
+  }
+  return {out.begin(), out.end()};
+}
+
 uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen, const std::vector<Generation>& kept,
                           DepHasher& hasher, std::vector<std::pair<std::string, std::string>>& writes) {
   auto is_kept = [&](uint64_t id) {
@@ -330,6 +347,7 @@ uint64_t add_file_records(const Index& index, const LearnInput& in, uint64_t gen
     std::string_view raw;
     if (!(reader.ok() && reader.get_bytes(learned_key(f.path), raw) && decode_learned_set(raw.data(), raw.size(), set)))
       set.clear();
+    lf.readers = merged_readers(set, in, f);
     set.erase(std::remove_if(set.begin(), set.end(), [&](const auto& e) { return e.first == gen || !is_kept(e.first); }),
               set.end());
     set.emplace_back(gen, encode_learned(lf));
@@ -515,6 +533,10 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   }
   gen.deps = std::move(deps);
   gen.inputs = std::move(inputs);
+  std::vector<std::string> known;
+  std::set_union(gen.known.begin(), gen.known.end(), in.collected.begin(), in.collected.end(),
+                 std::back_inserter(known));
+  gen.known = std::move(known);
   ++gen.version;
   // This generation first, then the others it leaves kept.
   std::vector<Generation> kept{gen};

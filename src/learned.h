@@ -46,7 +46,12 @@ struct LearnedItem {
 struct LearnedFile {
   uint64_t generation = 0;
   uint64_t content_hash = 0;
-  HashedPaths deps;  // other test modules this module's namespace refers to
+  HashedPaths deps;  // other test modules this module's namespace refers to, or that change what it reads
+  // Test modules that read what this module's collection changes (the
+  // reverse of their `deps`; sorted), kept until a session that collected
+  // one of them saw no such link: a module without a current record may
+  // read it too (decide.h).
+  std::vector<std::string> readers;
   std::vector<LearnedItem> items;
 };
 
@@ -72,6 +77,9 @@ struct Generation {
   uint64_t conftest_fp = 0;  // which conftest.py files the session has (their content is in deps)
   HashedInputs inputs;  // sorted by name
   DepFiles deps;        // sorted by path
+  // Test modules some session of this generation collected (sorted): what
+  // they read was watched, so their links are in the records.
+  std::vector<std::string> known;
 };
 
 uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name);
@@ -151,9 +159,11 @@ struct LearnInput {
     std::string path;
     uint64_t content_hash = 0;  // as the scan saw it: a module changed since is not recorded
     std::vector<std::string> deps;
+    std::vector<std::string> readers;  // found this session (see LearnedFile::readers)
     std::vector<LearnedItem> items;
   };
   std::vector<File> files;
+  std::vector<std::string> collected;  // every test module this session collected (sorted)
 };
 
 // Writes a learn input into the index at `index_dir`; returns an error or "".

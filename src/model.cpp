@@ -1278,7 +1278,7 @@ static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& c
   for (const auto& b : f.bound) {
     if (b.call) {
       if (safe_call(f, b, cfg)) continue;
-      return "module calls " + b.name + "() at import";
+      return kCallsAtImport + b.name + "() at import";
     }
     if (b.name == "pytest_plugins" || b.name == "__test__" || name_matches(b.name, cfg.python_functions) ||
         name_matches(b.name, cfg.python_classes))
@@ -1287,7 +1287,7 @@ static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& c
   for (const auto& callee : f.assigned_calls)
     if (!safe_call(f, Binding{callee, true, false}, cfg) && !(pure_builtin(callee) && module_bindings(f, callee) == 0 &&
                                                              !star_imports(f) && !cfg.patched_builtins.count(callee)))
-      return "module assigns the result of " + callee + "() at import";
+      return kAssignsCallAtImport + callee + "() at import";
   for (const auto& imp : f.imports) {
     if (imp.star) continue;
     if (imp.bound == "pytestmark" || imp.bound == "__test__" || imp.bound == "pytest_plugins")

@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -256,11 +257,13 @@ PYBIND11_MODULE(_core, m) {
                          t[2].cast<std::vector<std::pair<std::string, uint32_t>>>()});
     }
     for (auto f : c["files"].cast<py::list>()) {
-      auto t = f.cast<py::tuple>();  // (path, content hash seen by the scan, deps, [(keywords, marks), ...])
+      // (path, content hash seen by the scan, deps, [(keywords, marks), ...][, readers])
+      auto t = f.cast<py::tuple>();
       fc::LearnInput::File file;
       file.path = t[0].cast<std::string>();
       file.content_hash = t[1].cast<uint64_t>();
       file.deps = t[2].cast<std::vector<std::string>>();
+      if (t.size() > 4) file.readers = t[4].cast<std::vector<std::string>>();
       for (auto item : t[3].cast<py::list>()) {
         auto it = item.cast<py::tuple>();
         file.items.push_back(
@@ -268,6 +271,8 @@ PYBIND11_MODULE(_core, m) {
       }
       in.files.push_back(std::move(file));
     }
+    if (c.contains("collected")) in.collected = c["collected"].cast<std::vector<std::string>>();
+    std::sort(in.collected.begin(), in.collected.end());
     uint64_t written = 0;
     std::string err;
     {

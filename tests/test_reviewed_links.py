@@ -311,20 +311,127 @@ CASES["nested-call"] = {
     """,
 }
 
+# A hook given every module's items changes what they all hold: the markers
+# of the last module depend on the others being collected.
+CASES["hook-changes-after-collection"] = {
+    "pytest.ini": "[pytest]\nmarkers = slow\npythonpath = tests\n",
+    "conftest.py": """
+        import pytest
+        def pytest_collection_modifyitems(items):
+            for item in items:
+                if len(item.module.SEEN) >= 2:
+                    item.add_marker(pytest.mark.slow)
+                item.module.SEEN.append(item.name)
+    """,
+    "tests/helpers.py": "SEEN = []\n",
+    **{f"tests/test_{m}.py": f"from helpers import SEEN\ndef test_{m}(): pass\n" for m in "abc"},
+}
+
+# The session reached through a local name after deselection.
+CASES["session-alias"] = {
+    "conftest.py": """
+        _deselected = []
+        def pytest_deselected(items):
+            _deselected.extend(items)
+        def pytest_collection_finish(session):
+            s = session
+            s.items.extend(i for i in _deselected if "always" in i.name)
+    """,
+    "tests/test_a.py": "def test_foo(): pass\ndef test_always_a(): pass\n",
+    "tests/test_b.py": "def test_bar(): pass\n",
+}
+
+# A project module's state a test module changes at import, which the reader
+# holds no container of: a global rebound, a class attribute set by a
+# decorator, a registry reached through a function, a dict held by a class.
+CASES["global-rebound"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    "tests/helpers.py": """
+        MODE = "plain"
+        def set_mode(m):
+            global MODE
+            MODE = m
+    """,
+    "tests/test_a.py": "import helpers\nhelpers.set_mode('fancy')\ndef test_a(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        import helpers
+        @pytest.mark.parametrize("m", [helpers.MODE])
+        def test_b(m): pass
+    """,
+}
+CASES["class-attribute"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    "tests/helpers.py": """
+        class Settings:
+            mode = "plain"
+        def fancy(func):
+            Settings.mode = "fancy"
+            return func
+    """,
+    "tests/test_a.py": "from helpers import fancy\n@fancy\ndef test_a(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        from helpers import Settings
+        @pytest.mark.parametrize("m", [Settings.mode])
+        def test_b(m): pass
+    """,
+}
+CASES["registry-through-a-function"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    "tests/helpers.py": """
+        _BACKENDS = ["memory"]
+        def register(name):
+            _BACKENDS.append(name)
+        def backends():
+            return list(_BACKENDS)
+    """,
+    "tests/test_a.py": "from helpers import register\nregister('fancy')\ndef test_a(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        from helpers import backends
+        @pytest.mark.parametrize("backend", backends())
+        def test_b(backend): pass
+    """,
+}
+CASES["dict-held-by-a-class"] = {
+    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    "tests/helpers.py": """
+        class _Defaults:
+            settings = {"mode": "plain"}
+        def get_settings():
+            return _Defaults.settings
+    """,
+    "tests/test_a.py": "from helpers import get_settings\nsettings = get_settings()\nsettings['mode'] = 'fancy'\n"
+                       "def test_a(): pass\n",
+    "tests/test_b.py": """
+        import pytest
+        from helpers import get_settings
+        @pytest.mark.parametrize("mode", [get_settings()["mode"]])
+        def test_b(mode): pass
+    """,
+}
+
 EXPRESSIONS: Dict[str, List[str]] = {
     "session-items": ["bar", "foo"],
     "collection-finish": ["bar", "foo"],
+    "session-alias": ["bar", "foo"],
     "imported-hook": ["-m slow", "-m not slow"],
     "conditional-hook": ["-m slow", "-m not slow"],
     "after-global": ["optional", "test_a"],
     "collect-events": ["test_c", "quick"],
+    "hook-changes-after-collection": ["-m slow", "-m not slow"],
 }
 
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_reviewed_case(pytester: pytest.Pytester, case: str) -> None:
     write(pytester.path, CASES[case])
-    run = case in ("session-items", "collection-finish")  # the items pytest runs
+    run = case in ("session-items", "collection-finish", "session-alias")  # the items pytest runs
     for expr in EXPRESSIONS.get(case, ["fancy", "test_b", "not fancy"]):
         args = ["-m", expr[3:]] if expr.startswith("-m") else ["-k", expr]
         compare(pytester, ["--cache-clear", *args], run=run)
@@ -342,3 +449,33 @@ def test_an_own_object_made_by_a_call_is_learned(pytester: pytest.Pytester) -> N
     fast = compare(pytester, ["-k", "test_b and fancy"])
     assert fast.ids == ["tests/test_b.py::test_b[fancy]"]
     assert "tests/test_a_own.py" not in fast.modules and "tests/test_a.py" in fast.modules, fast.report
+
+
+def test_a_reader_without_a_record_is_collected_with_the_changer(pytester: pytest.Pytester) -> None:
+    """The link is the reader's record's: once the reader is edited (or a new
+    reader appears), only the changer's record says it changes what others
+    read, and the changer is imported with any module that has no current
+    record."""
+    reader = (
+        "import pytest\n"
+        "from helpers import BACKENDS\n"
+        "@pytest.mark.parametrize('backend', BACKENDS)\n"
+        "def test_{name}(backend): pass\n"
+    )
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = tests\n",
+        "conftest.py": "import helpers\n",
+        "tests/helpers.py": 'BACKENDS = ["memory"]\ndef add_backend(name):\n    BACKENDS.append(name)\n',
+        "tests/test_a.py": "import helpers\nhelpers.add_backend('fancy')\ndef test_a(): pass\n",
+        "tests/test_b.py": reader.format(name="b"),
+    })
+    compare(pytester, ["-k", "zzz_learn"])
+    compare(pytester, ["-k", "fancy"])
+    write(pytester.path, {"tests/test_b.py": reader.format(name="b") + "\n# edited\n"})
+    fast = compare(pytester, ["-k", "fancy"])
+    assert fast.ids == ["tests/test_b.py::test_b[fancy]"], fast.report
+    write(pytester.path, {"tests/test_c.py": reader.format(name="c")})
+    fast = compare(pytester, ["-k", "test_c and fancy"])
+    assert fast.ids == ["tests/test_c.py::test_c[fancy]"], fast.report
+    fast = compare(pytester, ["-k", "test_a"])  # every module recorded: the changer alone
+    assert fast.modules == {"tests/test_a.py"}, fast.report

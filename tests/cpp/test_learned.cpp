@@ -36,6 +36,8 @@ LearnedFile record(uint64_t generation, const std::string& kw) {
   f.generation = generation;
   f.content_hash = 42;
   f.items = {LearnedItem{{kw, "test_a.py"}, {"slow"}}};
+  f.deps = {{"/p/tests/test_b.py", 7}};
+  f.readers = {"/p/tests/test_c.py", "/p/tests/test_d.py"};
   return f;
 }
 
@@ -58,6 +60,8 @@ TEST(Learned, FindsTheRecordOfOneGeneration) {
   LearnedFile f;
   ASSERT_TRUE(find_learned(blob.data(), blob.size(), 8, f));
   EXPECT_EQ(f.items.at(0).keywords.at(0), "test_eight");
+  EXPECT_EQ(f.deps, record(8, "").deps);
+  EXPECT_EQ(f.readers, record(8, "").readers);
   ASSERT_TRUE(find_learned(blob.data(), blob.size(), 5, f));
   EXPECT_EQ(f.items.at(0).keywords.at(0), "test_five");
   EXPECT_FALSE(find_learned(blob.data(), blob.size(), 6, f));
