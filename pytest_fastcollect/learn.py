@@ -88,6 +88,28 @@ def learning_allowed(config: pytest.Config) -> Optional[str]:
 
 
 _COMPILED = "fastcollect/compiled"
+# Modules a learning run collected and did not record (they change process
+# state, or objects not shown their own), by content hash: while they stay
+# so, a run whose other modules all have valid records has nothing to learn.
+_REFUSED = "fastcollect/refused"
+
+
+def refused_before(config: pytest.Config) -> Dict[str, int]:
+    cache = getattr(config, "cache", None)
+    got = cache.get(_REFUSED, {}) if cache is not None else {}
+    return got if isinstance(got, dict) else {}
+
+
+def _remember_refused(learner: "Learner") -> None:
+    state = learner.scanned
+    cache = getattr(learner.config, "cache", None)
+    if state is None or cache is None:
+        return
+    collected = learner.collected & set(state.hashes)
+    refused = collected - state.learned_current - set(learner.todo())
+    known = {p: h for p, h in refused_before(learner.config).items() if p not in collected}
+    known.update({p: state.hashes[p] for p in refused})
+    cache.set(_REFUSED, known)
 
 
 def does_not_compile(config: pytest.Config, kept: List[Tuple[str, int]]) -> Optional[str]:
@@ -510,6 +532,8 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
     finally:
         if gc_was_enabled:
             gc.enable()
+    if learner.view is None:
+        _remember_refused(learner)
     if payload is None or not payload["files"]:
         return "", 0
     return core.learn(language, index_dir, payload)

@@ -21,7 +21,8 @@ import pytest
 
 from pytest_fastcollect import cache_options, distributed, environment, hooks
 from pytest_fastcollect.inputs import Recorder, current_values
-from pytest_fastcollect.learn import Learner, Scanned, does_not_compile, learning_allowed, record, session_key
+from pytest_fastcollect.learn import (Learner, Scanned, does_not_compile, learning_allowed, record, refused_before,
+                                      session_key)
 from pytest_fastcollect.native import Native, load
 
 WORKERINPUT_KEY = distributed.SKIP_KEY
@@ -403,9 +404,13 @@ def decide(config: pytest.Config, state: State) -> None:
             in_place=frozenset(p for p, reason in state.imported
                                if reason.startswith(_PROCESS_STATE) and reason.endswith(" in place)")),
         )
-        if not state.learner.off and not state.learner.record_off and not set(state.hashes) - state.learned_current:
-            # Every module imported has a still-valid record: nothing to learn,
-            # so no tracing, watching or recording for the rest of collection.
+        refused = refused_before(config)
+        unrecorded = set(state.hashes) - state.learned_current
+        if not state.learner.off and not state.learner.record_off \
+                and all(refused.get(p) == state.hashes[p] for p in unrecorded):
+            # Every module imported has a still-valid record, or is one an
+            # earlier learning run refused as it is: nothing to learn, so no
+            # tracing, watching or recording for the rest of collection.
             state.learner.idle = True
             state.learner.recorder.stop()
 
@@ -586,6 +591,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     write(f"skipped {len(state.skip)} test files")
     if state.learned_written:
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
+    elif state.learner is not None and state.learner.idle:
+        write("nothing to learn: every module imported has a valid record, or was not recordable as it is")
     _explain_links(state, write, rootpath)
     for line in state.worker_lines:
         write(line)

@@ -333,11 +333,13 @@ std::string Decider::newcomer() const {
   return {};
 }
 
-void Decider::import_linked(size_t k, std::string why, std::vector<size_t>& todo, bool record_again) {
+void Decider::import_linked(size_t k, std::string why, std::vector<size_t>& todo) {
   FileDecision& f = files_[k];
   f.skip = false;
   f.reason = std::move(why);
-  f.learned_current = !record_again;  // recorded again, as collected with the others
+  // Its record holds: made with what it depends on collected (links go
+  // both ways where collecting one changes the other), not recorded again.
+  f.learned_current = true;
   f.step = Step::CollectedTogether;
   todo.push_back(k);
 }
@@ -353,12 +355,12 @@ void Decider::follow_links(const std::vector<const LearnedFile*>& learned, const
       auto it = at.find(dep.first);
       if (it == at.end() || !files_[it->second].skip) continue;
       import_linked(it->second, "linked when learned: imported test module " + files_[k].path + " depends on it",
-                    todo, true);
+                    todo);
     }
     auto c = changers_of.find(files_[k].path);
     for (size_t j : c == changers_of.end() ? std::vector<size_t>{} : c->second)
-      if (files_[j].skip)  // (its record holds: not recorded again)
-        import_linked(j, "changes what imported test module " + files_[k].path + " read when learned", todo, false);
+      if (files_[j].skip)
+        import_linked(j, "changes what imported test module " + files_[k].path + " read when learned", todo);
   }
 }
 
@@ -396,8 +398,8 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
   const std::string first = known_ ? newcomer() : std::string();
   for (size_t k = 0; k < n && !first.empty(); ++k)
     if (changer_[k] && files_[k].skip) {
-      import_linked(k, "changes what other test modules read when learned; " + first + " is new to the records", todo,
-                    false);
+      import_linked(k, "changes what other test modules read when learned; " + first + " is new to the records",
+                    todo);
       follow_links(learned, at, changers_of, todo);
     }
 }

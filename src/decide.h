@@ -136,7 +136,7 @@ class Decider {
 
  private:
   const CachedDecision* cache_entry(size_t k) const;
-  void import_linked(size_t k, std::string why, std::vector<size_t>& todo, bool record_again);
+  void import_linked(size_t k, std::string why, std::vector<size_t>& todo);
   std::string newcomer() const;
   void follow_links(const std::vector<const LearnedFile*>& learned, const std::map<std::string, size_t>& at,
                     const std::map<std::string, std::vector<size_t>>& changers_of, std::vector<size_t>& todo);

@@ -230,3 +230,22 @@ def test_watching_reads_leaves_builtins_alone(project: pytest.Pytester) -> None:
     assert skipped(fast) == 6 and fast.modules == {"test_opener.py"}, fast.report  # decided by learned items
     assert fast.ids == [f"test_opener.py::test_opener[{name}]" for name in ("open0", "open1", "open2")]
     assert fast.outcomes is not None and fast.outcomes[2] == []  # nothing failed
+
+
+def test_a_module_never_recorded_leaves_warm_runs_idle(pytester: pytest.Pytester) -> None:
+    """A module that changes the environment at import is never recorded; once
+    a learning run refused it as it is, warm runs have nothing to learn (no
+    tracing or watching). Edited, it is looked at again."""
+    pytester.makepyfile(**{
+        "tests/test_env": "import os\nos.environ['FC_IDLE_TEST'] = '1'\ndef test_env(): pass\n",
+        "tests/test_a": "def test_one(): pass\ndef test_two(): pass\n",
+    })
+    pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test")  # imports both: learns
+    warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
+    warm.stdout.fnmatch_lines(["*test_env.py: changes process state at import*", "*nothing to learn*"])
+    assert "tests/test_a.py::test_one" in warm.stdout.str()
+    pytester.makepyfile(**{"tests/test_env": "import os\nos.environ['FC_IDLE_TEST'] = '2'\ndef test_env(): pass\n"})
+    edited = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
+    assert "nothing to learn" not in edited.stdout.str(), edited.stdout.str()
+    again = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
+    again.stdout.fnmatch_lines(["*nothing to learn*"])
