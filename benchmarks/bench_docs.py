@@ -223,7 +223,8 @@ def narrow_table(results: Dict[str, Any]) -> str:
         total = next((r["total"] for r in d["rows"] if r.get("total")), 0)
         explained = d.get("narrow_explain") or {}
         why = "; ".join(f"{n} {rule}" for rule, n in sorted(explained.get("rules", {}).items(), key=lambda x: -x[1]))
-        why = f"`-k {explained.get('expression')}`: {why or 'none'} ({explained.get('steps', '')})"
+        why = f"`-k {explained['expression']}`: {why or 'none'} ({explained.get('steps', '')})" \
+            if explained.get("expression") else "- (not recorded by this run)"
         lines.append(f"| {verify_label(d)} | {total:,} | {d['narrow_expressions']} "
                      f"| {d['narrow_import_share_median']:.1%} | {d['narrow_import_share_max']:.1%} | {why} "
                      f"| `{name}.json` |")
