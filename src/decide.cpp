@@ -351,14 +351,16 @@ void Decider::follow_links(const std::vector<const LearnedFile*>& learned, const
   while (!todo.empty()) {
     const size_t k = todo.back();
     todo.pop_back();
-    for (const auto& dep : learned[k] ? learned[k]->deps : HashedPaths{}) {
-      auto it = at.find(dep.first);
-      if (it == at.end() || !files_[it->second].skip) continue;
-      import_linked(it->second, "linked when learned: imported test module " + files_[k].path + " depends on it",
-                    todo);
-    }
+    if (learned[k])
+      for (const auto& dep : learned[k]->deps) {
+        auto it = at.find(dep.first);
+        if (it == at.end() || !files_[it->second].skip) continue;
+        import_linked(it->second, "linked when learned: imported test module " + files_[k].path + " depends on it",
+                      todo);
+      }
     auto c = changers_of.find(files_[k].path);
-    for (size_t j : c == changers_of.end() ? std::vector<size_t>{} : c->second)
+    if (c == changers_of.end()) continue;
+    for (size_t j : c->second)
       if (files_[j].skip)
         import_linked(j, "changes what imported test module " + files_[k].path + " read when learned", todo);
   }
@@ -396,12 +398,12 @@ void Decider::collect_together(const std::vector<const LearnedFile*>& learned) {
   }
   follow_links(learned, at, changers_of, todo);
   const std::string first = known_ ? newcomer() : std::string();
-  for (size_t k = 0; k < n && !first.empty(); ++k)
-    if (changer_[k] && files_[k].skip) {
+  if (first.empty()) return;
+  for (size_t k = 0; k < n; ++k)
+    if (changer_[k] && files_[k].skip)
       import_linked(k, "changes what other test modules read when learned; " + first + " is new to the records",
                     todo);
-      follow_links(learned, at, changers_of, todo);
-    }
+  follow_links(learned, at, changers_of, todo);
 }
 
 // A module imported that changes process state or what other modules read
