@@ -107,9 +107,11 @@ def _remember_refused(learner: "Learner") -> None:
         return
     collected = learner.collected & set(state.hashes)
     refused = collected - state.learned_current - set(learner.todo())
-    known = {p: h for p, h in refused_before(learner.config).items() if p not in collected}
+    before = refused_before(learner.config)
+    known = {p: h for p, h in before.items() if p not in collected}
     known.update({p: state.hashes[p] for p in refused})
-    cache.set(_REFUSED, known)
+    if known != before:
+        cache.set(_REFUSED, known)
 
 
 def does_not_compile(config: pytest.Config, kept: List[Tuple[str, int]]) -> Optional[str]:
