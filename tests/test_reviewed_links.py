@@ -261,11 +261,15 @@ CASES["made-by-a-call"] = {
     """,
 }
 
+# Helpers in tests/ on sys.path, and (for the cases below that need it)
+# loaded by the conftest before any test module's window (docs/compatibility.md).
+IN_TESTS = {"pytest.ini": "[pytest]\npythonpath = tests\n"}
+LOADED = {**IN_TESTS, "conftest.py": "import helpers\n"}
+
 # A second review: a setter writing a module global, reached through an
 # object the module made (no resolved skip may stand without it).
 CASES["setter-global"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
-    "conftest.py": "import helpers\n",
+    **LOADED,
     "tests/helpers.py": """
         MODE = "plain"
         class Settings:
@@ -287,15 +291,14 @@ CASES["setter-global"] = {
 }
 # A module object a call returned, changed through its attribute.
 CASES["imported-by-a-call"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
-    "conftest.py": "import helpers\n",
+    **LOADED,
     "tests/helpers.py": 'MODE = "plain"\n',
     "tests/test_a.py": "import importlib\nsettings = importlib.import_module('helpers')\nsettings.MODE = 'fancy'\ndef test_a(): pass\n",
     "tests/test_b.py": CASES["setter-global"]["tests/test_b.py"],
 }
 # A changing call nested in a pure builtin's argument.
 CASES["nested-call"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
+    **IN_TESTS,
     "tests/helpers.py": """
         BACKENDS = ["memory"]
         def with_backend(name):
@@ -345,8 +348,7 @@ CASES["session-alias"] = {
 # holds no container of: a global rebound, a class attribute set by a
 # decorator, a registry reached through a function, a dict held by a class.
 CASES["global-rebound"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
-    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    **LOADED,
     "tests/helpers.py": """
         MODE = "plain"
         def set_mode(m):
@@ -362,8 +364,7 @@ CASES["global-rebound"] = {
     """,
 }
 CASES["class-attribute"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
-    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    **LOADED,
     "tests/helpers.py": """
         class Settings:
             mode = "plain"
@@ -380,8 +381,7 @@ CASES["class-attribute"] = {
     """,
 }
 CASES["registry-through-a-function"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
-    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    **LOADED,
     "tests/helpers.py": """
         _BACKENDS = ["memory"]
         def register(name):
@@ -398,8 +398,7 @@ CASES["registry-through-a-function"] = {
     """,
 }
 CASES["dict-held-by-a-class"] = {
-    "pytest.ini": "[pytest]\npythonpath = tests\n",
-    "conftest.py": "import helpers\n",  # (loaded before any window: docs/compatibility.md)
+    **LOADED,
     "tests/helpers.py": """
         class _Defaults:
             settings = {"mode": "plain"}
