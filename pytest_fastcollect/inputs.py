@@ -26,6 +26,7 @@ an output, not an input.
 from __future__ import annotations
 
 import argparse
+import builtins
 import os
 import sys
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -190,6 +191,9 @@ def _install_env_hooks() -> None:
     _env_hooks_installed.append(True)
 
 
+_NOT_READERS = ("pytest_fastcollect", "importlib._bootstrap", "importlib._bootstrap_external")
+
+
 class Recorder:
     """Records the inputs of one session; installed only while watching."""
 
@@ -206,6 +210,13 @@ class Recorder:
         self.data_reads: Set[str] = set()  # source files read other than by importing them
         self.tracer: Optional[Tracer] = None
         self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
+        # Modules whose namespace dir/vars/globals/locals read (by name);
+        # None: not watched, so every namespace counts as read.
+        self.enumerated: Optional[List[str]] = None
+        self._builtins: Dict[str, Any] = {}  # the originals while watched
+        # {module: names read from it} (module_reads.c); None: not recorded.
+        self.module_reads: Optional[Dict[Any, Set[str]]] = None
+        self._module_reads_core: Any = None
         self._reading_code = False
         self.paused = False
         self._namespace: Optional[argparse.Namespace] = None
@@ -343,6 +354,7 @@ class Recorder:
         tracer = Tracer(core)
         if tracer.start():
             self.tracer = tracer
+            self._watch_namespaces(core)
         if not _audit_hook_added:
             # The core's hook compares event names in C and calls _audit for
             # the few events recorded (collection raises millions of others).
@@ -365,7 +377,35 @@ class Recorder:
             self._namespace, self._namespace_class = namespace, base
         _watching.append(self)
 
+    def _watch_namespaces(self, core: Any) -> None:
+        """Note which modules' namespaces collection enumerates: builtins
+        dir, vars, globals and locals, replaced until stop() by wrappers of
+        the core that call the originals (bindings.h)."""
+        noting = getattr(core, "noting", None)
+        # Not noted: this plugin's reads (links.py compares namespaces) and the
+        # import system's (exec_module runs a module in its own __dict__).
+        if noting is None or not core.module_reads_start(_NOT_READERS):
+            return
+        self._module_reads_core = core
+        notes: List[str] = []
+        for name, caller in (("dir", False), ("vars", False), ("locals", False), ("globals", True)):
+            original = getattr(builtins, name)
+            self._builtins[name] = original
+            setattr(builtins, name, noting(original, notes, caller))
+        self.enumerated = notes
+
+    def _unwatch_namespaces(self) -> None:
+        for name, original in self._builtins.items():
+            setattr(builtins, name, original)
+        self._builtins = {}
+        core, self._module_reads_core = self._module_reads_core, None
+        if core is not None:
+            self.module_reads = core.module_reads_stop()
+            if self.module_reads is None:
+                self.enumerated = None  # displaced: nothing is known
+
     def stop(self) -> None:
+        self._unwatch_namespaces()
         if self.tracer is not None:
             self.traced = self.tracer.stop()
             self.tracer = None

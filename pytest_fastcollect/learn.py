@@ -15,10 +15,12 @@ import gc
 import hashlib
 import inspect
 import os
+import re
 import sys
+import types
 import warnings
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import pytest
@@ -60,6 +62,11 @@ def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> i
     parts.append(repr(installed_distributions()))
     digest = hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "little") or 1
+
+
+def _file_of(module: Any) -> str:
+    f = getattr(module, "__file__", None)
+    return os.path.abspath(f) if isinstance(f, str) else ""
 
 
 def installed_distributions() -> List[str]:
@@ -469,27 +476,69 @@ class Learner:
             deps.add(f)
         # Inputs the stored generation already depends on stay part of the key.
         names = sorted(set(rec.input_names()) | set(state.input_names))
+        opaque = self._enumerated(module_of)
         return {
             "session_key": state.session_key or session_key(self.config),
             "conftest_fp": state.conftest_fp,
             "input_names": names,
             "inputs": values_of(names, state.snapshot),
-            "deps": [self._surface_of(f) for f in sorted(deps)],
+            "deps": [self._surface_of(f, opaque) for f in sorted(deps)],
+            "observed": self._observed(deps),
             "files": files,
             # Modules the scan let through: collected (what they read was
             # watched), or not collected by pytest at all (they read nothing).
             "collected": sorted(set(imported) | (self.visited & test_files) | set(hashes)),
         }
 
-    def _surface_of(self, path: str) -> Tuple[str, bool, List[Tuple[str, int]]]:
-        """(path, has a surface, the named code that ran in it): a Python
-        source whose module body ran while tracing, and that nothing read as
-        data, is kept by its surface; anything else by its whole content."""
+    def _surface_of(self, path: str, opaque: Optional[Set[str]]) -> Tuple[str, bool, List[Tuple[str, int]], bool]:
+        """(path, has a surface, the named code that ran in it, its namespace
+        was enumerated): a Python source whose module body ran while tracing,
+        and that nothing read as data, is kept by its surface; anything else
+        by its whole content."""
         traced = self.recorder.traced
         if traced is None or not path.endswith(".py") or path in self.recorder.data_reads:
-            return (path, False, [])
+            return (path, False, [], True)
         ran = traced.of(path)
-        return (path, ran is not None, ran or [])
+        return (path, ran is not None, ran or [], opaque is None or path in opaque)
+
+    def _enumerated(self, module_of: Dict[str, str]) -> Optional[Set[str]]:
+        """Files of the modules whose namespace collection enumerated (dir,
+        vars, globals, locals, `__dict__`, star imports), or whose reads
+        were not recorded (a module class of its own); None when not known."""
+        traced, notes, reads = self.recorder.traced, self.recorder.enumerated, self.recorder.module_reads
+        if traced is None or notes is None or reads is None:
+            return None
+        names = set(notes)
+        by_file = {f: n for n, f in module_of.items()}
+        for filename, module, level in traced.star_imports:
+            if level:
+                importer = by_file.get(os.path.abspath(filename), "")
+                if not importer:
+                    return None  # relative to an unknown module
+                base = importer if filename.endswith("__init__.py") else importer.rpartition(".")[0]
+                for _ in range(level - 1):
+                    base = base.rpartition(".")[0]
+                module = f"{base}.{module}" if module else base
+            names.add(module)
+        files = {module_of[n] for n in names if n in module_of}
+        files.update(_file_of(m) for m, read in reads.items() if "__dict__" in read)
+        files.update(_file_of(m) for m in list(sys.modules.values()) if type(m) is not types.ModuleType)
+        files.discard("")
+        return files
+
+    def _observed(self, deps: Set[str]) -> Optional[Tuple[List[str], List[str], Dict[str, List[str]]]]:
+        """What collection could have read (bindings.h): names exec'd text
+        looked up, the modules loaded before tracing, and per file the names
+        read from its namespace (by its own code, or from outside it)."""
+        traced, reads = self.recorder.traced, self.recorder.module_reads
+        if traced is None or self.recorder.enumerated is None or reads is None:
+            return None
+        own: Dict[str, Set[str]] = {f: set(traced.own_names[f]) for f in deps if f in traced.own_names}
+        for module, read in reads.items():
+            f = _file_of(module)
+            if f in deps:
+                own.setdefault(f, set()).update(read)
+        return sorted(traced.names), sorted(traced.preloaded), {f: sorted(n) for f, n in own.items()}
 
     @staticmethod
     def _borrowed(path: str, module: Any, module_of: Dict[str, str], test_files: Set[str]) -> Set[str]:

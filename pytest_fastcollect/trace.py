@@ -19,6 +19,7 @@ inspection) counts as running it: its body becomes part of the surface.
 
 from __future__ import annotations
 
+import dis
 import os
 import sys
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -27,18 +28,75 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 _ANONYMOUS = frozenset({"<module>", "<lambda>", "<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
 
 Ran = Dict[str, List[Tuple[str, int]]]  # file -> [(co_name, co_firstlineno)]
+StarImport = Tuple[str, str, int]  # (co_filename of the importer, module, level)
+
+
+# Lookups in the code's own globals (a module or class body's LOAD_NAME reads
+# its module too; `del` of a missing name raises).
+_OWN = frozenset(dis.opmap[n] for n in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS", "DELETE_NAME",
+                                         "DELETE_GLOBAL") if n in dis.opmap)
+# LOAD_GLOBAL's argument holds the name's index shifted left (3.11+).
+_SHIFTED = {dis.opmap["LOAD_GLOBAL"]: 1} if sys.version_info >= (3, 11) else {}
+_EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
+
+
+def _own_reads(code: Any) -> List[str]:
+    """The names a code object looks up in its own globals (LOAD_GLOBAL,
+    LOAD_NAME, `del`). Storing a name (a module body binding it) reads
+    nothing; reads of other modules' attributes are recorded by the core
+    (module_reads.c), as every getattr on a module is."""
+    names = code.co_names
+    if not names:
+        return []
+    b = code.co_code
+    own: Set[int] = set()
+    ext = 0
+    for i in range(0, len(b) - 1, 2):
+        op = b[i]
+        if op not in _OWN:
+            ext = (ext | b[i + 1]) << 8 if op == _EXTENDED_ARG else 0
+            continue
+        own.add((b[i + 1] | ext) >> _SHIFTED.get(op, 0))
+        ext = 0
+    n = len(names)
+    return [names[i] for i in own if i < n]
+
+
+def _star_imports(code: Any) -> List[Tuple[str, int]]:
+    """(module, level) of every `from module import *` in one code object."""
+    out = []
+    consts: List[Any] = []
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_CONST", "LOAD_SMALL_INT"):
+            consts.append(ins.argval)
+        elif ins.opname == "IMPORT_NAME":
+            if len(consts) >= 2 and consts[-1] == ("*",) and isinstance(consts[-2], int):
+                out.append((ins.argval, consts[-2]))
+            consts = []
+    return out
 
 
 class Traced:
     """What one session ran: per file, the named code objects that ran, and
     the files whose module body ran while tracing."""
 
-    def __init__(self, codes: List[Any]) -> None:
+    def __init__(self, codes: List[Any], preloaded: Optional[Set[str]] = None) -> None:
         self.ran: Ran = {}
         self.module_ran: Set[str] = set()
+        # Names exec'd text looked up in whatever globals it ran with
+        # (bindings.h); star imports enumerate a module's namespace.
+        self.names: Set[str] = set()
+        self.own_names: Dict[str, Set[str]] = {}  # file -> names its code read from its globals
+        self._paths: Dict[str, str] = {}
+        self.star_imports: List[StarImport] = []
+        self.preloaded: Set[str] = preloaded if preloaded is not None else set()
         seen: Set[Tuple[str, str, int]] = set()
+        seen_codes: Set[int] = set()
         cwd = os.getcwd()
         for code in codes:
+            if id(code) not in seen_codes:
+                seen_codes.add(id(code))
+                self._names_of(code)
             filename = code.co_filename
             if not filename or filename.startswith("<"):
                 continue  # exec'd text, frozen modules
@@ -51,6 +109,21 @@ class Traced:
                 self.module_ran.add(path)
             elif code.co_name not in _ANONYMOUS:
                 self.ran.setdefault(path, []).append((code.co_name, code.co_firstlineno))
+
+    def _names_of(self, code: Any) -> None:
+        own = _own_reads(code)
+        if ("*",) in code.co_consts:
+            self.star_imports.extend((code.co_filename, m, lvl) for m, lvl in _star_imports(code))
+        if not own:
+            return
+        filename = code.co_filename
+        if not filename or filename.startswith("<"):
+            self.names.update(own)  # exec'd text: run in some other module's globals
+            return
+        path = self._paths.get(filename)
+        if path is None:
+            path = self._paths[filename] = os.path.abspath(filename)
+        self.own_names.setdefault(path, set()).update(own)
 
     def of(self, path: str) -> Optional[List[Tuple[str, int]]]:
         """The named code that ran in `path`, or None when the file has no
@@ -69,8 +142,10 @@ class Tracer:
         self._native = False
         self._codes: List[Any] = []
         self.code_reads: List[Any] = []  # code objects read as data (see inputs.py)
+        self.preloaded: Set[str] = set()  # modules loaded before tracing began
 
     def start(self) -> bool:
+        self.preloaded = {name for name, m in list(sys.modules.items()) if m is not None}
         monitoring = getattr(sys, "monitoring", None)
         if monitoring is not None:
             return self._start_monitoring(monitoring)
@@ -112,10 +187,10 @@ class Tracer:
             monitoring.free_tool_id(self._tool)
             self._tool = None
             codes, self._codes = self._codes, []
-            return Traced(codes + self.code_reads)
+            return Traced(codes + self.code_reads, self.preloaded)
         if self._native:
             self._native = False
             displaced = self._core.trace_displaced()
             codes = self._core.trace_stop()
-            return None if displaced else Traced(codes + self.code_reads)
+            return None if displaced else Traced(codes + self.code_reads, self.preloaded)
         return None

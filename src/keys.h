@@ -10,6 +10,7 @@
 //   \x04surfrun:<path>         one learning run's surface of a dependency: content, traced code, names, hash
 //   \x05generations            the kept learned generations (learned.h)
 //   \x05files:<path>           a test module's learned records
+//   \x05observed:<id>          what one generation's collection could have read (bindings.h)
 #pragma once
 
 #include <cstdint>
@@ -25,5 +26,6 @@ inline std::string surface_key(const std::string& path) { return "\x04" "surf:" 
 inline std::string surface_run_key(const std::string& path) { return "\x04" "surfrun:" + path; }
 inline std::string generations_key() { return "\x05" "generations"; }
 inline std::string learned_key(const std::string& path) { return "\x05" "files:" + path; }
+inline std::string observed_key(uint64_t generation) { return "\x05" "observed:" + std::to_string(generation); }
 
 }  // namespace fc

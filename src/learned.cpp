@@ -18,7 +18,7 @@
 namespace fc {
 namespace {
 
-constexpr uint64_t kLearnedVersion = 4;
+constexpr uint64_t kLearnedVersion = 5;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());
@@ -35,6 +35,49 @@ void get_paths(Reader& r, HashedPaths& p) {
   }
 }
 
+void put_table(Writer& w, const BindingTable& t) {
+  w.u(t.size());
+  for (const auto& [name, h] : t) {
+    w.u(name);
+    w.u(h);
+  }
+}
+void get_table(Reader& r, BindingTable& t) {
+  t.resize(r.count());
+  for (auto& [name, h] : t) {
+    name = r.u();
+    h = r.u();
+  }
+}
+
+void put_hashes(Writer& w, const std::vector<uint64_t>& v) {
+  w.u(v.size());
+  for (uint64_t h : v) w.u(h);
+}
+std::vector<uint64_t> get_hashes(Reader& r) {
+  std::vector<uint64_t> v(r.count());
+  for (auto& h : v) h = r.u();
+  return v;
+}
+
+void put_bindings(Writer& w, const std::vector<BoundName>& v) {
+  w.u(v.size());
+  for (const auto& b : v) {
+    w.s(b.name);
+    w.s(b.module);
+    w.u(b.hash);
+  }
+}
+std::vector<BoundName> get_bindings(Reader& r) {
+  std::vector<BoundName> v(r.count());
+  for (auto& b : v) {
+    b.name = r.s();
+    b.module = r.s();
+    b.hash = r.u();
+  }
+  return v;
+}
+
 void put_deps(Writer& w, const DepFiles& deps) {
   w.u(deps.size());
   for (const auto& d : deps) {
@@ -44,6 +87,8 @@ void put_deps(Writer& w, const DepFiles& deps) {
     if (d.whole) continue;
     w.ss(d.ran);
     w.u(d.surface);
+    put_table(w, d.bindings);
+    w.b(d.opaque);
   }
 }
 
@@ -56,6 +101,8 @@ void get_deps(Reader& r, DepFiles& deps) {
     if (d.whole) continue;
     d.ran = r.ss();
     d.surface = r.u();
+    get_table(r, d.bindings);
+    d.opaque = r.b();
   }
 }
 
@@ -97,6 +144,25 @@ bool decode_generations(const char* data, size_t size, std::vector<Generation>& 
   out.resize(r.count());
   for (auto& g : out) get_generation(r, g);
   return r.ok() && r.at_end();
+}
+
+std::string encode_observed(const Observed& o) {
+  Writer w;
+  w.u(kLearnedVersion);
+  put_hashes(w, o.names);
+  put_hashes(w, o.preloaded);
+  return seal(w.take());
+}
+
+bool decode_observed(const char* data, size_t size, Observed& out) {
+  size_t body;
+  if (!unseal(data, size, body)) return false;
+  Reader r(data, body);
+  if (r.u() != kLearnedVersion) return false;
+  out.names = get_hashes(r);
+  out.preloaded = get_hashes(r);
+  out.known = r.ok() && r.at_end();
+  return out.known;
 }
 
 std::string encode_learned_set(const LearnedSet& set) {
@@ -211,48 +277,80 @@ bool DepHasher::still_valid(const HashedPaths& deps, std::string* changed) {
   return true;
 }
 
-bool DepHasher::still_valid(const DepFiles& deps, std::string* changed) {
+const Observed& DepHasher::observed(uint64_t generation) {
+  auto it = observed_.find(generation);
+  if (it != observed_.end()) return it->second;
+  Observed& o = observed_[generation];
+  if (index_) {
+    Index::Reader reader(*index_);
+    std::string_view raw;
+    if (!(reader.ok() && reader.get_bytes(observed_key(generation), raw) && decode_observed(raw.data(), raw.size(), o)))
+      o = Observed{};
+  }
+  return o;
+}
+
+bool DepHasher::still_valid(const DepFiles& deps, uint64_t generation, std::string* changed) {
   for (const auto& d : deps) {
-    uint64_t now = 0, surf = 0;
-    if (hash(d.path, now) && (now == d.content_hash || (!d.whole && surface(d.path, now, d.ran, surf) && surf == d.surface)))
-      continue;
-    if (changed) *changed = d.path;
+    uint64_t now = 0;
+    Surface surf;
+    std::string why = "changed";
+    if (hash(d.path, now) && now == d.content_hash) continue;
+    if (!d.whole && surface(d.path, now, d.ran, surf) && surf.hash == d.surface) {
+      why = binding_change(d.bindings, surf.bindings, observed(generation), d.opaque, d.path);
+      if (why.empty()) continue;
+      why = "changed (" + why + ")";
+    }
+    if (changed) *changed = d.path + " " + why;
     return false;
   }
   return true;
 }
 
-bool DepHasher::surface(const std::string& path, uint64_t content_hash, const std::vector<std::string>& ran,
-                        uint64_t& out) {
-  if (!lang_) return false;
-  // Cached by path, content and functions: (content hash, hash of the names, surface hash).
+namespace {
+
+// The surface cache (one per path): content hash, hash of the function
+// names, whether the content has a surface, its hash and binding statements.
+uint64_t names_hash(const std::vector<std::string>& ran) {
   uint64_t names = XXH3_64bits_withSeed(nullptr, 0, ran.size());
   for (const auto& r : ran) names = XXH3_64bits_withSeed(r.data(), r.size(), names);
+  return names;
+}
+
+}  // namespace
+
+bool DepHasher::surface(const std::string& path, uint64_t content_hash, const std::vector<std::string>& ran,
+                        Surface& out) {
+  if (!lang_) return false;
+  const uint64_t names = names_hash(ran);
   const std::string key = surface_key(path);
   if (index_) {
     Index::Reader reader(*index_);
     std::string_view raw;
     if (reader.ok() && reader.get_bytes(key, raw)) {
       Reader r(raw.data(), raw.size());
-      const uint64_t c = r.u(), n = r.u(), s = r.u(), ok = r.u();
-      if (r.ok() && c == content_hash && n == names) {
-        out = s;
-        return ok != 0;
-      }
+      const uint64_t c = r.u(), n = r.u(), ok = r.u();
+      out.hash = r.u();
+      out.bindings = get_bindings(r);
+      if (r.ok() && r.at_end() && c == content_hash && n == names) return ok != 0;
     }
   }
+  out = Surface{};
   std::string source;
   size_t size = 0;
   uint64_t h = 0;
   bool ok = read_file(path, source, size) && (h = fc::content_hash(source.data(), size)) == content_hash &&
-            surface_hash(lang_, std::string_view(source.data(), size), std::set<std::string>(ran.begin(), ran.end()), out);
+            surface_hash(lang_, std::string_view(source.data(), size), std::set<std::string>(ran.begin(), ran.end()),
+                         out.hash, &out.bindings);
   if (h != content_hash) return false;  // changed while reading: nothing to cache
+  if (!ok) out = Surface{};
   if (index_) {
     Writer w;
     w.u(content_hash);
     w.u(names);
-    w.u(ok ? out : 0);
     w.u(ok ? 1 : 0);
+    w.u(out.hash);
+    put_bindings(w, out.bindings);
     writes_.emplace_back(key, w.take());
   }
   return ok;
@@ -276,7 +374,7 @@ std::string generation_mismatch(const Generation& g, uint64_t session_key, uint6
     return "input " + name + " changed";
   }
   std::string changed;
-  if (!deps.still_valid(g.deps, &changed)) return "dependency " + changed + " changed";
+  if (!deps.still_valid(g.deps, g.id, &changed)) return "dependency " + changed;
   return {};
 }
 
@@ -375,6 +473,7 @@ uint64_t ran_code_hash(const RanCode& ran) {
 struct RunSurface {
   uint64_t content_hash = 0, code_hash = 0, surface = 0;
   std::vector<std::string> names;
+  std::vector<BoundName> bindings;
 };
 
 bool load_run_surface(const Index::Reader* reader, const std::string& path, RunSurface& out) {
@@ -385,6 +484,7 @@ bool load_run_surface(const Index::Reader* reader, const std::string& path, RunS
   out.code_hash = r.u();
   out.surface = r.u();
   out.names = r.ss();
+  out.bindings = get_bindings(r);
   return r.ok() && r.at_end();
 }
 
@@ -394,6 +494,7 @@ std::string encode_run_surface(const RunSurface& s) {
   w.u(s.code_hash);
   w.u(s.surface);
   w.ss(s.names);
+  put_bindings(w, s.bindings);
   return w.take();
 }
 
@@ -418,6 +519,7 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
     auto b = before.find(dep.path);
     d.whole = !dep.traced || !in.lang || (b != before.end() && b->second->whole);
     if (!d.whole && b != before.end()) d.ran = b->second->ran;
+    d.opaque = dep.opaque || (b != before.end() && b->second->opaque);
     out.push_back(std::move(d));
     inputs.push_back(&dep);
   }
@@ -436,6 +538,7 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
           std::includes(cached.names.begin(), cached.names.end(), d.ran.begin(), d.ran.end())) {
         d.ran = cached.names;
         d.surface = cached.surface;
+        d.bindings = binding_table(cached.bindings);
         continue;
       }
       runs[i].content_hash = d.content_hash;
@@ -455,7 +558,7 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
       std::string_view text;
       if (read_file(d.path, source, size) && fc::content_hash(source.data(), size) == d.content_hash) {
         text = std::string_view(source.data(), size);
-        d.whole = !file_surface(in.lang, text, inputs[i]->ran, names, runs[i].surface);
+        d.whole = !file_surface(in.lang, text, inputs[i]->ran, names, runs[i].surface, &runs[i].bindings);
       } else {
         d.whole = true;
       }
@@ -466,10 +569,15 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
       }
       runs[i].names.assign(names.begin(), names.end());
       d.surface = runs[i].surface;
+      std::vector<BoundName> bindings = runs[i].bindings;
       const size_t had = names.size();
       names.insert(d.ran.begin(), d.ran.end());
       // Functions earlier runs of the generation ran stay in its surface.
-      if (names.size() != had) d.whole = !surface_hash(in.lang, text, names, d.surface);
+      if (names.size() != had) {
+        bindings.clear();
+        d.whole = !surface_hash(in.lang, text, names, d.surface, &bindings);
+      }
+      d.bindings = binding_table(bindings);
       d.ran.assign(names.begin(), names.end());
       if (d.whole) d.ran.clear();
     }
@@ -488,6 +596,19 @@ DepFiles current_deps(const LearnInput& in, const DepFiles* stored, DepHasher& h
     for (const auto& d : *stored)
       if (!seen.count(d.path)) out.push_back(d);
   std::sort(out.begin(), out.end(), [](const DepFile& a, const DepFile& b) { return a.path < b.path; });
+  return out;
+}
+
+// What every run of a generation could have read: the union, known only
+// when each part is.
+Observed joined(const Observed& a, const Observed& b) {
+  Observed out;
+  out.known = a.known && b.known;
+  if (!out.known) return out;
+  std::set_union(a.names.begin(), a.names.end(), b.names.begin(), b.names.end(), std::back_inserter(out.names));
+  // Loaded before tracing in every run: what all runs had loaded.
+  std::set_intersection(a.preloaded.begin(), a.preloaded.end(), b.preloaded.begin(), b.preloaded.end(),
+                        std::back_inserter(out.preloaded));
   return out;
 }
 
@@ -542,11 +663,18 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   std::vector<Generation> kept{gen};
   for (auto& g : gens)
     if (g.id != gen.id && kept.size() < kKeptGenerations) kept.push_back(std::move(g));
+  const Observed observed = merge ? joined(hasher.observed(gen.id), in.observed) : in.observed;
   std::vector<std::pair<std::string, std::string>> writes = std::move(hasher.writes());
   for (auto& w : surface_writes) writes.push_back(std::move(w));
   writes.emplace_back(generations_key(), encode_generations(kept));
+  writes.emplace_back(observed_key(gen.id), encode_observed(observed));
   files_written = add_file_records(*index, in, gen.id, kept, hasher, writes);
-  if (!index->put_many(writes, err)) return err;
+  // What the generations no longer kept observed goes with them.
+  std::vector<std::string> erase;
+  for (const auto& g : gens)
+    if (std::none_of(kept.begin(), kept.end(), [&](const Generation& k) { return k.id == g.id; }))
+      erase.push_back(observed_key(g.id));
+  if (!index->put_many(writes, err, erase)) return err;
   return {};
 }
 

@@ -63,10 +63,12 @@ struct DepFile {
   bool whole = true;             // no surface: any change of content counts
   std::vector<std::string> ran;  // functions whose bodies are part of the surface (sorted)
   uint64_t surface = 0;
+  BindingTable bindings;  // its binding statements, outside the surface hash (bindings.h)
+  bool opaque = false;    // its namespace was enumerated: every binding counts
 };
 inline bool operator==(const DepFile& a, const DepFile& b) {
   return a.path == b.path && a.content_hash == b.content_hash && a.whole == b.whole && a.ran == b.ran &&
-         a.surface == b.surface;
+         a.surface == b.surface && a.bindings == b.bindings && a.opaque == b.opaque;
 }
 using DepFiles = std::vector<DepFile>;
 
@@ -112,11 +114,20 @@ class DepHasher {
   // True when every path still hashes to its recorded value; else the first
   // path that does not goes to `changed` (when given).
   bool still_valid(const HashedPaths& deps, std::string* changed = nullptr);
-  bool still_valid(const DepFiles& deps, std::string* changed = nullptr);
-  // The surface hash of `path` (whose content hashes to `content_hash`) with
+  // The same for a generation's files (`generation`: its id, for what its
+  // collection could have read); `changed` gets the path and why.
+  bool still_valid(const DepFiles& deps, uint64_t generation, std::string* changed = nullptr);
+  // The surface of `path` (whose content hashes to `content_hash`) with
   // `ran`'s bodies; false when it has none.
-  bool surface(const std::string& path, uint64_t content_hash, const std::vector<std::string>& ran, uint64_t& out);
+  struct Surface {
+    uint64_t hash = 0;
+    std::vector<BoundName> bindings;
+  };
+  bool surface(const std::string& path, uint64_t content_hash, const std::vector<std::string>& ran, Surface& out);
   std::vector<std::pair<std::string, std::string>>& writes() { return writes_; }
+  // What the collection of a stored generation could have read (not known
+  // when its record is missing).
+  const Observed& observed(uint64_t generation);
 
  private:
   const Index* index_;
@@ -124,7 +135,11 @@ class DepHasher {
   const TSLanguage* lang_;
   std::vector<std::pair<std::string, std::string>> writes_;
   std::map<std::string, uint64_t> memo_;
+  std::map<uint64_t, Observed> observed_;  // by generation
 };
+
+std::string encode_observed(const Observed& o);
+bool decode_observed(const char* data, size_t size, Observed& out);
 
 // Why a stored generation does not hold for this session ("" when it does):
 // names the first part of its key that changed.
@@ -152,6 +167,7 @@ struct LearnInput {
     std::string path;
     bool traced = false;  // its module body ran while tracing, and nothing read it as data
     RanCode ran;
+    bool opaque = false;  // its namespace was enumerated (dir, vars, globals, a star import)
   };
   std::vector<Dep> deps;
   const TSLanguage* lang = nullptr;  // surfaces need the grammar; none: whole contents
@@ -164,6 +180,7 @@ struct LearnInput {
   };
   std::vector<File> files;
   std::vector<std::string> collected;  // every test module this session collected (sorted)
+  Observed observed;                   // what this session's collection could have read
 };
 
 // Writes a learn input into the index at `index_dir`; returns an error or "".

@@ -12,6 +12,7 @@
 #include "scan.h"
 #include "audit_hook.h"
 #include "trace_hook.h"
+#include "module_reads.h"
 
 namespace py = pybind11;
 
@@ -77,6 +78,52 @@ py::dict stats_dict(const fc::ScanStats& s) {
   d["hash_ms"] = s.hash_ms;
   d["parse_ms"] = s.parse_ms;
   return d;
+}
+
+// What the learning run's collection could have read (bindings.h), from the
+// payload: "observed" (names exec'd text read, modules loaded before tracing,
+// {file: names read from its namespace}), None when unknown.
+void observed_from(const py::dict& c, fc::Observed& out) {
+  if (!c.contains("observed") || c["observed"].is_none()) return;
+  auto t = c["observed"].cast<py::tuple>();
+  for (auto n : t[0].cast<py::list>()) out.names.push_back(fc::name_hash(n.cast<std::string>()));
+  for (auto item : t[2].cast<py::dict>()) {
+    const std::string path = item.first.cast<std::string>();
+    for (auto n : item.second.cast<py::list>())
+      out.names.push_back(fc::own_name_hash(path, fc::name_hash(n.cast<std::string>())));
+  }
+  for (auto n : t[1].cast<py::list>()) out.preloaded.push_back(fc::name_hash(n.cast<std::string>()));
+  std::sort(out.names.begin(), out.names.end());
+  out.names.erase(std::unique(out.names.begin(), out.names.end()), out.names.end());
+  std::sort(out.preloaded.begin(), out.preloaded.end());
+  out.preloaded.erase(std::unique(out.preloaded.begin(), out.preloaded.end()), out.preloaded.end());
+  out.known = true;
+}
+
+// See `noting` below: the module a dir/vars/globals/locals call enumerates.
+void note_namespace(const py::args& args, bool caller, py::list notes) {
+  PyObject* globals = PyEval_GetGlobals();  // borrowed; the caller's
+  PyObject* from = globals ? PyDict_GetItemString(globals, "__name__") : nullptr;  // borrowed
+  // This plugin's own reads (links.py compares namespaces) shape no item.
+  if (from && PyUnicode_Check(from) && PyUnicode_Tailmatch(from, py::str("pytest_fastcollect").ptr(), 0, 18, -1) == 1)
+    return;
+  if (args.size() == 1) {
+    if (PyModule_Check(args[0].ptr())) {
+      py::object name = py::getattr(args[0], "__name__", py::none());
+      if (py::isinstance<py::str>(name)) notes.append(name);
+    }
+    return;
+  }
+  if (args.size() != 0) return;
+  PyFrameObject* frame = PyEval_GetFrame();
+  if (!globals || !frame) return;
+  if (!caller) {
+    PyCodeObject* code = PyFrame_GetCode(frame);  // new reference
+    const long flags = py::handle(reinterpret_cast<PyObject*>(code)).attr("co_flags").cast<long>();
+    Py_DECREF(code);
+    if (flags & CO_NEWLOCALS) return;  // a function's own locals
+  }
+  if (from && PyUnicode_Check(from)) notes.append(py::reinterpret_borrow<py::object>(from));
 }
 
 }  // namespace
@@ -252,10 +299,12 @@ PYBIND11_MODULE(_core, m) {
     in.input_names = c["input_names"].cast<std::vector<std::string>>();
     in.inputs = c["inputs"].cast<fc::InputSnapshot>();
     for (auto d : c["deps"].cast<py::list>()) {
-      auto t = d.cast<py::tuple>();  // (path, traced, [(co_name, co_firstlineno), ...])
+      auto t = d.cast<py::tuple>();  // (path, traced, [(co_name, co_firstlineno), ...][, opaque])
       in.deps.push_back({t[0].cast<std::string>(), t[1].cast<bool>(),
-                         t[2].cast<std::vector<std::pair<std::string, uint32_t>>>()});
+                         t[2].cast<std::vector<std::pair<std::string, uint32_t>>>(),
+                         t.size() > 3 && t[3].cast<bool>()});
     }
+    observed_from(c, in.observed);
     for (auto f : c["files"].cast<py::list>()) {
       // (path, content hash seen by the scan, deps, [(keywords, marks), ...][, readers])
       auto t = f.cast<py::tuple>();
@@ -282,8 +331,27 @@ PYBIND11_MODULE(_core, m) {
     return py::make_tuple(err, written);
   });
 
+  // Names read from module namespaces while collecting (see module_reads.c).
+  m.def("module_reads_start", [](py::tuple ignore) { return fc_module_reads_start(ignore.ptr()) != 0; });
+  m.def("module_reads_stop", [] { return py::reinterpret_steal<py::object>(fc_module_reads_stop()); });
+
   // Audit events the learner records, filtered in C (see audit_hook.c).
   m.def("audit_install", [](py::function callback) { return fc_audit_install(callback.ptr()) != 0; });
+
+  // A builtin (dir, vars, globals, locals) that notes the name of the module
+  // whose namespace it reads, then runs the original. Called from C++, which
+  // pushes no frame, the original sees its caller's frame as it would have.
+  // `caller`: with no argument it always reads the caller's globals
+  // (globals()); else only at module or class level (dir(), vars(), locals()).
+  m.def("noting", [](py::object original, py::list notes, bool caller) {
+    const std::string name = py::str(original.attr("__name__"));  // pybind11 copies it
+    return py::cpp_function(
+        [original, notes, caller](py::args args, py::kwargs kwargs) -> py::object {
+          note_namespace(args, caller, notes);
+          return original(*args, **kwargs);
+        },
+        py::name(name.c_str()));
+  });
 
   // Code that ran (Python 3.9-3.11; see trace_hook.c and trace.py).
   m.def("trace_start", [] { return fc_trace_start() != 0; });

@@ -44,6 +44,7 @@ class Parsed {
     if (tree_ && ts_node_has_error(ts_tree_root_node(tree_.get()))) tree_.reset();
   }
   bool ok() const { return tree_ != nullptr; }
+  std::string_view source() const { return src_; }
   TSNode root() const { return ts_tree_root_node(tree_.get()); }
   std::string_view text(TSNode n) const {
     return src_.substr(ts_node_start_byte(n), ts_node_end_byte(n) - ts_node_start_byte(n));
@@ -192,42 +193,88 @@ void spans_of(const Parsed& p, const Ids& id, std::vector<FunctionSpan>& out) {
       [&](TSNode n) { q.leave(n); });
 }
 
-uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string>& ran) {
+// The hasher of the statement being read: the surface's, or that of a
+// binding statement (bindings.h), whose bindings get its hash when it ends.
+class Sink {
+ public:
+  Hasher& h() { return stmt_ ? *stmt_ : main_; }
+  void begin(TSNode stmt, std::vector<BoundName>* out, size_t first) {
+    stmt_ = std::make_unique<Hasher>();
+    node_ = stmt;
+    out_ = out;
+    first_ = first;
+  }
+  void end(TSNode n) {
+    if (!stmt_ || !ts_node_eq(n, node_)) return;
+    const uint64_t d = stmt_->digest();
+    for (size_t i = first_; i < out_->size(); ++i) (*out_)[i].hash = d;
+    stmt_.reset();
+  }
+  uint64_t digest() const { return main_.digest(); }
+
+ private:
+  Hasher main_;
+  std::unique_ptr<Hasher> stmt_;
+  TSNode node_{};
+  std::vector<BoundName>* out_ = nullptr;
+  size_t first_ = 0;
+};
+
+// A function body that never ran: only its docstring and its kind are visible.
+void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, Hasher& h) {
+  h.tag(kElided);
+  TSNode first = ts_node_named_child(body, 0);
+  if (!ts_node_is_null(first) && ts_node_symbol(first) == id.expression_statement &&
+      ts_node_named_child_count(first) == 1) {
+    TSNode doc = ts_node_named_child(first, 0);
+    if (ts_node_symbol(doc) == id.string || ts_node_symbol(doc) == id.concatenated_string) {
+      walk(
+          doc,
+          [&](TSNode n, const TSNode*, TSFieldId) {
+            if (ts_node_symbol(n) == id.comment) return false;
+            if (ts_node_child_count(n) == 0) {
+              h.tag(kLeaf | ts_node_symbol(n));
+              h.text(p.text(n));
+              return false;
+            }
+            h.tag(kOpen | ts_node_symbol(n));
+            return true;
+          },
+          [&](TSNode n) { h.tag(kClose | ts_node_symbol(n)); });
+    }
+  }
+  if (yields(body)) h.tag(kGenerator);
+}
+
+uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string>& ran,
+                      std::vector<BoundName>* bindings) {
   Qualnames q;
-  Hasher h;
+  Sink sink;
+  std::vector<BoundName> scratch;
+  std::vector<BoundName>& found = bindings ? *bindings : scratch;
+  const TSNode root = p.root();
+  const bool future = has_future_annotations(root, p.source());
   std::vector<bool> elide;  // per enclosing function_definition: is its body left out?
-  auto leaves_of = [&](TSNode sub) {
-    walk(
-        sub,
-        [&](TSNode n, const TSNode*, TSFieldId) {
-          if (ts_node_symbol(n) == id.comment) return false;
-          if (ts_node_child_count(n) == 0) {
-            h.tag(kLeaf | ts_node_symbol(n));
-            h.text(p.text(n));
-            return false;
-          }
-          h.tag(kOpen | ts_node_symbol(n));
-          return true;
-        },
-        [&](TSNode n) { h.tag(kClose | ts_node_symbol(n)); });
-  };
   walk(
-      p.root(),
+      root,
       [&](TSNode n, const TSNode* parent, TSFieldId field) {
         const TSSymbol s = ts_node_symbol(n);
         if (s == id.comment) {
           std::string_view t = p.text(n);
           if (encoding_declaration(n, t)) {
-            h.tag(kEncoding);
-            h.text(t);
+            sink.h().tag(kEncoding);
+            sink.h().text(t);
           }
           return false;
         }
         if (ts_node_child_count(n) == 0) {
-          h.tag(kLeaf | s);
-          h.text(p.text(n));
+          sink.h().tag(kLeaf | s);
+          sink.h().text(p.text(n));
           return false;
         }
+        const size_t had = found.size();
+        if (parent && ts_node_eq(*parent, root) && binding_statement(n, p.source(), future, ran, found))
+          sink.begin(n, &found, had);
         if (s == id.function_definition || s == id.class_definition) {
           TSNode name = ts_node_child_by_field_id(n, id.name);
           std::string_view nm = ts_node_is_null(name) ? std::string_view() : p.text(name);
@@ -236,27 +283,20 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
         }
         if (s == id.block && field == id.body && parent && ts_node_symbol(*parent) == id.function_definition &&
             !elide.empty() && elide.back()) {
-          // A body that never ran: only its docstring and its kind are visible.
-          h.tag(kElided);
-          TSNode first = ts_node_named_child(n, 0);
-          if (!ts_node_is_null(first) && ts_node_symbol(first) == id.expression_statement &&
-              ts_node_named_child_count(first) == 1) {
-            TSNode doc = ts_node_named_child(first, 0);
-            if (ts_node_symbol(doc) == id.string || ts_node_symbol(doc) == id.concatenated_string) leaves_of(doc);
-          }
-          if (yields(n)) h.tag(kGenerator);
+          hash_elided_body(p, id, n, sink.h());
           return false;
         }
-        h.tag(kOpen | s);
+        sink.h().tag(kOpen | s);
         return true;
       },
       [&](TSNode n) {
         const TSSymbol s = ts_node_symbol(n);
-        h.tag(kClose | s);
+        sink.h().tag(kClose | s);
         if (s == id.function_definition) elide.pop_back();
         if (s == id.function_definition || s == id.class_definition) q.leave(n);
+        sink.end(n);
       });
-  return h.digest();
+  return sink.digest();
 }
 
 }  // namespace
@@ -268,22 +308,23 @@ bool function_spans(const TSLanguage* lang, std::string_view source, std::vector
   return true;
 }
 
-bool surface_hash(const TSLanguage* lang, std::string_view source, const std::set<std::string>& ran, uint64_t& out) {
+bool surface_hash(const TSLanguage* lang, std::string_view source, const std::set<std::string>& ran, uint64_t& out,
+                  std::vector<BoundName>* bindings) {
   Parsed p(lang, source);
   if (!p.ok()) return false;
-  out = hash_surface(p, ids_of(lang), ran);
+  out = hash_surface(p, ids_of(lang), ran, bindings);
   return true;
 }
 
 bool file_surface(const TSLanguage* lang, std::string_view source, const RanCode& ran, std::set<std::string>& names,
-                  uint64_t& out) {
+                  uint64_t& out, std::vector<BoundName>* bindings) {
   Parsed p(lang, source);
   if (!p.ok()) return false;
   const Ids id = ids_of(lang);
   std::vector<FunctionSpan> spans;
   spans_of(p, id, spans);
   if (!ran_qualnames(spans, ran, names)) return false;
-  out = hash_surface(p, id, names);
+  out = hash_surface(p, id, names, bindings);
   return true;
 }
 

@@ -27,6 +27,8 @@
 
 #include <tree_sitter/api.h>
 
+#include "bindings.h"
+
 namespace fc {
 
 struct FunctionSpan {
@@ -40,9 +42,11 @@ struct FunctionSpan {
 // source does not parse cleanly (then it has no surface, only its content).
 bool function_spans(const TSLanguage* lang, std::string_view source, std::vector<FunctionSpan>& out);
 
-// The hash of the surface of `source` when the functions named in `ran` ran.
+// The hash of the surface of `source` when the functions named in `ran` ran
+// (its binding statements left out, and listed in `bindings` when given).
 // False when the source does not parse cleanly.
-bool surface_hash(const TSLanguage* lang, std::string_view source, const std::set<std::string>& ran, uint64_t& out);
+bool surface_hash(const TSLanguage* lang, std::string_view source, const std::set<std::string>& ran, uint64_t& out,
+                  std::vector<BoundName>* bindings = nullptr);
 
 // Code that ran, as the tracer saw it: (co_name, co_firstlineno).
 using RanCode = std::vector<std::pair<std::string, uint32_t>>;
@@ -58,6 +62,6 @@ bool ran_qualnames(const std::vector<FunctionSpan>& spans, const RanCode& ran, s
 // every name in `names`. False when the source does not parse cleanly or the
 // traced code does not match it.
 bool file_surface(const TSLanguage* lang, std::string_view source, const RanCode& ran, std::set<std::string>& names,
-                  uint64_t& out);
+                  uint64_t& out, std::vector<BoundName>* bindings = nullptr);
 
 }  // namespace fc

@@ -1,6 +1,7 @@
 // Collection surfaces: which edits keep a file's surface and which change it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 #include <vector>
@@ -43,6 +44,23 @@ class Table:
         return inner()
 )";
 
+// The surface hash with the binding statements' table: what a generation keeps.
+std::pair<uint64_t, BindingTable> kept(const std::string& src, const std::set<std::string>& ran = {}) {
+  uint64_t h = 0;
+  std::vector<BoundName> b;
+  EXPECT_TRUE(surface_hash(tree_sitter_python(), src, ran, h, &b)) << src;
+  return {h, binding_table(b)};
+}
+
+std::vector<std::string> bound(const std::string& src, const std::set<std::string>& ran = {}) {
+  uint64_t h = 0;
+  std::vector<BoundName> b;
+  EXPECT_TRUE(surface_hash(tree_sitter_python(), src, ran, h, &b)) << src;
+  std::vector<std::string> out;
+  for (const auto& x : b) out.push_back(x.module.empty() ? x.name : x.name + "=" + x.module);
+  return out;
+}
+
 std::string replace(std::string s, const std::string& from, const std::string& to) {
   auto at = s.find(from);
   EXPECT_NE(at, std::string::npos) << from;
@@ -69,17 +87,77 @@ TEST(Surface, BodiesThatRanArePartOfIt) {
 }
 
 TEST(Surface, WhatCollectionCanSeeWithoutRunningABody) {
-  const uint64_t base = surface(kBase);
-  EXPECT_NE(base, surface(replace(kBase, "CASES = [1, 2]", "CASES = [1, 2, 3]")));        // module level
-  EXPECT_NE(base, surface(replace(kBase, "size = 3", "size = 4")));                      // class level
-  EXPECT_NE(base, surface(replace(kBase, "def helper(x=1)", "def helper(x=2)")));        // default value
-  EXPECT_NE(base, surface(replace(kBase, "def helper(x=1)", "def helper(x=1, y=0)")));   // signature
-  EXPECT_NE(base, surface(replace(kBase, "\"\"\"Helps.\"\"\"", "\"\"\"Helps more.\"\"\"")));  // docstring
-  EXPECT_NE(base, surface(replace(kBase, "@staticmethod", "@classmethod")));            // decorator
-  EXPECT_NE(base, surface(replace(kBase, "def helper", "def helper2")));                // name
-  EXPECT_NE(base, surface(replace(kBase, "return x + 1", "yield x + 1")));               // kind: generator
-  EXPECT_NE(base, surface(replace(kBase, "def helper", "async def helper")));           // kind: coroutine
-  EXPECT_NE(base, surface(replace(kBase, "utf-8", "latin-1")));                          // encoding declaration
+  const auto base = kept(kBase);
+  EXPECT_NE(base, kept(replace(kBase, "CASES = [1, 2]", "CASES = [1, 2, 3]")));        // module level
+  EXPECT_NE(base, kept(replace(kBase, "size = 3", "size = 4")));                      // class level
+  EXPECT_NE(base, kept(replace(kBase, "def helper(x=1)", "def helper(x=2)")));        // default value
+  EXPECT_NE(base, kept(replace(kBase, "def helper(x=1)", "def helper(x=1, y=0)")));   // signature
+  EXPECT_NE(base, kept(replace(kBase, "\"\"\"Helps.\"\"\"", "\"\"\"Helps more.\"\"\"")));  // docstring
+  EXPECT_NE(base, kept(replace(kBase, "@staticmethod", "@classmethod")));            // decorator
+  EXPECT_NE(base, kept(replace(kBase, "def helper", "def helper2")));                // name
+  EXPECT_NE(base, kept(replace(kBase, "return x + 1", "yield x + 1")));               // kind: generator
+  EXPECT_NE(base, kept(replace(kBase, "def helper", "async def helper")));           // kind: coroutine
+  EXPECT_NE(base, kept(replace(kBase, "utf-8", "latin-1")));                          // encoding declaration
+  // Binding statements are out of the hash: their names decide (binding_change).
+  EXPECT_EQ(base.first, kept(replace(kBase, "CASES = [1, 2]", "CASES = [1, 2, 3]")).first);
+  EXPECT_EQ(base.first, kept(replace(kBase, "def helper(x=1)", "def helper(x=1, y=0)")).first);
+  EXPECT_NE(base.first, kept(replace(kBase, "size = 3", "size = 4")).first);
+}
+
+TEST(Bindings, OnlyStatementsThatCannotFailOrActAreBindings) {
+  EXPECT_EQ(bound(kBase), (std::vector<std::string>{"os=os", "CASES", "helper"}));
+  EXPECT_EQ(bound("import a.b.c, d as e\nX = -1\nY = (1, 'a', None, ...)\nZ = {'k': [1, {2}]}\nW = 1, 2\n"),
+            (std::vector<std::string>{"a=a.b.c", "e=d", "X", "Y", "Z", "W"}));
+  // Each of these can fail, run code, or bind through something else.
+  const char* acting[] = {
+      "X = UNDEFINED\n",       "X = f()\n",          "X = f'{y}'\n",         "X = {[1]: 2}\n",
+      "X = {[1]}\n",           "X = -'a'\n",         "X: int = 1\n",         "X = Y = 1\n",
+      "X += 1\n",              "x.y = 1\n",          "from a import b\n",    "@dec\ndef f(): pass\n",
+      "def f(x=g()): pass\n",  "def f(x: T): pass\n", "def f() -> T: pass\n", "class C: pass\n",
+      "__all__ = ['a']\n",     "def __getattr__(n): pass\n", "del x\n", "X = [*a]\n",
+      "X = {**a}\n",           "X = 1 + 2\n",        "if c:\n    X = 1\n",  "def f[T](): pass\n",
+  };
+  for (const char* src : acting) EXPECT_EQ(bound(src), std::vector<std::string>{}) << src;
+  // Annotations are not evaluated under `from __future__ import annotations`.
+  EXPECT_EQ(bound("from __future__ import annotations\ndef f(x: T = 1) -> U: pass\n"), std::vector<std::string>{"f"});
+  // A function that ran is part of the surface.
+  EXPECT_EQ(bound("def f(): pass\n", {"f"}), std::vector<std::string>{});
+}
+
+TEST(Bindings, ChangesCountWhereCollectionCouldReadThem) {
+  const std::string base = "import os\nX = 1\n\ndef f():\n    return 1\n";
+  auto now = [&](const std::string& src) {
+    uint64_t h = 0;
+    std::vector<BoundName> b;
+    EXPECT_TRUE(surface_hash(tree_sitter_python(), src, {}, h, &b));
+    return b;
+  };
+  const BindingTable stored = kept(base).second;
+  Observed seen;
+  seen.known = true;
+  seen.names = {name_hash("X")};
+  seen.preloaded = {name_hash("os"), name_hash("keyword")};
+  std::sort(seen.names.begin(), seen.names.end());
+  std::sort(seen.preloaded.begin(), seen.preloaded.end());
+  EXPECT_EQ(binding_change(stored, now(base), seen, false, "/p/m.py"), "");
+  EXPECT_EQ(binding_change(stored, now(base + "def g(a, b=2):\n    pass\n"), seen, false, "/p/m.py"), "");
+  EXPECT_EQ(binding_change(stored, now(base + "import keyword as kw\nLIMIT = 17\n"), seen, false, "/p/m.py"), "");
+  EXPECT_EQ(binding_change(stored, now(replace(base, "def f():", "def f(a=1):")), seen, false, "/p/m.py"), "");
+  EXPECT_EQ(binding_change(stored, now(replace(base, "def f():\n    return 1\n", "")), seen, false, "/p/m.py"), "");
+  // A name collection read, a module not loaded before, an enumerated namespace, nothing known.
+  EXPECT_NE(binding_change(stored, now(replace(base, "X = 1", "X = 2")), seen, false, "/p/m.py"), "");
+  EXPECT_NE(binding_change(stored, now(replace(base, "X = 1\n", "")), seen, false, "/p/m.py"), "");
+  EXPECT_NE(binding_change(stored, now(base + "import json as js\n"), seen, false, "/p/m.py"), "");
+  EXPECT_NE(binding_change(stored, now(base + "import os.path\n"), seen, false, "/p/m.py"), "");
+  EXPECT_NE(binding_change(stored, now(base + "LIMIT = 17\n"), seen, true, "/p/m.py"), "");
+  EXPECT_NE(binding_change(stored, now(base + "LIMIT = 17\n"), Observed{}, false, "/p/m.py"), "");
+  // A name a file's own code looked up counts for that file only.
+  Observed own = seen;
+  own.names.push_back(own_name_hash("/p/m.py", name_hash("LIMIT")));
+  std::sort(own.names.begin(), own.names.end());
+  EXPECT_NE(binding_change(stored, now(base + "LIMIT = 17\n"), own, false, "/p/m.py"), "");
+  EXPECT_EQ(binding_change(stored, now(base + "LIMIT = 17\n"), own, false, "/p/other.py"), "");
+  EXPECT_NE(binding_change(kept(base + "LIMIT = 17\n").second, now(base), own, false, "/p/m.py"), "");  // removed
 }
 
 TEST(Surface, CommentsWhitespaceAndLinePositionsAreNot) {
