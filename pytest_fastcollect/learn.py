@@ -20,7 +20,6 @@ import sys
 import types
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import pytest
@@ -51,12 +50,10 @@ def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> i
         # it are keywords of the items learned.
         repr(sorted(set(anchors if anchors is not None else (a for _, a in collection_roots(config))))),
     ]
-    # The whole configuration file, not only the options known today.
-    if config.inipath is not None:
-        try:
-            parts.append(hashlib.blake2b(Path(config.inipath).read_bytes(), digest_size=16).hexdigest())
-        except OSError:
-            parts.append(repr(os.urandom(8)))  # unreadable: never match
+    # pytest's section of the configuration file as pytest parsed it, every
+    # key (not only the options known today); the rest of the file is an
+    # input only where collection opens it (a dependency, as any file read).
+    parts.append(_ini_section(config))
     # Every installed distribution: installing or removing a package changes
     # which optional imports succeed (and so parametrization and skips).
     parts.append(repr(installed_distributions()))
@@ -67,6 +64,19 @@ def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> i
 def _file_of(module: Any) -> str:
     f = getattr(module, "__file__", None)
     return os.path.abspath(f) if isinstance(f, str) else ""
+
+
+def _ini_section(config: pytest.Config) -> str:
+    """The parsed [pytest] section: pytest 9 keeps values with how they were
+    written (ini or TOML), pytest 8 a dict of strings and lists."""
+    raw = getattr(config, "_inicfg", None)
+    if not isinstance(raw, dict):
+        raw = getattr(config, "inicfg", {})
+    items = []
+    for key in sorted(raw):
+        value = raw[key]
+        items.append((key, repr(getattr(value, "value", value)), repr(getattr(value, "mode", None))))
+    return repr(items)
 
 
 def installed_distributions() -> List[str]:

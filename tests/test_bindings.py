@@ -233,3 +233,16 @@ def test_removed_function_a_test_module_imports_errors_in_both(pytester: pytest.
     assert plain.ret == fast.ret != 0
     report_of(fast.stdout.str())
 
+
+def test_configuration_keys_on_pytests_section_only(pytester: pytest.Pytester) -> None:
+    """A dependency line added to pyproject.toml (pytest's configuration file
+    here) keeps learned items; a change to pytest's own section relearns."""
+    args = ("-k", "case2 or table")
+    _learn(pytester, PROJECT, args)
+    toml = PROJECT["pyproject.toml"]
+    project = '\n        [project]\n        name = "proj"\n        dependencies = ["requests"]\n'
+    _after_edit(pytester, {"pyproject.toml": project + toml}, args, relearn=False)
+    rep = _after_edit(pytester, {"pyproject.toml": project + toml.replace(
+        'markers = ["slow: slow tests"]', 'markers = ["slow: slow tests"]\n        python_functions = ["test_*", "check_*"]')},
+        args, relearn=True)
+    assert rep.total > 0
