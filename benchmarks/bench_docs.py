@@ -396,6 +396,31 @@ def edit_loop_tables(results: Dict[str, Any]) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def history_tables(results: Dict[str, Any]) -> str:
+    """One section per history_replay.py run (docs/results/history-*.json)."""
+    lines: List[str] = []
+    for name in sorted(n for n in results if n.startswith("history-")):
+        d = results[name]
+        steps = [r for r in d["rows"] if r["step"]]
+        plain = statistics.median(r["plain_s"] for r in steps)
+        warm_s = [r["plugin_s"] for r in steps if r["warm"]]
+        cold_s = [r["plugin_s"] for r in steps if not r["warm"]]
+        lines += ["", f"### {d['package']}, `-k \"{d['expr']}\"`", "",
+                  f"`{d.get('command', 'benchmarks/history_replay.py')}` ({d.get('date', '')}; "
+                  f"`docs/results/{name}.json`, plot `docs/{name}.png`): commits {d['first']}..{d['last']}; "
+                  f"**warm after {d['warm']} of {d['commits']} commits ({100 * d['warm_share']:.0f}%)**; "
+                  f"{d['missed']} missed, {d['extra']} extra over {len(d['rows'])} compared runs. Median "
+                  f"plain {plain:.2f} s; plugin warm {statistics.median(warm_s) if warm_s else float('nan'):.2f} s, "
+                  f"relearning {statistics.median(cold_s) if cold_s else float('nan'):.2f} s.", "",
+                  f"![{name}]({name}.png)", "",
+                  "| commit | subject | relearned because |", "| --- | --- | --- |"]
+        for r in steps:
+            if not r["warm"]:
+                subject = r["subject"].replace("|", "\\|")
+                lines.append(f"| {r['commit']} | {subject} | {r['cause'] or 'no learned item decided'} |")
+    return "\n".join(lines).strip("\n")
+
+
 def django_figures(d: dict) -> Dict[str, str]:
     """The Django suite (benchmarks/bench_django.py, docs/results/django.json)."""
     m = d["meta"]
@@ -448,7 +473,7 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "learning_timing": results["learning-timings"]["timing"],
                  "edit_loop_tables": edit_loop_tables(results)},
         lambda: xdist_figures(results["xdist"]),
-        lambda: {"narrow_table": narrow_table(results)},
+        lambda: {"narrow_table": narrow_table(results), "history_tables": history_tables(results)},
         lambda: {"oracle_table": oracle_table(results["oracle-warm"]), "oracle_command": results["oracle-warm"]["meta"]["command"],
                  "oracle_rounds": str(results["oracle-warm"]["meta"]["rounds"])} if "oracle-warm" in results else {},
     ]

@@ -11,8 +11,13 @@ learned items decided (no "learned items not used" line); otherwise the
 explain line names the cause.
 
     python benchmarks/history_replay.py --mirror /work/.mirror/networkx+networkx/repo \\
-        --package networkx --expr test_betweenness --commits 60 \\
+        --package networkx --expr "test_betweenness_centrality and K5" --commits 60 \\
         --python build/venv-real/bin/python --json docs/results/history-networkx.json
+
+The plot (docs/history-networkx.png: each commit's plain and plugin times,
+relearns marked) needs matplotlib, which the suites' venv does not have:
+
+    python benchmarks/history_replay.py --plot docs/results/history-networkx.json docs/history-networkx.png
 """
 
 from __future__ import annotations
@@ -90,6 +95,10 @@ def replay(args: argparse.Namespace) -> dict:
     steps = [r for r in rows if r["step"]]
     warm = sum(1 for r in steps if r["warm"])
     return {
+        "command": "python benchmarks/history_replay.py " + " ".join(
+            f"--{k} {json.dumps(v) if ' ' in str(v) else v}" for k, v in
+            (("mirror", args.mirror), ("package", args.package), ("expr", args.expr), ("commits", args.commits))),
+        "date": time.strftime("%Y-%m-%d"),
         "package": args.package, "expr": args.expr, "commits": len(steps),
         "first": commits[0][:10], "last": commits[-1][:10],
         "warm": warm, "warm_share": round(warm / len(steps), 3) if steps else None,
@@ -98,16 +107,43 @@ def replay(args: argparse.Namespace) -> dict:
     }
 
 
+def plot(result: dict, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["rows"] if r["step"]]
+    xs = list(range(1, len(rows) + 1))
+    fig, ax = plt.subplots(figsize=(11, 3.2))
+    ax.plot(xs, [r["plain_s"] for r in rows], label="plain pytest", color="0.5")
+    ax.bar(xs, [r["plugin_s"] for r in rows], label="plugin",
+           color=["tab:green" if r["warm"] else "tab:red" for r in rows])
+    ax.set_xlabel(f"commit ({result['first']}..{result['last']}, one at a time)")
+    ax.set_ylabel("seconds (--co)")
+    ax.set_title(f"{result['package']} -k '{result['expr']}': warm after {result['warm']} of {result['commits']} "
+                 f"commits (green), relearned after the others (red)", loc="left", fontsize=10)
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--mirror", required=True, help="a git repository to clone (shared)")
-    ap.add_argument("--package", required=True, help="the directory pytest collects, from the work tree root")
-    ap.add_argument("--expr", required=True, help="a -k expression whose match exists in every commit")
+    ap.add_argument("--plot", nargs=2, metavar=("JSON", "PNG"), help="only draw a stored result")
+    ap.add_argument("--mirror", help="a git repository to clone (shared)")
+    ap.add_argument("--package", help="the directory pytest collects, from the work tree root")
+    ap.add_argument("--expr", help="a -k expression whose match exists in every commit")
     ap.add_argument("--commits", type=int, default=60, help="steps after the first (learning) commit")
     ap.add_argument("--until", default="HEAD", help="the newest commit")
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--json", help="write the result here")
     args = ap.parse_args()
+    if args.plot:
+        plot(json.loads(Path(args.plot[0]).read_text()), Path(args.plot[1]))
+        return
+    if not (args.mirror and args.package and args.expr):
+        ap.error("--mirror, --package and --expr are required")
     if os.sep in args.python:
         args.python = os.path.abspath(args.python)  # the runs start in the work tree
     result = replay(args)

@@ -128,6 +128,8 @@ def _audit(event: str, args: Tuple[Any, ...]) -> None:
     elif event == "object.__getattr__":
         if len(args) > 1 and args[1] == "__code__":
             rec.on_code_read(args[0])
+    elif event in ("os.listdir", "os.scandir"):
+        rec.on_listing(args[0] if args else None)
 
 
 # Reading a source file through these is importing it, not reading it as data.
@@ -192,6 +194,10 @@ def _install_env_hooks() -> None:
 
 
 _NOT_READERS = ("pytest_fastcollect", "importlib._bootstrap", "importlib._bootstrap_external")
+# Listings that are not collection's own: the import system's finders (any
+# importlib frame on the way), pytest's directory walk, this plugin.
+_NOT_LISTERS = ("importlib", "zipimport", "_pytest", "pytest_fastcollect", "pluggy")
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
 
 
 class Recorder:
@@ -207,6 +213,7 @@ class Recorder:
         self.files: Set[str] = set()  # read, and not an output of this process
         self.written: Set[str] = set()  # created or written before any read
         self.created_dirs: List[str] = []
+        self.listed: Set[str] = set()  # directories collection code listed (not imports, not pytest)
         self.data_reads: Set[str] = set()  # source files read other than by importing them
         self.tracer: Optional[Tracer] = None
         self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
@@ -301,6 +308,34 @@ class Recorder:
         path = self._path(args[0]) if args else None
         if path is not None and not self.paused and not os.path.lexists(path):
             self.created_dirs.append(path.rstrip(os.sep) + os.sep)
+
+    def on_listing(self, path: Any) -> None:
+        """A directory listed (os.listdir, os.scandir, so glob, os.walk,
+        pkgutil.walk_packages): its names are an input, unless the import
+        system or pytest's own walk listed it (a new file there is the
+        scan's business), or this plugin did."""
+        if self.paused or isinstance(path, int):
+            return  # a file descriptor: not followed
+        where = self._lister()
+        if where is None:
+            return
+        listed = self._path(path if path is not None else ".")
+        if listed is not None:
+            self.listed.add(listed)
+
+    def _lister(self) -> Optional[str]:
+        """The module responsible for a listing: the first caller outside
+        the standard library (None: the import system, pytest, this plugin)."""
+        frame = sys._getframe(3)  # on_listing <- _audit <- the listing call's caller
+        while frame is not None:
+            name = frame.f_globals.get("__name__", "")
+            if name.startswith(_NOT_LISTERS):
+                return None
+            filename = frame.f_code.co_filename
+            if not (filename.startswith("<frozen") or filename.startswith(_STDLIB_DIR)):
+                return name
+            frame = frame.f_back
+        return None
 
     def on_written(self, file: Any) -> None:
         path = self._path(file)

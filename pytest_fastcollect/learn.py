@@ -494,6 +494,7 @@ class Learner:
             "inputs": values_of(names, state.snapshot),
             "deps": [self._surface_of(f, opaque) for f in sorted(deps)],
             "observed": self._observed(deps),
+            "listings": self._listings(cache_dir),
             "files": files,
             # Modules the scan let through: collected (what they read was
             # watched), or not collected by pytest at all (they read nothing).
@@ -512,24 +513,14 @@ class Learner:
         return (path, ran is not None, ran or [], opaque is None or path in opaque)
 
     def _enumerated(self, module_of: Dict[str, str]) -> Optional[Set[str]]:
-        """Files of the modules whose namespace collection enumerated (dir,
-        vars, globals, locals, `__dict__`, star imports), or whose reads
-        were not recorded (a module class of its own); None when not known."""
+        """Files of the modules whose namespace collection enumerated
+        (`__dict__`, read by vars(), dir(), a star import without `__all__`;
+        globals(), dir() and locals() at module level), or whose reads were
+        not recorded (a module class of its own); None when not known."""
         traced, notes, reads = self.recorder.traced, self.recorder.enumerated, self.recorder.module_reads
         if traced is None or notes is None or reads is None:
             return None
         names = set(notes)
-        by_file = {f: n for n, f in module_of.items()}
-        for filename, module, level in traced.star_imports:
-            if level:
-                importer = by_file.get(os.path.abspath(filename), "")
-                if not importer:
-                    return None  # relative to an unknown module
-                base = importer if filename.endswith("__init__.py") else importer.rpartition(".")[0]
-                for _ in range(level - 1):
-                    base = base.rpartition(".")[0]
-                module = f"{base}.{module}" if module else base
-            names.add(module)
         files = {module_of[n] for n in names if n in module_of}
         files.update(_file_of(m) for m, read in reads.items() if "__dict__" in read)
         files.update(_file_of(m) for m in list(sys.modules.values()) if type(m) is not types.ModuleType)
@@ -549,6 +540,16 @@ class Learner:
             if f in deps:
                 own.setdefault(f, set()).update(read)
         return sorted(traced.names), sorted(traced.preloaded), {f: sorted(n) for f, n in own.items()}
+
+    def _listings(self, cache_dir: str) -> List[str]:
+        """Directories collection listed, whose names are inputs: not those
+        it made or wrote into (their listing after collection is its own
+        output), nor pytest's cache."""
+        rec = self.recorder
+        wrote_in = {os.path.dirname(f) for f in rec.written}
+        return sorted(d for d in rec.listed
+                      if os.path.isdir(d) and d not in wrote_in and not rec.is_output(d + os.sep)
+                      and not (cache_dir and (d + os.sep).startswith(cache_dir)))
 
     @staticmethod
     def _borrowed(path: str, module: Any, module_of: Dict[str, str], test_files: Set[str]) -> Set[str]:

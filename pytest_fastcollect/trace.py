@@ -28,7 +28,6 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 _ANONYMOUS = frozenset({"<module>", "<lambda>", "<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
 
 Ran = Dict[str, List[Tuple[str, int]]]  # file -> [(co_name, co_firstlineno)]
-StarImport = Tuple[str, str, int]  # (co_filename of the importer, module, level)
 
 
 # Lookups in the code's own globals (a module or class body's LOAD_NAME reads
@@ -62,20 +61,6 @@ def _own_reads(code: Any) -> List[str]:
     return [names[i] for i in own if i < n]
 
 
-def _star_imports(code: Any) -> List[Tuple[str, int]]:
-    """(module, level) of every `from module import *` in one code object."""
-    out = []
-    consts: List[Any] = []
-    for ins in dis.get_instructions(code):
-        if ins.opname in ("LOAD_CONST", "LOAD_SMALL_INT"):
-            consts.append(ins.argval)
-        elif ins.opname == "IMPORT_NAME":
-            if len(consts) >= 2 and consts[-1] == ("*",) and isinstance(consts[-2], int):
-                out.append((ins.argval, consts[-2]))
-            consts = []
-    return out
-
-
 class Traced:
     """What one session ran: per file, the named code objects that ran, and
     the files whose module body ran while tracing."""
@@ -83,12 +68,10 @@ class Traced:
     def __init__(self, codes: List[Any], preloaded: Optional[Set[str]] = None) -> None:
         self.ran: Ran = {}
         self.module_ran: Set[str] = set()
-        # Names exec'd text looked up in whatever globals it ran with
-        # (bindings.h); star imports enumerate a module's namespace.
+        # Names exec'd text looked up in whatever globals it ran with (bindings.h).
         self.names: Set[str] = set()
         self.own_names: Dict[str, Set[str]] = {}  # file -> names its code read from its globals
         self._paths: Dict[str, str] = {}
-        self.star_imports: List[StarImport] = []
         self.preloaded: Set[str] = preloaded if preloaded is not None else set()
         seen: Set[Tuple[str, str, int]] = set()
         seen_codes: Set[int] = set()
@@ -112,8 +95,6 @@ class Traced:
 
     def _names_of(self, code: Any) -> None:
         own = _own_reads(code)
-        if ("*",) in code.co_consts:
-            self.star_imports.extend((code.co_filename, m, lvl) for m, lvl in _star_imports(code))
         if not own:
             return
         filename = code.co_filename

@@ -72,11 +72,11 @@ bool literal(TSNode n, bool hashable, int depth) {
 // An undecorated function definition whose body did not run, whose defaults
 // are literals and whose annotations are not evaluated.
 bool plain_def(TSNode n, std::string_view src, bool future_annotations, const std::set<std::string>& ran,
-               std::vector<BoundName>& out) {
+               std::vector<BoundName>& out, bool method = false) {
   TSNode name = field(n, "name"), params = field(n, "parameters");
   if (ts_node_is_null(name) || ts_node_is_null(params) || !ts_node_is_null(field(n, "type_parameters"))) return false;
   const std::string nm(text_of(name, src));
-  if (dunder(nm) || ran.count(nm)) return false;
+  if ((dunder(nm) && !method) || ran.count(nm)) return false;
   if (!ts_node_is_null(field(n, "return_type")) && !future_annotations) return false;
   for (uint32_t i = 0; i < ts_node_named_child_count(params); ++i) {
     TSNode p = ts_node_named_child(params, i);
@@ -103,6 +103,41 @@ bool literal_assignment(TSNode n, std::string_view src, std::vector<BoundName>& 
   if (ts_node_is_null(left) || ts_node_is_null(right) || !is(left, "identifier")) return false;
   const std::string nm(text_of(left, src));
   if (dunder(nm) || !literal(right, false, 0)) return false;
+  out.push_back(BoundName{nm, {}, 0});
+  return true;
+}
+
+// A class without bases, keywords or decorators whose body only holds
+// docstrings, `pass`, literal assignments and undecorated methods that did
+// not run (as plain_def): building it runs nothing of the module's and
+// cannot fail (object's __init_subclass__; no value has __set_name__).
+bool plain_class(TSNode n, std::string_view src, bool future_annotations, const std::set<std::string>& ran,
+                 std::vector<BoundName>& out) {
+  TSNode name = field(n, "name"), body = field(n, "body");
+  if (ts_node_is_null(name) || ts_node_is_null(body) || !ts_node_is_null(field(n, "type_parameters"))) return false;
+  TSNode bases = field(n, "superclasses");
+  if (!ts_node_is_null(bases) && ts_node_named_child_count(bases) > 0) return false;
+  const std::string nm(text_of(name, src));
+  if (dunder(nm)) return false;
+  std::vector<BoundName> inner;
+  for (uint32_t i = 0; i < ts_node_named_child_count(body); ++i) {
+    TSNode c = ts_node_named_child(body, i);
+    if (is(c, "comment") || is(c, "pass_statement")) continue;
+    if (is(c, "expression_statement") && ts_node_named_child_count(c) == 1 && is_string(ts_node_named_child(c, 0)))
+      continue;  // a docstring
+    if (is(c, "function_definition")) {
+      TSNode m = field(c, "name");
+      if (ts_node_is_null(m)) return false;
+      const std::string method(text_of(m, src));
+      // Its qualified name is Class.method; dunder methods are fine here.
+      if (ran.count(nm + "." + method)) return false;
+      std::set<std::string> none;
+      std::vector<BoundName> ignore;
+      if (!plain_def(c, src, future_annotations, none, ignore, true)) return false;
+      continue;
+    }
+    if (!literal_assignment(c, src, inner)) return false;
+  }
   out.push_back(BoundName{nm, {}, 0});
   return true;
 }
@@ -156,6 +191,7 @@ bool binding_statement(TSNode stmt, std::string_view source, bool future_annotat
   if (is(stmt, "function_definition")) return plain_def(stmt, source, future_annotations, ran, out);
   if (is(stmt, "expression_statement")) return literal_assignment(stmt, source, out);
   if (is(stmt, "import_statement")) return plain_import(stmt, source, out);
+  if (is(stmt, "class_definition")) return plain_class(stmt, source, future_annotations, ran, out);
   return false;
 }
 

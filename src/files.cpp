@@ -1,10 +1,14 @@
 #include "files.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <xxhash.h>
 
@@ -78,6 +82,20 @@ std::string parent_dir(const std::string& path) {
   size_t s = path.rfind('/');
   if (s == std::string::npos) return {};
   return s == 0 ? "/" : path.substr(0, s);
+}
+
+uint64_t listing_hash(const std::string& path) {
+  std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(path.c_str()), ::closedir);
+  if (!dir) return 0x6d697373696e67ULL;  // "missing"
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(dir.get())) {
+    std::string name(e->d_name);
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  uint64_t h = XXH3_64bits_withSeed(nullptr, 0, names.size());
+  for (const auto& n : names) h = XXH3_64bits_withSeed(n.data(), n.size() + 1, h);  // with its NUL
+  return h;
 }
 
 }  // namespace fc

@@ -22,6 +22,10 @@ uint64_t content_hash(const char* data, size_t size);
 // Reads a file and hashes its content; false if it cannot be read.
 bool hash_file(const std::string& path, uint64_t& out);
 
+// A hash of the names in directory `path` (sorted; a missing or unreadable
+// directory has a hash of its own): a listing collection made is an input.
+uint64_t listing_hash(const std::string& path);
+
 // Default for racy_window_ns: timestamps within 2 s of the scan.
 constexpr int64_t kRacyWindowNs = int64_t{2} * 1000000000;
 

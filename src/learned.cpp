@@ -356,6 +356,11 @@ bool DepHasher::surface(const std::string& path, uint64_t content_hash, const st
   return ok;
 }
 
+uint64_t input_hash(const InputSnapshot& snapshot, const std::string& name) {
+  if (name.rfind("dir:", 0) == 0) return listing_hash(name.substr(4));
+  return input_value_hash(snapshot, name);
+}
+
 uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name) {
   auto it = snapshot.find(name);
   if (it == snapshot.end()) return 0x756e736574ULL;  // "unset"; a value hashing to it is moved off below
@@ -368,7 +373,8 @@ std::string generation_mismatch(const Generation& g, uint64_t session_key, uint6
   if (g.session_key != session_key) return "pytest, Python, installed packages or the configuration changed";
   if (g.conftest_fp != conftest_fp) return "a conftest.py was added or removed";
   for (const auto& [name, h] : g.inputs) {
-    if (input_value_hash(snapshot, name) == h) continue;
+    if (input_hash(snapshot, name) == h) continue;
+    if (name.rfind("dir:", 0) == 0) return "directory " + name.substr(4) + " changed (a file added or removed)";
     if (name.rfind("env:", 0) == 0) return "environment variable " + name.substr(4) + " changed";
     if (name.rfind("opt:", 0) == 0) return "option " + name.substr(4) + " changed";
     return "input " + name + " changed";
@@ -641,7 +647,8 @@ std::string learn(const std::string& index_dir, const LearnInput& in, uint64_t& 
   // Inputs: this session's (a superset of a merged generation's names, all
   // with equal values), each with the hash of its value when deciding.
   HashedInputs inputs;
-  for (const auto& name : in.input_names) inputs.emplace_back(name, input_value_hash(in.inputs, name));
+  for (const auto& name : in.input_names) inputs.emplace_back(name, input_hash(in.inputs, name));
+  for (const auto& dir : in.listings) inputs.emplace_back("dir:" + dir, listing_hash(dir));
   std::sort(inputs.begin(), inputs.end());
   inputs.erase(std::unique(inputs.begin(), inputs.end()), inputs.end());
   if (!merge) {

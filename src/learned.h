@@ -85,6 +85,9 @@ struct Generation {
 };
 
 uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name);
+// The same, and for "dir:<path>" (a directory collection listed) the hash of
+// the directory's names now.
+uint64_t input_hash(const InputSnapshot& snapshot, const std::string& name);
 
 // Several generations are kept (most recent first), so that sessions whose
 // inputs alternate (`pytest -k x`, `pytest -k x --runslow`) each find theirs.
@@ -162,6 +165,7 @@ struct LearnInput {
   uint64_t conftest_fp = 0;
   std::vector<std::string> input_names;  // every input this session depends on
   InputSnapshot inputs;                  // their values when deciding (unset ones absent)
+  std::vector<std::string> listings;     // directories collection listed (inputs "dir:<path>")
   // Session-wide dependency files, with the code that ran in each.
   struct Dep {
     std::string path;

@@ -305,6 +305,7 @@ PYBIND11_MODULE(_core, m) {
                          t.size() > 3 && t[3].cast<bool>()});
     }
     observed_from(c, in.observed);
+    if (c.contains("listings")) in.listings = c["listings"].cast<std::vector<std::string>>();
     for (auto f : c["files"].cast<py::list>()) {
       // (path, content hash seen by the scan, deps, [(keywords, marks), ...][, readers])
       auto t = f.cast<py::tuple>();

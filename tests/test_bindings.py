@@ -33,6 +33,9 @@ KEEPS = {
     "new-constant": _appended("proj/core.py", "        _LIMIT = 17\n"),
     "signature-of-a-function-never-read": {
         "proj/core.py": PROJECT["proj/core.py"].replace("def never_called():", "def never_called(a=1, *, b=None):")},
+    "new-class-without-bases": _appended(
+        "proj/core.py", "        class _Spec:\n            size = 3\n\n            def render(self, x=1):\n"
+                        "                return x\n"),
     "removed-function-never-read": {
         "proj/core.py": PROJECT["proj/core.py"].replace("def never_called():\n            return 0\n", "")},
 }
@@ -124,7 +127,19 @@ OBSERVED["builtin-shadowed-where-its-code-reads-it"] = (
     "from proj import core\nNAMES = core.kinds()\n",
     "credits = 3\n", "int")
 
+OBSERVED["subclass-registered-by-init-subclass"] = (
+    "from proj import core\nNAMES = [c.__name__ for c in core.REGISTRY]\n",
+    "class NewCase(Base):\n    pass\n", "NewCase")
+
 BASE_CORE = PROJECT["proj/core.py"] + """
+
+
+        REGISTRY = []
+
+
+        class Base:
+            def __init_subclass__(cls):
+                REGISTRY.append(cls)
 
 
         def kinds():
@@ -246,3 +261,30 @@ def test_configuration_keys_on_pytests_section_only(pytester: pytest.Pytester) -
         'markers = ["slow: slow tests"]', 'markers = ["slow: slow tests"]\n        python_functions = ["test_*", "check_*"]')},
         args, relearn=True)
     assert rep.total > 0
+
+
+LISTERS = {
+    "os-listdir": "import os\nNAMES = sorted(f[:-3] for f in os.listdir(os.path.dirname(__file__) + '/plugins') if f.endswith('.py'))\n",
+    "pkgutil-walk-packages": (
+        "import pkgutil\nimport proj.plugins as p\n"
+        "NAMES = sorted(m.name.rpartition('.')[2] for m in pkgutil.walk_packages(p.__path__, 'proj.plugins.'))\n"),
+    "glob": "import glob, os\nNAMES = sorted(os.path.basename(f)[:-3] for f in glob.glob(os.path.dirname(__file__) + '/plugins/*.py'))\n",
+}
+
+
+@pytest.mark.parametrize("reader", list(LISTERS.values()), ids=list(LISTERS))
+def test_a_new_file_in_a_listed_directory_relearns(pytester: pytest.Pytester, reader: str) -> None:
+    """Directory listings made while collecting are inputs (scikit-learn's
+    all_estimators walks its packages): a new file there is a new item; a
+    new file nothing listed keeps learned items."""
+    files = dict(PROJECT)
+    files["proj/plugins/__init__.py"] = ""
+    files["proj/plugins/alpha.py"] = ""
+    files["proj/reader.py"] = reader
+    files["tests/test_new.py"] = TEST_NEW
+    _learn(pytester, files, ("-k", "case2 or table"))
+    args = ("-k", "beta")
+    ids_fast(pytester, *args)
+    _after_edit(pytester, {"proj/unlisted.py": "X = 1\n"}, ("-k", "case2 or table"), relearn=False)
+    rep = _after_edit(pytester, {"proj/plugins/beta.py": ""}, args, relearn=True, changed="proj/plugins")
+    assert rep.imported > 0

@@ -2,7 +2,12 @@
 // (one per kept generation), their codecs, and what a damaged value gives.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <fstream>
 #include <string>
+
+#include <stdlib.h>
+#include <unistd.h>
 #include <vector>
 
 #include "learned.h"
@@ -96,4 +101,22 @@ TEST(Learned, InputValues) {
   EXPECT_NE(input_value_hash(snap, "env:A"), input_value_hash(InputSnapshot{{"env:A", "2"}}, "env:A"));
   // Unset differs from every value, the empty string included.
   EXPECT_NE(input_value_hash(snap, "env:B"), input_value_hash(InputSnapshot{{"env:B", ""}}, "env:B"));
+}
+
+TEST(Learned, DirectoryListingsAreInputs) {
+  char tmpl[] = "/tmp/fc-listing-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const InputSnapshot none;
+  const uint64_t empty = input_hash(none, "dir:" + dir);
+  EXPECT_EQ(empty, input_hash(none, "dir:" + dir));
+  { std::ofstream(dir + "/a.py") << "x = 1\n"; }
+  const uint64_t one = input_hash(none, "dir:" + dir);
+  EXPECT_NE(empty, one);
+  { std::ofstream(dir + "/a.py") << "x = 2\n"; }  // a file's content is not its directory's listing
+  EXPECT_EQ(one, input_hash(none, "dir:" + dir));
+  std::remove((dir + "/a.py").c_str());
+  EXPECT_EQ(empty, input_hash(none, "dir:" + dir));
+  ::rmdir(dir.c_str());
+  EXPECT_NE(empty, input_hash(none, "dir:" + dir));  // missing
 }

@@ -113,11 +113,21 @@ TEST(Bindings, OnlyStatementsThatCannotFailOrActAreBindings) {
       "X = UNDEFINED\n",       "X = f()\n",          "X = f'{y}'\n",         "X = {[1]: 2}\n",
       "X = {[1]}\n",           "X = -'a'\n",         "X: int = 1\n",         "X = Y = 1\n",
       "X += 1\n",              "x.y = 1\n",          "from a import b\n",    "@dec\ndef f(): pass\n",
-      "def f(x=g()): pass\n",  "def f(x: T): pass\n", "def f() -> T: pass\n", "class C: pass\n",
+      "def f(x=g()): pass\n",  "def f(x: T): pass\n", "def f() -> T: pass\n", "class C(B): pass\n",
       "__all__ = ['a']\n",     "def __getattr__(n): pass\n", "del x\n", "X = [*a]\n",
       "X = {**a}\n",           "X = 1 + 2\n",        "if c:\n    X = 1\n",  "def f[T](): pass\n",
   };
   for (const char* src : acting) EXPECT_EQ(bound(src), std::vector<std::string>{}) << src;
+  // A class with no base, keyword or decorator, holding literals and plain methods.
+  EXPECT_EQ(bound("class C:\n    'Doc.'\n    size = 3\n\n    def __init__(self, x=1):\n        self.x = x\n"),
+            std::vector<std::string>{"C"});
+  const char* acting_classes[] = {
+      "class C(metaclass=M): pass\n", "@dec\nclass C: pass\n", "class C:\n    x = f()\n",
+      "class C:\n    __slots__ = ('a',)\n", "class C:\n    @property\n    def p(self): pass\n",
+      "class C:\n    class D: pass\n",
+  };
+  for (const char* src : acting_classes) EXPECT_EQ(bound(src), std::vector<std::string>{}) << src;
+  EXPECT_EQ(bound("class C:\n    def m(self): pass\n", {"C.m"}), std::vector<std::string>{});  // a method ran
   // Annotations are not evaluated under `from __future__ import annotations`.
   EXPECT_EQ(bound("from __future__ import annotations\ndef f(x: T = 1) -> U: pass\n"), std::vector<std::string>{"f"});
   // A function that ran is part of the surface.
