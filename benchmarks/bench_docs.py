@@ -412,12 +412,16 @@ def history_tables(results: Dict[str, Any]) -> str:
                   f"{d['missed']} missed, {d['extra']} extra over {len(d['rows'])} compared runs. Median "
                   f"plain {plain:.2f} s; plugin warm {statistics.median(warm_s) if warm_s else float('nan'):.2f} s, "
                   f"relearning {statistics.median(cold_s) if cold_s else float('nan'):.2f} s.", "",
-                  f"![{name}]({name}.png)", "",
-                  "| commit | subject | relearned because |", "| --- | --- | --- |"]
-        for r in steps:
-            if not r["warm"]:
-                subject = r["subject"].replace("|", "\\|")
-                lines.append(f"| {r['commit']} | {subject} | {r['cause'] or 'no learned item decided'} |")
+                  f"![{name}]({name}.png)", ""]
+        relearns = [r for r in steps if not r["warm"]]
+        docs_only = sum(1 for r in relearns if r.get("kind") == "docstrings only")
+        lines += [f"Of the {len(relearns)} relearns, {docs_only} followed a commit whose change to the file "
+                  f"named was in docstrings only (compared with `ast`, docstrings blanked).", "",
+                  "| commit | subject | relearned because | the file's change |", "| --- | --- | --- | --- |"]
+        for r in relearns:
+            subject = r["subject"].replace("|", "\\|")
+            lines.append(f"| {r['commit']} | {subject} | {r['cause'] or 'no learned item decided'} "
+                         f"| {r.get('kind', '-')} |")
     return "\n".join(lines).strip("\n")
 
 

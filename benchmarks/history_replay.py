@@ -23,6 +23,7 @@ relearns marked) needs matplotlib, which the suites' venv does not have:
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -62,6 +63,44 @@ def collect(py: str, work: Path, package: str, expr: str, plain: bool) -> Dict[s
 def cause(not_used: Optional[str], work: Path) -> Optional[str]:
     """The relearn's cause with the work tree's path left out."""
     return None if not_used is None else not_used.replace(str(work) + "/", "")
+
+
+CHANGED = re.compile(r"^dependency (\S+) changed")
+
+
+def _without_docstrings(source: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
+                    and isinstance(body[0].value.value, str):
+                body[0] = ast.Pass()
+    return ast.dump(tree)
+
+
+def kind_of(mirror: str, commit: str, path: str) -> str:
+    """What a relearning commit changed in the file the explain line names."""
+    def show(rev: str) -> str:
+        return subprocess.run(["git", "--git-dir", mirror, "show", f"{rev}:{path}"], capture_output=True,
+                              text=True).stdout
+    try:
+        before, after = show(f"{commit}~1"), show(commit)
+        if before and after and _without_docstrings(before) == _without_docstrings(after):
+            return "docstrings only"
+    except SyntaxError:
+        pass
+    return "code"
+
+
+def classify(result: dict, mirror: str) -> None:
+    """Adds each relearn's kind (docstrings only, or code) to a result."""
+    for row in result["rows"]:
+        m = CHANGED.match(row["cause"] or "")
+        if row["step"] and not row["warm"] and m and m.group(1).endswith(".py"):
+            full = next(c for c in subprocess.run(["git", "--git-dir", mirror, "rev-parse", row["commit"]],
+                                                  capture_output=True, text=True).stdout.split())
+            row["kind"] = kind_of(mirror, full, m.group(1))
 
 
 def replay(args: argparse.Namespace) -> dict:
@@ -131,6 +170,7 @@ def plot(result: dict, out: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--plot", nargs=2, metavar=("JSON", "PNG"), help="only draw a stored result")
+    ap.add_argument("--classify", metavar="JSON", help="only add each relearn's kind to a stored result")
     ap.add_argument("--mirror", help="a git repository to clone (shared)")
     ap.add_argument("--package", help="the directory pytest collects, from the work tree root")
     ap.add_argument("--expr", help="a -k expression whose match exists in every commit")
@@ -142,11 +182,18 @@ def main() -> None:
     if args.plot:
         plot(json.loads(Path(args.plot[0]).read_text()), Path(args.plot[1]))
         return
+    if args.classify:
+        stored = json.loads(Path(args.classify).read_text())
+        classify(stored, args.mirror or stored["mirror"])
+        Path(args.classify).write_text(json.dumps(stored, indent=1) + "\n")
+        return
     if not (args.mirror and args.package and args.expr):
         ap.error("--mirror, --package and --expr are required")
     if os.sep in args.python:
         args.python = os.path.abspath(args.python)  # the runs start in the work tree
     result = replay(args)
+    result["mirror"] = args.mirror
+    classify(result, args.mirror)
     print(f"warm after {result['warm']} of {result['commits']} commits ({result['warm_share']}); "
           f"missed {result['missed']}, extra {result['extra']}")
     if args.json:
