@@ -654,17 +654,25 @@ def own_changers(candidates: Dict[str, Any]) -> Set[str]:
             if all(holders.get(id(v), set()) <= {id(candidates[path])} for v in objects)}
 
 
-def owner_of(value: Any, test_modules: Set[str]) -> str:
-    """`module.attribute` naming the object outside this process (the first
-    non-test module that holds it), or its type when none does."""
-    for name, mod in list(sys.modules.items()):
-        namespace = getattr(mod, "__dict__", None)
-        if not isinstance(namespace, dict) or getattr(mod, "__file__", None) in test_modules:
-            continue
-        for attr, held in list(namespace.items()):
-            if held is value:
-                return f"{name}.{attr}"
-    return type(value).__name__
+class _Owners:
+    """`module.attribute` naming an object outside this process (the first
+    non-test module that holds it), or its type when none does: one pass
+    over every module's namespace, made when first asked."""
+
+    def __init__(self, test_modules: Set[str]) -> None:
+        self._test_modules = test_modules
+        self._names: Optional[Dict[int, str]] = None
+
+    def name(self, value: Any) -> str:
+        if self._names is None:
+            self._names = {}
+            for name, mod in list(sys.modules.items()):
+                namespace = getattr(mod, "__dict__", None)
+                if not isinstance(namespace, dict) or getattr(mod, "__file__", None) in self._test_modules:
+                    continue
+                for attr, held in list(namespace.items()):
+                    self._names.setdefault(id(held), f"{name}.{attr}")
+        return self._names.get(id(value)) or type(value).__name__
 
 
 @dataclass
@@ -743,15 +751,15 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
     links = Links()
     shared = {k: h for k, h in holders.items() if len(h) > 1}
     sources = _Sources()
-    test_files = set(modules)
+    owners = _Owners(set(modules))
     for key, by_path in holders.items():
         value = objects[key]
         if _is_iterator(value):
             if len(by_path) > 1:
-                links.join(by_path, f"shares the iterator {owner_of(value, test_files)}")
+                links.join(by_path, f"shares the iterator {owners.name(value)}")
             continue
         if watch is not None and key in watch.after and len(by_path) > 1:
-            links.join(by_path, f"holds {owner_of(value, test_files)}, which a hook changed after collection")
+            links.join(by_path, f"holds {owners.name(value)}, which a hook changed after collection")
         if watch is None:
             changers = set(by_path) if key in shared else set()
         else:
@@ -759,7 +767,9 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
         if key in shared and (watch is None or key not in watch.prior):
             # Not watched before its first holder's import: its source tells.
             changers |= {p for p, names in by_path.items() if sources.writes(p)[0] & ({"*"} | set(names))}
-        why = f"holds {owner_of(value, test_files)}, which {', '.join(sorted(_short(p) for p in changers))} may change"
+        if not changers or set(by_path) <= changers and len(changers) == 1:
+            continue  # a module alone with what it changes itself
+        why = f"holds {owners.name(value)}, which {', '.join(sorted(_short(p) for p in changers))} may change"
         for holder in by_path:
             links.depend(holder, changers, why)
     _defined_in_tests(modules, holders, objects, links)

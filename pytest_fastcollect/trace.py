@@ -39,6 +39,18 @@ _SHIFTED = {dis.opmap["LOAD_GLOBAL"]: 1} if sys.version_info >= (3, 11) else {}
 _EXTENDED_ARG = dis.opmap["EXTENDED_ARG"]
 
 
+def _own_table() -> bytes:
+    """The opcode table of the core's own_reads (module_reads.c)."""
+    table = bytearray(256)
+    for op in _OWN:
+        table[op] = 1 + _SHIFTED.get(op, 0)
+    table[_EXTENDED_ARG] = 255
+    return bytes(table)
+
+
+_OWN_TABLE = _own_table()
+
+
 def _own_reads(code: Any) -> List[str]:
     """The names a code object looks up in its own globals (LOAD_GLOBAL,
     LOAD_NAME, `del`). Storing a name (a module body binding it) reads
@@ -65,21 +77,17 @@ class Traced:
     """What one session ran: per file, the named code objects that ran, and
     the files whose module body ran while tracing."""
 
-    def __init__(self, codes: List[Any], preloaded: Optional[Set[str]] = None) -> None:
+    def __init__(self, codes: List[Any], preloaded: Optional[Set[str]] = None, core: Any = None) -> None:
         self.ran: Ran = {}
         self.module_ran: Set[str] = set()
         # Names exec'd text looked up in whatever globals it ran with (bindings.h).
         self.names: Set[str] = set()
         self.own_names: Dict[str, Set[str]] = {}  # file -> names its code read from its globals
-        self._paths: Dict[str, str] = {}
         self.preloaded: Set[str] = preloaded if preloaded is not None else set()
         seen: Set[Tuple[str, str, int]] = set()
-        seen_codes: Set[int] = set()
         cwd = os.getcwd()
+        self._reads_of(list({id(c): c for c in codes}.values()), core)
         for code in codes:
-            if id(code) not in seen_codes:
-                seen_codes.add(id(code))
-                self._names_of(code)
             filename = code.co_filename
             if not filename or filename.startswith("<"):
                 continue  # exec'd text, frozen modules
@@ -93,18 +101,23 @@ class Traced:
             elif code.co_name not in _ANONYMOUS:
                 self.ran.setdefault(path, []).append((code.co_name, code.co_firstlineno))
 
-    def _names_of(self, code: Any) -> None:
-        own = _own_reads(code)
-        if not own:
-            return
-        filename = code.co_filename
-        if not filename or filename.startswith("<"):
-            self.names.update(own)  # exec'd text: run in some other module's globals
-            return
-        path = self._paths.get(filename)
-        if path is None:
-            path = self._paths[filename] = os.path.abspath(filename)
-        self.own_names.setdefault(path, set()).update(own)
+    def _reads_of(self, codes: List[Any], core: Any) -> None:
+        """Every code object's lookups in its own globals, by file (the
+        core scans the bytecode; without it, Python does)."""
+        scan = getattr(core, "own_reads", None)
+        if scan is not None:
+            by_file = scan(codes, _OWN_TABLE)
+        else:
+            by_file = {}
+            for code in codes:
+                found = _own_reads(code)
+                if found:
+                    by_file.setdefault(code.co_filename, set()).update(found)
+        for filename, names in by_file.items():
+            if not filename or filename.startswith("<"):
+                self.names.update(names)  # exec'd text: run in some other module's globals
+            else:
+                self.own_names.setdefault(os.path.abspath(filename), set()).update(names)
 
     def of(self, path: str) -> Optional[List[Tuple[str, int]]]:
         """The named code that ran in `path`, or None when the file has no
@@ -168,10 +181,10 @@ class Tracer:
             monitoring.free_tool_id(self._tool)
             self._tool = None
             codes, self._codes = self._codes, []
-            return Traced(codes + self.code_reads, self.preloaded)
+            return Traced(codes + self.code_reads, self.preloaded, self._core)
         if self._native:
             self._native = False
             displaced = self._core.trace_displaced()
             codes = self._core.trace_stop()
-            return None if displaced else Traced(codes + self.code_reads, self.preloaded)
+            return None if displaced else Traced(codes + self.code_reads, self.preloaded, self._core)
         return None

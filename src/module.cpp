@@ -335,6 +335,11 @@ PYBIND11_MODULE(_core, m) {
   // Names read from module namespaces while collecting (see module_reads.c).
   m.def("module_reads_start", [](py::tuple ignore) { return fc_module_reads_start(ignore.ptr()) != 0; });
   m.def("module_reads_stop", [] { return py::reinterpret_steal<py::object>(fc_module_reads_stop()); });
+  m.def("own_reads", [](py::list codes, py::bytes table) {
+    PyObject* out = fc_own_reads(codes.ptr(), table.ptr());
+    if (out == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(out);
+  });
 
   // Audit events the learner records, filtered in C (see audit_hook.c).
   m.def("audit_install", [](py::function callback) { return fc_audit_install(callback.ptr()) != 0; });

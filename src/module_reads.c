@@ -109,3 +109,59 @@ PyObject *fc_module_reads_stop(void) {
   }
   return out;
 }
+
+/* The names each code object looks up in its own globals (see trace.py,
+ * _OWN): `table` is 256 bytes, one per opcode: 0 for none of them, 1 + the
+ * shift of the name's index in its argument for an own-globals lookup, 255
+ * for EXTENDED_ARG. Returns {co_filename: set of names}. */
+PyObject *fc_own_reads(PyObject *codes, PyObject *table) {
+  if (!PyList_Check(codes) || !PyBytes_Check(table) || PyBytes_GET_SIZE(table) != 256) {
+    PyErr_SetString(PyExc_TypeError, "own_reads(list of code objects, 256-byte table)");
+    return NULL;
+  }
+  const unsigned char *t = (const unsigned char *)PyBytes_AS_STRING(table);
+  PyObject *out = PyDict_New();
+  if (out == NULL) return NULL;
+  for (Py_ssize_t k = 0; k < PyList_GET_SIZE(codes); k++) {
+    PyObject *code = PyList_GET_ITEM(codes, k);
+    if (!PyCode_Check(code)) continue;
+    PyObject *names = PyObject_GetAttrString(code, "co_names");
+    PyObject *bytes = names && PyTuple_GET_SIZE(names) ? PyObject_GetAttrString(code, "co_code") : NULL;
+    PyObject *file = bytes ? PyObject_GetAttrString(code, "co_filename") : NULL;
+    PyObject *seen = NULL;
+    int failed = PyErr_Occurred() != NULL;
+    if (file != NULL && PyBytes_Check(bytes)) {
+      const unsigned char *b = (const unsigned char *)PyBytes_AS_STRING(bytes);
+      Py_ssize_t n = PyBytes_GET_SIZE(bytes), count = PyTuple_GET_SIZE(names);
+      unsigned long ext = 0;
+      for (Py_ssize_t i = 0; i + 1 < n && !failed; i += 2) {
+        unsigned char kind = t[b[i]];
+        if (kind == 0 || kind == 255) {
+          ext = kind == 255 ? (ext | b[i + 1]) << 8 : 0;
+          continue;
+        }
+        unsigned long index = (ext | b[i + 1]) >> (kind - 1);
+        ext = 0;
+        if ((Py_ssize_t)index >= count) continue;
+        if (seen == NULL) {
+          seen = PyDict_GetItemWithError(out, file); /* borrowed */
+          if (seen == NULL) {
+            seen = PySet_New(NULL);
+            failed = seen == NULL || PyDict_SetItem(out, file, seen) < 0;
+            Py_XDECREF(seen); /* the dict holds it */
+            if (failed) break;
+          }
+        }
+        failed = PySet_Add(seen, PyTuple_GET_ITEM(names, (Py_ssize_t)index)) < 0;
+      }
+    }
+    Py_XDECREF(names);
+    Py_XDECREF(bytes);
+    Py_XDECREF(file);
+    if (failed || PyErr_Occurred()) {
+      Py_DECREF(out);
+      return NULL;
+    }
+  }
+  return out;
+}

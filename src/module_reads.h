@@ -15,6 +15,10 @@ int fc_module_reads_start(PyObject *ignore);
  * nothing was recorded or the recording was displaced. */
 PyObject *fc_module_reads_stop(void);
 
+/* {co_filename: names looked up in its globals} over a list of code objects;
+ * `table`: 256 bytes, see module_reads.c. NULL with an exception set on error. */
+PyObject *fc_own_reads(PyObject *codes, PyObject *table);
+
 #ifdef __cplusplus
 }
 #endif
