@@ -321,11 +321,13 @@ $(STAMPS)/wheel-py%: $(WH)/repaired-%.ok .venv-py%/.ready
 # The native core must load (else most tests would skip, not fail).
 NATIVE_OK := "from pytest_fastcollect import native; r = native.load(); assert not isinstance(r, str), r"
 # Under 3.9 and 3.13 the tests of what differs between Pythons and pytest
-# versions (tracing, the C extension, AST readers, hooks, caches); the
-# generated, differential, xdist and hook-input suites run under 3.11 only
-# (test-py), which keeps `make test` within CI's 20 minutes.
-VERSION_SLICE := $(filter-out tests/test_xdist.py tests/test_generated.py tests/test_differential.py \
-                   tests/test_hook_inputs.py,$(wildcard tests/test_*.py))
+# versions: tracing and binding statements (bytecode), the C extension and
+# its hooks, the environment hooks, AST readers, pytest's hook and cache
+# plumbing. The rest runs under 3.11 only (test-py), which keeps `make test`
+# near CI's 20 minutes.
+VERSION_SLICE := $(addprefix tests/,test_surfaces.py test_bindings.py test_learned.py test_learned_inputs.py \
+                   test_plugin.py test_hook_summary.py test_deselection_hooks.py test_cache_options.py \
+                   test_literal_values.py test_expression_parity.py)
 test-py39 test-py313: test-py3%: $(STAMPS)/wheel-py3.% $(TEST_PLUGINS)/.ready
 	.venv-py3.$*/bin/python -I -c $(NATIVE_OK)
 	.venv-py3.$*/bin/pytest $(VERSION_SLICE) -n $(JOBS) -p no:randomly
