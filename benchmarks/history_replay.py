@@ -98,9 +98,7 @@ def classify(result: dict, mirror: str) -> None:
     for row in result["rows"]:
         m = CHANGED.match(row["cause"] or "")
         if row["step"] and not row["warm"] and m and m.group(1).endswith(".py"):
-            full = next(c for c in subprocess.run(["git", "--git-dir", mirror, "rev-parse", row["commit"]],
-                                                  capture_output=True, text=True).stdout.split())
-            row["kind"] = kind_of(mirror, full, m.group(1))
+            row["kind"] = kind_of(mirror, row["commit"], m.group(1))
 
 
 def replay(args: argparse.Namespace) -> dict:

@@ -15,7 +15,6 @@ import gc
 import hashlib
 import inspect
 import os
-import re
 import sys
 import types
 import warnings

@@ -31,7 +31,9 @@ Ran = Dict[str, List[Tuple[str, int]]]  # file -> [(co_name, co_firstlineno)]
 
 
 # Lookups in the code's own globals (a module or class body's LOAD_NAME reads
-# its module too; `del` of a missing name raises).
+# its module too; `del` of a missing name raises); storing a name reads
+# nothing. Reads of other modules' attributes are recorded by the core's
+# module hook, as every getattr on a module is (module_reads.c).
 _OWN = frozenset(dis.opmap[n] for n in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_FROM_DICT_OR_GLOBALS", "DELETE_NAME",
                                          "DELETE_GLOBAL") if n in dis.opmap)
 # LOAD_GLOBAL's argument holds the name's index shifted left (3.11+).
@@ -49,28 +51,6 @@ def _own_table() -> bytes:
 
 
 _OWN_TABLE = _own_table()
-
-
-def _own_reads(code: Any) -> List[str]:
-    """The names a code object looks up in its own globals (LOAD_GLOBAL,
-    LOAD_NAME, `del`). Storing a name (a module body binding it) reads
-    nothing; reads of other modules' attributes are recorded by the core
-    (module_reads.c), as every getattr on a module is."""
-    names = code.co_names
-    if not names:
-        return []
-    b = code.co_code
-    own: Set[int] = set()
-    ext = 0
-    for i in range(0, len(b) - 1, 2):
-        op = b[i]
-        if op not in _OWN:
-            ext = (ext | b[i + 1]) << 8 if op == _EXTENDED_ARG else 0
-            continue
-        own.add((b[i + 1] | ext) >> _SHIFTED.get(op, 0))
-        ext = 0
-    n = len(names)
-    return [names[i] for i in own if i < n]
 
 
 class Traced:
@@ -103,16 +83,10 @@ class Traced:
 
     def _reads_of(self, codes: List[Any], core: Any) -> None:
         """Every code object's lookups in its own globals, by file (the
-        core scans the bytecode; without it, Python does)."""
+        core scans the bytecode: module_reads.c). Without the core nothing
+        is learned, so nothing is needed."""
         scan = getattr(core, "own_reads", None)
-        if scan is not None:
-            by_file = scan(codes, _OWN_TABLE)
-        else:
-            by_file = {}
-            for code in codes:
-                found = _own_reads(code)
-                if found:
-                    by_file.setdefault(code.co_filename, set()).update(found)
+        by_file = scan(codes, _OWN_TABLE) if scan is not None else {}
         for filename, names in by_file.items():
             if not filename or filename.startswith("<"):
                 self.names.update(names)  # exec'd text: run in some other module's globals

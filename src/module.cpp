@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -102,28 +103,24 @@ void observed_from(const py::dict& c, fc::Observed& out) {
 
 // See `noting` below: the module a dir/vars/globals/locals call enumerates.
 void note_namespace(const py::args& args, bool caller, py::list notes) {
-  PyObject* globals = PyEval_GetGlobals();  // borrowed; the caller's
-  PyObject* from = globals ? PyDict_GetItemString(globals, "__name__") : nullptr;  // borrowed
-  // This plugin's own reads (links.py compares namespaces) shape no item.
-  if (from && PyUnicode_Check(from) && PyUnicode_Tailmatch(from, py::str("pytest_fastcollect").ptr(), 0, 18, -1) == 1)
-    return;
-  if (args.size() == 1) {
-    if (PyModule_Check(args[0].ptr())) {
-      py::object name = py::getattr(args[0], "__name__", py::none());
-      if (py::isinstance<py::str>(name)) notes.append(name);
-    }
-    return;
-  }
+  // With an argument, dir(m) and vars(m) read m.__dict__, which the module
+  // hook records (module_reads.c); only the caller's own namespace is left.
   if (args.size() != 0) return;
+  PyObject* globals = PyEval_GetGlobals();  // borrowed; the caller's
   PyFrameObject* frame = PyEval_GetFrame();
-  if (!globals || !frame) return;
+  PyObject* from = globals ? PyDict_GetItemString(globals, "__name__") : nullptr;  // borrowed
+  if (!frame || !from || !PyUnicode_Check(from)) return;
+  // This plugin's own reads shape no item.
+  const char* name = PyUnicode_AsUTF8(from);
+  if (!name) return PyErr_Clear();
+  if (std::strncmp(name, "pytest_fastcollect", 18) == 0 && (name[18] == '\0' || name[18] == '.')) return;
   if (!caller) {
     PyCodeObject* code = PyFrame_GetCode(frame);  // new reference
     const long flags = py::handle(reinterpret_cast<PyObject*>(code)).attr("co_flags").cast<long>();
     Py_DECREF(code);
     if (flags & CO_NEWLOCALS) return;  // a function's own locals
   }
-  if (from && PyUnicode_Check(from)) notes.append(py::reinterpret_borrow<py::object>(from));
+  notes.append(py::reinterpret_borrow<py::object>(from));
 }
 
 }  // namespace
