@@ -224,6 +224,10 @@ class Recorder:
         # {module: names read from it} (module_reads.c); None: not recorded.
         self.module_reads: Optional[Dict[Any, Set[str]]] = None
         self._module_reads_core: Any = None
+        # Code objects of the functions whose docstring collection read
+        # (doc_reads.c); None: not recorded, so every docstring counts.
+        self.doc_reads: Optional[List[Any]] = None
+        self._doc_reads_core: Any = None
         self._reading_code = False
         self.paused = False
         self._namespace: Optional[argparse.Namespace] = None
@@ -428,6 +432,8 @@ class Recorder:
             self._builtins[name] = original
             setattr(builtins, name, noting(original, notes, caller))
         self.enumerated = notes
+        if core.doc_reads_start(_NOT_READERS):
+            self._doc_reads_core = core
 
     def _unwatch_namespaces(self) -> None:
         for name, original in self._builtins.items():
@@ -438,6 +444,9 @@ class Recorder:
             self.module_reads = core.module_reads_stop()
             if self.module_reads is None:
                 self.enumerated = None  # displaced: nothing is known
+        core, self._doc_reads_core = self._doc_reads_core, None
+        if core is not None:
+            self.doc_reads = core.doc_reads_stop()
 
     def stop(self) -> None:
         self._unwatch_namespaces()

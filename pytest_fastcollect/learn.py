@@ -28,6 +28,7 @@ from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
 from pytest_fastcollect.environment import collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
 from pytest_fastcollect.links import Links, Watch, find_links, own_changers
+from pytest_fastcollect.trace import ALL_DOCS_READ, ANONYMOUS, DOC_READ
 
 def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
@@ -292,6 +293,7 @@ class Learner:
         self.config = config
         self.scanned: Optional[Scanned] = None  # set when the plugin decided
         self.recorder = recorder
+        self._docs_by_file: Optional[Dict[str, List[Tuple[str, int]]]] = None  # see _docs_read
         # Per module to record: its items' (-k names, -m marker names) as
         # pytest's -k/-m deselection saw them (MarkSnapshot).
         self.records: Optional[Dict[str, List[Tuple[List[str], List[str]]]]] = None
@@ -509,7 +511,23 @@ class Learner:
         if traced is None or not path.endswith(".py") or path in self.recorder.data_reads:
             return (path, False, [], True)
         ran = traced.of(path)
+        if ran is not None:
+            ran = ran + self._docs_read(path)
         return (path, ran is not None, ran or [], opaque is None or path in opaque)
+
+    def _docs_read(self, path: str) -> List[Tuple[str, int]]:
+        """The functions of `path` whose docstring collection read, marked
+        for the core (surface.h: a docstring is surface only where read)."""
+        codes = self.recorder.doc_reads
+        if codes is None:
+            return [(ALL_DOCS_READ, 0)]
+        if self._docs_by_file is None:
+            self._docs_by_file = {}
+            for code in codes:
+                if code.co_name not in ANONYMOUS:
+                    entry = (DOC_READ + code.co_name, code.co_firstlineno)
+                    self._docs_by_file.setdefault(os.path.abspath(code.co_filename), []).append(entry)
+        return self._docs_by_file.get(path, [])
 
     def _enumerated(self, module_of: Dict[str, str]) -> Optional[Set[str]]:
         """Files of the modules whose namespace collection enumerated

@@ -25,9 +25,13 @@ import sys
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 # Code that is part of a surface wherever it sits (no name to look up).
-_ANONYMOUS = frozenset({"<module>", "<lambda>", "<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
+ANONYMOUS = frozenset({"<module>", "<lambda>", "<genexpr>", "<listcomp>", "<dictcomp>", "<setcomp>"})
 
 Ran = Dict[str, List[Tuple[str, int]]]  # file -> [(co_name, co_firstlineno)]
+# Beside the code that ran, a file's entries name the functions whose
+# docstring collection read, prefixed (surface.h: RanCode), or all of them.
+DOC_READ = "\x01"
+ALL_DOCS_READ = DOC_READ + "*"
 
 
 # Lookups in the code's own globals (a module or class body's LOAD_NAME reads
@@ -78,7 +82,7 @@ class Traced:
             path = filename if os.path.isabs(filename) else os.path.normpath(os.path.join(cwd, filename))
             if code.co_name == "<module>":
                 self.module_ran.add(path)
-            elif code.co_name not in _ANONYMOUS:
+            elif code.co_name not in ANONYMOUS:
                 self.ran.setdefault(path, []).append((code.co_name, code.co_firstlineno))
 
     def _reads_of(self, codes: List[Any], core: Any) -> None:

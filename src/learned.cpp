@@ -18,7 +18,7 @@
 namespace fc {
 namespace {
 
-constexpr uint64_t kLearnedVersion = 5;
+constexpr uint64_t kLearnedVersion = 6;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());

@@ -13,6 +13,7 @@
 #include "scan.h"
 #include "audit_hook.h"
 #include "trace_hook.h"
+#include "doc_reads.h"
 #include "module_reads.h"
 
 namespace py = pybind11;
@@ -332,6 +333,9 @@ PYBIND11_MODULE(_core, m) {
   // Names read from module namespaces while collecting (see module_reads.c).
   m.def("module_reads_start", [](py::tuple ignore) { return fc_module_reads_start(ignore.ptr()) != 0; });
   m.def("module_reads_stop", [] { return py::reinterpret_steal<py::object>(fc_module_reads_stop()); });
+  // Functions whose docstring collection reads (see doc_reads.c).
+  m.def("doc_reads_start", [](py::tuple ignore) { return fc_doc_reads_start(ignore.ptr()) != 0; });
+  m.def("doc_reads_stop", [] { return py::reinterpret_steal<py::object>(fc_doc_reads_stop()); });
   m.def("own_reads", [](py::list codes, py::bytes table) {
     PyObject* out = fc_own_reads(codes.ptr(), table.ptr());
     if (out == nullptr) throw py::error_already_set();

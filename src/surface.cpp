@@ -220,11 +220,17 @@ class Sink {
   size_t first_ = 0;
 };
 
-// A function body that never ran: only its docstring and its kind are visible.
-void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, Hasher& h) {
+// Was the docstring of the function `qual` read (see RanCode)?
+bool doc_read(const std::set<std::string>& ran, const std::string& qual) {
+  return ran.count(kAllDocsRead) != 0 || ran.count(kDocRead + qual) != 0;
+}
+
+// A function body that never ran: only its kind is visible, and its
+// docstring where that was read.
+void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, bool doc, Hasher& h) {
   h.tag(kElided);
   TSNode first = ts_node_named_child(body, 0);
-  if (!ts_node_is_null(first) && ts_node_symbol(first) == id.expression_statement &&
+  if (doc && !ts_node_is_null(first) && ts_node_symbol(first) == id.expression_statement &&
       ts_node_named_child_count(first) == 1) {
     TSNode doc = ts_node_named_child(first, 0);
     if (ts_node_symbol(doc) == id.string || ts_node_symbol(doc) == id.concatenated_string) {
@@ -254,7 +260,8 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
   std::vector<BoundName>& found = bindings ? *bindings : scratch;
   const TSNode root = p.root();
   const bool future = has_future_annotations(root, p.source());
-  std::vector<bool> elide;  // per enclosing function_definition: is its body left out?
+  // Per enclosing function_definition: is its body left out, is its docstring read?
+  std::vector<std::pair<bool, bool>> elide;
   walk(
       root,
       [&](TSNode n, const TSNode* parent, TSFieldId field) {
@@ -279,11 +286,11 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
           TSNode name = ts_node_child_by_field_id(n, id.name);
           std::string_view nm = ts_node_is_null(name) ? std::string_view() : p.text(name);
           const std::string& qual = q.enter(n, nm, s == id.class_definition);
-          if (s == id.function_definition) elide.push_back(ran.count(qual) == 0);
+          if (s == id.function_definition) elide.emplace_back(ran.count(qual) == 0, doc_read(ran, qual));
         }
         if (s == id.block && field == id.body && parent && ts_node_symbol(*parent) == id.function_definition &&
-            !elide.empty() && elide.back()) {
-          hash_elided_body(p, id, n, sink.h());
+            !elide.empty() && elide.back().first) {
+          hash_elided_body(p, id, n, elide.back().second, sink.h());
           return false;
         }
         sink.h().tag(kOpen | s);
@@ -331,7 +338,13 @@ bool file_surface(const TSLanguage* lang, std::string_view source, const RanCode
 bool ran_qualnames(const std::vector<FunctionSpan>& spans, const RanCode& ran, std::set<std::string>& out) {
   std::multimap<uint32_t, const FunctionSpan*> at_line;
   for (const auto& s : spans) at_line.emplace(s.first_line, &s);
-  for (const auto& [name, line] : ran) {
+  for (const auto& [ran_name, line] : ran) {
+    if (ran_name == kAllDocsRead) {
+      out.insert(ran_name);
+      continue;
+    }
+    const bool doc = !ran_name.empty() && ran_name[0] == kDocRead;
+    const std::string_view name = doc ? std::string_view(ran_name).substr(1) : std::string_view(ran_name);
     if (name == "<module>" || name == "<lambda>" || name == "<genexpr>" || name == "<listcomp>" ||
         name == "<dictcomp>" || name == "<setcomp>")
       continue;
@@ -340,7 +353,7 @@ bool ran_qualnames(const std::vector<FunctionSpan>& spans, const RanCode& ran, s
     for (auto it = from; it != to; ++it) {
       if (it->second->name != name) continue;
       found = true;
-      if (!it->second->is_class) out.insert(it->second->qualname);
+      if (!it->second->is_class) out.insert(doc ? kDocRead + it->second->qualname : it->second->qualname);
     }
     if (!found) return false;
   }

@@ -4,8 +4,9 @@
 // package's code never runs while pytest collects: the bodies of functions
 // nobody called. A file's *surface* is its syntax tree with the bodies of the
 // functions that did not run replaced by what the rest of the program can
-// still observe without running them: the function's docstring and whether it
-// is a generator. Everything else is kept: module and class level code,
+// still observe without running them: whether it is a generator, and its
+// docstring where collection read it (a function's `__doc__`, seen by the
+// core's hook: doc_reads.c). Everything else is kept: module and class level code,
 // decorators, signatures, default values, the bodies of the functions that
 // ran. Comments (except an encoding declaration), whitespace and line
 // positions are not part of a surface (see docs/design.md: collection that
@@ -48,8 +49,14 @@ bool function_spans(const TSLanguage* lang, std::string_view source, std::vector
 bool surface_hash(const TSLanguage* lang, std::string_view source, const std::set<std::string>& ran, uint64_t& out,
                   std::vector<BoundName>* bindings = nullptr);
 
-// Code that ran, as the tracer saw it: (co_name, co_firstlineno).
+// Code that ran, as the tracer saw it: (co_name, co_firstlineno). A name
+// that starts with kDocRead names a function whose docstring was read, not
+// one that ran; kAllDocsRead alone stands for every function of the file
+// (the reads were not recorded). Mapped to qualified names, they keep the
+// prefix: a surface's set of names holds both kinds.
 using RanCode = std::vector<std::pair<std::string, uint32_t>>;
+inline constexpr char kDocRead = '\x01';
+inline constexpr const char* kAllDocsRead = "\x01*";
 
 // Maps traced code objects to qualified names. False when one of them names
 // no definition of `source` (the file is not the one that ran): the file is

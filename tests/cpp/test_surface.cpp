@@ -92,7 +92,6 @@ TEST(Surface, WhatCollectionCanSeeWithoutRunningABody) {
   EXPECT_NE(base, kept(replace(kBase, "size = 3", "size = 4")));                      // class level
   EXPECT_NE(base, kept(replace(kBase, "def helper(x=1)", "def helper(x=2)")));        // default value
   EXPECT_NE(base, kept(replace(kBase, "def helper(x=1)", "def helper(x=1, y=0)")));   // signature
-  EXPECT_NE(base, kept(replace(kBase, "\"\"\"Helps.\"\"\"", "\"\"\"Helps more.\"\"\"")));  // docstring
   EXPECT_NE(base, kept(replace(kBase, "@staticmethod", "@classmethod")));            // decorator
   EXPECT_NE(base, kept(replace(kBase, "def helper", "def helper2")));                // name
   EXPECT_NE(base, kept(replace(kBase, "return x + 1", "yield x + 1")));               // kind: generator
@@ -102,6 +101,29 @@ TEST(Surface, WhatCollectionCanSeeWithoutRunningABody) {
   EXPECT_EQ(base.first, kept(replace(kBase, "CASES = [1, 2]", "CASES = [1, 2, 3]")).first);
   EXPECT_EQ(base.first, kept(replace(kBase, "def helper(x=1)", "def helper(x=1, y=0)")).first);
   EXPECT_NE(base.first, kept(replace(kBase, "size = 3", "size = 4")).first);
+}
+
+TEST(Surface, DocstringsAreInOnlyWhereRead) {
+  const std::string doc = "\"\"\"Helps.\"\"\"", more = "\"\"\"Helps more.\"\"\"";
+  EXPECT_EQ(kept(kBase), kept(replace(kBase, doc, more)));
+  const std::set<std::string> read{std::string(1, kDocRead) + "helper"};
+  EXPECT_NE(kept(kBase, read), kept(replace(kBase, doc, more), read));
+  EXPECT_NE(kept(kBase, {kAllDocsRead}), kept(replace(kBase, doc, more), {kAllDocsRead}));
+  // Read, but the function ran: its whole body is in, the docstring with it.
+  EXPECT_NE(surface(kBase, {"helper"}), surface(replace(kBase, doc, more), {"helper"}));
+  // Another function's docstring read: this one stays out.
+  const std::set<std::string> other{std::string(1, kDocRead) + "Table.parse"};
+  EXPECT_EQ(kept(kBase, other), kept(replace(kBase, doc, more), other));
+}
+
+TEST(Surface, DocReadsMapToQualifiedNames) {
+  std::vector<FunctionSpan> spans;
+  ASSERT_TRUE(function_spans(tree_sitter_python(), kBase, spans));
+  std::set<std::string> names;
+  const std::string d(1, kDocRead);
+  ASSERT_TRUE(ran_qualnames(spans, {{d + "helper", 7}, {d + "parse", 15}, {"render", 19}, {kAllDocsRead, 0}}, names));
+  EXPECT_EQ(names, (std::set<std::string>{d + "helper", d + "Table.parse", "Table.render", kAllDocsRead}));
+  EXPECT_FALSE(ran_qualnames(spans, {{d + "helper", 8}}, names));  // not the file that ran
 }
 
 TEST(Bindings, OnlyStatementsThatCannotFailOrActAreBindings) {
