@@ -19,6 +19,7 @@ from typing import Dict, Sequence
 
 import pytest
 
+import forked
 from test_hook_inputs import COMMON, ids_fast, report_of, write
 from test_surfaces import PROJECT, _after_edit, _learn
 
@@ -240,10 +241,10 @@ def test_removed_function_a_test_module_imports_errors_in_both(pytester: pytest.
             pass
     """
     args = ("-k", "case2 or table")
-    _learn(pytester, files, args)
+    _learn(pytester, files, args, confirm=True)
     write(pytester.path, {"proj/core.py": PROJECT["proj/core.py"].replace("def never_called():\n            return 0\n", "")})
-    plain = pytester.runpytest_subprocess(*COMMON, "--co", "-q", "--no-fast-collect", *args)
-    fast = pytester.runpytest_subprocess(*COMMON, "--co", "-q", "--fast-collect-explain", *args)
+    plain = forked.run(pytester, *COMMON, "--co", "-q", "--no-fast-collect", *args)
+    fast = forked.run(pytester, *COMMON, "--co", "-q", "--fast-collect-explain", *args)
     assert "ImportError" in plain.stdout.str() and "ImportError" in fast.stdout.str(), fast.stdout.str()
     assert plain.ret == fast.ret != 0
     report_of(fast.stdout.str())

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import pytest
 
+import forked
 from differential import write
 
 from plugins_dir import PLUGINS_DIR, env_with_plugins
@@ -54,7 +55,7 @@ def report_of(stdout: str) -> Report:
 
 def _run(pytester: pytest.Pytester, args: Sequence[str], quiet: bool = True) -> str:
     head = ("--co", "-q") if quiet else ("--co",)
-    result = pytester.runpytest_subprocess(*COMMON, *head, *args, timeout=120)
+    result = forked.run(pytester, *COMMON, *head, *args, timeout=120)
     out = result.stdout.str()
     # 0: items selected, 5: none selected. Anything else (usage error,
     # collection error) means the case did not run as written.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import forked
 from differential import collect, compare
 
 PROJECT = {
@@ -245,7 +246,7 @@ def test_explain_names_the_deciding_step(project: pytest.Pytester) -> None:
     # the same filter again is answered from the decision cache.
     (project.path / "helpers.py").write_text("X = 1\n")
     (project.path / "test_dyn.py").write_text("from helpers import *\ndef test_dyn(): pass\n")
-    first = project.runpytest_subprocess("-k", "alpha", "--fast-collect-explain")
+    first = forked.run(project, "-k", "alpha", "--fast-collect-explain")
     steps = _explained(first)
     assert steps["test_dyn.py"] == "star import from 'helpers' [static model]", steps
     assert steps["test_alpha.py"].endswith("[static model]")
@@ -253,15 +254,15 @@ def test_explain_names_the_deciding_step(project: pytest.Pytester) -> None:
     assert steps[str(Path("sub", "test_gamma.py"))] == "skipped, no item can match [static model]"
     first.stdout.fnmatch_lines(["decided by step: static model 4", "skipped 2 test files"])
 
-    learned = _explained(project.runpytest_subprocess("-k", "gamma", "--fast-collect-explain"))
+    learned = _explained(forked.run(project, "-k", "gamma", "--fast-collect-explain"))
     assert learned["test_dyn.py"] == "skipped, no learned item can match [learned]", learned
     assert learned["test_beta.py"].endswith("[static model]")
 
     # The same filter again: answered from the decision cache (from the third
     # run on: the second recorded test_gamma.py, a new version of the learned
     # generation, which is part of the query).
-    project.runpytest_subprocess("-k", "gamma")
-    again = _explained(project.runpytest_subprocess("-k", "gamma", "--fast-collect-explain"))
+    forked.run(project, "-k", "gamma")
+    again = _explained(forked.run(project, "-k", "gamma", "--fast-collect-explain"))
     assert set(again.values()) >= {"skipped, no learned item can match [cached]"}, again
     assert all(line.endswith("[cached]") for line in again.values()), again
 
@@ -269,7 +270,7 @@ def test_explain_names_the_deciding_step(project: pytest.Pytester) -> None:
 def test_explain_names_a_conftest_effect(project: pytest.Pytester) -> None:
     # A hook pytest calls for every item of the session: no module can be skipped statically.
     project.makeconftest("def pytest_make_parametrize_id(config, val, argname):\n    return None\n")
-    result = project.runpytest_subprocess("-k", "alpha", "--fast-collect-explain")
+    result = forked.run(project, "-k", "alpha", "--fast-collect-explain")
     steps = _explained(result)
     assert set(steps) == {"test_alpha.py", "test_beta.py", str(Path("sub", "test_gamma.py"))}, steps
     assert all(line.endswith("[conftest-or-plugin effect]") for line in steps.values()), steps
@@ -306,8 +307,8 @@ def test_pytest_repeat_ids_in_the_static_model(pytester: pytest.Pytester, monkey
         (pytester.path / rel).write_text(text)
     ids = []
     for plain in (True, False):
-        result = pytester.runpytest_subprocess("--co", "-q", "-p", "no:randomly", "--cache-clear",
-                                               *(["--no-fast-collect"] if plain else []), *args)
+        result = forked.run(pytester, "--co", "-q", "-p", "no:randomly", "--cache-clear",
+                            *(["--no-fast-collect"] if plain else []), *args)
         ids.append([line for line in result.stdout.lines if "::" in line])
     assert ids[0] == ids[1] == expect, result.stdout.str()
     report = next(line for line in result.stdout.lines if line.startswith("fastcollect:"))
