@@ -18,6 +18,8 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 export CCACHE_DIR := $(CURDIR)/build/ccache
 CCACHE    = $$(command -v ccache >/dev/null && echo -C cmake.define.CMAKE_C_COMPILER_LAUNCHER=ccache \
               -C cmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
+CCACHE_LAUNCHER = $$(command -v ccache >/dev/null && echo -DCMAKE_C_COMPILER_LAUNCHER=ccache \
+                    -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 .PHONY: all demo test test-cpp facts-digest test-py test-pytest8 test-matrix test-real-slice bench bench-django verify-real docs docs-check asan deps install clean
 .PHONY: third-party wheels sdist test-py39 test-py313
@@ -120,7 +122,7 @@ build/grammar/src/parser.c: $(BIN)/.ready
 test-cpp: $(BIN)/.ready build/grammar/src/parser.c $(LMDB_SRC)/mdb.c
 	$(BIN)/cmake -S . -B build/cpp -G Ninja -DCMAKE_MAKE_PROGRAM=$(CURDIR)/$(BIN)/ninja \
 	  -DFASTCOLLECT_PYTHON=OFF -DFASTCOLLECT_TESTS=ON -DFASTCOLLECT_GRAMMAR_DIR=$(CURDIR)/build/grammar \
-	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	  -DCMAKE_BUILD_TYPE=Release $(CCACHE_LAUNCHER) >/dev/null
 	$(BIN)/cmake --build build/cpp -j $(JOBS)
 	cd build/cpp && $(CURDIR)/$(BIN)/ctest --output-on-failure --no-tests=error -j $(JOBS)
 
