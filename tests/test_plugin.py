@@ -314,3 +314,14 @@ def test_pytest_repeat_ids_in_the_static_model(pytester: pytest.Pytester, monkey
     report = next(line for line in result.stdout.lines if line.startswith("fastcollect:"))
     assert f"imported {len(imported)} of 3 test files, skipped {3 - len(imported)};" in report, report
     assert "0 decided by learned items" in report, report
+
+
+def test_the_plugin_is_not_assertion_rewritten() -> None:
+    """pytest would parse and compile every module of the plugin at each
+    start where bytecode is not written (pytest_fastcollect/__init__.py):
+    loaded by this session's entry point, they come from the plain loader."""
+    import pytest_fastcollect.hooks
+    import pytest_fastcollect.plugin
+
+    for module in (pytest_fastcollect.plugin, pytest_fastcollect.hooks):
+        assert type(module.__loader__).__name__ == "SourceFileLoader", (module, module.__loader__)
