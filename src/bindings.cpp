@@ -186,10 +186,21 @@ bool has_future_annotations(TSNode root, std::string_view source) {
   return false;
 }
 
+// The module's docstring: a string (no interpolation) as its first
+// statement binds `__doc__` and does nothing else. Where it is absent, the
+// module's `__doc__` is None: adding or removing it changes that binding.
+bool module_docstring(TSNode stmt, std::vector<BoundName>& out) {
+  if (ts_node_named_child_count(stmt) != 1 || !is_string(ts_node_named_child(stmt, 0))) return false;
+  for (TSNode p = ts_node_prev_named_sibling(stmt); !ts_node_is_null(p); p = ts_node_prev_named_sibling(p))
+    if (!is(p, "comment")) return false;
+  out.push_back(BoundName{"__doc__", {}, 0});
+  return true;
+}
+
 bool binding_statement(TSNode stmt, std::string_view source, bool future_annotations,
                        const std::set<std::string>& ran, std::vector<BoundName>& out) {
   if (is(stmt, "function_definition")) return plain_def(stmt, source, future_annotations, ran, out);
-  if (is(stmt, "expression_statement")) return literal_assignment(stmt, source, out);
+  if (is(stmt, "expression_statement")) return module_docstring(stmt, out) || literal_assignment(stmt, source, out);
   if (is(stmt, "import_statement")) return plain_import(stmt, source, out);
   if (is(stmt, "class_definition")) return plain_class(stmt, source, future_annotations, ran, out);
   return false;

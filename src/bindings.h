@@ -23,7 +23,10 @@ namespace fc {
 // A module-level statement whose only effect is to bind names (see
 // docs/design.md, "Bindings"): an undecorated `def` whose body did not run,
 // with literal defaults (annotations only under `from __future__ import
-// annotations`); `name = <literal>`; `import a.b [as c]`. It is not part of
+// annotations`); `name = <literal>`; `import a.b [as c]`; the module's
+// docstring (it binds `__doc__`, the one dunder name bound this way: nothing
+// reads it implicitly, while `__all__`, `__getattr__`, `__path__` are read by
+// the import system). It is not part of
 // the surface hash; each name it binds is a BoundName, and a later content may
 // differ in these statements wherever collection could not have read the
 // names (see binding_change).

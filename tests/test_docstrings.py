@@ -5,7 +5,8 @@ ids built from it, inspect.getdoc, a property or a callable object that
 copied it. The core's hook (src/doc_reads.c) notes every function whose
 `__doc__` collection read; functools.wraps copying it into another function
 is not a read, reads of that function's `__doc__` count for the function it
-wraps. An edit of a docstring nobody read keeps the learned items; an edit
+wraps. A module's docstring binds `__doc__` (src/bindings.h), read like any
+other name. An edit of a docstring nobody read keeps the learned items; an edit
 of one that was read relearns, with a filter that selects only what the edit
 brings (stale records would skip the file that holds it).
 
@@ -23,6 +24,7 @@ from test_hook_inputs import ids_fast
 from test_surfaces import PROJECT, _after_edit, _learn
 
 CORE = """
+    \"\"\"module words\"\"\"
     import functools
 
 
@@ -79,6 +81,7 @@ READERS = {
     "copied-by-a-property": (
         "from proj import core\n\n\nclass Holder:\n    value = property(core.plain)\n\n\n"
         "NAMES = Holder.value.__doc__.split()\n"),
+    "the-module-docstring": "from proj import core\nNAMES = core.__doc__.split()\n",
 }
 
 # name -> (the docstring edited, its new text, a -k expression only the new text brings)
@@ -86,6 +89,7 @@ EDITS = {
     "plain": ('"""gamma"""', '"""gamma delta"""', "delta"),
     "wrapped": ('"""alpha beta"""', '"""alpha beta omega"""', "omega"),
     "method": ('"""rows joined"""', '"""rows joined sigma"""', "sigma"),
+    "module": ('"""module words"""', '"""module words kappa"""', "kappa"),
 }
 
 # (reader, edit) -> does collection observe the edit?
@@ -99,6 +103,9 @@ CASES = [
     ("inspect-getdoc-of-a-method", "method", True),
     ("copied-into-a-callable-object", "plain", True),
     ("copied-by-a-property", "plain", True),
+    ("nothing", "module", False),  # a module docstring binds __doc__ (bindings.h)
+    ("the-module-docstring", "module", True),
+    ("the-module-docstring", "plain", False),
 ]
 
 

@@ -140,6 +140,10 @@ TEST(Bindings, OnlyStatementsThatCannotFailOrActAreBindings) {
       "X = {**a}\n",           "X = 1 + 2\n",        "if c:\n    X = 1\n",  "def f[T](): pass\n",
   };
   for (const char* src : acting) EXPECT_EQ(bound(src), std::vector<std::string>{}) << src;
+  // The module's docstring binds __doc__; a string anywhere else binds nothing.
+  EXPECT_EQ(bound("# c\n\"\"\"Doc.\"\"\"\nimport os\n"), (std::vector<std::string>{"__doc__", "os=os"}));
+  EXPECT_EQ(bound("import os\n'x'\n"), std::vector<std::string>{"os=os"});
+  EXPECT_EQ(bound("f'{x}'\n"), std::vector<std::string>{});
   // A class with no base, keyword or decorator, holding literals and plain methods.
   EXPECT_EQ(bound("class C:\n    'Doc.'\n    size = 3\n\n    def __init__(self, x=1):\n        self.x = x\n"),
             std::vector<std::string>{"C"});
