@@ -25,8 +25,8 @@ namespace fc {
 // with literal defaults (annotations only under `from __future__ import
 // annotations`); `name = <literal>`; `import a.b [as c]`; the module's
 // docstring (it binds `__doc__`, the one dunder name bound this way: nothing
-// reads it implicitly, while `__all__`, `__getattr__`, `__path__` are read by
-// the import system). It is not part of
+// reads it implicitly, while the import system, whose reads are not noted,
+// and the interpreter read `__all__`, `__getattr__`, `__path__`). It is not part of
 // the surface hash; each name it binds is a BoundName, and a later content may
 // differ in these statements wherever collection could not have read the
 // names (see binding_change).
