@@ -16,6 +16,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "callers.h"
 #include "doc_reads.h"
 
 static getattrofunc original = NULL; /* kept once set: types created meanwhile call the hook */
@@ -23,24 +24,6 @@ static PyObject *codes = NULL;       /* while recording: the set of code objects
 static PyObject *ignored = NULL;     /* a tuple of module names: reads by their code are not noted */
 static PyObject *doc_name = NULL;    /* "__doc__", interned */
 static PyObject *wrapped_name = NULL; /* "__wrapped__", interned */
-
-/* The name of the module whose code is running (borrowed), or NULL. */
-static PyObject *caller_module(void) {
-  PyObject *globals = PyEval_GetGlobals(); /* borrowed */
-  PyObject *name = globals ? PyDict_GetItemString(globals, "__name__") : NULL;
-  return name != NULL && PyUnicode_Check(name) ? name : NULL;
-}
-
-static int in_modules(PyObject *name, PyObject *prefixes) {
-  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(prefixes); i++) {
-    PyObject *prefix = PyTuple_GET_ITEM(prefixes, i);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(prefix);
-    if (PyUnicode_Tailmatch(name, prefix, 0, n, -1) == 1 &&
-        (PyUnicode_GET_LENGTH(name) == n || PyUnicode_READ_CHAR(name, n) == '.'))
-      return 1;
-  }
-  return 0;
-}
 
 /* functools.update_wrapper copying a docstring into a function. */
 static int copied_into_a_function(void) {
@@ -76,9 +59,11 @@ static void note(PyObject *f) {
 }
 
 static PyObject *hook(PyObject *self, PyObject *name) {
-  if (codes != NULL && PyUnicode_Check(name) && (name == doc_name || PyUnicode_Compare(name, doc_name) == 0)) {
-    PyObject *module = caller_module();
-    int skip = module != NULL && in_modules(module, ignored);
+  /* Attribute names are nearly always interned: one pointer comparison. */
+  if (codes != NULL && PyUnicode_Check(name) &&
+      (name == doc_name || (!PyUnicode_CHECK_INTERNED(name) && PyUnicode_Compare(name, doc_name) == 0))) {
+    PyObject *module = fc_caller_module(PyEval_GetGlobals());
+    int skip = module != NULL && fc_in_modules(module, ignored);
     if (!skip && module != NULL && PyUnicode_CompareWithASCIIString(module, "functools") == 0)
       skip = copied_into_a_function();
     if (!skip) note(self);

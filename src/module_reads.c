@@ -13,6 +13,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include "callers.h"
 #include "module_reads.h"
 
 static getattrofunc original = NULL; /* kept once set: types created meanwhile call the hook */
@@ -21,17 +22,6 @@ static PyObject *ignored = NULL;     /* a tuple of module names: reads by their 
 static PyObject *last_globals = NULL; /* the globals last checked (borrowed, compared only) */
 static int last_ignored = 0;
 
-static int ignored_name(PyObject *name) {
-  for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(ignored); i++) {
-    PyObject *prefix = PyTuple_GET_ITEM(ignored, i);
-    Py_ssize_t n = PyUnicode_GET_LENGTH(prefix);
-    if (PyUnicode_Tailmatch(name, prefix, 0, n, -1) == 1 &&
-        (PyUnicode_GET_LENGTH(name) == n || PyUnicode_READ_CHAR(name, n) == '.'))
-      return 1;
-  }
-  return 0;
-}
-
 /* Is the calling Python frame's code one whose reads are not noted (the
  * plugin's own, which compares namespaces; the import system's, which
  * executes a module in its namespace)? */
@@ -39,9 +29,9 @@ static int ignored_caller(void) {
   PyObject *globals = PyEval_GetGlobals(); /* borrowed */
   if (globals == NULL || ignored == NULL) return 0;
   if (globals == last_globals) return last_ignored;
-  PyObject *name = PyDict_GetItemString(globals, "__name__"); /* borrowed */
+  PyObject *name = fc_caller_module(globals);
   last_globals = globals;
-  last_ignored = name != NULL && PyUnicode_Check(name) && ignored_name(name);
+  last_ignored = name != NULL && fc_in_modules(name, ignored);
   return last_ignored;
 }
 

@@ -227,10 +227,10 @@ bool doc_read(const std::set<std::string>& ran, const std::string& qual) {
 
 // A function body that never ran: only its kind is visible, and its
 // docstring where that was read.
-void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, bool doc, Hasher& h) {
+void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, bool with_doc, Hasher& h) {
   h.tag(kElided);
   TSNode first = ts_node_named_child(body, 0);
-  if (doc && !ts_node_is_null(first) && ts_node_symbol(first) == id.expression_statement &&
+  if (with_doc && !ts_node_is_null(first) && ts_node_symbol(first) == id.expression_statement &&
       ts_node_named_child_count(first) == 1) {
     TSNode doc = ts_node_named_child(first, 0);
     if (ts_node_symbol(doc) == id.string || ts_node_symbol(doc) == id.concatenated_string) {
@@ -286,7 +286,10 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
           TSNode name = ts_node_child_by_field_id(n, id.name);
           std::string_view nm = ts_node_is_null(name) ? std::string_view() : p.text(name);
           const std::string& qual = q.enter(n, nm, s == id.class_definition);
-          if (s == id.function_definition) elide.emplace_back(ran.count(qual) == 0, doc_read(ran, qual));
+          if (s == id.function_definition) {
+            const bool elided = ran.count(qual) == 0;
+            elide.emplace_back(elided, elided && doc_read(ran, qual));
+          }
         }
         if (s == id.block && field == id.body && parent && ts_node_symbol(*parent) == id.function_definition &&
             !elide.empty() && elide.back().first) {

@@ -23,48 +23,27 @@ from test_bindings import TEST_NEW
 from test_hook_inputs import ids_fast
 from test_surfaces import PROJECT, _after_edit, _learn
 
-CORE = """
-    \"\"\"module words\"\"\"
-    import functools
+# proj/core.py of test_surfaces with docstrings: the module's, a method's, a
+# function wrapped by a functools.wraps decorator, a plain function.
+CORE = '\n        """module words"""' + PROJECT["proj/core.py"].replace(
+    "def render(self):\n", 'def render(self):\n                """rows joined"""\n') + """
+
+        def traced(func):
+            @functools.wraps(func)
+            def wrapper(*args, **kwargs):
+                return func(*args, **kwargs)
+            return wrapper
 
 
-    def traced(func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            return func(*args, **kwargs)
-        return wrapper
+        @traced
+        def wrapped():
+            \"\"\"alpha beta\"\"\"
+            return 0
 
 
-    def _base():
-        return [1, 2]
-
-
-    def make_cases():
-        return _base() + [3]
-
-
-    def ids_for(cases):
-        return [f"case{c}" for c in cases]
-
-
-    class Table:
-        def __init__(self, rows):
-            self.rows = rows
-
-        def render(self):
-            \"\"\"rows joined\"\"\"
-            return "|".join(str(r) for r in self.rows)
-
-
-    @traced
-    def wrapped():
-        \"\"\"alpha beta\"\"\"
-        return 0
-
-
-    def plain():
-        \"\"\"gamma\"\"\"
-        return 0
+        def plain():
+            \"\"\"gamma\"\"\"
+            return 0
 """
 
 # name -> proj/reader.py, whose NAMES parametrize tests/test_new.py (None: the
