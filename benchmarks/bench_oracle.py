@@ -1,10 +1,15 @@
 """Warm narrow runs against the oracle, on installed real suites.
 
-The oracle is plain pytest given exactly the files that hold the selected
-tests (`--no-fast-collect --rootdir PKG FILES`): what any selective collector
-could at best do. The plugin runs as a user runs it, `pytest --pyargs PKG -k
-EXPR` from an empty directory, after one learning run and one warm-up run.
-Both are `--co -q`, timed end to end, rounds interleaved; medians.
+The oracle is plain pytest given exactly the test modules that hold the
+selected tests (`--no-fast-collect --pyargs PKG.sub.test_mod ...`), from the
+same empty directory, so with the same (no) ini file and the same conftests:
+what any selective collector could at best do. The plugin runs as a user runs
+it, `pytest --pyargs PKG -k EXPR` from an empty directory, after one learning
+run and one warm-up run. Both are `--co -q`, timed end to end, rounds
+interleaved; medians. Both must select the tests plain pytest selects (an
+oracle given the files by path and `--rootdir PKG` read the package's own ini
+file instead: statsmodels' names an option of a plugin not installed, a usage
+error that took 1 s).
 
     python benchmarks/bench_oracle.py --python build/venv-real/bin/python \\
         --json docs/results/oracle-warm.json [--rounds 5] [--suites pandas,sklearn]
@@ -57,9 +62,10 @@ def bench_suite(py: str, name: str, rounds: int) -> dict:
     want = ids_from(plain)
     if not want:
         sys.exit(f"{name}: -k {expr} selects nothing")
-    files = sorted({os.path.join(base, i.partition("::")[0]) for i in want})
+    files = sorted({i.partition("::")[0] for i in want})
+    modules = [".".join([package, *f[:-len(".py")].split("/")]) for f in files]
     plugin_args = ["--pyargs", package, "--co", "-q", "-k", expr]
-    oracle_args = ["--no-fast-collect", "--rootdir", base, "--co", "-q", "-k", expr, *files]
+    oracle_args = ["--no-fast-collect", "--co", "-q", "-k", expr, "--pyargs", *modules]
     timed(py, ["--pyargs", package, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work)
     _, warm = timed(py, plugin_args, work)  # fills the decision cache
     times: Dict[str, List[float]] = {"plugin": [], "oracle": []}
@@ -72,6 +78,8 @@ def bench_suite(py: str, name: str, rounds: int) -> dict:
                 line = next((x for x in out.splitlines() if x.startswith("fastcollect:")), "")
                 if sorted(got) != sorted(want):
                     sys.exit(f"{name}: the plugin selected {len(got)} tests, plain pytest {len(want)}")
+            elif sorted(i.partition("::")[2] for i in got) != sorted(i.partition("::")[2] for i in want):
+                sys.exit(f"{name}: the oracle selected {len(got)} tests, plain pytest {len(want)}")
             times[col].append(seconds)
     plugin, oracle = statistics.median(times["plugin"]), statistics.median(times["oracle"])
     return {"suite": name, "expression": expr, "selected": len(want), "files": len(files),

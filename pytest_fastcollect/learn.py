@@ -286,6 +286,17 @@ def _same_process_state(before: _ProcessState, after: _ProcessState, module: str
     return others(before[0]) == others(after[0])
 
 
+def _environment_changes(before: _ProcessState, after: _ProcessState, module: str) -> Set[str]:
+    """The environment variables set, changed or removed between the two
+    states, when nothing else changed (empty otherwise: sys.path, the working
+    directory or TYPE_CHECKING changed)."""
+    if before[2:] != after[2:] or not _same_process_state((before[0], {}, "", False), (after[0], {}, "", False), module):
+        return set()
+    old, new = before[1], after[1]
+    return {os.fsdecode(k) if isinstance(k, bytes) else str(k)
+            for k in set(old) | set(new) if old.get(k) != new.get(k)}
+
+
 class Learner:
     """Registered for one filtered session; hands its records to the core."""
 
@@ -305,6 +316,7 @@ class Learner:
         # collection may read (sys.path, the environment, the working
         # directory): never recorded, so they are imported in every run.
         self.changed_state: Set[str] = set()
+        self.state_changes: Dict[str, str] = {}  # of changed_state: what changed (explain)
         self.off = ""  # why learned items neither decide nor get recorded in this session
         self.record_off = ""  # why nothing may be recorded (learned items still decide)
         # Nothing to record: every module this run imports is on a still-valid
@@ -330,6 +342,7 @@ class Learner:
         try:
             return (yield)
         finally:
+            self.watch.unhook_imports()
             self.snapshot.remove()
             self.recorder.stop()
 
@@ -407,8 +420,8 @@ class Learner:
         module = collector.__dict__.get("_obj") if watching else None
         if module is not None:
             self.watch.track(module)  # (a module whose namespace made no item)
-        if before is not None and not _same_process_state(before, _process_state(), str(collector.path)):
-            self.changed_state.add(str(collector.path))
+        if before is not None:
+            self._check_process_state(before, str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.
         if isinstance(collector, pytest.Module):
@@ -418,7 +431,39 @@ class Learner:
             self.collected.add(path)
             if report.skipped:
                 self.skipped.add(path)
+        elif isinstance(collector, pytest.Directory) and report.skipped:
+            self._directory_skipped(str(collector.path))
         return report
+
+    def _directory_skipped(self, directory: str) -> None:
+        """A directory skipped as a whole (its conftest's importorskip, as
+        pandas' io/pytables without PyTables): the test modules below it have
+        no items under this key, as if each were skipped at module level."""
+        if self.scanned is None:
+            return
+        below = os.path.join(directory, "")
+        for path in self.scanned.test_files:
+            if path.startswith(below):
+                self.visited.add(path)
+                self.collected.add(path)
+                self.skipped.add(path)
+
+    def _check_process_state(self, before: _ProcessState, path: str) -> None:
+        after = _process_state()
+        if not _same_process_state(before, after, path):
+            self.changed_state.add(path)
+            names = _environment_changes(before, after, path)
+            self.state_changes[path] = "environment variable " + ", ".join(sorted(names)) if names else "sys.path"
+
+    def not_recorded(self) -> Dict[str, str]:
+        """Why modules collected in this session got no record, for
+        --fast-collect-explain."""
+        why = {p: f"its collection changed process state ({self.state_changes.get(p, 'sys.path')}), "
+                  "which modules collected after it may read" for p in self.changed_state}
+        if self.scanned is not None:
+            for p in self.scanned.state_changers - self.own_changers:
+                why.setdefault(p, "the static model found it changing process state at import")
+        return {p: r for p, r in why.items() if p in self.collected}
 
     def _start_watch(self) -> None:
         anchors = {os.path.join(a, "") for _, a in collection_roots(self.config)}
@@ -426,6 +471,7 @@ class Learner:
         self.watch.project_dirs = tuple(sorted(anchors | {os.path.join(str(self.config.rootpath), "")}))
         if self.scanned is not None:
             self.watch.test_files = self.scanned.test_files
+        self.watch.hook_imports()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_pycollect_makeitem(self, collector: pytest.Collector) -> Any:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import ast
 import builtins
 import collections
+import importlib.util
 import re
 import sys
 import types
@@ -166,7 +167,9 @@ class Watch:
     once two test modules hold it. A change is put on the windows it happened
     in (all windows since the last look, where it was not compared at every
     close). A project module first seen loaded after a window may have been
-    changed in it before the first look: that window counts as a change."""
+    changed in it before the first look: that window counts as a change,
+    unless the look came as the import statement that ran its body returned
+    (hook_imports)."""
 
     project_dirs: Tuple[str, ...] = ()  # each ends with a separator
     site_dirs: Tuple[str, ...] = ()  # of them, the collection roots' anchors (may be in site-packages)
@@ -189,6 +192,15 @@ class Watch:
     # items): a change made on behalf of all its holders, no one window's.
     after: Set[int] = field(default_factory=set)
     _closed: bool = False
+    # Project modules seen in sys.modules while their body still ran (a
+    # package importing its submodules): looked at again at the next look.
+    _initializing: List[Any] = field(default_factory=list)
+    _import: Any = None  # builtins.__import__ as found, while hooked (hook_imports)
+    # Taken inside the current window (maybe as their module's import
+    # returned): compared at its close, so what the rest of the window did to
+    # them (the package's other modules registering into them) is put on it
+    # alone, not on every window until a holder first shows them.
+    _taken_here: Set[int] = field(default_factory=set)
     # id of a project module -> (the module, its bindings (_bindings_of), the first window since)
     bindings: Dict[int, Tuple[Any, int, int]] = field(default_factory=dict)
     # Project module name -> the test modules in whose windows its bindings changed
@@ -198,16 +210,67 @@ class Watch:
     def close(self) -> None:
         """Collection is over: the last window closes, and a change seen from
         now on (at a further open_window(None)) goes to `after`."""
+        self.unhook_imports()
         if not self._closed:
             self.open_window(None)
             self._closed = True
 
+    def hook_imports(self) -> None:
+        """Looks at the project modules an import statement loaded when it
+        returns (builtins.__import__ wrapped until unhook_imports): the
+        module the statement names has run its whole body then, and no other
+        code has run since, so its content then is what its own import makes,
+        wherever it is first imported (no `loaded_in` change)."""
+        if self._import is not None or not self.project_dirs:
+            return
+        original = builtins.__import__
+        watch = self
+
+        def hooked(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+            names = tuple(fromlist) if fromlist else ()
+            start = len(sys.modules)
+            if len(names) < 2 or "*" in names:
+                module = original(name, globals, locals, fromlist, level)
+                watch._imported(module, name, globals, names, level, start)
+                return module
+            # `from p import a, b`: one name at a time, as the import system
+            # takes them (a submodule is looked at before the next one runs).
+            module = original(name, globals, locals, names[:1], level)
+            watch._imported(module, name, globals, names[:1], level, start)
+            if hasattr(module, "__path__"):  # (a module's fromlist names no submodule)
+                for one in names[1:]:
+                    start = len(sys.modules)
+                    original(name, globals, locals, (one,), level)
+                    watch._imported(module, name, globals, (one,), level, start)
+            return module
+
+        self._import = (original, hooked)
+        builtins.__import__ = hooked
+
+    def _imported(self, module: Any, name: str, globals: Any, fromlist: Tuple[Any, ...], level: int,
+                  start: int) -> None:
+        """An import statement returned; `start`: len(sys.modules) before it."""
+        if len(sys.modules) != self._modules_seen or self._initializing:
+            named = _named_module(module, name, globals, fromlist, level)
+            # Only a module this very statement loaded (not one loaded by
+            # other means earlier and first seen now) is the one that ran last.
+            loaded = list(sys.modules.values())[start:]
+            self._project_modules(named=named if any(m is named for m in loaded) else _NO_MODULE)
+
+    def unhook_imports(self) -> None:
+        if self._import is not None:
+            original, hooked = self._import
+            if builtins.__import__ is hooked:  # (else someone wrapped it since: leave theirs)
+                builtins.__import__ = original
+            self._import = None
+
     def open_window(self, path: Optional[str]) -> None:
         """Closes the current window (None: the last one, collection over)."""
         if self.windows:
-            for key in self._shared:
+            for key in self._shared | self._taken_here:
                 self._compare(key, at_close=True)
             self._compare_bindings()
+        self._taken_here = set()
         self._project_modules(at_close=bool(self.windows))
         if path is not None:
             self.windows.append(path)
@@ -240,16 +303,24 @@ class Watch:
                 changed.update([""] if self._closed else self.windows[since:])
             self.bindings[key] = (module, now, len(self.windows))
 
-    def _project_modules(self, at_close: bool = False) -> None:
+    def _project_modules(self, at_close: bool = False, named: Any = None) -> None:
         """The project's modules loaded since the last look: their containers
-        and bindings (a module's own first import changes nothing here)."""
+        and bindings (a module's own first import changes nothing here).
+        `named`: the module an import statement that just returned loaded
+        last (hook_imports); any other module found now may have been
+        changed since its body ran, in this window."""
         if not self.project_dirs:
             return
         loaded = list(sys.modules.values())
         fresh = loaded[self._modules_seen:] if len(loaded) >= self._modules_seen else loaded
         self._modules_seen = len(loaded)
+        if self._initializing:
+            fresh, self._initializing = self._initializing + fresh, []
         for module in fresh:
             if id(module) in self._tracked or not self.project(module):
+                continue
+            if named is not None and getattr(getattr(module, "__spec__", None), "_initializing", False):
+                self._initializing.append(module)  # its body is still running
                 continue
             self._tracked.add(id(module))
             if _test_helper(module):
@@ -261,7 +332,9 @@ class Watch:
                     self.holders[id(value)] = 0
                     self.known[id(value)] = (_content(value), len(self.windows) - 1)
                     if self.windows:
-                        self.loaded_in[id(value)] = len(self.windows) - 1
+                        self._taken_here.add(id(value))
+                        if module is not named:
+                            self.loaded_in[id(value)] = len(self.windows) - 1
 
     def track(self, module: Any) -> None:
         """A test module's namespace, once, before its items are made."""
@@ -284,6 +357,36 @@ class Watch:
             self._compare(key)
             if self.holders[key] == 2 or key in self.prior:
                 self._shared.add(key)  # compared at every close from now on
+
+
+def _named_module(module: Any, name: str, globals: Any, fromlist: Any, level: int) -> Any:
+    """The module whose body an import statement ran last, or a marker
+    that names none: `import a.b` -> a.b (a ran before it); `from p import
+    x, y` -> the last of x, y that is a submodule (p and x ran before it),
+    else p; `from p import *` -> none (its submodules are in `p.__all__`)."""
+    none = _NO_MODULE
+    if fromlist:
+        if "*" in fromlist:
+            return none
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            return none
+        prefix = f"{namespace.get('__name__')}."
+        subs = [m for f in fromlist if isinstance(f, str) for m in [namespace.get(f)]
+                if isinstance(m, type(sys)) and getattr(m, "__name__", None) == prefix + f]
+        return subs[-1] if subs else module
+    try:
+        if level:
+            package = (globals or {}).get("__package__") or (globals or {}).get("__name__", "")
+            if "__path__" not in (globals or {}) and not (globals or {}).get("__package__"):
+                package = package.rpartition(".")[0]
+            name = importlib.util.resolve_name("." * level + name, package)
+        return sys.modules.get(name, none)
+    except (ImportError, ValueError, TypeError, AttributeError):
+        return none
+
+
+_NO_MODULE = object()  # _named_module: no module (and not None, which means no import hook)
 
 
 def _module_level(tree: ast.Module) -> Iterable[ast.AST]:

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple
+from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import pytest
 
@@ -43,6 +43,7 @@ class State:
     stats: Dict[str, Any] = field(default_factory=dict)
     warnings: List[str] = field(default_factory=list)
     skipped: int = 0
+    collected_modules: Set[str] = field(default_factory=set)  # test files pytest made a Module of
     elapsed_ms: float = 0.0
     from_controller: bool = False
     handed_to_workers: bool = False  # this process is an xdist controller
@@ -490,6 +491,13 @@ def already_imported(path: Path) -> bool:
     return False
 
 
+def pytest_collectstart(collector: pytest.Collector) -> None:
+    if isinstance(collector, pytest.Module):
+        state = collector.config.stash.get(STATE_KEY, None)
+        if state is not None and state.active:
+            state.collected_modules.add(str(collector.path))
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
@@ -526,9 +534,11 @@ def _summary(state: State) -> List[str]:
     else:
         s = state.stats
         total = len(state.skip) + len(state.imported)
-        skipped = len(state.skip) if state.handed_to_workers else state.skipped
         # Files named on the command line are collected even when decided
-        # skippable (pytest never asks to ignore them): count what happened.
+        # skippable (pytest never asks to ignore them), files below a
+        # directory its conftest skips are never asked about nor imported:
+        # count what happened.
+        skipped = len(state.skip) if state.handed_to_workers else len(state.skip - state.collected_modules)
         imported = len(state.imported) if state.handed_to_workers else total - skipped
         lines = [
             f"fastcollect: imported {imported} of {total} test files, skipped {skipped}; "
@@ -593,6 +603,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
     elif state.learner is not None and state.learner.idle:
         write("nothing to learn: every module imported has a valid record, or was not recordable as it is")
+    if state.learner is not None and not state.learner.idle:
+        for path, why in sorted(state.learner.not_recorded().items()):
+            write(f"not learned: {path[len(rootpath):] if path.startswith(rootpath) else path}: {why}")
     _explain_links(state, write, rootpath)
     for line in state.worker_lines:
         write(line)

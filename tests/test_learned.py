@@ -249,3 +249,28 @@ def test_a_module_never_recorded_leaves_warm_runs_idle(pytester: pytest.Pytester
     assert "nothing to learn" not in edited.stdout.str(), edited.stdout.str()
     again = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
     again.stdout.fnmatch_lines(["*nothing to learn*"])
+
+
+def test_a_directory_its_conftest_skips_is_learned(pytester: pytest.Pytester) -> None:
+    """A conftest's importorskip skips its directory as a whole (pandas'
+    io/pytables without PyTables): the modules below it have no items under
+    the key, as a module skipped at module level has none; recorded so, warm
+    runs skip them and have nothing to learn. Plain pytest's skip report of
+    the directory stays (the directory is still collected)."""
+    write(pytester.path, {
+        "tests/opt/conftest.py": "import pytest\npytest.importorskip('fc_not_installed_anywhere')\n",
+        "tests/opt/test_x.py": """
+            import pytest
+            @pytest.mark.parametrize("v", [1, 2])
+            def test_in_opt(v):
+                pass
+        """,
+        "tests/opt/deeper/test_y.py": "def test_deeper(): pass\n",
+        "tests/test_top.py": "import pytest\n@pytest.mark.parametrize('v', list('ab'))\ndef test_top(v): pass\n",
+    })
+    for expr in ("opt or top", "top and a", "deeper"):
+        compare(pytester, ["-k", expr], run=True)  # ids and outcomes (the directory's skip)
+    fast = compare(pytester, ["-k", "opt or top"], run=True)
+    assert skipped(fast) == 2 and fast.modules == {"tests/test_top.py"}, fast.report
+    warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "in_opt", "--fast-collect-explain")
+    warm.stdout.fnmatch_lines(["*test_x.py: skipped, no learned item can match*", "*nothing to learn*"])
