@@ -36,6 +36,11 @@ import types
 from dataclasses import dataclass, field
 from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
+try:
+    from pytest_fastcollect._core import content as _native_content
+except ImportError:  # (without the core the plugin leaves everything to pytest)
+    _native_content = None
+
 CONTAINERS = (list, dict, set, bytearray, collections.deque)
 _NESTED = (list, dict, set, tuple, collections.deque)
 _BUILTIN_NAMES = frozenset(dir(builtins))
@@ -49,12 +54,24 @@ _READERS = {"parametrize", "param", "fixture", "usefixtures", "list", "tuple", "
             "print", "format", "join", "skipif", "xfail", "filterwarnings", "bool", "hash", "id"}
 
 
-def _content(value: Any, depth: int = 2, budget: Optional[List[int]] = None) -> Any:
+def _content(value: Any) -> Any:
     """What a change of the container shows in: its items' identities, and
     the content of the containers it holds, two levels down (a dict inside
     a shared list changed in place). Past the budget, a value equal to
-    nothing: the container is taken as changed."""
-    budget = budget if budget is not None else [50000]
+    nothing: the container is taken as changed. The core's (content.c) where
+    it is built, else _content_py: the same reading."""
+    if _native_content is None:
+        return _content_py(value)
+    out = _native_content(value, 2, _BUDGET)
+    return object() if out is None else out
+
+
+_BUDGET = 50000  # items over all levels
+
+
+def _content_py(value: Any, depth: int = 2, budget: Optional[List[int]] = None) -> Any:
+    """_content in Python: a tuple for each level."""
+    budget = budget if budget is not None else [_BUDGET]
     if isinstance(value, bytearray):
         return bytes(value)
     items = list(value.items()) if isinstance(value, dict) else list(value)
@@ -64,7 +81,7 @@ def _content(value: Any, depth: int = 2, budget: Optional[List[int]] = None) -> 
     if isinstance(value, (set, frozenset)):
         return (len(items), frozenset(map(id, items)))
     flat = [x for pair in items for x in pair] if isinstance(value, dict) else items
-    inner = tuple(_content(v, depth - 1, budget) for v in flat if depth > 0 and isinstance(v, _NESTED))
+    inner = tuple(_content_py(v, depth - 1, budget) for v in flat if depth > 0 and isinstance(v, _NESTED))
     return (len(items), tuple(map(id, flat)), inner)
 
 
@@ -227,35 +244,43 @@ class Watch:
         watch = self
 
         def hooked(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
-            names = tuple(fromlist) if fromlist else ()
-            start = len(sys.modules)
-            if len(names) < 2 or "*" in names:
+            start = len(modules)
+            if not fromlist or len(fromlist) < 2 or "*" in fromlist:
                 module = original(name, globals, locals, fromlist, level)
-                watch._imported(module, name, globals, names, level, start)
+                if len(modules) != start or watch._initializing:
+                    watch._imported(module, name, globals, tuple(fromlist or ()), level, start)
                 return module
             # `from p import a, b`: one name at a time, as the import system
             # takes them (a submodule is looked at before the next one runs).
+            names = tuple(fromlist)
             module = original(name, globals, locals, names[:1], level)
-            watch._imported(module, name, globals, names[:1], level, start)
-            if hasattr(module, "__path__"):  # (a module's fromlist names no submodule)
-                for one in names[1:]:
-                    start = len(sys.modules)
-                    original(name, globals, locals, (one,), level)
+            if len(modules) != start or watch._initializing:
+                watch._imported(module, name, globals, names[:1], level, start)
+            namespace = getattr(module, "__dict__", None)
+            if not hasattr(module, "__path__") or isinstance(namespace, dict) and all(n in namespace for n in names):
+                return module  # (a module's fromlist names no submodule; all there: nothing to load)
+            for one in names[1:]:
+                start = len(modules)
+                original(name, globals, locals, (one,), level)
+                if len(modules) != start or watch._initializing:
                     watch._imported(module, name, globals, (one,), level, start)
             return module
 
+        modules = sys.modules
         self._import = (original, hooked)
         builtins.__import__ = hooked
 
     def _imported(self, module: Any, name: str, globals: Any, fromlist: Tuple[Any, ...], level: int,
                   start: int) -> None:
         """An import statement returned; `start`: len(sys.modules) before it."""
-        if len(sys.modules) != self._modules_seen or self._initializing:
-            named = _named_module(module, name, globals, fromlist, level)
-            # Only a module this very statement loaded (not one loaded by
-            # other means earlier and first seen now) is the one that ran last.
-            loaded = list(sys.modules.values())[start:]
-            self._project_modules(named=named if any(m is named for m in loaded) else _NO_MODULE)
+        if len(sys.modules) == start and all(getattr(getattr(m, "__spec__", None), "_initializing", False)
+                                             for m in self._initializing):
+            return  # nothing loaded, no body finished
+        named = _named_module(module, name, globals, fromlist, level)
+        # Only a module this very statement loaded (not one loaded by other
+        # means earlier and first seen now) is the one that ran last.
+        loaded = list(sys.modules.values())[start:]
+        self._project_modules(named=named if any(m is named for m in loaded) else _NO_MODULE)
 
     def unhook_imports(self) -> None:
         if self._import is not None:

@@ -13,6 +13,7 @@
 #include "scan.h"
 #include "audit_hook.h"
 #include "trace_hook.h"
+#include "content.h"
 #include "doc_reads.h"
 #include "module_reads.h"
 
@@ -338,6 +339,13 @@ PYBIND11_MODULE(_core, m) {
   m.def("doc_reads_stop", [] { return py::reinterpret_steal<py::object>(fc_doc_reads_stop()); });
   m.def("own_reads", [](py::list codes, py::bytes table) {
     PyObject* out = fc_own_reads(codes.ptr(), table.ptr());
+    if (out == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(out);
+  });
+
+  // A container's content as the links watch compares it (see content.c).
+  m.def("content", [](py::handle value, int depth, Py_ssize_t budget) {
+    PyObject* out = fc_content(value.ptr(), depth, budget);
     if (out == nullptr) throw py::error_already_set();
     return py::reinterpret_steal<py::object>(out);
   });
