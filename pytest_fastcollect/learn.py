@@ -23,8 +23,9 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import __version__
+from pytest_fastcollect import __version__, env_effects
 from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
+from pytest_fastcollect.env_effects import Delta
 from pytest_fastcollect.environment import collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
 from pytest_fastcollect.links import Links, Watch, find_links, own_changers
@@ -286,15 +287,19 @@ def _same_process_state(before: _ProcessState, after: _ProcessState, module: str
     return others(before[0]) == others(after[0])
 
 
-def _environment_changes(before: _ProcessState, after: _ProcessState, module: str) -> Set[str]:
+def _environment_changes(before: _ProcessState, after: _ProcessState, module: str) -> Delta:
     """The environment variables set, changed or removed between the two
-    states, when nothing else changed (empty otherwise: sys.path, the working
-    directory or TYPE_CHECKING changed)."""
+    states ([before, after], None for unset), when nothing else changed
+    (empty otherwise: sys.path, the working directory or TYPE_CHECKING
+    changed)."""
     if before[2:] != after[2:] or not _same_process_state((before[0], {}, "", False), (after[0], {}, "", False), module):
-        return set()
+        return {}
     old, new = before[1], after[1]
-    return {os.fsdecode(k) if isinstance(k, bytes) else str(k)
-            for k in set(old) | set(new) if old.get(k) != new.get(k)}
+
+    def text(value: Any) -> Optional[str]:
+        return None if value is None else os.fsdecode(value)
+
+    return {os.fsdecode(k): [text(old.get(k)), text(new.get(k))] for k in set(old) | set(new) if old.get(k) != new.get(k)}
 
 
 class Learner:
@@ -316,7 +321,9 @@ class Learner:
         # collection may read (sys.path, the environment, the working
         # directory): never recorded, so they are imported in every run.
         self.changed_state: Set[str] = set()
-        self.state_changes: Dict[str, str] = {}  # of changed_state: what changed (explain)
+        # Modules whose collection changed environment variables only: their
+        # effect, recorded with them (env_effects.py).
+        self.env_effects: Dict[str, Delta] = {}
         self.off = ""  # why learned items neither decide nor get recorded in this session
         self.record_off = ""  # why nothing may be recorded (learned items still decide)
         # Nothing to record: every module this run imports is on a still-valid
@@ -450,16 +457,20 @@ class Learner:
 
     def _check_process_state(self, before: _ProcessState, path: str) -> None:
         after = _process_state()
-        if not _same_process_state(before, after, path):
+        if _same_process_state(before, after, path):
+            return
+        delta = _environment_changes(before, after, path)
+        if delta:
+            # Recorded with its effect, replayed where it is skipped (env_effects.py).
+            self.env_effects[path] = delta
+        else:
             self.changed_state.add(path)
-            names = _environment_changes(before, after, path)
-            self.state_changes[path] = "environment variable " + ", ".join(sorted(names)) if names else "sys.path"
 
     def not_recorded(self) -> Dict[str, str]:
         """Why modules collected in this session got no record, for
         --fast-collect-explain."""
-        why = {p: f"its collection changed process state ({self.state_changes.get(p, 'sys.path')}), "
-                  "which modules collected after it may read" for p in self.changed_state}
+        why = {p: "its collection changed sys.path or the working directory, which modules collected after it "
+                  "may read" for p in self.changed_state}
         if self.scanned is not None:
             for p in self.scanned.state_changers - self.own_changers:
                 why.setdefault(p, "the static model found it changing process state at import")
@@ -661,4 +672,7 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
         _remember_refused(learner)
     if payload is None or not payload["files"]:
         return "", 0
+    kept = env_effects.update(index_dir, learner.env_effects, [f[0] for f in payload["files"]])
+    if kept is not None:  # part of the key: without it a recorded module's effect is not replayed
+        payload["deps"] = sorted([*payload["deps"], (kept, False, [], True)])
     return core.learn(language, index_dir, payload)

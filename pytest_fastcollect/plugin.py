@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import cache_options, distributed, environment, hooks
+from pytest_fastcollect import cache_options, distributed, env_effects, environment, hooks
 from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import (Learner, Scanned, does_not_compile, learning_allowed, record, refused_before,
                                       session_key)
@@ -44,6 +44,10 @@ class State:
     warnings: List[str] = field(default_factory=list)
     skipped: int = 0
     collected_modules: Set[str] = field(default_factory=set)  # test files pytest made a Module of
+    # Environment effects of recorded modules (env_effects.py), loaded at the
+    # first skip; those of skipped modules, waiting for their turn.
+    env_effects: Optional[Dict[str, Dict[str, Any]]] = None
+    env_pending: List[Tuple[str, Dict[str, List[Optional[str]]]]] = field(default_factory=list)
     elapsed_ms: float = 0.0
     from_controller: bool = False
     handed_to_workers: bool = False  # this process is an xdist controller
@@ -470,9 +474,27 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
             return None  # sys.path (or the like) changed since: the import may find other modules
         if already_imported(collection_path):
             return None  # it ran before its turn: leave it to pytest (importing it again is free)
+        if not _effect_replayed(config, state, path):
+            return None  # its recorded environment effect cannot be replayed: pytest imports it
         state.skipped += 1
         return True
     return None
+
+
+def _effect_replayed(config: pytest.Config, state: State, path: str) -> bool:
+    """May this module be skipped as far as the environment goes: it set no
+    variable when recorded, or its effect will be applied in its turn
+    (pytest_collectstart)?"""
+    if state.env_effects is None:
+        state.env_effects = env_effects.load(state.index_dir)
+    entry = state.env_effects.get(path)
+    if entry is None:
+        return True
+    # One collection root: its walk's order is the order of the paths.
+    if len(config.args) != 1 or not env_effects.can_replay(entry, path, [p for p, _ in state.imported]):
+        return False
+    state.env_pending.append((path, entry["delta"]))
+    return True
 
 
 def already_imported(path: Path) -> bool:
@@ -492,10 +514,15 @@ def already_imported(path: Path) -> bool:
 
 
 def pytest_collectstart(collector: pytest.Collector) -> None:
+    state = collector.config.stash.get(STATE_KEY, None)
+    if state is None or not state.active:
+        return
     if isinstance(collector, pytest.Module):
-        state = collector.config.stash.get(STATE_KEY, None)
-        if state is not None and state.active:
-            state.collected_modules.add(str(collector.path))
+        state.collected_modules.add(str(collector.path))
+    if state.env_pending:
+        # Skipped modules that plain pytest would have collected by now.
+        for _, delta in env_effects.due(state.env_pending, str(collector.path)):
+            env_effects.apply(delta)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -9,9 +9,11 @@ test module's own code, a module loaded by `importlib.import_module` and
 changed before any statement named it) is put on the window, and links.
 
 An environment variable a library sets at its first import (scikit-learn,
-joblib and threadpoolctl `os.environ.setdefault` theirs) is a change of
-process state: the module whose collection set it is never recorded, so it is
-imported in every run, as plain pytest imports it, and explain says why.
+joblib and threadpoolctl `os.environ.setdefault` theirs) is recorded with the
+module whose collection set it, and applied where the plugin skips that
+module, before the next node in collection order starts
+(pytest_fastcollect/env_effects.py): modules after it see it set, modules
+before it unset, as in plain pytest.
 
 Every case: a learning run, then plain pytest and the plugin compared
 (differential.compare, which asserts the plugin's report line)."""
@@ -39,8 +41,10 @@ LIB = {
                      "from lib.pkg3 import reg\n",
     "lib/envlib.py": "import os\nos.environ.setdefault('FC_FIRST_IMPORT_FLAG', 'set')\n",
     # Each in-process run starts without the variable, as a new process does.
+    # (A value set before the run, by the test below, stays.)
     "conftest.py": "import os\nimport lib\n\n\ndef pytest_unconfigure(config):\n"
-                   "    os.environ.pop('FC_FIRST_IMPORT_FLAG', None)\n",
+                   "    if os.environ.get('FC_FIRST_IMPORT_FLAG') == 'set':\n"
+                   "        del os.environ['FC_FIRST_IMPORT_FLAG']\n",
 }
 
 
@@ -120,20 +124,8 @@ ENV_READERS = {
 }
 
 
-def test_an_environment_variable_a_library_sets_is_process_state(pytester: pytest.Pytester) -> None:
-    write(pytester.path, {**LIB, **plain_modules(3), **loader("import lib.envlib")})
-    compare(pytester, ["-k", "zzz_learn"])
-    assert skipped(compare(pytester, ["-k", "test_m1_one"])) == 2  # test_m1 and the loader (not recorded)
-    warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_m1_one", "--fast-collect-explain",
-                              "--cache-clear")
-    warm.stdout.fnmatch_lines(["*not learned: *test_a_loader.py: its collection changed process state "
-                               "(environment variable FC_FIRST_IMPORT_FLAG)*"])
-
-
-@pytest.mark.parametrize("read", sorted(ENV_READERS))
-def test_an_environment_variable_a_library_sets_and_a_later_module_reads(pytester: pytest.Pytester,
-                                                                         read: str) -> None:
-    files = {**loader("import lib.envlib"), "tests/test_z_env.py": f"""
+def env_reader(name: str, read: str) -> Dict[str, str]:
+    return {f"tests/{name}.py": f"""
         import os
         import pytest
 
@@ -141,5 +133,44 @@ def test_an_environment_variable_a_library_sets_and_a_later_module_reads(pyteste
         def test_env(v):
             pass
     """}
+
+
+def test_an_environment_variable_a_library_sets_is_learned(pytester: pytest.Pytester) -> None:
+    write(pytester.path, {**LIB, **plain_modules(3), **loader("import lib.envlib")})
+    compare(pytester, ["-k", "zzz_learn"])
+    assert skipped(compare(pytester, ["-k", "test_m1_one"])) == 3  # the loader is not imported
+    assert (pytester.path / ".pytest_cache" / "d" / "fastcollect" / "env_effects.json").is_file()
+
+
+@pytest.mark.parametrize("read", sorted(ENV_READERS))
+def test_an_environment_variable_a_library_sets_and_a_later_module_reads(pytester: pytest.Pytester,
+                                                                         read: str) -> None:
+    """The reader comes after the loader: the loader's effect is replayed."""
+    files = {**loader("import lib.envlib"), **env_reader("test_z_env", read)}
     skips = learn_and_compare(pytester, files, ["test_env", "set or True", "test_m1_one", "test_env"])
-    assert skips[2] == 3, skips  # the module that set it imported in every run (it is not recorded)
+    assert skips == [4, 4, 4, 4], skips  # only the reader (or test_m1) imported
+
+
+def test_a_module_before_the_one_that_sets_it_sees_it_unset(pytester: pytest.Pytester) -> None:
+    files = {**loader("import lib.envlib"), **env_reader("test_0_env", "lookup"),
+             **env_reader("test_z_env", "lookup")}
+    skips = learn_and_compare(pytester, files, ["test_env", "test_0_env", "test_z_env"])
+    # (-k test_0_env: no collected module follows the loader, which is imported.)
+    assert skips == [4, 4, 5], skips
+
+
+def test_an_effect_with_no_collected_module_after_it_is_not_replayed(pytester: pytest.Pytester) -> None:
+    """The last module of the walk: no node follows it to carry the effect,
+    so the plugin imports it (a hook after collection may read the variable)."""
+    files = {"tests/test_zz_loader.py": loader("import lib.envlib")["tests/test_a_loader.py"]}
+    skips = learn_and_compare(pytester, files, ["test_m1_one"])
+    assert skips == [2], skips  # test_m0 and test_m2 skipped; test_zz_loader imported
+
+
+def test_a_variable_set_before_the_run_is_not_overwritten(pytester: pytest.Pytester,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    files = {**loader("import lib.envlib"), **env_reader("test_z_env", "lookup")}
+    learn_and_compare(pytester, files, ["test_env"])
+    monkeypatch.setenv("FC_FIRST_IMPORT_FLAG", "from the shell")
+    for expr in ("test_env", "test_m1_one", "test_env"):
+        compare(pytester, ["-k", expr])
