@@ -565,8 +565,9 @@ def _summary(state: State) -> List[str]:
         # skippable (pytest never asks to ignore them), files below a
         # directory its conftest skips are never asked about nor imported:
         # count what happened.
-        skipped = len(state.skip) if state.handed_to_workers else len(state.skip - state.collected_modules)
-        imported = len(state.imported) if state.handed_to_workers else total - skipped
+        # (The controller counts what it handed to the workers.)
+        skipped = len(state.skip - state.collected_modules)
+        imported = total - skipped
         lines = [
             f"fastcollect: imported {imported} of {total} test files, skipped {skipped}; "
             f"index: {s.get('parsed', 0)} parsed, {s.get('from_index', 0)} from index, "
@@ -668,7 +669,11 @@ class XdistController:
         state.worker_count = int(node.workerinput.get("workercount", 0) or 0)
         decide(self.config, state)
         state.handed_to_workers = True
-        node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip)
+        # Modules recorded with an environment effect are collected on the
+        # workers (its replay is this process's: env_effects.py).
+        with_effects = set(env_effects.load(state.index_dir))
+        state.collected_modules |= with_effects & state.skip
+        node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip - with_effects)
         if not state.disabled and state.resolved:
             node.workerinput[distributed.RESOLVED_KEY] = [sorted(state.resolved), state.import_state,
                                                           sorted(state.basedirs)]

@@ -333,3 +333,23 @@ def test_a_hook_guarded_by_a_worker_only_value(pytester: pytest.Pytester, monkey
     # Without xdist the guard is read as before: decided statically.
     solo = run(pytester, "--cache-clear", "-k", "test_a", workers="")
     assert solo.report is not None and solo.report.skipped == 1, solo.output
+
+
+def test_a_module_recorded_with_an_environment_effect_is_collected_on_workers(project: pytest.Pytester) -> None:
+    """Its effect is replayed only in the process that skips it: the
+    controller hands it to the workers to collect (env_effects.py)."""
+    write(project.path, {
+        "envlib.py": "import os\nos.environ.setdefault('FC_XDIST_EFFECT', 'set')\n",
+        "test_a_env.py": "import envlib\n\ndef values():\n    return [1]\n\n"
+                         "import pytest\n@pytest.mark.parametrize('v', values())\ndef test_env_loader(v): pass\n",
+        "test_zz_reader.py": "import os\nimport pytest\n"
+                             "@pytest.mark.parametrize('v', [os.environ.get('FC_XDIST_EFFECT')])\n"
+                             "def test_reader(v): pass\n",
+    })
+    run(project, "-k", "zzz", workers="")  # learns in-process: the loader is recorded with its effect
+    assert (project.path / ".pytest_cache" / "d" / "fastcollect" / "env_effects.json").is_file()
+    solo = compare(project, ["-k", "reader"], workers="")
+    assert solo.report is not None and solo.report.skipped == 6, solo.output  # the loader skipped, replayed
+    fast = compare(project, ["-k", "reader"])
+    assert fast.outcomes == ["PASSED test_zz_reader.py::test_reader[set]"], fast.output
+    assert fast.report is not None and fast.report.skipped == 5, fast.output  # the workers collect the loader
