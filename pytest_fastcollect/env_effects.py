@@ -9,10 +9,11 @@ before, value after its collection) in `env_effects.json` beside the index,
 a dependency of the generation (deleted or changed: the generation no longer
 holds). When the plugin skips it, the effect is applied at the point plain
 pytest would have collected it: before the first node after it in
-collection order starts (`pending` / `due`), so modules before it still see
-the variables unset. The plugin imports the module instead when its source
-is not the one recorded, a variable's value is not the recorded "before",
-or no collected file follows it to carry the effect (`can_replay`).
+collection order starts (`due`), or, when none follows, as the walk ends,
+before the collection hooks (plugin.pytest_collection_modifyitems), so
+modules before it still see the variables unset. The plugin imports the
+module instead when its source is not the one recorded or a variable's
+value is not the recorded "before" (`can_replay`).
 """
 
 from __future__ import annotations
@@ -82,18 +83,12 @@ def _order(path: str) -> Tuple[str, ...]:
     return tuple(os.path.normpath(path).split(os.sep))
 
 
-def can_replay(entry: Dict[str, object], path: str, collected: Iterable[str]) -> bool:
-    """The recorded effect holds for this module now, and a collected test
-    file follows it in collection order (its collection start carries the
-    effect)."""
+def can_replay(entry: Dict[str, object], path: str) -> bool:
+    """The recorded effect holds for this module now."""
     delta = entry.get("delta")
     if not isinstance(delta, dict) or entry.get("digest") != file_digest(path):
         return False
-    for name, (before, _) in delta.items():
-        if _current(name) != before:
-            return False
-    at = _order(path)
-    return any(_order(p) > at for p in collected)
+    return all(_current(name) == before for name, (before, _) in delta.items())
 
 
 def due(pending: List[Tuple[str, Delta]], node_path: str) -> List[Tuple[str, Delta]]:

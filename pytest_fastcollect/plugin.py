@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Generator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -491,7 +491,7 @@ def _effect_replayed(config: pytest.Config, state: State, path: str) -> bool:
     if entry is None:
         return True
     # One collection root: its walk's order is the order of the paths.
-    if len(config.args) != 1 or not env_effects.can_replay(entry, path, [p for p, _ in state.imported]):
+    if len(config.args) != 1 or not env_effects.can_replay(entry, path):
         return False
     state.env_pending.append((path, entry["delta"]))
     return True
@@ -523,6 +523,18 @@ def pytest_collectstart(collector: pytest.Collector) -> None:
         # Skipped modules that plain pytest would have collected by now.
         for _, delta in env_effects.due(state.env_pending, str(collector.path)):
             env_effects.apply(delta)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config) -> Generator[None, None, None]:
+    state = config.stash.get(STATE_KEY, None)
+    if state is not None and state.env_pending:
+        # Skipped modules after the last node collected: their turn came as
+        # the walk ended, before any collection hook sees the items.
+        for _, delta in state.env_pending:
+            env_effects.apply(delta)
+        state.env_pending.clear()
+    return (yield)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -155,16 +155,21 @@ def test_a_module_before_the_one_that_sets_it_sees_it_unset(pytester: pytest.Pyt
     files = {**loader("import lib.envlib"), **env_reader("test_0_env", "lookup"),
              **env_reader("test_z_env", "lookup")}
     skips = learn_and_compare(pytester, files, ["test_env", "test_0_env", "test_z_env"])
-    # (-k test_0_env: no collected module follows the loader, which is imported.)
-    assert skips == [4, 4, 5], skips
+    assert skips == [4, 5, 5], skips
 
 
-def test_an_effect_with_no_collected_module_after_it_is_not_replayed(pytester: pytest.Pytester) -> None:
-    """The last module of the walk: no node follows it to carry the effect,
-    so the plugin imports it (a hook after collection may read the variable)."""
-    files = {"tests/test_zz_loader.py": loader("import lib.envlib")["tests/test_a_loader.py"]}
-    skips = learn_and_compare(pytester, files, ["test_m1_one"])
-    assert skips == [2], skips  # test_m0 and test_m2 skipped; test_zz_loader imported
+def test_the_last_module_of_the_walk_has_its_effect_applied_as_the_walk_ends(pytester: pytest.Pytester) -> None:
+    """No node follows the loader: its effect is applied as the walk ends,
+    before the collection hooks; the tests that then run see it, as in plain
+    pytest (outcomes compared)."""
+    files = {"tests/test_zz_loader.py": loader("import lib.envlib")["tests/test_a_loader.py"],
+             "tests/test_b_check.py": "import os\n\ndef test_check():\n"
+                                      "    assert os.environ.get('FC_FIRST_IMPORT_FLAG') == 'set'\n"}
+    write(pytester.path, {**LIB, **plain_modules(3), **files})
+    compare(pytester, ["-k", "zzz_learn"])
+    fast = compare(pytester, ["-k", "test_check"], run=True)
+    assert fast.outcomes is not None and fast.outcomes[0] == ["tests/test_b_check.py::test_check"], fast.output
+    assert skipped(fast) == 4, fast.report  # the loader too
 
 
 def test_a_variable_set_before_the_run_is_not_overwritten(pytester: pytest.Pytester,
