@@ -60,9 +60,10 @@ def _content(value: Any) -> Any:
     a shared list changed in place). Past the budget, a value equal to
     nothing: the container is taken as changed. The core's (content.c) where
     it is built, else _content_py: the same reading."""
-    if _native_content is None:
-        return _content_py(value)
-    out = _native_content(value, 2, _BUDGET)
+    try:
+        out = _content_py(value) if _native_content is None else _native_content(value, 2, _BUDGET)
+    except Exception:  # noqa: BLE001 - a container that cannot be read: taken as changed
+        return object()
     return object() if out is None else out
 
 
@@ -158,10 +159,10 @@ def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> I
                 for attr, inner in list(vars(value).items()):
                     if isinstance(inner, CONTAINERS) and not attr.startswith("__"):
                         yield f"{name}.{attr}", inner
-        elif _plain_object(value):
-            try:
-                attrs = list(vars(value).items())
-            except TypeError:
+        else:
+            try:  # (an object whose __dict__ raises cannot be read: not watched)
+                attrs = list(vars(value).items()) if _plain_object(value) else []
+            except Exception:  # noqa: BLE001
                 continue
             for attr, inner in attrs:
                 if isinstance(inner, CONTAINERS):
@@ -247,32 +248,40 @@ class Watch:
             start = len(modules)
             if not fromlist or len(fromlist) < 2 or "*" in fromlist:
                 module = original(name, globals, locals, fromlist, level)
-                if len(modules) != start or watch._initializing:
-                    watch._imported(module, name, globals, tuple(fromlist or ()), level, start)
+                watch._returned(module, name, globals, tuple(fromlist or ()), level, start)
                 return module
             # `from p import a, b`: one name at a time, as the import system
             # takes them (a submodule is looked at before the next one runs).
             names = tuple(fromlist)
             module = original(name, globals, locals, names[:1], level)
-            if len(modules) != start or watch._initializing:
-                watch._imported(module, name, globals, names[:1], level, start)
-            namespace = getattr(module, "__dict__", None)
-            if not hasattr(module, "__path__") or isinstance(namespace, dict) and all(n in namespace for n in names):
-                return module  # (a module's fromlist names no submodule; all there: nothing to load)
+            watch._returned(module, name, globals, names[:1], level, start)
+            if not _more_to_load(module, names):
+                return module
             for one in names[1:]:
                 start = len(modules)
                 original(name, globals, locals, (one,), level)
-                if len(modules) != start or watch._initializing:
-                    watch._imported(module, name, globals, (one,), level, start)
+                watch._returned(module, name, globals, (one,), level, start)
             return module
 
         modules = sys.modules
         self._import = (original, hooked)
         builtins.__import__ = hooked
 
+    def _returned(self, module: Any, name: str, globals: Any, fromlist: Tuple[Any, ...], level: int,
+                  start: int) -> None:
+        """An import statement returned; `start`: len(sys.modules) before it.
+        Never raises into the statement: on any failure the hook is taken
+        off, and modules are then first looked at at window boundaries."""
+        if len(sys.modules) == start and not self._initializing:
+            return  # nothing loaded, nothing running its body
+        try:
+            self._imported(module, name, globals, fromlist, level, start)
+        except Exception:  # noqa: BLE001 - the watch's own failure is no import error
+            self.unhook_imports()
+            self._initializing = []
+
     def _imported(self, module: Any, name: str, globals: Any, fromlist: Tuple[Any, ...], level: int,
                   start: int) -> None:
-        """An import statement returned; `start`: len(sys.modules) before it."""
         if len(sys.modules) == start and all(getattr(getattr(m, "__spec__", None), "_initializing", False)
                                              for m in self._initializing):
             return  # nothing loaded, no body finished
@@ -382,6 +391,17 @@ class Watch:
             self._compare(key)
             if self.holders[key] == 2 or key in self.prior:
                 self._shared.add(key)  # compared at every close from now on
+
+
+def _more_to_load(module: Any, names: Tuple[Any, ...]) -> bool:
+    """May `from module import *names` load a submodule the first name did
+    not (a package that lacks one of the names)? Taken as yes when unsure:
+    the import system is then asked one name at a time, as it would take them."""
+    try:
+        namespace = getattr(module, "__dict__", None)
+        return hasattr(module, "__path__") and not (isinstance(namespace, dict) and all(n in namespace for n in names))
+    except Exception:  # noqa: BLE001 - an odd module object: ask the import system
+        return True
 
 
 def _named_module(module: Any, name: str, globals: Any, fromlist: Any, level: int) -> Any:

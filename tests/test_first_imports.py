@@ -179,3 +179,16 @@ def test_a_variable_set_before_the_run_is_not_overwritten(pytester: pytest.Pytes
     monkeypatch.setenv("FC_FIRST_IMPORT_FLAG", "from the shell")
     for expr in ("test_env", "test_m1_one", "test_env"):
         compare(pytester, ["-k", expr])
+
+
+def test_an_object_that_cannot_be_read_leaves_the_import_alone(pytester: pytest.Pytester) -> None:
+    """A library object whose `__dict__` raises: the watch cannot read it
+    when the import statement returns; the statement must not fail (the
+    hook is taken off), and the answers stay plain pytest's."""
+    files = {
+        "lib/odd.py": "class Odd:\n    @property\n    def __dict__(self):\n        raise RuntimeError('no')\n\n"
+                      "ODD = Odd()\nNAMES = ['o']\n",
+        **loader("import lib.odd"),
+        **reader("lib.odd", "NAMES"),
+    }
+    learn_and_compare(pytester, files, ["test_reader", "loader", "o"])
