@@ -276,7 +276,13 @@ def _process_state() -> _ProcessState:
 def _same_process_state(before: _ProcessState, after: _ProcessState, module: str) -> bool:
     """Equal, apart from directories above the module, which pytest's import
     mode puts on sys.path (again, in front) to import it."""
-    if before[1:] != after[1:]:
+    return before[1] == after[1] and _same_but_environment(before, after, module)
+
+
+def _same_but_environment(before: _ProcessState, after: _ProcessState, module: str) -> bool:
+    """sys.path (as _same_process_state reads it), the working directory and
+    TYPE_CHECKING are equal."""
+    if before[2:] != after[2:]:
         return False
     if before[0] == after[0]:
         return True
@@ -292,7 +298,7 @@ def _environment_changes(before: _ProcessState, after: _ProcessState, module: st
     states ([before, after], None for unset), when nothing else changed
     (empty otherwise: sys.path, the working directory or TYPE_CHECKING
     changed)."""
-    if before[2:] != after[2:] or not _same_process_state((before[0], {}, "", False), (after[0], {}, "", False), module):
+    if not _same_but_environment(before, after, module):
         return {}
     old, new = before[1], after[1]
 
@@ -469,8 +475,8 @@ class Learner:
     def not_recorded(self) -> Dict[str, str]:
         """Why modules collected in this session got no record, for
         --fast-collect-explain."""
-        why = {p: "its collection changed sys.path or the working directory, which modules collected after it "
-                  "may read" for p in self.changed_state}
+        why = {p: "its collection changed sys.path, the working directory or TYPE_CHECKING, which modules "
+                  "collected after it may read" for p in self.changed_state}
         if self.scanned is not None:
             for p in self.scanned.state_changers - self.own_changers:
                 why.setdefault(p, "the static model found it changing process state at import")

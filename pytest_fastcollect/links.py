@@ -30,6 +30,7 @@ import ast
 import builtins
 import collections
 import importlib.util
+import itertools
 import re
 import sys
 import types
@@ -272,8 +273,9 @@ class Watch:
         """An import statement returned; `start`: len(sys.modules) before it.
         Never raises into the statement: on any failure the hook is taken
         off, and modules are then first looked at at window boundaries."""
-        if len(sys.modules) == start and not self._initializing:
-            return  # nothing loaded, nothing running its body
+        if len(sys.modules) == start and all(getattr(getattr(m, "__spec__", None), "_initializing", False)
+                                             for m in self._initializing):
+            return  # nothing loaded, no body finished
         try:
             self._imported(module, name, globals, fromlist, level, start)
         except Exception:  # noqa: BLE001 - the watch's own failure is no import error
@@ -282,13 +284,10 @@ class Watch:
 
     def _imported(self, module: Any, name: str, globals: Any, fromlist: Tuple[Any, ...], level: int,
                   start: int) -> None:
-        if len(sys.modules) == start and all(getattr(getattr(m, "__spec__", None), "_initializing", False)
-                                             for m in self._initializing):
-            return  # nothing loaded, no body finished
         named = _named_module(module, name, globals, fromlist, level)
         # Only a module this very statement loaded (not one loaded by other
         # means earlier and first seen now) is the one that ran last.
-        loaded = list(sys.modules.values())[start:]
+        loaded = itertools.islice(sys.modules.values(), start, None)
         self._project_modules(named=named if any(m is named for m in loaded) else _NO_MODULE)
 
     def unhook_imports(self) -> None:

@@ -47,7 +47,7 @@ class State:
     # Environment effects of recorded modules (env_effects.py), loaded at the
     # first skip; those of skipped modules, waiting for their turn.
     env_effects: Optional[Dict[str, Dict[str, Any]]] = None
-    env_pending: List[Tuple[str, Dict[str, List[Optional[str]]]]] = field(default_factory=list)
+    env_pending: List[Tuple[str, env_effects.Delta]] = field(default_factory=list)
     elapsed_ms: float = 0.0
     from_controller: bool = False
     handed_to_workers: bool = False  # this process is an xdist controller
