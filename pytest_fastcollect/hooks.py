@@ -514,17 +514,27 @@ def _value(config: pytest.Config, cond: Condition) -> Any:
         return _UNKNOWN
 
 
-def _holds(cond: Condition, config: pytest.Config) -> bool:
+# A config that carries a dict under this name gets every condition's outcome
+# noted there (hook_cache.NotingConfig).
+NOTED_CONDITIONS = "_fastcollect_noted_conditions"
+
+
+def holds(cond: Condition, config: pytest.Config) -> bool:
     v = _value(config, cond)
     if v is _UNKNOWN:
-        return True  # cannot tell: the code may run
-    return {"truthy": bool(v), "falsy": not v, "none": v is None, "not-none": v is not None}[cond.when]
+        held = True  # cannot tell: the code may run
+    else:
+        held = {"truthy": bool(v), "falsy": not v, "none": v is None, "not-none": v is not None}[cond.when]
+    noted = getattr(config, NOTED_CONDITIONS, None)
+    if isinstance(noted, dict):
+        noted[(cond.kind, cond.name, cond.when)] = held
+    return held
 
 
 def active_crossing(summary: Summary, config: pytest.Config) -> str:
     """The first way of acting across items whose code can run in this session ("" if none)."""
     for why, conds in summary.crossings:
-        if all(_holds(c, config) for c in conds):
+        if all(holds(c, config) for c in conds):
             return why
     return ""
 
@@ -695,7 +705,7 @@ def marks_added(func: ast.AST, tainted: Set[str], module: Dict[str, ast.AST],
     reading = _MarkReading(_tainted_names(func, tainted), bound, module, module_bound, config, depth)
     out: Set[str] = set()
     for node in ast.walk(func):
-        if not all(_holds(c, config) for c in conds.get(id(node), ())):
+        if not all(holds(c, config) for c in conds.get(id(node), ())):
             continue  # cannot run in this session
         if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Delete)):
             targets = node.targets if isinstance(node, (ast.Assign, ast.Delete)) else [node.target]

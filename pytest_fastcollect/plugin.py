@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, Generator, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import cache_options, distributed, env_effects, environment, hooks
+from pytest_fastcollect import cache_options, distributed, env_effects, environment, hook_cache, hooks
 from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import (Learner, Scanned, does_not_compile, learning_allowed, record, refused_before,
                                       session_key)
@@ -65,6 +65,9 @@ class State:
     import_state: Optional[List[Any]] = None
     basedirs: FrozenSet[str] = frozenset()  # sys.path entries pytest's import mode may add
     session_key: int = 0  # computed once, for the scan and for recording
+    hook_key: str = ""  # what kept readings of the conftests' hooks depend on besides them (hook_cache.py)
+    hooks_kept: bool = False  # the scan was given a kept reading of the conftests' hooks
+    hooks_read: str = ""  # how the conftests' hooks were read, for --fast-collect-explain
     learner: Optional[Learner] = None
     warnings_shown: int = 0  # how many warnings the collection report line already showed
     learned_written: int = 0  # test modules whose items this run recorded
@@ -290,13 +293,20 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         # a hook's conditions read is one) and conftests: its hooks could not
         # cross items then, so they cannot now. The warm path reads nothing.
         return again
+    if state.hooks_kept and not hook_rule:
+        return again  # a reading of these conftests under these conditions found no crossing
     if learner is not None:
         learner.recorder.paused = True  # our own reading is no input
+    noting = hook_cache.NotingConfig(config)
+    state.hooks_read = "read in this run"
     try:
         readings = hooks.read_conftests(list(result["conftests"]))
-        cross = hooks.cross_item_hook(config, environment.known_module, readings) if learner is not None else None
-        read = hooks.static_marks(config, readings) if hook_rule else {}
-        finish = hooks.adding_nothing(config, readings, "pytest_collection_finish") if hook_rule else []
+        cross = hooks.cross_item_hook(noting, environment.known_module, readings) if learner is not None else None
+        read = hooks.static_marks(noting, readings) if hook_rule else {}
+        finish = hooks.adding_nothing(noting, readings, "pytest_collection_finish") if hook_rule else []
+        if learner is not None and hook_rule and not cross and state.hook_key:
+            found = {"read_hooks": read, "read_finish": finish, "generate_gates": scan_config.get("generate_gates")}
+            hook_cache.store(state.index_dir, state.hook_key, list(result["conftests"]), noting.noted, found)
     finally:
         if learner is not None:
             learner.recorder.paused = False
@@ -332,6 +342,38 @@ def _broken_source(config: pytest.Config, state: State, result: Dict[str, Any]) 
     return True
 
 
+def _scan(config: pytest.Config, state: State, scan_config: Dict[str, Any]) -> Dict[str, Any]:
+    """The core's scan, again as long as reading the conftests' hooks (or
+    finding a kept dependency broken) changes what it is given."""
+    core, language = state.native.core, state.native.language  # type: ignore[union-attr]
+    kept = None
+    if state.session_key and state.learner is not None:
+        state.learner.recorder.paused = True  # our own reading is no input
+        try:
+            state.hook_key = hook_cache.key(state.session_key, config)
+            kept = hook_cache.load(state.index_dir, state.hook_key, config)
+        finally:
+            state.learner.recorder.paused = False
+        if kept is not None:
+            scan_config.update(kept[1])  # what the last reading of these conftests found
+            state.hooks_kept = True
+            state.hooks_read = f"as an earlier run read them ({hook_cache.FILE})"
+    result = core.scan(language, scan_config)
+    if kept is not None and not result["error"] and sorted(result["conftests"]) != kept[0]:
+        for name in kept[1]:  # read from other conftests: scan without them
+            del scan_config[name]
+        state.hooks_kept, state.hooks_read = False, ""
+        result = core.scan(language, scan_config)
+    for _ in range(2):  # what a first reading uncovers may need a reading of its own
+        if result["error"] or not _read_hooks(config, state, result, scan_config):
+            break
+        result = core.scan(language, scan_config)
+    if not result["error"] and result["surface_kept"] and _broken_source(config, state, result):
+        scan_config["session_key"] = 0
+        result = core.scan(language, scan_config)
+    return result
+
+
 def decide(config: pytest.Config, state: State) -> None:
     """Makes the decision once per run; every failure leaves plain pytest behaviour."""
     if state.decided:
@@ -364,14 +406,7 @@ def decide(config: pytest.Config, state: State) -> None:
                 state.controller_terminal = distributed.terminal_values(state.snapshot)
                 state.snapshot = distributed.worker_view(state.snapshot, state.worker_count, terminal)
             scan_config["inputs"] = state.snapshot
-        result = state.native.core.scan(state.native.language, scan_config)
-        for _ in range(2):  # what a first reading uncovers may need a reading of its own
-            if result["error"] or not _read_hooks(config, state, result, scan_config):
-                break
-            result = state.native.core.scan(state.native.language, scan_config)
-        if not result["error"] and result["surface_kept"] and _broken_source(config, state, result):
-            scan_config["session_key"] = 0
-            result = state.native.core.scan(state.native.language, scan_config)
+        result = _scan(config, state, scan_config)
     except Exception as exc:  # noqa: BLE001 - never break a run
         state.disabled = f"internal error, importing everything ({type(exc).__name__}: {exc})"
         return
@@ -622,6 +657,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         write(f"nothing skipped: {state.disabled}")
     if state.learned_status:
         write(f"learned items not used: {state.learned_status}")
+    if state.hooks_read:
+        write(f"conftest collection hooks: {state.hooks_read}")
     if state.learner is not None and state.learner.record_off:
         write(f"nothing learned in this session: {state.learner.record_off}")
     rootpath = str(config.rootpath) + os.sep
