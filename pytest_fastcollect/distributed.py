@@ -45,6 +45,7 @@ SKIP_KEY = "fastcollect_skip"
 # state it assumed (environment.import_state): a worker compares its own.
 RESOLVED_KEY = "fastcollect_resolved"
 LEARN_KEY = "fastcollect_learn"
+DIRS_KEY = "fastcollect_skip_dirs"  # directories the workers may leave unwalked (directories.py)
 VERIFY_KEY = "fastcollect_verify"  # also the workeroutput key of a failed check
 # workeroutput key: what the recording worker did
 OUTPUT_KEY = "fastcollect_learned"

@@ -354,6 +354,14 @@ def collection_roots(config: pytest.Config) -> List[Tuple[str, str]]:
     return roots
 
 
+def doctest_globs(config: pytest.Config) -> List[str]:
+    """The names pytest's doctest plugin collects text files by (none when
+    it is disabled)."""
+    if not config.pluginmanager.hasplugin("doctest"):
+        return []
+    return [str(g) for g in (getattr(config.option, "doctestglob", None) or ["test*.txt"])]
+
+
 def confcutdir(config: pytest.Config) -> str:
     """The directory above which pytest loads no conftest.py ("" if none)."""
     cut = getattr(config.pluginmanager, "_confcutdir", None)
@@ -887,6 +895,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "python_classes": _ini_list(config, "python_classes"),
         "python_functions": _ini_list(config, "python_functions"),
         "norecursedirs": _ini_list(config, "norecursedirs"),
+        "other_files": doctest_globs(config),
         "stdlib": stdlib,
         "stdlib_loaded": stdlib_loaded,
         "resolve": resolve_environment(stdlib),

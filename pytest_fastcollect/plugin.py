@@ -19,7 +19,7 @@ from typing import Any, Dict, FrozenSet, Generator, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import cache_options, distributed, env_effects, environment, hook_cache, hooks
+from pytest_fastcollect import cache_options, directories, distributed, env_effects, environment, hook_cache, hooks
 from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import (Learner, Scanned, does_not_compile, learning_allowed, record, refused_before,
                                       session_key)
@@ -38,6 +38,9 @@ class State:
     disabled: Optional[str] = None  # why nothing is skipped, when not a normal decision
     decided: bool = False
     skip: FrozenSet[str] = frozenset()
+    # Directories pytest may leave unwalked -> the skipped modules below them (directories.py).
+    skip_dirs: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    conftest_effects: Dict[str, str] = field(default_factory=dict)  # why a conftest keeps directories walked
     imported: List[Tuple[str, str]] = field(default_factory=list)
     steps: Dict[str, Tuple[str, str]] = field(default_factory=dict)  # path -> (deciding step, reason)
     stats: Dict[str, Any] = field(default_factory=dict)
@@ -174,6 +177,7 @@ def _configure(config: pytest.Config, state: State) -> None:
             state.active = False
         else:
             state.skip = frozenset(skip)
+            state.skip_dirs = directories.below(workerinput.get(distributed.DIRS_KEY) or (), state.skip)
             resolved = workerinput.get(distributed.RESOLVED_KEY)
             if resolved:
                 state.resolved = frozenset(resolved[0])
@@ -429,6 +433,7 @@ def decide(config: pytest.Config, state: State) -> None:
     state.conftest_fp = int(result["conftest_fp"])
     state.input_names = list(result["input_names"])
     state.learned_current = frozenset(result["learned_current"])
+    state.skip_dirs = _unwalked(config, state, result, scan_config)
     if state.learner is not None:
         state.learned_status = state.learner.off or str(result["learned_status"])
         state.learner.scanned = Scanned(
@@ -453,6 +458,21 @@ def decide(config: pytest.Config, state: State) -> None:
             # tracing, watching or recording for the rest of collection.
             state.learner.idle = True
             state.learner.recorder.stop()
+
+
+def _unwalked(config: pytest.Config, state: State, result: Dict[str, Any],
+              scan_config: Dict[str, Any]) -> Dict[str, Tuple[str, ...]]:
+    """Directories pytest may leave unwalked, with the test modules below
+    them (directories.py)."""
+    if not state.skip or directories.plugin_collects(config):
+        return {}
+    effects = {str(p): (str(why), bool(collects)) for p, (why, collects) in result["conftest_effects"].items()}
+    state.conftest_effects = {p: why for p, (why, _) in effects.items()}
+    if state.env_effects is None:
+        state.env_effects = env_effects.load(state.index_dir)
+    keep = [p for p, _ in state.imported] + list(result["others"]) + list(state.resolved) + list(state.env_effects)
+    roots = [r for r in scan_config["roots"] if os.path.isdir(r)]
+    return directories.unwalked(roots, state.skip, keep, effects)
 
 
 def _collect_last_failed(config: pytest.Config, state: State) -> None:
@@ -514,6 +534,27 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> Optio
         state.skipped += 1
         return True
     return None
+
+
+# tryfirst: before pytest's own, which imports the directory's conftests.
+@pytest.hookimpl(tryfirst=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Optional[pytest.CollectReport]:
+    """A directory left unwalked (directories.py) is answered when pytest
+    reaches it in its walk, as its files' pytest_ignore_collect would be: an
+    empty report, no conftest imported. pytest asks pytest_ignore_collect
+    about a directory earlier, when listing its parent, before the modules
+    sorted ahead of it are collected (one of which may import a module
+    below it: then it is walked, and that module collected)."""
+    state = collector.config.stash.get(STATE_KEY, None)
+    if state is None or not state.skip_dirs or not isinstance(collector, pytest.Directory):
+        return None
+    below = state.skip_dirs.get(str(collector.path))
+    if below is None or collector.session.isinitpath(collector.path, with_parents=True):
+        return None
+    if any(already_imported(Path(p)) for p in below):
+        return None
+    state.skipped += len(below)
+    return pytest.CollectReport(collector.nodeid, "passed", None, [])
 
 
 def _effect_replayed(config: pytest.Config, state: State, path: str) -> bool:
@@ -676,6 +717,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if by_step:
         write("decided by step: " + ", ".join(f"{step} {n}" for step, n in by_step.most_common()))
     write(f"skipped {len(state.skip)} test files")
+    if state.skip_dirs:
+        tops = [d for d in state.skip_dirs if os.path.dirname(d) not in state.skip_dirs]
+        write(f"left {len(tops)} directories unwalked (their conftests not imported)")
+    for path, why in sorted(state.conftest_effects.items()):
+        write(f"conftest may act outside its directory: {path[len(rootpath):] if path.startswith(rootpath) else path}: "
+              f"{why}")
     if state.learned_written:
         write(f"learned the items of {state.learned_written} test files in {state.learn_ms:.0f} ms")
     elif state.learner is not None and state.learner.idle:
@@ -723,6 +770,7 @@ class XdistController:
         with_effects = set(env_effects.load(state.index_dir))
         state.collected_modules |= with_effects & state.skip
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip - with_effects)
+        node.workerinput[distributed.DIRS_KEY] = [] if state.disabled else sorted(state.skip_dirs)
         if not state.disabled and state.resolved:
             node.workerinput[distributed.RESOLVED_KEY] = [sorted(state.resolved), state.import_state,
                                                           sorted(state.basedirs)]

@@ -160,6 +160,9 @@ void Decider::set_conftests(std::vector<ConftestFile> conftests) {
   for (size_t i = 0; i < conftests_.size(); ++i) {
     conftest_at_[parent_dir(*conftests_[i].path)] = i;
     mc_.conftest_dirs.insert(parent_dir(*conftests_[i].path));
+    bool collects = false;
+    std::string why = conftest_outside_effect(*conftests_[i].facts, mc_, collects);
+    if (!why.empty()) conftest_effects_[*conftests_[i].path] = {std::move(why), collects};
   }
   // Every conftest of the session: some hooks act on all items, wherever they sit.
   Fingerprint cf;

@@ -93,6 +93,9 @@ class Decider {
   uint64_t conftest_fp() const { return conftest_fp_; }
   // Which conftests the session has (paths only): part of a learned generation's key.
   uint64_t conftest_set_fp() const { return conftest_set_fp_; }
+  // Conftests whose import may change something outside their directory:
+  // path -> (reason, may decide which files below it are collected).
+  const std::map<std::string, std::pair<std::string, bool>>& conftest_effects() const { return conftest_effects_; }
 
   // Resolution of imported names for the static model (null: every imported
   // name is Unknown); `env_fp` fingerprints where it looks (part of the query).
@@ -166,6 +169,7 @@ class Decider {
   uint64_t conftest_fp_ = 0;
   uint64_t conftest_set_fp_ = 0;
   std::string global_unknown_;  // step 3's reason; empty: none
+  std::map<std::string, std::pair<std::string, bool>> conftest_effects_;
 
   uint64_t query_ = 0;
   DecisionSet cache_;

@@ -1270,6 +1270,73 @@ static std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool
   return w.empty() ? made_here : w;
 }
 
+// Hooks pytest calls only for the nodes below a conftest's directory: a
+// conftest whose directory is not walked changes nothing elsewhere with them.
+static const std::set<std::string>& directory_local_hooks() {
+  static const std::set<std::string> s = {
+      "pytest_runtest_setup", "pytest_runtest_call", "pytest_runtest_teardown", "pytest_runtest_makereport",
+      "pytest_runtest_logreport", "pytest_runtest_logstart", "pytest_runtest_logfinish", "pytest_runtest_protocol",
+      "pytest_pyfunc_call", "pytest_assertrepr_compare", "pytest_assertion_pass", "pytest_fixture_setup",
+      "pytest_fixture_post_finalizer", "pytest_markeval_namespace", "pytest_generate_tests",
+      "pytest_pycollect_makeitem", "pytest_itemcollected", "pytest_make_collect_report", "pytest_collectstart"};
+  return s;
+}
+
+static bool collecting_hook(const std::string& name) {
+  return name == "pytest_collect_file" || name == "pytest_collect_directory" ||
+         name == "pytest_pycollect_makemodule" || name == "pytest_ignore_collect";
+}
+
+static bool plain_decorators(const std::vector<Decorator>& decorators) {
+  for (const auto& d : decorators)
+    if (d.kind == DecoKind::Unknown) return false;
+  return true;
+}
+
+// A hook or decorator of the conftest's functions that may act outside its directory.
+static std::string conftest_function_effect(const FileFacts& f, bool& collects) {
+  for (const auto& fn : f.funcs) {
+    if (starts_with(fn.name, "pytest_") && !directory_local_hooks().count(fn.name)) {
+      collects = collects || collecting_hook(fn.name);
+      return "defines hook " + fn.name;
+    }
+    if (!plain_decorators(fn.decorators)) return "decorates " + fn.name + " with code the model does not read";
+  }
+  for (const auto& c : f.classes)
+    if (!c.bases.empty() || !plain_decorators(c.decorators) || !c.dynamic.empty())
+      return "class " + c.name + " runs code the model does not read";
+  return {};
+}
+
+std::string conftest_outside_effect(const FileFacts& f, const ModelConfig& cfg, bool& collects) {
+  collects = false;
+  if (!f.parsed || f.syntax_error) return "could not be parsed";
+  if (!f.dynamic.empty()) return f.dynamic[0];
+  if (f.mentions_pluginmanager) {
+    collects = true;
+    return "may register plugins";
+  }
+  if (std::string w = state_change(f, cfg, false); !w.empty()) return w;
+  if (std::string w = conftest_function_effect(f, collects); !w.empty()) return w;
+  for (const auto& b : f.bound) {
+    if (b.call && !safe_call(f, b, cfg)) return kCallsAtImport + b.name + "() at import";
+    if (!b.call && starts_with(b.name, "pytest_")) {
+      collects = true;
+      return "binds " + b.name;
+    }
+  }
+  for (const auto& callee : f.assigned_calls)
+    if (!safe_call(f, Binding{callee, true, false}, cfg) &&
+        !(pure_builtin(callee) && module_bindings(f, callee) == 0 && !star_imports(f)))
+      return kAssignsCallAtImport + callee + "() at import";
+  for (const auto& imp : f.imports)
+    if (imp.star || starts_with(imp.bound, "pytest_")) {
+      collects = true;
+      return "imports " + imp.bound;
+    }
+  return {};
+}
+
 // Why the module's top level defeats the model ("" if nothing does).
 static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& cfg) {
   if (!f.parsed) return f.dynamic.empty() ? "not parsed" : f.dynamic[0];

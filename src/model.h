@@ -155,6 +155,16 @@ struct Decision {
 std::string conftest_global_effect(const FileFacts& f, const std::string& path, const ModelConfig& cfg,
                                    const std::set<std::string>& read_hooks = {});
 
+// Why importing this conftest may change anything outside its own directory
+// ("" if nothing may; the plugin may then leave a directory below which
+// nothing is imported unwalked, its conftests with it): a hook pytest calls
+// outside the directory's nodes, one that collects or ignores files, plugin
+// registration, a process-state write or in-place change (as for test
+// modules), a call at import the model does not read, a decorator or class
+// base that runs unread code. `collects`: it implements (or may) a hook that
+// decides which files below it are collected.
+std::string conftest_outside_effect(const FileFacts& f, const ModelConfig& cfg, bool& collects);
+
 // Folds one conftest's facts into `scope` (conftests nearer the file come later).
 void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope,
                     ImportResolver* resolver = nullptr);

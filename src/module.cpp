@@ -149,6 +149,7 @@ PYBIND11_MODULE(_core, m) {
     cfg.python_classes = c["python_classes"].cast<std::vector<std::string>>();
     cfg.python_functions = c["python_functions"].cast<std::vector<std::string>>();
     cfg.norecursedirs = c["norecursedirs"].cast<std::vector<std::string>>();
+    cfg.other_files = get<std::vector<std::string>>(c, "other_files", {});
     cfg.stdlib = get<std::vector<std::string>>(c, "stdlib", {});
     cfg.stdlib_loaded = get<std::vector<std::string>>(c, "stdlib_loaded", {});
     cfg.index_dir = get<std::string>(c, "index_dir", "");
@@ -277,6 +278,11 @@ PYBIND11_MODULE(_core, m) {
     out["steps"] = steps;  // path -> (deciding step, reason), for --fast-collect-explain
     out["hashes"] = hashes;
     out["conftests"] = r.conftests;
+    py::dict effects;
+    for (const auto& [path, effect] : r.conftest_effects)
+      effects[py::str(path)] = py::make_tuple(effect.first, effect.second);
+    out["conftest_effects"] = effects;
+    out["others"] = r.others;
     out["conftest_fp"] = r.conftest_fp;
     out["input_names"] = r.input_names;
     out["surface_kept"] = r.surface_kept;

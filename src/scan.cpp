@@ -172,11 +172,13 @@ struct Files {
 
 Files walk_phase(const ScanConfig& cfg, ScanResult& res) {
   auto t = Clock::now();
-  WalkResult w = walk(WalkConfig{cfg.roots, cfg.python_files, cfg.norecursedirs, cfg.confcutdir, cfg.noconftest});
+  WalkResult w = walk(
+      WalkConfig{cfg.roots, cfg.python_files, cfg.norecursedirs, cfg.confcutdir, cfg.noconftest, cfg.other_files});
   res.stats.walk_ms = ms_since(t);
   res.stats.files = w.tests.size();
   res.stats.conftests = w.conftests.size();
   res.conftests = w.conftests;
+  res.others = std::move(w.others);
   return Files{std::move(w.conftests), std::move(w.tests)};
 }
 
@@ -427,6 +429,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
   if (resolver) decider.set_resolver(resolver.get(), env_fingerprint(resolver->env()));
   std::vector<Slot> conftests = load_conftests(files, loaders, ctx, decider);
   res.conftest_fp = decider.conftest_set_fp();
+  res.conftest_effects = decider.conftest_effects();
 
   Generation gen;
   DepHasher deps(index.get(), ctx.start_ns, cfg.racy_window_ns, lang);

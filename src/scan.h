@@ -28,6 +28,7 @@ struct ScanConfig {
   // rootdir for every root.
   std::vector<std::string> anchors;
   std::vector<std::string> python_files, python_classes, python_functions, norecursedirs;
+  std::vector<std::string> other_files;  // patterns of other files pytest collects (doctest's globs)
   std::vector<std::string> stdlib;
   // Of those, the ones already imported from the standard library: an import
   // returns the loaded module, so no project file shadows them.
@@ -110,6 +111,11 @@ struct ScanResult {
   std::vector<std::string> warnings;  // index trouble and similar: the run goes on
   std::vector<FileDecision> files;
   std::vector<std::string> conftests;
+  // Conftests whose import may change something outside their directory
+  // (model.h conftest_outside_effect): path -> (reason, collects).
+  std::map<std::string, std::pair<std::string, bool>> conftest_effects;
+  // Files pytest may collect that are no candidate test modules (WalkResult::others).
+  std::vector<std::string> others;
   uint64_t conftest_fp = 0;  // which conftests the session has (paths): a learned generation's key
   std::vector<std::string> input_names;  // inputs the stored learned facts depend on
   // Dependencies of the learned generation in use whose content changed and

@@ -73,7 +73,10 @@ WalkResult walk(const WalkConfig& cfg) {
     stack.pop_back();
     struct stat dst {};
     if (::stat(dir.c_str(), &dst) != 0) continue;
-    if (!visited.insert({dst.st_dev, dst.st_ino}).second) continue;  // symlink loop or repeat
+    if (!visited.insert({dst.st_dev, dst.st_ino}).second) {  // symlink loop or repeat
+      out.others.push_back(dir);
+      continue;
+    }
     DirPtr d(::opendir(dir.c_str()));
     if (!d) continue;
     while (struct dirent* e = ::readdir(d.get())) {
@@ -92,8 +95,10 @@ WalkResult walk(const WalkConfig& cfg) {
       } else if (type == DT_REG) {
         if (name == "conftest.py") {
           conftests.insert(path);
-        } else if (name != "__init__.py" && any_match(name, path, cfg.python_files)) {
-          out.tests.push_back(path);
+        } else if (any_match(name, path, cfg.python_files)) {
+          (name == "__init__.py" ? out.others : out.tests).push_back(path);
+        } else if (any_match(name, path, cfg.other_files)) {
+          out.others.push_back(path);
         }
       }
     }

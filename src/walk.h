@@ -16,6 +16,7 @@ struct WalkConfig {
   std::vector<std::string> norecursedirs;
   std::string confcutdir;  // pytest loads no conftest.py above it (empty: none is cut)
   bool noconftest = false;  // --noconftest: pytest loads none
+  std::vector<std::string> other_files;  // patterns of other files pytest collects (doctest's globs)
 };
 
 struct WalkResult {
@@ -23,6 +24,11 @@ struct WalkResult {
   // conftest.py files pytest may load for them: below the roots, and in the
   // roots' ancestors, up to the confcutdir.
   std::vector<std::string> conftests;
+  // What pytest may collect below the roots that is no candidate test module:
+  // files matching other_files, an __init__.py matching python_files, and a
+  // directory reached a second time (a symlink: pytest walks it again). A
+  // directory holding one is never skipped as a whole.
+  std::vector<std::string> others;
 };
 
 WalkResult walk(const WalkConfig& cfg);
