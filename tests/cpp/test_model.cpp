@@ -1,6 +1,7 @@
 // Decisions of the item model on small projects.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -29,8 +30,13 @@ struct Project {
   // Files that would be imported for these filters.
   std::map<std::string, std::vector<std::string>> read_hooks;  // conftest path -> markers its hook may add
   ScanConfig plugins;  // installed plugins' effects (global_maybe_marks, param_marks, id_suffixes, ...)
+  // Conftests whose import may act outside their directory -> (reason, collects),
+  // and the walk's other collectable files (paths relative to the root).
+  std::map<std::string, std::pair<std::string, bool>> effects;
+  std::set<std::string> others;
   std::set<std::string> imported(const std::string& k, const std::string& m = "") {
     ScanConfig c;
+    c.other_files = {"test*.txt"};
     c.read_hooks = read_hooks;
     c.global_maybe_marks = plugins.global_maybe_marks;
     c.param_marks = plugins.param_marks;
@@ -51,6 +57,10 @@ struct Project {
     std::set<std::string> out;
     for (const auto& f : r.files)
       if (!f.skip) out.insert(f.path.substr(root.size() + 1));
+    effects.clear();
+    for (const auto& [path, effect] : r.conftest_effects) effects[path.substr(root.size() + 1)] = effect;
+    others.clear();
+    for (const auto& o : r.others) others.insert(o.substr(root.size() + 1));
     return out;
   }
 };
@@ -145,6 +155,44 @@ TEST(Model, ConftestConfigureIsHarmlessUnlessItTouchesThePluginManager) {
   EXPECT_EQ(p.imported("zzz"), Set{});
   p.file("conftest.py", "def pytest_configure(config):\n    config.pluginmanager.register(object())\n");
   EXPECT_EQ(p.imported("zzz"), Set{"test_a.py"});
+}
+
+TEST(Model, ConftestsThatMayActOutsideTheirDirectory) {
+  Project p;
+  p.file("quiet/conftest.py",
+         "import os\nimport pytest\nVALUES = [1, 2]\nprint('loaded')\n\n@pytest.fixture(params=VALUES)\n"
+         "def value(request):\n    return request.param\n\ndef pytest_runtest_setup(item):\n    pass\n");
+  p.file("configure/conftest.py", "def pytest_configure(config):\n    pass\n");
+  p.file("collects/conftest.py", "def pytest_collect_file(parent, file_path):\n    return None\n");
+  p.file("env/conftest.py", "import os\nos.environ['X'] = '1'\n");
+  p.file("calls/conftest.py", "import helpers\nhelpers.setup()\n");
+  p.file("decorates/conftest.py", "import helpers\n\n@helpers.register\ndef f():\n    pass\n");
+  p.file("based/conftest.py", "import lib\n\nclass Engine(lib.Base):\n    pass\n");
+  p.file("plugins/conftest.py", "pytest_plugins = ['x']\n");
+  p.file("quiet/test_a.py", "def test_a(): pass\n");
+  p.imported("zzz");
+  EXPECT_EQ(p.effects.count("quiet/conftest.py"), 0u);
+  EXPECT_EQ(p.effects.at("configure/conftest.py"), (std::pair<std::string, bool>{"defines hook pytest_configure", false}));
+  EXPECT_TRUE(p.effects.at("collects/conftest.py").second);
+  EXPECT_EQ(p.effects.at("env/conftest.py").first.rfind(kProcessState, 0), 0u);
+  EXPECT_EQ(p.effects.at("calls/conftest.py").first, "module calls helpers() at import");
+  EXPECT_EQ(p.effects.count("decorates/conftest.py"), 1u);
+  EXPECT_EQ(p.effects.count("based/conftest.py"), 1u);
+  EXPECT_TRUE(p.effects.at("plugins/conftest.py").second);
+}
+
+TEST(Model, WalkListsOtherCollectableFiles) {
+  Project p;
+  p.file("a/test_a.py", "def test_a(): pass\n");
+  p.file("a/test_doc.txt", ">>> 1\n1\n");
+  p.file("a/notes.txt", "not collected\n");
+  p.file("b/__init__.py", "");
+  p.imported("zzz");
+  EXPECT_EQ(p.others, Set{"a/test_doc.txt"});
+  ::symlink((p.root + "/a").c_str(), (p.root + "/c").c_str());
+  p.imported("zzz");
+  EXPECT_EQ(p.others.size(), 2u);  // a or c, whichever the walk reached second
+  EXPECT_EQ(p.others.count("a/test_doc.txt") + p.others.count("c/test_doc.txt"), 1u);
 }
 
 TEST(Model, ReadHookMarkersAreMaybeMarkersOfEveryItem) {
