@@ -165,11 +165,13 @@ def _install_env_hooks() -> None:
     environb = getattr(os, "environb", None)
 
     def getitem(mapping: Any, key: Any) -> Any:
+        __tracebackhide__ = True  # a KeyError's traceback shows the user's frames only, as without it
         if _watching:
             _watching[-1].on_env_lookup(mapping, key, environb)
         return original(mapping, key)
 
     def iterate(mapping: Any) -> Any:
+        __tracebackhide__ = True
         # Lookups made while the environment is iterated (dict(), items(),
         # copy()) read everything: one input for the whole environment.
         recorder = _watching[-1] if _watching else None

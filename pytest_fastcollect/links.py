@@ -246,6 +246,7 @@ class Watch:
         watch = self
 
         def hooked(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+            __tracebackhide__ = True  # an import error's traceback shows the user's frames only, as without it
             start = len(modules)
             if not fromlist or len(fromlist) < 2 or "*" in fromlist:
                 module = original(name, globals, locals, fromlist, level)

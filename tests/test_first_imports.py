@@ -192,3 +192,22 @@ def test_an_object_that_cannot_be_read_leaves_the_import_alone(pytester: pytest.
         **reader("lib.odd", "NAMES"),
     }
     learn_and_compare(pytester, files, ["test_reader", "loader", "o"])
+
+
+def test_errors_raised_through_the_hooks_show_the_users_frames_only(pytester: pytest.Pytester) -> None:
+    """An import error or a missing environment variable in a test module,
+    raised through the plugin's import hook or its environment wrapper while
+    learning: pytest's error report shows the same frames as without the
+    plugin (the wrappers hide theirs, `__tracebackhide__`)."""
+    write(pytester.path, {
+        **LIB,
+        "tests/test_broken_import.py": "import lib.pkg.missing_module\n\ndef test_never(): pass\n",
+        "tests/test_broken_env.py": "import os\n\nVALUE = os.environ['FC_NEVER_SET_ANYWHERE']\n\n"
+                                    "def test_never_either(): pass\n",
+        "tests/test_fine.py": "import lib.pkg.reg\n\ndef test_fine(): pass\n",
+    })
+    fast = compare(pytester, ["--cache-clear", "-k", "never or fine"])
+    assert fast.report is not None and fast.report.imported == 3, fast.lines  # all three, learning
+    assert "ERROR collecting tests/test_broken_import.py" in fast.output
+    assert "ERROR collecting tests/test_broken_env.py" in fast.output
+    assert "pytest_fastcollect" not in fast.output.replace("fastcollect:", ""), fast.output
