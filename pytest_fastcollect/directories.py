@@ -22,9 +22,10 @@ argument is always walked. That changes nothing else only where:
   core's `conftest_outside_effect`: only fixtures and hooks pytest calls for
   the directory's own nodes, no process-state write, no call at import the
   model does not read, the same bar as a skipped test module's import);
-- no conftest anywhere implements a hook that decides which files are
-  collected (`pytest_collect_file`, `pytest_ignore_collect`, ...), nor does
-  an installed plugin (hypothesis' ignore hook, which only ignores, aside).
+- no conftest at or above it implements a hook that decides which files
+  are collected (`pytest_collect_file`, `pytest_ignore_collect`, ...: pytest
+  calls them for the files below the conftest's directory only), nor does an
+  installed plugin (hypothesis' ignore hook, which only ignores, aside).
 
 Errors, warnings and skips a conftest below it would have raised are gone
 with it, as for a skipped test module (docs/compatibility.md).
@@ -85,10 +86,10 @@ def unwalked(roots: Iterable[str], skip: FrozenSet[str], keep: Iterable[str],
     files below which no directory may be (imported modules, other collected
     files, modules whose skip pytest_ignore_collect checks as it goes);
     `effects`: the conftests whose import may act outside their directory,
-    with whether they may decide which files are collected."""
-    if any(collects for _, collects in effects.values()):
-        return {}
+    with whether they may decide which files are collected (then no
+    directory at or below theirs is left unwalked either)."""
     dirs = sorted({r.rstrip(os.sep) for r in roots}, key=len, reverse=True)
+    collecting = tuple(os.path.join(os.path.dirname(c), "") for c, (_, collects) in effects.items() if collects)
     blocked: Set[str] = set()
     for path in keep:
         _block_upwards(path, blocked)
@@ -99,6 +100,8 @@ def unwalked(roots: Iterable[str], skip: FrozenSet[str], keep: Iterable[str],
         root = _root_of(path, dirs)
         if root is None:
             continue
+        if collecting and path.startswith(collecting):
+            continue  # (every directory above it is at or below a collecting conftest's, or blocked)
         d = os.path.dirname(path)
         while len(d) > len(root) and d not in blocked:
             below.setdefault(d, []).append(path)

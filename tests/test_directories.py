@@ -215,4 +215,9 @@ def test_unwalked_directories() -> None:
     assert _unwalked(skip, ["/r/a/b/doc.txt"], {}) == ["/r/c"]  # a/b and a hold another collected file
     assert _unwalked(skip, [], {"/r/a/b/conftest.py": ("defines hook pytest_configure", False)}) == ["/r/c"]
     assert _unwalked(skip, [], {"/r/conftest.py": ("defines hook pytest_ignore_collect", True)}) == []
+    # A collecting conftest below the root: its directory's subtree and the
+    # directories above it stay walked, the others do not.
+    assert _unwalked(skip, [], {"/r/a/b/conftest.py": ("defines hook pytest_collect_file", True)}) == ["/r/c"]
+    assert _unwalked(skip, [], {"/r/c/conftest.py": ("defines hook pytest_ignore_collect", True)}) == ["/r/a",
+                                                                                                       "/r/a/b"]
     assert _unwalked(["/elsewhere/test_5.py"], [], {}) == []  # only below a collection root
