@@ -275,6 +275,15 @@ _FINISH_RULE = " defines hook pytest_collection_finish (sees every item)"
 # The core's kProcessState and kChangesMadeObject: such modules are never recorded.
 _PROCESS_STATE = ("changes process state at import", "changes in place an object made at import")
 _GENERATE_RULE = ": defines hook pytest_generate_tests"
+# Process-state writes the learner compares around each module's collection
+# itself (learn._process_state: sys.path, the environment as os.environ holds
+# it, the working directory, TYPE_CHECKING): a module the static model flags
+# for one of these is recorded where its collection changed none of them (or
+# only variables: env_effects.py), like any module. The rest (an object of
+# another module changed in place, putenv, addsitedir's .pth files) stays
+# unrecorded.
+_CHECKED_AT_RUN = tuple(f"{_PROCESS_STATE[0]} ({what}" for what in (
+    "environ", "path.", "path[", "sys.path", "chdir(", "TYPE_CHECKING", "names sys.path, calls "))
 
 
 def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], scan_config: Dict[str, Any]) -> bool:
@@ -445,7 +454,8 @@ def decide(config: pytest.Config, state: State) -> None:
             snapshot=state.snapshot,
             learned_current=state.learned_current,
             session_key=state.session_key,
-            state_changers=frozenset(p for p, reason in state.imported if reason.startswith(_PROCESS_STATE)),
+            state_changers=frozenset(p for p, reason in state.imported
+                                     if reason.startswith(_PROCESS_STATE) and not reason.startswith(_CHECKED_AT_RUN)),
             in_place=frozenset(p for p, reason in state.imported
                                if reason.startswith(_PROCESS_STATE) and reason.endswith(" in place)")),
         )

@@ -233,18 +233,18 @@ def test_watching_reads_leaves_builtins_alone(project: pytest.Pytester) -> None:
 
 
 def test_a_module_never_recorded_leaves_warm_runs_idle(pytester: pytest.Pytester) -> None:
-    """A module that changes the environment at import is never recorded; once
-    a learning run refused it as it is, warm runs have nothing to learn (no
-    tracing or watching). Edited, it is looked at again."""
+    """A module that changes another module's object at import is never
+    recorded; once a learning run refused it as it is, warm runs have nothing
+    to learn (no tracing or watching). Edited, it is looked at again."""
     pytester.makepyfile(**{
-        "tests/test_env": "import os\nos.environ['FC_IDLE_TEST'] = '1'\ndef test_env(): pass\n",
+        "tests/test_env": "import string\nstring.FC_IDLE_TEST = '1'\ndef test_env(): pass\n",
         "tests/test_a": "def test_one(): pass\ndef test_two(): pass\n",
     })
     pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test")  # imports both: learns
     warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
     warm.stdout.fnmatch_lines(["*test_env.py: changes process state at import*", "*nothing to learn*"])
     assert "tests/test_a.py::test_one" in warm.stdout.str()
-    pytester.makepyfile(**{"tests/test_env": "import os\nos.environ['FC_IDLE_TEST'] = '2'\ndef test_env(): pass\n"})
+    pytester.makepyfile(**{"tests/test_env": "import string\nstring.FC_IDLE_TEST = '2'\ndef test_env(): pass\n"})
     edited = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
     assert "nothing to learn" not in edited.stdout.str(), edited.stdout.str()
     again = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "test_one", "--fast-collect-explain")
@@ -279,3 +279,67 @@ def test_a_directory_its_conftest_skips_is_learned(pytester: pytest.Pytester) ->
     assert fast.outcomes is not None and "tests/opt" not in fast.outcomes[1]
     warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "in_opt", "--fast-collect-explain")
     warm.stdout.fnmatch_lines(["*test_x.py: skipped, no learned item can match*", "*nothing to learn*"])
+
+
+def test_a_module_the_static_model_flags_for_sys_path_is_recorded_where_it_changes_nothing(
+        pytester: pytest.Pytester) -> None:
+    """A test module whose top level writes sys.path is flagged by the static
+    model; the learner compares sys.path (and the environment, the working
+    directory, TYPE_CHECKING) around its collection itself. Where nothing
+    changed (its directory is on sys.path already) it is recorded and later
+    skipped; one that really adds a directory, which a module collected
+    after it imports from, is never recorded and always imported."""
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = tests\n",
+        "tests/test_a_quiet.py": """
+            import os, sys
+            HERE = os.path.dirname(os.path.abspath(__file__))
+            if HERE not in sys.path:
+                sys.path.insert(0, HERE)
+            def test_quiet(): pass
+        """,
+        "tests/test_b_adds.py": """
+            import os, sys
+            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "extra"))
+            def test_adds(): pass
+        """,
+        "tests/extra/fc_extra_cases.py": "CASES = ['e1', 'e2']\n",
+        "tests/test_c_reader.py": """
+            import pytest
+            from fc_extra_cases import CASES
+            @pytest.mark.parametrize("c", CASES)
+            def test_reader(c): pass
+        """,
+        "tests/test_d_other.py": "def test_other(): pass\n",
+    })
+    compare(pytester, ["-k", "zzz_learn"])
+    for expr in ("other", "e2", "quiet", "adds"):
+        fast = compare(pytester, ["-k", expr])
+        assert "tests/test_b_adds.py" in fast.modules, (expr, fast.modules)  # its change: never recorded
+    fast = compare(pytester, ["-k", "other"])
+    assert "tests/test_a_quiet.py" not in fast.modules and fast.report is not None and fast.report.learned >= 1, (
+        fast.modules, fast.lines)
+    warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "other", "--fast-collect-explain")
+    warm.stdout.fnmatch_lines(["*test_a_quiet.py: skipped, no learned item can match*"])
+
+
+def test_a_module_that_sets_a_variable_itself_is_skipped_with_its_effect(pytester: pytest.Pytester) -> None:
+    """`os.environ[...] = ...` in a test module's top level: flagged by the
+    static model, recorded with its effect by the learner (env_effects.py),
+    then skipped where its items cannot match, the variable set for the
+    modules after it as plain pytest sets it."""
+    write(pytester.path, {
+        # Each in-process run starts without the variable, as a new process does.
+        "conftest.py": "import os\n\n\ndef pytest_unconfigure(config):\n    os.environ.pop('FC_SET_BY_A', None)\n",
+        "tests/test_a_sets.py": "import os\n\nos.environ['FC_SET_BY_A'] = 'from_a'\n\ndef test_sets(): pass\n",
+        "tests/test_b_reads.py": """
+            import os
+            import pytest
+            @pytest.mark.parametrize("v", [os.environ.get("FC_SET_BY_A", "unset")])
+            def test_reads(v): pass
+        """,
+    })
+    compare(pytester, ["-k", "zzz_learn"])
+    fast = compare(pytester, ["-k", "reads"], run=True)
+    assert fast.ids == ["tests/test_b_reads.py::test_reads[from_a]"]
+    assert "tests/test_a_sets.py" not in fast.modules, fast.lines
