@@ -5,7 +5,7 @@ A library's first import may set variables (scikit-learn, joblib and
 threadpoolctl `os.environ.setdefault("KMP_INIT_AT_FORK", ...)`): whichever
 test module imports it first changes the environment every module collected
 after it sees. Such a module is recorded with its effect (variable -> value
-before, value after its collection) in `env_effects.json` beside the index,
+before, value after its collection) in `env_effects-<session key>.json` beside the index,
 a dependency of the generation (deleted or changed: the generation no longer
 holds). When the plugin skips it, the effect is applied at the point plain
 pytest would have collected it: before the first node after it in
@@ -23,7 +23,11 @@ import json
 import os
 from typing import Dict, Iterable, List, Optional, Tuple
 
-FILE = "env_effects.json"
+FILE = "env_effects-{:016x}.json"  # one per session key: runs under other keys keep their own
+
+
+def _file(index_dir: str, session_key: int) -> str:
+    return os.path.join(index_dir, FILE.format(session_key))
 
 Delta = Dict[str, List[Optional[str]]]  # variable -> [before, after] (None: unset)
 
@@ -36,29 +40,33 @@ def file_digest(path: str) -> str:
         return ""
 
 
-def load(index_dir: Optional[str]) -> Dict[str, Dict[str, object]]:
-    """{module path: {"digest": ..., "delta": Delta}}; {} when none is kept."""
-    if not index_dir:
+def load(index_dir: Optional[str], session_key: int) -> Dict[str, Dict[str, object]]:
+    """{module path: {"digest": ..., "delta": Delta}} recorded under this
+    session key; {} when none is kept."""
+    if not index_dir or not session_key:
         return {}
     try:
-        with open(os.path.join(index_dir, FILE), encoding="utf-8") as f:
+        with open(_file(index_dir, session_key), encoding="utf-8") as f:
             data = json.load(f)
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
-def update(index_dir: str, effects: Dict[str, Delta], recorded: Iterable[str]) -> Optional[str]:
-    """Keeps the effects of the modules recorded now (and forgets those of
-    modules recorded now without one); the file's path, or None when no
-    module has an effect (the file is then removed)."""
-    kept = load(index_dir)
+def update(index_dir: str, session_key: int, effects: Dict[str, Delta], recorded: Iterable[str]) -> Optional[str]:
+    """Keeps the effects of the modules recorded now under this session key
+    (and forgets those of modules recorded now without one); the file's
+    path, or None when no module has an effect (the file is then removed).
+    A run under another key (one test file named by path: its first module
+    may be the first importer of a library that sets variables) keeps its
+    own file, so neither run's generation loses a dependency to the other."""
+    kept = load(index_dir, session_key)
     for path in recorded:
         if path in effects:
             kept[path] = {"digest": file_digest(path), "delta": effects[path]}
         else:
             kept.pop(path, None)
-    target = os.path.join(index_dir, FILE)
+    target = _file(index_dir, session_key)
     if not kept:
         if os.path.exists(target):
             os.unlink(target)

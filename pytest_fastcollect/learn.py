@@ -678,7 +678,8 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
         _remember_refused(learner)
     if payload is None or not payload["files"]:
         return "", 0
-    kept = env_effects.update(index_dir, learner.env_effects, [f[0] for f in payload["files"]])
+    kept = env_effects.update(index_dir, payload["session_key"], learner.env_effects,
+                              [f[0] for f in payload["files"]])
     if kept is not None:  # part of the key: without it a recorded module's effect is not replayed
         payload["deps"] = sorted([*payload["deps"], (kept, False, [], True)])
     return core.learn(language, index_dir, payload)

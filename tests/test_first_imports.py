@@ -139,7 +139,7 @@ def test_an_environment_variable_a_library_sets_is_learned(pytester: pytest.Pyte
     write(pytester.path, {**LIB, **plain_modules(3), **loader("import lib.envlib")})
     compare(pytester, ["-k", "zzz_learn"])
     assert skipped(compare(pytester, ["-k", "test_m1_one"])) == 3  # the loader is not imported
-    assert (pytester.path / ".pytest_cache" / "d" / "fastcollect" / "env_effects.json").is_file()
+    assert list((pytester.path / ".pytest_cache" / "d" / "fastcollect").glob("env_effects-*.json"))
 
 
 @pytest.mark.parametrize("read", sorted(ENV_READERS))
@@ -211,3 +211,22 @@ def test_errors_raised_through_the_hooks_show_the_users_frames_only(pytester: py
     assert "ERROR collecting tests/test_broken_import.py" in fast.output
     assert "ERROR collecting tests/test_broken_env.py" in fast.output
     assert "pytest_fastcollect" not in fast.output.replace("fastcollect:", ""), fast.output
+
+
+def test_a_run_of_one_file_keeps_the_suites_records(pytester: pytest.Pytester) -> None:
+    """The library's first importer differs with the files collected: run
+    alone, tests/test_second.py sets the variable; in the whole suite,
+    tests/test_a_loader.py (sorted first) does. A run under another session
+    key (here an ini override) records its effects in its own file and
+    leaves the suite's (a dependency of the suite's generation) as it was:
+    the next whole-suite run is warm, not relearning every module. (Under
+    the same session key the two runs share a generation: the new effect
+    starts a new one, docs/design.md.)"""
+    write(pytester.path, {**LIB, **plain_modules(3), **loader("import lib.envlib"),
+                          "tests/test_second.py": "import lib.envlib\n\ndef test_second(): pass\n"})
+    compare(pytester, ["-k", "zzz_learn"])
+    warm = compare(pytester, ["-k", "test_m1_one"])
+    assert warm.report is not None and warm.report.learned >= 1 and warm.report.imported == 1, warm.lines
+    compare(pytester, ["-o", "console_output_style=classic", "tests/test_second.py", "-k", "second"])  # alone
+    again = compare(pytester, ["-k", "test_m1_one"])
+    assert again.report is not None and again.report.learned >= 1 and again.report.imported == 1, again.lines
