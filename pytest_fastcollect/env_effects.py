@@ -5,15 +5,23 @@ A library's first import may set variables (scikit-learn, joblib and
 threadpoolctl `os.environ.setdefault("KMP_INIT_AT_FORK", ...)`): whichever
 test module imports it first changes the environment every module collected
 after it sees. Such a module is recorded with its effect (variable -> value
-before, value after its collection) in `env_effects-<session key>.json` beside the index,
-a dependency of the generation (deleted or changed: the generation no longer
-holds). When the plugin skips it, the effect is applied at the point plain
-pytest would have collected it: before the first node after it in
-collection order starts (`due`), or, when none follows, as the walk ends,
-before the collection hooks (plugin.pytest_collection_modifyitems), so
-modules before it still see the variables unset. The plugin imports the
-module instead when its source is not the one recorded or a variable's
-value is not the recorded "before" (`can_replay`).
+before, value after its collection) in a file of its own,
+`env_effects/<digest of its path>.json` beside the index, with the module's
+content digest and the values of the generation's inputs when it was
+recorded; the file is a dependency of that module's learned record only
+(changed or deleted: the record no longer holds, the module is imported and
+recorded again), not of the whole generation, so a run that records another
+module's effect (one file named by path, whose module is then a library's
+first importer) costs no other module its record. When the plugin skips the
+module, the effect is applied at the point plain pytest would have collected
+it: before the first node after it in collection order starts (`due`), or,
+when none follows, as the walk ends, before the collection hooks
+(plugin.pytest_collection_modifyitems), so modules before it still see the
+variables unset. The plugin imports the module instead when its source is
+not the one recorded, the inputs differ from those it was recorded under (a
+record of another generation, which may have none), or a variable's value is
+not the recorded "before" (`can_replay`). A module recorded without an
+effect has its file removed.
 """
 
 from __future__ import annotations
@@ -21,15 +29,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from typing import Dict, Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
-FILE = "env_effects-{:016x}.json"  # one per session key: runs under other keys keep their own
-
-
-def _file(index_dir: str, session_key: int) -> str:
-    return os.path.join(index_dir, FILE.format(session_key))
+DIR = "env_effects"
 
 Delta = Dict[str, List[Optional[str]]]  # variable -> [before, after] (None: unset)
+
+
+def _file(index_dir: str, path: str) -> str:
+    name = hashlib.blake2b(os.fsencode(path), digest_size=12).hexdigest()
+    return os.path.join(index_dir, DIR, name + ".json")
 
 
 def file_digest(path: str) -> str:
@@ -40,49 +49,65 @@ def file_digest(path: str) -> str:
         return ""
 
 
-def load(index_dir: Optional[str], session_key: int) -> Dict[str, Dict[str, object]]:
-    """{module path: {"digest": ..., "delta": Delta}} recorded under this
-    session key; {} when none is kept."""
-    if not index_dir or not session_key:
+def inputs_digest(names: Sequence[str], values: Dict[str, str]) -> str:
+    """The inputs' values (as a generation keys them; unset ones absent)."""
+    picked = {n: values[n] for n in sorted(names) if n in values}
+    return hashlib.blake2b(json.dumps([sorted(names), picked]).encode(), digest_size=16).hexdigest()
+
+
+def load(index_dir: Optional[str]) -> Dict[str, Dict[str, object]]:
+    """{module path: {"digest", "delta", "input_names", "inputs"}} of every
+    module kept with an effect; {} when none is."""
+    if not index_dir:
         return {}
+    where = os.path.join(index_dir, DIR)
     try:
-        with open(_file(index_dir, session_key), encoding="utf-8") as f:
-            data = json.load(f)
-    except (OSError, ValueError):
+        names = os.listdir(where)
+    except OSError:
         return {}
-    return data if isinstance(data, dict) else {}
+    out: Dict[str, Dict[str, object]] = {}
+    for name in names:
+        try:
+            with open(os.path.join(where, name), encoding="utf-8") as f:
+                entry = json.load(f)
+        except (OSError, ValueError):
+            continue  # unreadable: the record depending on it no longer holds either
+        if isinstance(entry, dict) and isinstance(entry.get("path"), str):
+            out[entry["path"]] = entry
+    return out
 
 
-def update(index_dir: str, session_key: int, effects: Dict[str, Delta], recorded: Iterable[str]) -> Optional[str]:
-    """Keeps the effects of the modules recorded now under this session key
-    (and forgets those of modules recorded now without one); the file's
-    path, or None when no module has an effect (the file is then removed).
-    A run under another key (one test file named by path: its first module
-    may be the first importer of a library that sets variables) keeps its
-    own file, so neither run's generation loses a dependency to the other."""
-    kept = load(index_dir, session_key)
-    for path in recorded:
-        if path in effects:
-            kept[path] = {"digest": file_digest(path), "delta": effects[path]}
-        else:
-            kept.pop(path, None)
-    target = _file(index_dir, session_key)
-    if not kept:
-        if os.path.exists(target):
-            os.unlink(target)
-        return None
-    text = json.dumps(kept, sort_keys=True)
+def keep(index_dir: str, path: str, delta: Delta, input_names: Sequence[str], inputs: Dict[str, str]) -> str:
+    """Writes the module's effect (unchanged bytes are not rewritten: its
+    record's dependency stays); returns the file."""
+    target = _file(index_dir, path)
+    text = json.dumps({"path": path, "digest": file_digest(path), "delta": delta,
+                       "input_names": sorted(input_names), "inputs": inputs_digest(input_names, inputs)},
+                      sort_keys=True)
     try:
         with open(target, encoding="utf-8") as f:
             if f.read() == text:
                 return target
     except OSError:
         pass
-    scratch = target + ".tmp"
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    scratch = f"{target}.{os.getpid()}.tmp"
     with open(scratch, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(scratch, target)
     return target
+
+
+def forget(index_dir: str, paths: Iterable[str]) -> None:
+    """Removes the files of modules recorded now without an effect."""
+    where = os.path.join(index_dir, DIR)
+    if not os.path.isdir(where):
+        return
+    for path in paths:
+        try:
+            os.unlink(_file(index_dir, path))
+        except OSError:
+            pass
 
 
 def _order(path: str) -> Tuple[str, ...]:
@@ -91,10 +116,13 @@ def _order(path: str) -> Tuple[str, ...]:
     return tuple(os.path.normpath(path).split(os.sep))
 
 
-def can_replay(entry: Dict[str, object], path: str) -> bool:
-    """The recorded effect holds for this module now."""
-    delta = entry.get("delta")
-    if not isinstance(delta, dict) or entry.get("digest") != file_digest(path):
+def can_replay(entry: Dict[str, object], path: str, snapshot: Dict[str, str]) -> bool:
+    """The recorded effect holds for this module now: its source and the
+    inputs are those it was recorded with, every variable has its "before"."""
+    delta, names = entry.get("delta"), entry.get("input_names")
+    if not isinstance(delta, dict) or not isinstance(names, list) or entry.get("digest") != file_digest(path):
+        return False
+    if entry.get("inputs") != inputs_digest([str(n) for n in names], snapshot):
         return False
     return all(_current(name) == before for name, (before, _) in delta.items())
 

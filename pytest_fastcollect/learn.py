@@ -678,8 +678,21 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
         _remember_refused(learner)
     if payload is None or not payload["files"]:
         return "", 0
-    kept = env_effects.update(index_dir, payload["session_key"], learner.env_effects,
-                              [f[0] for f in payload["files"]])
-    if kept is not None:  # part of the key: without it a recorded module's effect is not replayed
-        payload["deps"] = sorted([*payload["deps"], (kept, False, [], True)])
+    _keep_env_effects(learner, index_dir, payload)
     return core.learn(language, index_dir, payload)
+
+
+def _keep_env_effects(learner: Learner, index_dir: str, payload: Dict[str, Any]) -> None:
+    """Each module recorded with an environment effect gets its effect's file
+    as a dependency of its record (env_effects.py): without it, its effect
+    would not be replayed where it is skipped. The others lose theirs."""
+    files = []
+    for entry in payload["files"]:
+        path, content, deps, records, readers = entry
+        delta = learner.env_effects.get(path)
+        if delta:
+            kept = env_effects.keep(index_dir, path, delta, payload["input_names"], payload["inputs"])
+            entry = (path, content, sorted({*deps, kept}), records, readers)
+        files.append(entry)
+    env_effects.forget(index_dir, [f[0] for f in files if not learner.env_effects.get(f[0])])
+    payload["files"] = files

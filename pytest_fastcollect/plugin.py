@@ -479,7 +479,7 @@ def _unwalked(config: pytest.Config, state: State, result: Dict[str, Any],
     effects = {str(p): (str(why), bool(collects)) for p, (why, collects) in result["conftest_effects"].items()}
     state.conftest_effects = {p: why for p, (why, _) in effects.items()}
     if state.env_effects is None:
-        state.env_effects = env_effects.load(state.index_dir, state.session_key)
+        state.env_effects = env_effects.load(state.index_dir)
     keep = [p for p, _ in state.imported] + list(result["others"]) + list(state.resolved) + list(state.env_effects)
     roots = [r for r in scan_config["roots"] if os.path.isdir(r)]
     return directories.unwalked(roots, state.skip, keep, effects)
@@ -572,12 +572,12 @@ def _effect_replayed(config: pytest.Config, state: State, path: str) -> bool:
     variable when recorded, or its effect will be applied in its turn
     (pytest_collectstart)?"""
     if state.env_effects is None:
-        state.env_effects = env_effects.load(state.index_dir, state.session_key)
+        state.env_effects = env_effects.load(state.index_dir)
     entry = state.env_effects.get(path)
     if entry is None:
         return True
     # One collection root: its walk's order is the order of the paths.
-    if len(config.args) != 1 or not env_effects.can_replay(entry, path):
+    if len(config.args) != 1 or not env_effects.can_replay(entry, path, state.snapshot):
         return False
     state.env_pending.append((path, entry["delta"]))
     return True
@@ -777,7 +777,7 @@ class XdistController:
         state.handed_to_workers = True
         # Modules recorded with an environment effect are collected on the
         # workers (its replay is this process's: env_effects.py).
-        with_effects = set(env_effects.load(state.index_dir, state.session_key))
+        with_effects = set(env_effects.load(state.index_dir))
         state.collected_modules |= with_effects & state.skip
         node.workerinput[WORKERINPUT_KEY] = None if state.disabled else sorted(state.skip - with_effects)
         node.workerinput[distributed.DIRS_KEY] = [] if state.disabled else sorted(state.skip_dirs)

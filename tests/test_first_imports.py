@@ -139,7 +139,7 @@ def test_an_environment_variable_a_library_sets_is_learned(pytester: pytest.Pyte
     write(pytester.path, {**LIB, **plain_modules(3), **loader("import lib.envlib")})
     compare(pytester, ["-k", "zzz_learn"])
     assert skipped(compare(pytester, ["-k", "test_m1_one"])) == 3  # the loader is not imported
-    assert list((pytester.path / ".pytest_cache" / "d" / "fastcollect").glob("env_effects-*.json"))
+    assert list((pytester.path / ".pytest_cache" / "d" / "fastcollect").glob("env_effects/*.json"))
 
 
 @pytest.mark.parametrize("read", sorted(ENV_READERS))
@@ -216,17 +216,44 @@ def test_errors_raised_through_the_hooks_show_the_users_frames_only(pytester: py
 def test_a_run_of_one_file_keeps_the_suites_records(pytester: pytest.Pytester) -> None:
     """The library's first importer differs with the files collected: run
     alone, tests/test_second.py sets the variable; in the whole suite,
-    tests/test_a_loader.py (sorted first) does. A run under another session
-    key (here an ini override) records its effects in its own file and
-    leaves the suite's (a dependency of the suite's generation) as it was:
-    the next whole-suite run is warm, not relearning every module. (Under
-    the same session key the two runs share a generation: the new effect
-    starts a new one, docs/design.md.)"""
+    tests/test_a_loader.py (sorted first) does. The run of one file records
+    test_second's effect in its own file, a dependency of test_second's
+    record only: the next whole-suite run is warm (the loader's record and
+    every other still hold), not relearning every module. Under another
+    session key (an ini override) the same."""
     write(pytester.path, {**LIB, **plain_modules(3), **loader("import lib.envlib"),
                           "tests/test_second.py": "import lib.envlib\n\ndef test_second(): pass\n"})
     compare(pytester, ["-k", "zzz_learn"])
-    warm = compare(pytester, ["-k", "test_m1_one"])
-    assert warm.report is not None and warm.report.learned >= 1 and warm.report.imported == 1, warm.lines
-    compare(pytester, ["-o", "console_output_style=classic", "tests/test_second.py", "-k", "second"])  # alone
-    again = compare(pytester, ["-k", "test_m1_one"])
-    assert again.report is not None and again.report.learned >= 1 and again.report.imported == 1, again.lines
+    for alone in (["tests/test_second.py"], ["-o", "console_output_style=classic", "tests/test_second.py"]):
+        warm = compare(pytester, ["-k", "test_m1_one"])
+        assert warm.report is not None and warm.report.learned >= 1 and warm.report.imported == 1, warm.lines
+        compare(pytester, [*alone, "-k", "second"])  # learns the file alone
+        again = compare(pytester, ["-k", "test_m1_one"])
+        assert again.report is not None and again.report.learned >= 1 and again.report.imported == 1, again.lines
+    fast = compare(pytester, ["-k", "second"], run=True)  # exact: the suite's test_second sets nothing
+    assert fast.ids == ["tests/test_second.py::test_second"]
+
+
+def test_an_effect_recorded_under_other_inputs_is_not_replayed(pytester: pytest.Pytester,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/test_b_second.py imports the library (which sets the variable)
+    only under FC_MODE=b. Learned under a (no effect), then under b (its
+    effect kept): a run under a skips it on its a-record, which has no
+    effect; the file the b-run kept must not be replayed there (the reader
+    after it would see the variable set), its inputs are not this run's."""
+    write(pytester.path, {**LIB, **plain_modules(2), **env_reader("test_z_env", "lookup"),
+                          "tests/test_b_second.py": "import os\nimport pytest\n\nif os.environ.get('FC_MODE') == 'b':\n"
+                                                    "    import lib.envlib\n\n\ndef values():\n    return [1, 2]\n\n\n"
+                                                    "@pytest.mark.parametrize('v', values())\n"
+                                                    "def test_second(v): pass\n"})
+    monkeypatch.setenv("FC_MODE", "a")
+    compare(pytester, ["-k", "zzz_learn"])
+    monkeypatch.setenv("FC_MODE", "b")
+    compare(pytester, ["-k", "zzz_learn"])
+    assert list((pytester.path / ".pytest_cache" / "d" / "fastcollect").glob("env_effects/*.json"))
+    monkeypatch.setenv("FC_MODE", "a")
+    fast = compare(pytester, ["-k", "test_env"])
+    assert fast.ids == ["tests/test_z_env.py::test_env[None]"], fast.ids
+    monkeypatch.setenv("FC_MODE", "b")
+    fast = compare(pytester, ["-k", "test_env"])
+    assert fast.ids == ["tests/test_z_env.py::test_env['set']"], fast.ids

@@ -347,7 +347,7 @@ def test_a_module_recorded_with_an_environment_effect_is_collected_on_workers(pr
                              "def test_reader(v): pass\n",
     })
     run(project, "-k", "zzz", workers="")  # learns in-process: the loader is recorded with its effect
-    assert list((project.path / ".pytest_cache" / "d" / "fastcollect").glob("env_effects-*.json"))
+    assert list((project.path / ".pytest_cache" / "d" / "fastcollect").glob("env_effects/*.json"))
     solo = compare(project, ["-k", "reader"], workers="")
     assert solo.report is not None and solo.report.skipped == 6, solo.output  # the loader skipped, replayed
     fast = compare(project, ["-k", "reader"])
