@@ -181,8 +181,14 @@ def test_a_module_imported_before_the_directory_is_reached_is_collected(pytester
 def test_a_directory_above_an_argument_is_walked(pytester: pytest.Pytester) -> None:
     write(pytester.path, {**BASE, "pytest.ini": "[pytest]\nmarkers =\n  amark\n"})
     compare(pytester, ["-k", "zzz_learn"])
-    fast = compare(pytester, ["tests", "tests/a/deep/test_two.py", "-k", "three or two"])
-    assert fast.ids == ["tests/a/deep/test_two.py::test_two", "tests/b/test_three.py::test_three"]
+    # Which items overlapping arguments give differs between pytest 8 and 9
+    # (pytest 8.4 collects only the file here): compare holds the plugin to
+    # plain pytest's answer either way. The argument is decided skippable,
+    # then not; the directory above it is never left unwalked (a guard: with
+    # these arguments pytest gives the same answers without it).
+    for expr in ("three", "three or two"):
+        fast = compare(pytester, ["tests", "tests/a/deep/test_two.py", "-k", expr])
+        assert fast.ret in (0, 5), fast.output
 
 
 def test_a_symlinked_directory_is_collected_twice_as_plain_pytest_does(pytester: pytest.Pytester) -> None:
