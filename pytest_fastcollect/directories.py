@@ -21,7 +21,10 @@ argument is always walked. That changes nothing else only where:
 - no conftest below it could change anything outside it when imported (the
   core's `conftest_outside_effect`: only fixtures and hooks pytest calls for
   the directory's own nodes, no process-state write, no call at import the
-  model does not read, the same bar as a skipped test module's import);
+  model does not read, the same bar as a skipped test module's import; every
+  module its import statements name loaded already, so importing it runs no
+  other code: `loading_effects`; and, in prepend or append import mode, its
+  basedir already on sys.path, where pytest would put it: `import_effects`);
 - no conftest at or above it implements a hook that decides which files
   are collected (`pytest_collect_file`, `pytest_ignore_collect`, ...: pytest
   calls them for the files below the conftest's directory only), nor does an
@@ -34,6 +37,7 @@ with it, as for a skipped test module (docs/compatibility.md).
 from __future__ import annotations
 
 import os
+import sys
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
 # Hooks through which an installed plugin may decide which files are collected.
@@ -58,6 +62,44 @@ def plugin_collects(config: object) -> Optional[str]:
                 continue
             return f"{impl.plugin_name}: {name}"
     return None
+
+
+def import_effects(conftests: Sequence[str], import_mode: str, imported: Iterable[str]) -> Dict[str, Tuple[str, bool]]:
+    """Conftests whose import itself may change what other modules import:
+    in prepend and append modes pytest puts a conftest's basedir on
+    sys.path, where a module imported later may find a module beside it
+    (`from utils import X`). Not where it is there already, nor where every
+    imported test module has that basedir (pytest puts it there before
+    importing each)."""
+    if str(import_mode) == "importlib":
+        return {}
+    from pytest_fastcollect.learn import import_mode_basedir
+
+    on_path = set(sys.path)
+    theirs = {import_mode_basedir(m) for m in imported}
+    out: Dict[str, Tuple[str, bool]] = {}
+    for c in conftests:
+        base = import_mode_basedir(c)
+        if base not in on_path and theirs - {base}:
+            out[c] = ("puts its directory on sys.path for modules of other directories", False)
+    return out
+
+
+def loading_effects(imports: Mapping[str, Sequence[str]]) -> Dict[str, Tuple[str, bool]]:
+    """Conftests whose import statements would run code: a module not
+    loaded yet (`import helpers`, whose own import may set a variable), or a
+    name its module does not hold yet (`from pkg import sub`, a submodule
+    to load, or a name a module `__getattr__` makes)."""
+    out: Dict[str, Tuple[str, bool]] = {}
+    for conftest, names in imports.items():
+        for entry in names:
+            module, _, name = str(entry).partition("\x01")
+            loaded = sys.modules.get(module)
+            held = getattr(loaded, "__dict__", None) if loaded is not None else None
+            if loaded is None or (name and not (isinstance(held, dict) and name in held)):
+                out[conftest] = (f"imports {module}{'.' + name if name else ''}, not loaded when deciding", False)
+                break
+    return out
 
 
 def _block_upwards(path: str, blocked: Set[str]) -> None:

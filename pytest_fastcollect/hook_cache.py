@@ -50,15 +50,22 @@ class NotingConfig:
 
 
 def key(session_key: int, config: Any) -> str:
-    """What the readings depend on besides the conftests and the conditions."""
+    """What the readings depend on besides the conftests and the conditions:
+    the live implementations of the cross-item hooks, each with the bytes of
+    its file (a local plugin edited below the hook's first line, which the
+    session key does not see)."""
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{FORMAT}\0{session_key}\0".encode())
+    files: Dict[str, str] = {}
     for name in hooks.CROSS_ITEM_HOOKS:
         caller = getattr(config.pluginmanager.hook, name, None)
         for impl in caller.get_hookimpls() if caller is not None else []:
             code = getattr(impl.function, "__code__", None)
-            h.update(repr((name, impl.plugin_name, getattr(impl.function, "__module__", None),
-                           getattr(code, "co_filename", None), getattr(code, "co_firstlineno", None),
+            filename = getattr(code, "co_filename", None)
+            if isinstance(filename, str) and filename not in files:
+                files[filename] = (digests([filename]) or {}).get(filename, "") if os.path.isfile(filename) else ""
+            h.update(repr((name, impl.plugin_name, getattr(impl.function, "__module__", None), filename,
+                           files.get(filename or ""), getattr(code, "co_firstlineno", None),
                            bool(getattr(impl, "hookwrapper", False)), bool(getattr(impl, "wrapper", False)),
                            bool(getattr(impl, "tryfirst", False)), bool(getattr(impl, "trylast", False)))).encode())
     return h.hexdigest()

@@ -274,21 +274,36 @@ def _process_state() -> _ProcessState:
 
 
 def _same_process_state(before: _ProcessState, after: _ProcessState, module: str) -> bool:
-    """Equal, apart from directories above the module, which pytest's import
-    mode puts on sys.path (again, in front) to import it."""
+    """Equal, apart from the directory pytest's import mode puts on sys.path
+    (again, in front or at the end) to import the module."""
     return before[1] == after[1] and _same_but_environment(before, after, module)
+
+
+def import_mode_basedir(module: str) -> str:
+    """The directory prepend and append modes put on sys.path for a module:
+    the first one upwards that holds no __init__.py."""
+    d = os.path.dirname(module)
+    while os.path.isfile(os.path.join(d, "__init__.py")):
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    return d
 
 
 def _same_but_environment(before: _ProcessState, after: _ProcessState, module: str) -> bool:
     """sys.path (as _same_process_state reads it), the working directory and
-    TYPE_CHECKING are equal."""
+    TYPE_CHECKING are equal. Only the module's own basedir is let through: a
+    module that puts another directory above it on sys.path (the project's
+    root, `sys.path.insert(0, ROOT)`) changes what later imports find."""
     if before[2:] != after[2:]:
         return False
     if before[0] == after[0]:
         return True
+    base = import_mode_basedir(module)
 
     def others(path: List[str]) -> List[str]:
-        return [p for p in path if not module.startswith(os.path.join(p, ""))]
+        return [p for p in path if p != base]
 
     return others(before[0]) == others(after[0])
 

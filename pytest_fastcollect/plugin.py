@@ -276,14 +276,16 @@ _FINISH_RULE = " defines hook pytest_collection_finish (sees every item)"
 _PROCESS_STATE = ("changes process state at import", "changes in place an object made at import")
 _GENERATE_RULE = ": defines hook pytest_generate_tests"
 # Process-state writes the learner compares around each module's collection
-# itself (learn._process_state: sys.path, the environment as os.environ holds
-# it, the working directory, TYPE_CHECKING): a module the static model flags
-# for one of these is recorded where its collection changed none of them (or
-# only variables: env_effects.py), like any module. The rest (an object of
-# another module changed in place, putenv, addsitedir's .pth files) stays
-# unrecorded.
-_CHECKED_AT_RUN = tuple(f"{_PROCESS_STATE[0]} ({what}" for what in (
-    "environ", "path.", "path[", "sys.path", "chdir(", "TYPE_CHECKING", "names sys.path, calls "))
+# itself (learn._process_state): a module the static model flags for writing
+# the environment through os.environ (a variable's earlier value is an input,
+# its change replayed: env_effects.py) or for naming sys.path while calling
+# code at import is recorded where its collection changed none of that, like
+# any module. Direct writes of sys.path or the working directory stay
+# unrecorded: "no change" may hold only for the learning run's sys.path or
+# working directory (`if HERE not in sys.path`, `os.chdir(HERE)`), which the
+# key does not hold. So do in-place changes of other modules' objects,
+# putenv and addsitedir.
+_CHECKED_AT_RUN = tuple(f"{_PROCESS_STATE[0]} ({what}" for what in ("environ", "names sys.path, calls "))
 
 
 def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], scan_config: Dict[str, Any]) -> bool:
@@ -474,9 +476,13 @@ def _unwalked(config: pytest.Config, state: State, result: Dict[str, Any],
               scan_config: Dict[str, Any]) -> Dict[str, Tuple[str, ...]]:
     """Directories pytest may leave unwalked, with the test modules below
     them (directories.py)."""
-    if not state.skip or directories.plugin_collects(config):
-        return {}
+    if not state.skip or directories.plugin_collects(config) or scan_config.get("static_unknown"):
+        return {}  # (a plugin's hook, or pytest < 9.1's conftest outside the rootdir, reaches every item)
     effects = {str(p): (str(why), bool(collects)) for p, (why, collects) in result["conftest_effects"].items()}
+    effects.update(directories.loading_effects(result["conftest_imports"]))
+    effects.update(directories.import_effects([c for c in result["conftests"] if c not in effects],
+                                              getattr(config.option, "importmode", "prepend"),
+                                              [p for p, _ in state.imported]))
     state.conftest_effects = {p: why for p, (why, _) in effects.items()}
     if state.env_effects is None:
         state.env_effects = env_effects.load(state.index_dir)

@@ -162,7 +162,12 @@ void Decider::set_conftests(std::vector<ConftestFile> conftests) {
     mc_.conftest_dirs.insert(parent_dir(*conftests_[i].path));
     bool collects = false;
     std::string why = conftest_outside_effect(*conftests_[i].facts, mc_, collects);
-    if (!why.empty()) conftest_effects_[*conftests_[i].path] = {std::move(why), collects};
+    std::vector<std::string> imports;
+    if (why.empty()) fc::conftest_imports(*conftests_[i].facts, mc_, imports, why);
+    if (!why.empty())
+      conftest_effects_[*conftests_[i].path] = {std::move(why), collects};
+    else
+      conftest_imports_[*conftests_[i].path] = std::move(imports);
   }
   // Every conftest of the session: some hooks act on all items, wherever they sit.
   Fingerprint cf;

@@ -96,6 +96,8 @@ class Decider {
   // Conftests whose import may change something outside their directory:
   // path -> (reason, may decide which files below it are collected).
   const std::map<std::string, std::pair<std::string, bool>>& conftest_effects() const { return conftest_effects_; }
+  // The others: the modules their import statements name (model.h conftest_imports).
+  const std::map<std::string, std::vector<std::string>>& conftest_imports() const { return conftest_imports_; }
 
   // Resolution of imported names for the static model (null: every imported
   // name is Unknown); `env_fp` fingerprints where it looks (part of the query).
@@ -170,6 +172,7 @@ class Decider {
   uint64_t conftest_set_fp_ = 0;
   std::string global_unknown_;  // step 3's reason; empty: none
   std::map<std::string, std::pair<std::string, bool>> conftest_effects_;
+  std::map<std::string, std::vector<std::string>> conftest_imports_;
 
   uint64_t query_ = 0;
   DecisionSet cache_;

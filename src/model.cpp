@@ -1337,6 +1337,18 @@ std::string conftest_outside_effect(const FileFacts& f, const ModelConfig& cfg, 
   return {};
 }
 
+bool conftest_imports(const FileFacts& f, const ModelConfig& cfg, std::vector<std::string>& out, std::string& why) {
+  for (const auto& imp : f.imports) {
+    if (!import_runs(f, imp, cfg.type_checking_set)) continue;
+    if (imp.star || imp.level > 0 || imp.path.empty()) {
+      why = "imports " + (imp.star ? std::string("*") : imp.name) + (imp.level > 0 ? " relatively" : "");
+      return false;
+    }
+    out.push_back(imp.from ? imp.path + '\x01' + imp.name : imp.path);
+  }
+  return true;
+}
+
 // Why the module's top level defeats the model ("" if nothing does).
 static std::string unreadable_top_level(const FileFacts& f, const ModelConfig& cfg) {
   if (!f.parsed) return f.dynamic.empty() ? "not parsed" : f.dynamic[0];

@@ -165,6 +165,12 @@ std::string conftest_global_effect(const FileFacts& f, const std::string& path, 
 // decides which files below it are collected.
 std::string conftest_outside_effect(const FileFacts& f, const ModelConfig& cfg, bool& collects);
 
+// The modules a conftest's import statements name, for the plugin to check
+// that each is loaded already (then importing the conftest runs no other
+// code): "a.b" for `import a.b`, "a.b\x01c" for `from a.b import c`. False
+// (and `why` set) where one cannot be checked so: a relative or star import.
+bool conftest_imports(const FileFacts& f, const ModelConfig& cfg, std::vector<std::string>& out, std::string& why);
+
 // Folds one conftest's facts into `scope` (conftests nearer the file come later).
 void apply_conftest(const FileFacts& f, const std::string& path, const ModelConfig& cfg, ConftestScope& scope,
                     ImportResolver* resolver = nullptr);

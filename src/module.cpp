@@ -282,6 +282,7 @@ PYBIND11_MODULE(_core, m) {
     for (const auto& [path, effect] : r.conftest_effects)
       effects[py::str(path)] = py::make_tuple(effect.first, effect.second);
     out["conftest_effects"] = effects;
+    out["conftest_imports"] = r.conftest_imports;
     out["others"] = r.others;
     out["conftest_fp"] = r.conftest_fp;
     out["input_names"] = r.input_names;

@@ -430,6 +430,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
   std::vector<Slot> conftests = load_conftests(files, loaders, ctx, decider);
   res.conftest_fp = decider.conftest_set_fp();
   res.conftest_effects = decider.conftest_effects();
+  res.conftest_imports = decider.conftest_imports();
 
   Generation gen;
   DepHasher deps(index.get(), ctx.start_ns, cfg.racy_window_ns, lang);

@@ -114,6 +114,7 @@ struct ScanResult {
   // Conftests whose import may change something outside their directory
   // (model.h conftest_outside_effect): path -> (reason, collects).
   std::map<std::string, std::pair<std::string, bool>> conftest_effects;
+  std::map<std::string, std::vector<std::string>> conftest_imports;  // of the others (model.h)
   // Files pytest may collect that are no candidate test modules (WalkResult::others).
   std::vector<std::string> others;
   uint64_t conftest_fp = 0;  // which conftests the session has (paths): a learned generation's key

@@ -18,7 +18,15 @@ from pytest_fastcollect.directories import unwalked
 LOADED = "CONFTEST-A-LOADED"
 
 # tests/a holds two modules and a conftest with fixtures only; tests/b the match.
+# One package: every module's and conftest's basedir is the root, where
+# pytest's prepend mode puts it before importing each.
 BASE = {
+    # Each in-process run starts without the variable, as a new process does.
+    "conftest.py": "import os\n\n\ndef pytest_unconfigure(config):\n    os.environ.pop('FC_DIR_CASE', None)\n",
+    "tests/__init__.py": "",
+    "tests/a/__init__.py": "",
+    "tests/a/deep/__init__.py": "",
+    "tests/b/__init__.py": "",
     "tests/a/conftest.py": f"""
         import pytest
 
@@ -29,7 +37,10 @@ BASE = {
             return request.param
     """,
     "tests/a/test_one.py": "def test_one(number): pass\n",
-    "tests/a/deep/test_two.py": "def test_two(): pass\n",
+    # (Ids static reading cannot settle: decided by learned items, whose
+    # skips hold whatever the import system does, unlike resolved ones.)
+    "tests/a/deep/test_two.py": "import pytest\n\n\ndef values():\n    return [1]\n\n\n"
+                                "@pytest.mark.parametrize('v', values())\ndef test_two(v): pass\n",
     "tests/b/test_three.py": "import pytest\n\n@pytest.mark.amark\ndef test_three(): pass\n",
 }
 
@@ -112,6 +123,36 @@ HOSTILE: Dict[str, Dict[str, str]] = {
         "pytest.ini": "[pytest]\nmarkers =\n  amark\n",
         "tests/a/deep/test_doc.txt": ">>> 1 + 1\n2\n",
     },
+    # A module of the project loaded by the conftest's import statement, whose
+    # own import fills a registry a later module parametrizes over.
+    "imports_a_helper": {
+        "pytest.ini": "[pytest]\nmarkers =\n  amark\n",
+        "tests/registry.py": "NAMES = ['base']\n",
+        "tests/a/helper_reg.py": "from tests import registry\nregistry.NAMES.append('by_import')\n",
+        "tests/a/conftest.py": plus("from tests.a import helper_reg\n"),
+        "tests/b/test_reg.py": """
+            import pytest
+            from tests import registry
+
+            @pytest.mark.parametrize("v", list(registry.NAMES))
+            def test_reg(v): pass
+        """,
+    },
+    # No packages: loading tests/a's conftest puts tests/a on sys.path
+    # (prepend mode), where tests/b's module finds a module beside it.
+    "basedir_on_sys_path": {
+        "pytest.ini": "[pytest]\nmarkers =\n  amark\n",
+        "tests/__init__.py": None, "tests/a/__init__.py": None, "tests/a/deep/__init__.py": None,
+        "tests/b/__init__.py": None,
+        "tests/a/fc_beside.py": "VALUES = ['b1', 'b2']\n",
+        "tests/b/test_beside.py": """
+            import pytest
+            from fc_beside import VALUES
+
+            @pytest.mark.parametrize("v", VALUES)
+            def test_beside(v): pass
+        """,
+    },
     # Code the model does not read, run as the conftest loads.
     "calls_a_helper": {
         "pytest.ini": "[pytest]\npythonpath = .\nmarkers =\n  amark\n",
@@ -134,12 +175,15 @@ EXPRESSIONS = {
     "collects_yaml_files": ["-k", "from_yaml or three"],
     "doctest_text_file": ["-k", "doc or three"],
     "calls_a_helper": ["-k", "helper"],
+    "imports_a_helper": ["-k", "test_reg"],
+    "basedir_on_sys_path": ["-k", "b2"],
 }
 
 
 @pytest.mark.parametrize("case", sorted(HOSTILE))
 def test_a_directory_that_acts_outside_itself_is_walked(pytester: pytest.Pytester, case: str) -> None:
-    write(pytester.path, {**BASE, **HOSTILE[case]})
+    files = {**BASE, **HOSTILE[case]}
+    write(pytester.path, {rel: text for rel, text in files.items() if text is not None})
     args = EXPRESSIONS[case]
     compare(pytester, ["-k", "zzz_learn"])
     for run in range(2):  # cold (learning), then on learned records
@@ -227,3 +271,26 @@ def test_unwalked_directories() -> None:
     assert _unwalked(skip, [], {"/r/c/conftest.py": ("defines hook pytest_ignore_collect", True)}) == ["/r/a",
                                                                                                        "/r/a/b"]
     assert _unwalked(["/elsewhere/test_5.py"], [], {}) == []  # only below a collection root
+
+
+def test_a_conftest_outside_the_rootdir_keeps_every_directory_walked(pytester: pytest.Pytester) -> None:
+    """pytest < 9.1 scopes the fixtures of a conftest outside the rootdir to
+    the whole session: tests/a's autouse fixture parametrizes tests/b's test
+    too, whether or not tests/a is walked. No directory is left unwalked
+    while such a conftest may act (pytest 9.1+ scopes it to its directory)."""
+    write(pytester.path, {
+        "tests/a/conftest.py": """
+            import pytest
+
+            @pytest.fixture(autouse=True, params=[1, 2])
+            def everywhere(request):
+                return request.param
+        """,
+        "tests/a/test_a.py": "def test_a(): pass\n",
+        "tests/b/test_b.py": "def test_b(): pass\n",
+        "tests/__init__.py": "", "tests/a/__init__.py": "", "tests/b/__init__.py": "",  # (one basedir)
+    })
+    args = ["--rootdir", "tests/b", "tests", "-k"]
+    compare(pytester, [*args, "zzz_learn"])
+    fast = compare(pytester, [*args, "test_b"])
+    assert fast.ids, fast.output

@@ -104,3 +104,32 @@ def test_a_damaged_file_is_read_again(project: pytest.Pytester) -> None:
     found.write_text("{not json")
     assert explain(project, "-k", "gamma") == ["conftest collection hooks: read in this run"]
     compare(project, ["-k", "gamma"])
+
+
+def test_a_local_plugin_edited_below_its_hooks_first_line_is_read_again(pytester: pytest.Pytester) -> None:
+    """A plugin module of the project (named by `pytest_plugins`) whose
+    per-item hook is edited to mark the first item of the session: the
+    bytes of its file are part of the key, so the edit is read (a hook that
+    acts across items: learning off) and the answers stay plain pytest's."""
+    write(pytester.path, {
+        "pytest.ini": "[pytest]\npythonpath = .\nmarkers =\n  extra\n  first\n",
+        "conftest.py": "pytest_plugins = ['fc_local_plugin']\n",
+        "fc_local_plugin.py": """
+            import pytest
+
+            def pytest_collection_modifyitems(items):
+                for item in items:
+                    if "b" in item.name:
+                        item.add_marker(pytest.mark.extra)
+        """,
+        "tests/test_a.py": "def test_alpha(): pass\n",
+        "tests/test_b.py": "def test_beta(): pass\n",
+    })
+    compare(pytester, ["-k", "zzz_learn"])
+    explain(pytester, "-k", "zzz_learn")
+    plugin = pytester.path / "fc_local_plugin.py"
+    plugin.write_text(plugin.read_text() + "    items[0].add_marker(pytest.mark.first)\n")
+    assert explain(pytester, "-m", "first") == ["conftest collection hooks: read in this run"]
+    for _ in range(2):
+        fast = compare(pytester, ["-m", "first"])
+        assert fast.ids == ["tests/test_a.py::test_alpha"], fast.ids

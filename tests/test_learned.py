@@ -5,6 +5,7 @@ the key changed."""
 from __future__ import annotations
 
 import os
+import sys
 import textwrap
 from typing import Sequence
 
@@ -260,6 +261,8 @@ def test_a_directory_its_conftest_skips_is_learned(pytester: pytest.Pytester) ->
     skip report of it is gone, an allowed difference (as a skipped module's
     module-level skip); the tests' outcomes are the same."""
     write(pytester.path, {
+        # One package (one basedir): the conftest's import puts nothing new on sys.path.
+        "tests/__init__.py": "", "tests/opt/__init__.py": "", "tests/opt/deeper/__init__.py": "",
         "tests/opt/conftest.py": "import pytest\npytest.importorskip('fc_not_installed_anywhere')\n",
         "tests/opt/test_x.py": """
             import pytest
@@ -281,46 +284,49 @@ def test_a_directory_its_conftest_skips_is_learned(pytester: pytest.Pytester) ->
     warm.stdout.fnmatch_lines(["*test_x.py: skipped, no learned item can match*", "*nothing to learn*"])
 
 
-def test_a_module_the_static_model_flags_for_sys_path_is_recorded_where_it_changes_nothing(
-        pytester: pytest.Pytester) -> None:
-    """A test module whose top level writes sys.path is flagged by the static
-    model; the learner compares sys.path (and the environment, the working
-    directory, TYPE_CHECKING) around its collection itself. Where nothing
-    changed (its directory is on sys.path already) it is recorded and later
-    skipped; one that really adds a directory, which a module collected
-    after it imports from, is never recorded and always imported."""
+def test_a_module_that_puts_the_project_root_on_sys_path_is_never_recorded(pytester: pytest.Pytester) -> None:
+    """Collecting tests/test_c.py puts the project's root on sys.path (through
+    a helper: no static process-state reason), where tests/test_d.py then
+    finds `mypkg`. pytest's import mode puts only the module's own basedir
+    there: any other directory, an ancestor too, is a change, so test_c is
+    never recorded and is imported in every run. Likewise a module that
+    writes sys.path itself (flagged by the static model) is not recorded even
+    where its write changed nothing in the learning run (`if ROOT not in
+    sys.path`): the key does not hold sys.path as it was."""
     write(pytester.path, {
-        "pytest.ini": "[pytest]\npythonpath = tests\n",
-        "tests/test_a_quiet.py": """
+        "mypkg/__init__.py": "VALUES = ['v1', 'v2']\n",
+        "tests/fc_path_helper.py": """
             import os, sys
-            HERE = os.path.dirname(os.path.abspath(__file__))
-            if HERE not in sys.path:
-                sys.path.insert(0, HERE)
-            def test_quiet(): pass
+            ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            def setup():
+                if ROOT not in sys.path:
+                    sys.path.insert(0, ROOT)
         """,
-        "tests/test_b_adds.py": """
-            import os, sys
-            sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "extra"))
-            def test_adds(): pass
-        """,
-        "tests/extra/fc_extra_cases.py": "CASES = ['e1', 'e2']\n",
-        "tests/test_c_reader.py": """
+        "tests/test_c_helper.py": "import fc_path_helper\nfc_path_helper.setup()\n\ndef test_c(): pass\n",
+        "tests/test_d_reads.py": """
             import pytest
-            from fc_extra_cases import CASES
-            @pytest.mark.parametrize("c", CASES)
-            def test_reader(c): pass
+            import mypkg
+            @pytest.mark.parametrize("v", mypkg.VALUES)
+            def test_d(v): pass
         """,
-        "tests/test_d_other.py": "def test_other(): pass\n",
+        "tests/test_e_writes.py": """
+            import os, sys
+            ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+            if ROOT not in sys.path:
+                sys.path.insert(0, ROOT)
+            def test_e(): pass
+        """,
     })
-    compare(pytester, ["-k", "zzz_learn"])
-    for expr in ("other", "e2", "quiet", "adds"):
-        fast = compare(pytester, ["-k", expr])
-        assert "tests/test_b_adds.py" in fast.modules, (expr, fast.modules)  # its change: never recorded
-    fast = compare(pytester, ["-k", "other"])
-    assert "tests/test_a_quiet.py" not in fast.modules and fast.report is not None and fast.report.learned >= 1, (
-        fast.modules, fast.lines)
-    warm = pytester.runpytest("-p", "no:randomly", "--co", "-q", "-k", "other", "--fast-collect-explain")
-    warm.stdout.fnmatch_lines(["*test_a_quiet.py: skipped, no learned item can match*"])
+    saved = list(sys.path)
+    try:
+        compare(pytester, ["-k", "zzz_learn"])
+        for expr in ("test_d", "v2", "test_e"):
+            sys.path[:] = saved  # (in-process runs share sys.path; a new process starts from this)
+            fast = compare(pytester, ["-k", expr])
+            assert "tests/test_c_helper.py" in fast.modules, (expr, fast.modules)
+            assert fast.ids, expr
+    finally:
+        sys.path[:] = saved
 
 
 def test_a_module_that_sets_a_variable_itself_is_skipped_with_its_effect(pytester: pytest.Pytester) -> None:

@@ -34,6 +34,7 @@ struct Project {
   // and the walk's other collectable files (paths relative to the root).
   std::map<std::string, std::pair<std::string, bool>> effects;
   std::set<std::string> others;
+  std::map<std::string, std::vector<std::string>> imports;
   std::set<std::string> imported(const std::string& k, const std::string& m = "") {
     ScanConfig c;
     c.other_files = {"test*.txt"};
@@ -59,6 +60,8 @@ struct Project {
       if (!f.skip) out.insert(f.path.substr(root.size() + 1));
     effects.clear();
     for (const auto& [path, effect] : r.conftest_effects) effects[path.substr(root.size() + 1)] = effect;
+    imports.clear();
+    for (const auto& [path, names] : r.conftest_imports) imports[path.substr(root.size() + 1)] = names;
     others.clear();
     for (const auto& o : r.others) others.insert(o.substr(root.size() + 1));
     return out;
@@ -179,6 +182,12 @@ TEST(Model, ConftestsThatMayActOutsideTheirDirectory) {
   EXPECT_EQ(p.effects.count("decorates/conftest.py"), 1u);
   EXPECT_EQ(p.effects.count("based/conftest.py"), 1u);
   EXPECT_TRUE(p.effects.at("plugins/conftest.py").second);
+  EXPECT_EQ(p.imports.at("quiet/conftest.py"), (std::vector<std::string>{"os", "pytest"}));
+  p.file("relative/conftest.py", "from . import helpers\n");
+  p.file("froms/conftest.py", "from a.b import c\nimport x.y as z\n");
+  p.imported("zzz");
+  EXPECT_EQ(p.effects.at("relative/conftest.py").first, "imports helpers relatively");
+  EXPECT_EQ(p.imports.at("froms/conftest.py"), (std::vector<std::string>{"a.b\x01" "c", "x.y"}));
 }
 
 TEST(Model, WalkListsOtherCollectableFiles) {
