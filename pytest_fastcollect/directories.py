@@ -40,6 +40,8 @@ import os
 import sys
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from pytest_fastcollect.learn import import_mode_basedir
+
 # Hooks through which an installed plugin may decide which files are collected.
 COLLECTING_HOOKS = ("pytest_collect_file", "pytest_collect_directory", "pytest_pycollect_makemodule",
                     "pytest_ignore_collect")
@@ -73,8 +75,6 @@ def import_effects(conftests: Sequence[str], import_mode: str, imported: Iterabl
     importing each)."""
     if str(import_mode) == "importlib":
         return {}
-    from pytest_fastcollect.learn import import_mode_basedir
-
     on_path = set(sys.path)
     theirs = {import_mode_basedir(m) for m in imported}
     out: Dict[str, Tuple[str, bool]] = {}

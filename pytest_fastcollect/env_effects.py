@@ -100,14 +100,17 @@ def keep(index_dir: str, path: str, delta: Delta, input_names: Sequence[str], in
 
 def forget(index_dir: str, paths: Iterable[str]) -> None:
     """Removes the files of modules recorded now without an effect."""
-    where = os.path.join(index_dir, DIR)
-    if not os.path.isdir(where):
+    try:
+        kept = set(os.listdir(os.path.join(index_dir, DIR)))
+    except OSError:
         return
     for path in paths:
-        try:
-            os.unlink(_file(index_dir, path))
-        except OSError:
-            pass
+        target = _file(index_dir, path)
+        if os.path.basename(target) in kept:  # (one listing, not an unlink per recorded module)
+            try:
+                os.unlink(target)
+            except OSError:
+                pass
 
 
 def _order(path: str) -> Tuple[str, ...]:

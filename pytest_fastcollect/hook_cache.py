@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sysconfig
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from pytest_fastcollect import hooks
@@ -57,18 +58,28 @@ def key(session_key: int, config: Any) -> str:
     h = hashlib.blake2b(digest_size=16)
     h.update(f"{FORMAT}\0{session_key}\0".encode())
     files: Dict[str, str] = {}
+    installed = _installed_dirs()
     for name in hooks.CROSS_ITEM_HOOKS:
         caller = getattr(config.pluginmanager.hook, name, None)
         for impl in caller.get_hookimpls() if caller is not None else []:
             code = getattr(impl.function, "__code__", None)
             filename = getattr(code, "co_filename", None)
             if isinstance(filename, str) and filename not in files:
-                files[filename] = (digests([filename]) or {}).get(filename, "") if os.path.isfile(filename) else ""
+                # (An installed plugin's file - pytest's own among them - is
+                # named by the session key's distributions: not read.)
+                local = os.path.isfile(filename) and not filename.startswith(installed)
+                files[filename] = (digests([filename]) or {}).get(filename, "") if local else ""
             h.update(repr((name, impl.plugin_name, getattr(impl.function, "__module__", None), filename,
                            files.get(filename or ""), getattr(code, "co_firstlineno", None),
                            bool(getattr(impl, "hookwrapper", False)), bool(getattr(impl, "wrapper", False)),
                            bool(getattr(impl, "tryfirst", False)), bool(getattr(impl, "trylast", False)))).encode())
     return h.hexdigest()
+
+
+def _installed_dirs() -> Tuple[str, ...]:
+    """Where installed distributions and the standard library live."""
+    paths = sysconfig.get_paths()
+    return tuple(os.path.join(paths[k], "") for k in ("purelib", "platlib", "stdlib", "platstdlib") if paths.get(k))
 
 
 def digests(paths: Sequence[str]) -> Optional[Dict[str, str]]:
