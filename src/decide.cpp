@@ -25,29 +25,32 @@ constexpr const char* kLearnedMay = "a learned item may match";
 
 using Clock = std::chrono::steady_clock;
 
-bool contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
+// Can the filter (-k and -m) select an item with these lowercased keywords
+// and marker names (strings or views of them)?
+template <class Strings>
+bool item_may_match(const Strings& keywords, const Strings& marks, const Expression* keyword, const Expression* mark) {
+  Tri r = Tri::True;
+  if (keyword) {
+    r = keyword->eval([&](const ExprNode& n) {
+      for (const auto& k : keywords)
+        if (std::string_view(k).find(n.lname) != std::string_view::npos) return Tri::True;
+      return Tri::False;
+    });
+  }
+  if (r != Tri::False && mark) {
+    r = tri_and(r, mark->eval([&](const ExprNode& n) {
+      if (std::find(marks.begin(), marks.end(), n.name) == marks.end()) return Tri::False;
+      return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs were not recorded
+    }));
+  }
+  return r != Tri::False;
 }
 
-// True when no learned item can be selected by the filter (-k and -m).
+// True when no learned item can be selected by the filter.
 bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Expression* mark) {
-  for (const auto& it : f.items) {
-    Tri r = Tri::True;
-    if (keyword) {
-      r = keyword->eval([&](const ExprNode& n) {
-        for (const auto& k : it.keywords)
-          if (k.find(n.lname) != std::string::npos) return Tri::True;
-        return Tri::False;
-      });
-    }
-    if (r != Tri::False && mark) {
-      r = tri_and(r, mark->eval([&](const ExprNode& n) {
-        if (!contains(it.marks, n.name)) return Tri::False;
-        return n.has_kwargs ? Tri::Unknown : Tri::True;  // kwargs were not recorded
-      }));
-    }
-    if (r != Tri::False) return false;
-  }
+  if (f.verdict != ItemVerdict::NotJudged) return f.verdict == ItemVerdict::NoneMatch;
+  for (const auto& it : f.items)
+    if (item_may_match(it.keywords, it.marks, keyword, mark)) return false;
   return true;
 }
 
@@ -273,6 +276,10 @@ const CachedDecision* Decider::cache_entry(size_t k) const {
   for (uint32_t i : it->second.probes)
     if (!probe_ok_[i]) return nullptr;  // something its resolution read has changed
   return &it->second;
+}
+
+bool Decider::may_select(const ItemView& item) const {
+  return item_may_match(item.keywords, item.marks, filter_.keyword.get(), filter_.mark.get());
 }
 
 bool Decider::cached(size_t k, uint64_t hash, bool hash_known) const {

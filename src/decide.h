@@ -86,6 +86,8 @@ class Decider {
   // Non-empty: the filter is not understood and nothing may be decided.
   const std::string& error() const { return error_; }
   bool filtering() const { return filtering_; }
+  // Can the filter select this learned item (read while its record is)?
+  bool may_select(const ItemView& item) const;
 
   // The conftests (before any module is decided): their fingerprints, their
   // scopes, and their effects on every module.

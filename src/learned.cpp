@@ -189,7 +189,38 @@ bool decode_learned_set(const char* data, size_t size, LearnedSet& out) {
   return r.ok() && r.at_end();
 }
 
-bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out) {
+namespace {
+
+// A record's fields after its version: the head, then each item, kept in
+// `out.items` or (with a visitor) handed over as views.
+bool decode_record_body(Reader& r, LearnedFile& out, const ItemVisitor* visit) {
+  out.generation = r.u();
+  out.content_hash = r.u();
+  get_paths(r, out.deps);
+  out.readers = r.ss();
+  const size_t n = r.count();
+  if (!visit) {
+    out.items.resize(n);
+    for (auto& it : out.items) {
+      it.keywords = r.ss();
+      it.marks = r.ss();
+    }
+    return r.ok() && r.at_end();
+  }
+  ItemView view;  // (its vectors keep their capacity from item to item)
+  for (size_t i = 0; i < n && r.ok(); ++i) {
+    view.keywords.resize(r.count());
+    for (auto& k : view.keywords) k = r.sv();
+    view.marks.resize(r.count());
+    for (auto& m : view.marks) m = r.sv();
+    if (r.ok() && !(*visit)(view)) return true;  // (the rest is not read)
+  }
+  return r.ok() && r.at_end();
+}
+
+}  // namespace
+
+bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out, const ItemVisitor* visit) {
   size_t body;
   if (!unseal(data, size, body)) return false;
   Reader r(data, body);
@@ -197,7 +228,10 @@ bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFil
   for (size_t n = r.count(); n > 0 && r.ok(); --n) {
     const uint64_t gen = r.u();
     std::string_view blob = r.sv();
-    if (r.ok() && gen == generation) return decode_learned(blob.data(), blob.size(), out) && out.generation == gen;
+    if (!r.ok() || gen != generation) continue;
+    if (blob.size() < 8) return false;
+    Reader inner(blob.data(), blob.size() - 8);  // (its own checksum: covered by the set's)
+    return inner.u() == kLearnedVersion && decode_record_body(inner, out, visit) && out.generation == gen;
   }
   return false;
 }
@@ -221,17 +255,7 @@ bool decode_learned(const char* data, size_t size, LearnedFile& out) {
   size_t body;
   if (!unseal(data, size, body)) return false;
   Reader r(data, body);
-  if (r.u() != kLearnedVersion) return false;
-  out.generation = r.u();
-  out.content_hash = r.u();
-  get_paths(r, out.deps);
-  out.readers = r.ss();
-  out.items.resize(r.count());
-  for (auto& it : out.items) {
-    it.keywords = r.ss();
-    it.marks = r.ss();
-  }
-  return r.ok() && r.at_end();
+  return r.u() == kLearnedVersion && decode_record_body(r, out, nullptr);
 }
 
 DepHasher::DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns, const TSLanguage* lang)
@@ -401,9 +425,10 @@ size_t newest_valid_generation(const std::vector<Generation>& gens, uint64_t ses
   return gens.size();
 }
 
-bool find_learned(const Index::Reader& reader, const std::string& path, uint64_t generation, LearnedFile& out) {
+bool find_learned(const Index::Reader& reader, const std::string& path, uint64_t generation, LearnedFile& out,
+                  const ItemVisitor* visit) {
   std::string_view raw;
-  return reader.get_bytes(learned_key(path), raw) && find_learned(raw.data(), raw.size(), generation, out);
+  return reader.get_bytes(learned_key(path), raw) && find_learned(raw.data(), raw.size(), generation, out, visit);
 }
 
 namespace {

@@ -16,8 +16,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -43,6 +45,19 @@ struct LearnedItem {
   std::vector<std::string> marks;     // marker names from iter_markers()
 };
 
+// One learned item as views into the stored record (valid while its bytes
+// are: inside the read transaction that found it).
+struct ItemView {
+  std::vector<std::string_view> keywords;
+  std::vector<std::string_view> marks;
+};
+// Handed each item of a record in turn; returns false to read no further.
+using ItemVisitor = std::function<bool(const ItemView&)>;
+
+// What a record's items say of the session's filter, when they were judged
+// while reading it (find_learned with a visitor: `items` then stays empty).
+enum class ItemVerdict : uint8_t { NotJudged, NoneMatch, MayMatch };
+
 struct LearnedFile {
   uint64_t generation = 0;
   uint64_t content_hash = 0;
@@ -53,6 +68,7 @@ struct LearnedFile {
   // read it too (decide.h).
   std::vector<std::string> readers;
   std::vector<LearnedItem> items;
+  ItemVerdict verdict = ItemVerdict::NotJudged;
 };
 
 // A non-test file collection depended on. A file with a surface (see
@@ -102,8 +118,11 @@ bool decode_learned(const char* data, size_t size, LearnedFile& out);
 using LearnedSet = std::vector<std::pair<uint64_t, std::string>>;
 std::string encode_learned_set(const LearnedSet& set);
 bool decode_learned_set(const char* data, size_t size, LearnedSet& out);
-// Decodes only the record of `generation`, if the set has one.
-bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out);
+// Decodes only the record of `generation`, if the set has one. With a
+// visitor, items are not kept but handed to it as views, each once, until it
+// returns false (the set's checksum covers the record: it is not checked again).
+bool find_learned(const char* data, size_t size, uint64_t generation, LearnedFile& out,
+                  const ItemVisitor* visit = nullptr);
 
 
 // Content hashes of dependency files, validated like test files: unchanged
@@ -158,7 +177,8 @@ size_t newest_valid_generation(const std::vector<Generation>& gens, uint64_t ses
                                const InputSnapshot& snapshot, DepHasher& deps, std::string* why = nullptr);
 
 // The learned record of `path` under `generation`, if there is one.
-bool find_learned(const Index::Reader& reader, const std::string& path, uint64_t generation, LearnedFile& out);
+bool find_learned(const Index::Reader& reader, const std::string& path, uint64_t generation, LearnedFile& out,
+                  const ItemVisitor* visit = nullptr);
 
 struct LearnInput {
   uint64_t session_key = 0;

@@ -280,6 +280,18 @@ bool pick_generation(const ScanConfig& cfg, const Index::Reader* reader, uint64_
   return true;
 }
 
+// A module's learned record under generation `gen`, its items judged
+// against the filter as they are read (the first that may be selected ends
+// the reading): none is copied out of the index.
+bool find_judged(const Index::Reader& reader, const std::string& path, uint64_t gen, const Decider& decider,
+                 Slot& sl) {
+  bool may = false;
+  const ItemVisitor visit = [&](const ItemView& item) { return !(may = decider.may_select(item)); };
+  if (!find_learned(reader, path, gen, sl.learned, &visit) || sl.learned.content_hash != sl.hash) return false;
+  sl.learned.verdict = may ? ItemVerdict::MayMatch : ItemVerdict::NoneMatch;
+  return true;
+}
+
 // Phase 4: every test module loaded and, by the thread that loaded it, decided
 // right away (its facts are then freed). Modules with a learned record wait for
 // phase 5: checking their dependencies shares one memo of file hashes.
@@ -291,8 +303,7 @@ void load_and_decide(const std::vector<std::string>& tests, const Generation* ge
     load(tests[k], l, ctx, sl);
     if (!decider.filtering()) return;
     if (decider.cached(k, sl.hash, sl.hash_known)) return decider.decide(k, ModuleCase{sl.hash, sl.hash_known});
-    if (gen && sl.hash_known && l.reader)
-      sl.has_learned = find_learned(*l.reader, tests[k], gen->id, sl.learned) && sl.learned.content_hash == sl.hash;
+    if (gen && sl.hash_known && l.reader) sl.has_learned = find_judged(*l.reader, tests[k], gen->id, decider, sl);
     // A learned module needs its facts too, should its dependencies have changed.
     if (sl.has_learned || decider.needs_facts(k, ModuleCase{sl.hash, sl.hash_known})) need_facts(tests[k], l, ctx, sl);
     if (sl.has_learned) return;

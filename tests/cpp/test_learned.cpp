@@ -76,6 +76,36 @@ TEST(Learned, FindsTheRecordOfOneGeneration) {
   EXPECT_FALSE(find_learned(blob.data(), blob.size(), 3, f));
 }
 
+TEST(Learned, ItemsCanBeReadAsViewsUntilTheVisitorStops) {
+  LearnedFile many = record(5, "test_one");
+  many.items.push_back(LearnedItem{{"test_two", "test_a.py"}, {}});
+  many.items.push_back(LearnedItem{{"test_three"}, {"slow", "db"}});
+  const std::string blob = encode_learned_set({{5, encode_learned(many)}});
+  std::vector<std::vector<std::string>> seen;
+  size_t wanted = 3;
+  const ItemVisitor visit = [&](const ItemView& item) {
+    std::vector<std::string> all(item.keywords.begin(), item.keywords.end());
+    all.insert(all.end(), item.marks.begin(), item.marks.end());
+    seen.push_back(all);
+    return seen.size() < wanted;
+  };
+  LearnedFile f;
+  ASSERT_TRUE(find_learned(blob.data(), blob.size(), 5, f, &visit));
+  EXPECT_TRUE(f.items.empty());
+  EXPECT_EQ(f.deps, many.deps);
+  EXPECT_EQ(f.readers, many.readers);
+  EXPECT_EQ(f.content_hash, 42u);
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0], (std::vector<std::string>{"test_one", "test_a.py", "slow"}));
+  EXPECT_EQ(seen[2], (std::vector<std::string>{"test_three", "slow", "db"}));
+  seen.clear();
+  wanted = 1;  // stops after the first item
+  ASSERT_TRUE(find_learned(blob.data(), blob.size(), 5, f, &visit));
+  EXPECT_EQ(seen.size(), 1u);
+  // A damaged set is still refused when items are only visited.
+  for (size_t cut = 0; cut < blob.size(); ++cut) EXPECT_FALSE(find_learned(blob.data(), cut, 5, f, &visit)) << cut;
+}
+
 TEST(Learned, DamagedValuesAreRejected) {
   LearnedSet set{{5, encode_learned(record(5, "test_five"))}};
   const std::string good = encode_learned_set(set);
