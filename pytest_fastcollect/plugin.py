@@ -596,9 +596,13 @@ def already_imported(path: Path) -> bool:
     decision. A module of this file is named by a tail of its path
     (`test_a`, `tests.test_a`, ...: prepend and importlib modes alike)."""
     target = os.path.abspath(path)
-    parts = list(path.with_suffix("").parts[1:])
-    for start in range(len(parts) - 1, -1, -1):
-        module = sys.modules.get(".".join(parts[start:]))
+    parts = os.path.splitext(target)[0].split(os.sep)[1:]
+    name = ""
+    for part in reversed(parts):  # the tails, shortest first
+        name = f"{part}.{name}" if name else part
+        module = sys.modules.get(name)
+        if module is None:
+            continue
         file = getattr(module, "__file__", None)
         if isinstance(file, str) and os.path.abspath(file) == target:
             return True
