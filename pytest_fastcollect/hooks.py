@@ -824,14 +824,33 @@ def cross_item_hook(
             why = active_crossing(reading.summary, config)
             if why:
                 return f"{_where('', path, config)}: {name} {why}"
+    return _live_crossing(config, lambda impl, name: is_ours(_module_of(impl)) or _read_from_file(impl, name, conftests))
+
+
+def foreign_crossing(config: pytest.Config, is_ours: Callable[[str], bool]) -> Optional[str]:
+    """As cross_item_hook, for the live implementations a valid learned
+    generation does not cover: neither a conftest file's (its dependencies)
+    nor a known module's. A plugin object registered at run time
+    (`pytest.main(plugins=[...])`, a conftest's `register`) is in no key."""
+    def covered(impl: Any, name: str) -> bool:
+        code = getattr(impl.function, "__code__", None)
+        return is_ours(_module_of(impl)) or os.path.basename(getattr(code, "co_filename", "")) == "conftest.py"
+    return _live_crossing(config, covered)
+
+
+def _module_of(impl: Any) -> str:
+    return getattr(impl.function, "__module__", "") or ""
+
+
+def _live_crossing(config: pytest.Config, skip: Callable[[Any, str], bool]) -> Optional[str]:
+    """The first live implementation of a cross-item hook, not skipped,
+    whose source (read now) may act across items."""
     for name in CROSS_ITEM_HOOKS:
         caller = getattr(config.pluginmanager.hook, name, None)
         for impl in caller.get_hookimpls() if caller is not None else []:
-            module = getattr(impl.function, "__module__", "") or ""
-            code = getattr(impl.function, "__code__", None)
-            filename = getattr(code, "co_filename", "")
-            if is_ours(module) or _read_from_file(impl, name, conftests):
-                continue  # a conftest's own hook: read from its file above
+            if skip(impl, name):
+                continue  # (a conftest's own hook: read from its file)
+            filename = getattr(getattr(impl.function, "__code__", None), "co_filename", "")
             try:
                 source = inspect.getsource(impl.function)
             except (OSError, TypeError):

@@ -305,9 +305,15 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         return again
     if learner is not None and not result["learned_status"] and not hook_rule:
         # A valid generation was recorded with these very inputs (every value
-        # a hook's conditions read is one) and conftests: its hooks could not
-        # cross items then, so they cannot now. The warm path reads nothing.
-        return again
+        # a hook's conditions read is one), conftests and installed plugins:
+        # their hooks could not cross items then, so they cannot now. The
+        # warm path reads only plugin objects registered at run time.
+        learner.recorder.paused = True  # our own reading is no input
+        try:
+            cross = hooks.foreign_crossing(config, environment.known_module)
+        finally:
+            learner.recorder.paused = False
+        return _learning_off(learner, cross, result, scan_config) if cross else again
     if state.hooks_kept and not hook_rule:
         return again  # a reading of these conftests under these conditions found no crossing
     if learner is not None:
@@ -326,12 +332,7 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         if learner is not None:
             learner.recorder.paused = False
     if cross and learner is not None:
-        # Its effect on an item depends on the other items: learned records
-        # neither decide nor get written while it can act.
-        learner.off = f"learning is off: {cross}"
-        if result["stats"].get("learned", 0) or result["stats"].get("cached_decisions", 0):
-            scan_config["session_key"] = 0
-            again = True
+        again = _learning_off(learner, cross, result, scan_config) or again
     if read and read != scan_config.get("read_hooks"):
         scan_config["read_hooks"] = read
         again = True
@@ -339,6 +340,17 @@ def _read_hooks(config: pytest.Config, state: State, result: Dict[str, Any], sca
         scan_config["read_finish"] = finish
         again = True
     return again
+
+
+def _learning_off(learner: Learner, cross: str, result: Dict[str, Any], scan_config: Dict[str, Any]) -> bool:
+    """A hook may act across items: its effect on an item depends on the
+    other items, so learned records neither decide nor get written while it
+    can act. True when the scan must run again without them."""
+    learner.off = f"learning is off: {cross}"
+    if result["stats"].get("learned", 0) or result["stats"].get("cached_decisions", 0):
+        scan_config["session_key"] = 0
+        return True
+    return False
 
 
 def _broken_source(config: pytest.Config, state: State, result: Dict[str, Any]) -> bool:

@@ -59,7 +59,7 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-8")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
+  q.add(std::string_view("fastcollect-query-9")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);
@@ -288,7 +288,7 @@ bool Decider::cached(size_t k, uint64_t hash, bool hash_known) const {
 }
 
 bool Decider::needs_facts(size_t k, const ModuleCase& m) const {
-  return !cached(k, m.hash, m.hash_known) && !m.learned && global_unknown_.empty();
+  return !cached(k, m.hash, m.hash_known) && !m.learned;
 }
 
 // The decision order (see decide.h).
@@ -311,7 +311,10 @@ void Decider::decide(size_t k, const ModuleCase& m) {
     const bool skip = learned_all_false(*m.learned, filter_.keyword.get(), filter_.mark.get());
     out = FileDecision{path, skip, skip ? kLearnedNone : kLearnedMay, m.hash, !skip, Step::Learned};
   } else if (!global_unknown_.empty()) {  // 3.
-    out = FileDecision{path, false, global_unknown_, m.hash, false, Step::GlobalEffect};
+    // Imported for the effect; a change of process state it makes itself
+    // still shows, as the learner never records such a module.
+    std::string own = m.facts ? state_change(*m.facts, mc_, resolver_ != nullptr) : std::string();
+    out = FileDecision{path, false, own.empty() ? global_unknown_ : std::move(own), m.hash, false, Step::GlobalEffect};
   } else {  // 4.
     const ConftestScope* sc;
     Probes& read = read_[k];

@@ -8,7 +8,9 @@
 //                    learned generation that still holds: exact (learned.h);
 //   3. conftest-or-plugin effect
 //                    a conftest or an installed plugin acts on every item of
-//                    the session in a way the static model cannot see: import;
+//                    the session in a way the static model cannot see: import
+//                    (the reason names the module's own change of process
+//                    state instead, if its facts show one: never recorded);
 //   4. static model  the module's facts under its conftests (model.h).
 // Then modules that learned records link (they share objects) are decided as
 // a group: a skipped member of a group with an imported one is imported
@@ -76,7 +78,7 @@ struct ModuleCase {
   bool hash_known = false;
   // A learned record of the generation in use whose dependencies still hold.
   const LearnedFile* learned = nullptr;
-  // Facts: needed only when steps 1-3 do not apply (see needs_facts).
+  // Facts: needed only when steps 1-2 do not apply (see needs_facts).
   const FileFacts* facts = nullptr;
 };
 
@@ -118,7 +120,8 @@ class Decider {
 
   // Step 1 without facts: does a cached decision apply to module k with this content?
   bool cached(size_t k, uint64_t hash, bool hash_known) const;
-  // Do steps 2 and 3 leave module k to the static model (so it needs facts)?
+  // Does step 2 leave module k to steps 3-4 (the static model, or a global
+  // effect that still names the module's own process-state change: facts)?
   bool needs_facts(size_t k, const ModuleCase& m) const;
   // Decides module k, in the order above (thread-safe across different k).
   void decide(size_t k, const ModuleCase& m);

@@ -18,7 +18,9 @@
 namespace fc {
 namespace {
 
-constexpr uint64_t kLearnedVersion = 6;
+// 7: records made before a module imported for a plugin's effect could show
+// its own change of process state (decide.h step 3) may hold such a module.
+constexpr uint64_t kLearnedVersion = 7;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());

@@ -1246,7 +1246,7 @@ static std::string unscoped_conftest(const std::string& path, const std::string&
 // see ("" if nothing): a process-state write, an object it did not make
 // changed in place, or (resolving imports) naming sys.path while calling its
 // own code at import. First: decide.cpp looks for this reason.
-static std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool resolving) {
+std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool resolving) {
   std::string w = process_state_write(f);
   std::string made_here;  // a change of an object the module made by an expression
   for (size_t i = 0; i < f.stores.size() && w.empty(); ++i) {

@@ -185,6 +185,12 @@ bool import_runs(const FileFacts& f, const Import& imp, bool type_checking_set =
 // The first kProcessState reason of a module or its classes ("" if none).
 std::string process_state_write(const FileFacts& f);
 
+// Why the module's import may change what the modules collected after it
+// see ("" if nothing): a process-state write (kProcessState), an object it
+// did not make changed in place, one it made (kChangesMadeObject), or
+// (resolving imports) naming sys.path while calling its own code at import.
+std::string state_change(const FileFacts& f, const ModelConfig& cfg, bool resolving);
+
 // pytest's prefix-or-glob name matching (python_classes / python_functions).
 bool name_matches(const std::string& name, const std::vector<std::string>& patterns);
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import textwrap
-from typing import Sequence
+from typing import List, Sequence
 
 import pytest
 
@@ -349,3 +349,81 @@ def test_a_module_that_sets_a_variable_itself_is_skipped_with_its_effect(pyteste
     fast = compare(pytester, ["-k", "reads"], run=True)
     assert fast.ids == ["tests/test_b_reads.py::test_reads[from_a]"]
     assert "tests/test_a_sets.py" not in fast.modules, fast.lines
+
+
+class _CollectionCounter:
+    """A plugin object registered at run time (pytest.main(plugins=[...])):
+    no learned generation's key names it."""
+
+    def __init__(self) -> None:
+        self.sessions = 0
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection(self, session: pytest.Session) -> None:
+        self.sessions += 1
+
+
+class _PerItemPlugin:
+    """A plugin object whose modifyitems acts per item (learning stays on)
+    but which the static model cannot read: every module is imported."""
+
+    def pytest_collection_modifyitems(self, items: List[pytest.Item]) -> None:
+        for item in items:
+            item.user_properties.append(("seen", 1))
+
+
+def test_a_state_changer_imported_for_a_plugins_hook_is_never_recorded(pytester: pytest.Pytester) -> None:
+    """A plugin object implementing pytest_collection (registered at run
+    time, after a generation was learned without it) turns learning off on
+    warm runs too, and a module imported for such a plugin's effect that
+    changes process state at import is never recorded: else later runs skip
+    it and a selected test runs on state it did not change (scikit-learn's
+    test_neighbors.py, rebinding `neighbors.kneighbors_graph`, was recorded
+    in a run with such a plugin and skipped from then on)."""
+    pytester.makepyfile(**{
+        "helper_lib": "VALUE = 1\n",
+        "tests/test_patch": "import helper_lib\nhelper_lib.VALUE = 2\ndef test_patch(): pass\n",
+        # (reads the value only when it runs: no link when learned)
+        "tests/test_value": "def test_value():\n    import helper_lib\n    assert helper_lib.VALUE == 2\n",
+        "tests/test_other": "def test_other(): pass\n",
+    })
+    pytester.syspathinsert()
+    args = ["-p", "no:randomly", "-k", "test_value", "--fast-collect-explain"]
+    for _ in range(2):  # learns test_value and test_other; test_patch is refused
+        compare(pytester, ["-k", "test_value"], run=True)
+    with_plugin = pytester.runpytest_inprocess(*args, plugins=[_CollectionCounter()])
+    with_plugin.assert_outcomes(passed=1, deselected=2)
+    with_plugin.stdout.fnmatch_lines(["*learning is off: *pytest_collection wraps the whole collection*"])
+    assert "learned the items" not in with_plugin.stdout.str()
+    for _ in range(2):  # learning on, the static model off: test_other is learned, test_patch refused
+        with_plugin = pytester.runpytest_inprocess(*args, "-k", "test_other", plugins=[_PerItemPlugin()])
+        with_plugin.assert_outcomes(passed=1)
+        assert "learning is off" not in with_plugin.stdout.str()
+        assert "learned the items of" not in with_plugin.stdout.str() or \
+            "not learned: tests/test_patch.py: the static model found it changing process state" in \
+            with_plugin.stdout.str(), with_plugin.stdout.str()
+    for _ in range(2):
+        fast = compare(pytester, ["-k", "test_value"], run=True)
+        assert fast.modules == {"tests/test_patch.py", "tests/test_value.py"}, fast.report
+        assert fast.outcomes is not None and fast.outcomes[0] == ["tests/test_value.py::test_value"]
+
+
+def test_a_state_changer_imported_for_a_plugin_effect_says_so(pytester: pytest.Pytester) -> None:
+    """Every module is imported for a plugin's collection hook the static
+    model cannot read; one whose facts show a change of process state is
+    imported for that (the learner never records it), the others for the
+    plugin."""
+    pytester.makepyfile(**{
+        "helper_lib": "VALUE = 1\n",
+        "tests/test_patch": "import helper_lib\nhelper_lib.VALUE = 2\ndef test_patch(): pass\n",
+        "tests/test_other": "def test_other(): pass\n",
+    })
+    pytester.syspathinsert()
+    result = pytester.runpytest_inprocess("-p", "no:randomly", "-k", "test_other", "--fast-collect-explain",
+                                          plugins=[_CollectionCounter()])
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines([
+        "fastcollect: imported 2 of 2 test files*",
+        "*tests/test_other.py: plugin * implements pytest_collection*",
+        "*tests/test_patch.py: changes process state at import (changes 'helper_lib' in place)*",
+    ])
