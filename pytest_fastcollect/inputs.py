@@ -450,10 +450,12 @@ class Recorder:
         if core is not None:
             self.doc_reads = core.doc_reads_stop()
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = True) -> None:
+        """Stops watching; `keep`: gather what ran (a session with nothing
+        to record does not need it)."""
         self._unwatch_namespaces()
         if self.tracer is not None:
-            self.traced = self.tracer.stop()
+            self.traced = self.tracer.stop(keep)
             self.tracer = None
             # Sources linecache holds were read as data (inspect.getsource, tracebacks).
             import linecache

@@ -481,7 +481,7 @@ def decide(config: pytest.Config, state: State) -> None:
             # earlier learning run refused as it is: nothing to learn, so no
             # tracing, watching or recording for the rest of collection.
             state.learner.idle = True
-            state.learner.recorder.stop()
+            state.learner.recorder.stop(keep=False)
 
 
 def _unwalked(config: pytest.Config, state: State, result: Dict[str, Any],

@@ -149,8 +149,9 @@ class Tracer:
         self._tool = tool
         return True
 
-    def stop(self) -> Optional[Traced]:
-        """What ran, or None when the tracing was not complete."""
+    def stop(self, keep: bool = True) -> Optional[Traced]:
+        """What ran (not gathered unless kept), or None when the tracing was
+        not complete."""
         if self._tool is not None:
             monitoring = sys.monitoring  # type: ignore[attr-defined]
             monitoring.set_events(self._tool, 0)
@@ -159,10 +160,10 @@ class Tracer:
             monitoring.free_tool_id(self._tool)
             self._tool = None
             codes, self._codes = self._codes, []
-            return Traced(codes + self.code_reads, self.preloaded, self._core)
+            return Traced(codes + self.code_reads, self.preloaded, self._core) if keep else None
         if self._native:
             self._native = False
             displaced = self._core.trace_displaced()
             codes = self._core.trace_stop()
-            return None if displaced else Traced(codes + self.code_reads, self.preloaded, self._core)
+            return None if displaced or not keep else Traced(codes + self.code_reads, self.preloaded, self._core)
         return None
