@@ -69,11 +69,20 @@ def key(session_key: int, config: Any) -> str:
                 # named by the session key's distributions: not read.)
                 local = os.path.isfile(filename) and not filename.startswith(installed)
                 files[filename] = (digests([filename]) or {}).get(filename, "") if local else ""
-            h.update(repr((name, impl.plugin_name, getattr(impl.function, "__module__", None), filename,
+            h.update(repr((name, _plugin_identity(impl), getattr(impl.function, "__module__", None), filename,
                            files.get(filename or ""), getattr(code, "co_firstlineno", None),
                            bool(getattr(impl, "hookwrapper", False)), bool(getattr(impl, "wrapper", False)),
                            bool(getattr(impl, "tryfirst", False)), bool(getattr(impl, "trylast", False)))).encode())
     return h.hexdigest()
+
+
+def _plugin_identity(impl: Any) -> str:
+    """The plugin's registered name, or for an object registered without one
+    (pluggy names it by its id, new in every process) its class."""
+    name = str(impl.plugin_name)
+    if name.isdigit() and name == str(id(impl.plugin)):
+        return f"object of {type(impl.plugin).__module__}.{type(impl.plugin).__qualname__}"
+    return name
 
 
 def _installed_dirs() -> Tuple[str, ...]:

@@ -133,3 +133,13 @@ def test_a_local_plugin_edited_below_its_hooks_first_line_is_read_again(pytester
     for _ in range(2):
         fast = compare(pytester, ["-m", "first"])
         assert fast.ids == ["tests/test_a.py::test_alpha"], fast.ids
+
+
+def test_a_plugin_object_is_named_by_its_class(project: pytest.Pytester) -> None:
+    """pluggy names a plugin object registered without a name by its id, new
+    in every process: the key names its class instead, so a run with a new
+    recording object of the same class (compare's) takes the kept reading."""
+    compare(project, ["-k", "gamma"])  # read, and kept, under compare's recording object
+    fast = compare(project, ["-k", "gamma", "--fast-collect-explain"])
+    assert "conftest collection hooks: as an earlier run read them (hook_readings.json)" in fast.output, fast.output
+    assert skipped(fast) == 2, fast.lines
