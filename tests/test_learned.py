@@ -380,11 +380,16 @@ def test_a_state_changer_imported_for_a_plugins_hook_is_never_recorded(pytester:
     it and a selected test runs on state it did not change (scikit-learn's
     test_neighbors.py, rebinding `neighbors.kneighbors_graph`, was recorded
     in a run with such a plugin and skipped from then on)."""
-    pytester.makepyfile(**{
-        "helper_lib": "VALUE = 1\n",
-        "tests/test_patch": "import helper_lib\nhelper_lib.VALUE = 2\ndef test_patch(): pass\n",
-        # (reads the value only when it runs: no link when learned)
-        "tests/test_value": "def test_value():\n    import helper_lib\n    assert helper_lib.VALUE == 2\n",
+    pytester.makepyfile(**{  # (scikit-learn's shape: a library function wrapped by a helper's decorator)
+        "helper_pkg/__init__": "",
+        "helper_pkg/neighbors": "def graph():\n    return 'loud'\n",
+        "helper_pkg/utils": "import functools\n\ndef quiet(f):\n"
+                            "    @functools.wraps(f)\n    def wrapper():\n        return 'quiet'\n    return wrapper\n",
+        "tests/test_patch": "from helper_pkg import neighbors\nfrom helper_pkg.utils import quiet\n\n"
+                            "neighbors.graph = quiet(neighbors.graph)\n\ndef test_patch(): pass\n",
+        # (reads the function only when it runs: no link when learned)
+        "tests/test_value": "def test_value():\n    from helper_pkg import neighbors\n"
+                            "    assert neighbors.graph() == 'quiet'\n",
         "tests/test_other": "def test_other(): pass\n",
     })
     pytester.syspathinsert()
