@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
-from pytest_fastcollect.inputs import WHOLE_ENVIRONMENT
+from pytest_fastcollect.inputs import ENVIRONMENT_NAMES
 
 # workerinput keys
 SKIP_KEY = "fastcollect_skip"
@@ -63,7 +63,7 @@ DIFFERS = "<differs between xdist workers and the controller>"
 TERMINAL_CACHE = "fastcollect/xdist-terminal"
 
 DIFFERING_NAMES = frozenset(
-    [f"env:{n}" for n in PER_WORKER_ENV] + [f"opt:{n}" for n in WORKER_OPTIONS] + [WHOLE_ENVIRONMENT]
+    [f"env:{n}" for n in PER_WORKER_ENV] + [f"opt:{n}" for n in WORKER_OPTIONS] + [ENVIRONMENT_NAMES]
     + list(TERMINAL_ENV)
 )
 

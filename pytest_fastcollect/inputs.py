@@ -65,8 +65,8 @@ PYTEST_HARMLESS_OPTIONS = frozenset({
 
 # Variables of the shell session, not of the project: when collection iterates
 # the whole environment (`dict(os.environ)` in `platform.architecture()`,
-# dask's config reading `os.environ.items()`), they are left out of the
-# "whole environment" input. Looked up by name, any of them is an input.
+# dask's config reading `os.environ.items()`), their names and the values read
+# along are left out of the inputs. Looked up by name, any of them is an input.
 SHELL_VARIABLES = frozenset({
     "_", "OLDPWD", "PWD", "SHLVL", "TERM", "COLUMNS", "LINES", "SHELL", "HISTFILE", "HISTSIZE",
     "HISTFILESIZE", "HISTCONTROL", "PS1", "PS2", "PS4", "PROMPT_COMMAND", "TERM_PROGRAM",
@@ -93,7 +93,12 @@ _XDIST_REMOTE = os.path.join("xdist", "remote.py")
 # Kernel views (per process, per boot): /proc/self/maps differs in every
 # process. Reading them is not reading a project input.
 PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
-WHOLE_ENVIRONMENT = "env:*"
+# Iterating the environment reads which variables exist: one input, their
+# names (the shell's own left out). A value is an input where it is looked up,
+# also while iterating (items(), dict()): a PATH changed by a profiler or an
+# activated venv no longer stales what only listed the names (fsspec's config
+# picks FSSPEC_* names at import, under pandas and statsmodels collection).
+ENVIRONMENT_NAMES = "env:*names"
 
 # Audit hooks cannot be removed: one per process forwards events to the
 # recorder that is watching at that moment (none outside a filtered session).
@@ -172,8 +177,9 @@ def _install_env_hooks() -> None:
 
     def iterate(mapping: Any) -> Any:
         __tracebackhide__ = True
-        # Lookups made while the environment is iterated (dict(), items(),
-        # copy()) read everything: one input for the whole environment.
+        # Iterating reads the names (one input: ENVIRONMENT_NAMES); the values
+        # looked up while iterating or right after (dict(), items(), copy())
+        # are inputs one by one, the shell's own variables left out.
         recorder = _watching[-1] if _watching else None
         watched = recorder is not None and not recorder.paused and (mapping is os.environ or mapping is environb)
         if recorder is None or not watched:
@@ -207,7 +213,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.env: Set[str] = set()
-        self.env_iterated = False  # the whole environment was read (iteration, copy)
+        self.env_iterated = False  # the names of the environment were read (iteration, copy)
         self._iterating = 0
         self._pending: List[Any] = []  # keys of a finished iteration, looked up next in order
         self._pending_at = 0
@@ -368,19 +374,25 @@ class Recorder:
         self.options.add(name)
 
     def on_env_lookup(self, mapping: Any, key: Any, environb: Any) -> None:
+        if self.paused:
+            return
         pending = self._pending
+        bulk = bool(self._iterating)  # os.environ.items(), a loop over the names
         if pending and self._pending_at < len(pending) and pending[self._pending_at] == key:
             # dict(os.environ) lists the keys first, then looks each up in order.
             self._pending_at += 1
-        elif not self.paused and not self._iterating:
+            bulk = True
+        elif not bulk:
             self._pending = []
-            if key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
-                return
-            if mapping is os.environ and isinstance(key, str):
-                if key not in PLUGIN_OUTPUT_VARIABLES:
-                    self.env.add(key)
-            elif environb is not None and mapping is environb and isinstance(key, bytes):
-                self.env.add(os.fsdecode(key))
+        if mapping is environb and environb is not None and isinstance(key, bytes):
+            key = os.fsdecode(key)
+        elif mapping is not os.environ or not isinstance(key, str):
+            return
+        if key in PLUGIN_OUTPUT_VARIABLES or (bulk and key in SHELL_VARIABLES):
+            return
+        if not bulk and key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
+            return
+        self.env.add(key)
 
     def _terminal_size_for_pytest(self) -> bool:
         """Is this lookup shutil.get_terminal_size called by pytest?"""
@@ -479,7 +491,7 @@ class Recorder:
     def input_names(self) -> List[str]:
         names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
         if self.env_iterated:
-            names.append(WHOLE_ENVIRONMENT)
+            names.append(ENVIRONMENT_NAMES)
         return sorted(names)
 
 
@@ -488,8 +500,7 @@ def current_values(config: pytest.Config) -> Dict[str, str]:
     must be paused: Recorder.snapshot)."""
     env = dict(os.environ)
     out = {f"env:{k}": v for k, v in env.items()}
-    out[WHOLE_ENVIRONMENT] = repr(sorted((k, v) for k, v in env.items()
-                                         if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
+    out[ENVIRONMENT_NAMES] = repr(sorted(k for k in env if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
     for name, value in vars(config.option).items():
         out[f"opt:{name}"] = _value_text(value)
     return out

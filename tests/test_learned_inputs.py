@@ -269,6 +269,42 @@ def test_whole_environment_read_by_iteration(pytester: pytest.Pytester, monkeypa
     assert_learning_took(rep, BETA, "relearned")
 
 
+def test_names_of_the_environment_read_by_iteration(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsspec's config shape: a module iterates the environment's names and
+    looks up only those with its prefix. A changed value of a variable it
+    never looked up (PATH under perf, an activated venv) keeps the record;
+    a variable added, or a changed value it looked up, relearns."""
+    monkeypatch.delenv("FC_NAMES_NEW", raising=False)
+    monkeypatch.setenv("FC_NAMES_OTHER", "one")
+    monkeypatch.setenv("FCCONF_MODE", "m1")
+    write(pytester.path, {**BASE, "test_conf.py": """
+        import os
+        import pytest
+
+        CONF = {}
+        for key in os.environ:
+            if key.startswith("FCCONF_"):
+                CONF[key[7:].lower()] = os.environ[key]
+
+        @pytest.mark.parametrize("v", sorted(CONF.values()) or ["none"])
+        def test_conf(v): pass
+    """})
+    learn(pytester, ["-k", "m1"], ["test_conf.py::test_conf[m1]"], 3)
+    monkeypatch.setenv("FC_NAMES_OTHER", "two")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "another value, never looked up")
+    assert_learning_took(rep, ALPHA, "another value, never looked up")
+    monkeypatch.setenv("FCCONF_MODE", "m2")
+    exact(pytester, ["-k", "m2"], ["test_conf.py::test_conf[m2]"], 3, "a value looked up while iterating")
+    rep = exact(pytester, ["-k", "beta"], BETA, 3, "relearned after the value")
+    assert_learning_took(rep, BETA, "relearned after the value")
+    monkeypatch.setenv("FC_NAMES_NEW", "1")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "a new name")
+    assert rep.learned == 0, f"a variable added: the names were read, the record must not decide: {rep}"
+    monkeypatch.setenv("FCCONF_EXTRA", "m3")
+    exact(pytester, ["-k", "m3"], ["test_conf.py::test_conf[m3]"], 3, "a new name with the prefix")
+
+
 def test_kernel_views_are_not_inputs(pytester: pytest.Pytester) -> None:
     """/proc/self/maps differs in every process (threadpoolctl reads it under
     scikit-learn's pytest_configure): reading it must not make learning stale."""
