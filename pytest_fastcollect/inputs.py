@@ -167,6 +167,8 @@ def _install_env_hooks() -> None:
     environ_type = type(os.environ)
     original = environ_type.__getitem__
     original_iter = environ_type.__iter__
+    original_len = environ_type.__len__
+    original_repr = environ_type.__repr__
     environb = getattr(os, "environb", None)
 
     def getitem(mapping: Any, key: Any) -> Any:
@@ -196,8 +198,25 @@ def _install_env_hooks() -> None:
             recorder._iterating -= 1
         recorder._pending, recorder._pending_at = keys, 0
 
+    def length(mapping: Any) -> int:
+        # len(os.environ), bool(os.environ): how many names there are
+        recorder = _watching[-1] if _watching else None
+        if recorder is not None and not recorder.paused and (mapping is os.environ or mapping is environb):
+            recorder.env_iterated = True
+        return original_len(mapping)  # type: ignore[no-any-return]
+
+    def text(mapping: Any) -> str:
+        # repr(os.environ), str(os.environ): every name and value, read
+        # past __iter__ and __getitem__
+        if _watching and mapping is os.environ:
+            for key in list(mapping):  # as a copy: the names, then each value
+                mapping[key]
+        return original_repr(mapping)  # type: ignore[no-any-return]
+
     environ_type.__getitem__ = getitem  # type: ignore[method-assign]
     environ_type.__iter__ = iterate  # type: ignore[method-assign]
+    environ_type.__len__ = length  # type: ignore[method-assign]
+    environ_type.__repr__ = text  # type: ignore[method-assign]
     _env_hooks_installed.append(True)
 
 

@@ -305,6 +305,34 @@ def test_names_of_the_environment_read_by_iteration(
     exact(pytester, ["-k", "m3"], ["test_conf.py::test_conf[m3]"], 3, "a new name with the prefix")
 
 
+def test_len_and_str_of_the_environment_are_reads(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """len(os.environ) reads how many names there are, str(os.environ) every
+    name and value (neither through __iter__ nor __getitem__): a variable
+    added changes the items, so the record must not decide."""
+    monkeypatch.delenv("FC_LEN_NEW", raising=False)
+    write(pytester.path, {**BASE, "test_len.py": """
+        import os
+
+        exec(f"def test_vars_{len(os.environ)}(): pass")
+    """, "test_text.py": """
+        import os
+
+        TEXT = str(os.environ)
+        exec(f"def test_text_{'FC_LEN_NEW' in TEXT}(): pass")
+    """})
+    ids, out = ids_fast(pytester, "--cache-clear", "-k", "vars")
+    assert len(ids) == 1 and ids[0].startswith("test_len.py::test_vars_"), out
+    before = ids[0]
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 4, "second run")
+    assert_learning_took(rep, ALPHA, "second run")
+    monkeypatch.setenv("FC_LEN_NEW", "1")
+    exact(pytester, ["-k", "text_True"], ["test_text.py::test_text_True"], 4, "a variable added, read as text")
+    plain, _ = ids_plain(pytester, "-k", "vars")
+    assert len(plain) == 1 and plain != [before], "the new variable should change the test's name"
+    exact(pytester, ["-k", plain[0].split("::")[1]], plain, 4, "a variable added")
+
+
 def test_kernel_views_are_not_inputs(pytester: pytest.Pytester) -> None:
     """/proc/self/maps differs in every process (threadpoolctl reads it under
     scikit-learn's pytest_configure): reading it must not make learning stale."""
