@@ -395,18 +395,26 @@ uint64_t input_value_hash(const InputSnapshot& snapshot, const std::string& name
 }
 
 std::string generation_mismatch(const Generation& g, uint64_t session_key, uint64_t conftest_fp,
-                                const InputSnapshot& snapshot, DepHasher& deps) {
-  if (g.session_key != session_key) return "pytest, Python, installed packages or the configuration changed";
-  if (g.conftest_fp != conftest_fp) return "a conftest.py was added or removed";
+                                const InputSnapshot& snapshot, DepHasher& deps, KeyPart* part) {
+  auto at = [part](KeyPart p, std::string why) {
+    if (part) *part = p;
+    return why;
+  };
+  if (g.session_key != session_key) {
+    return at(KeyPart::Session, "pytest, Python, installed packages or the configuration changed");
+  }
+  if (g.conftest_fp != conftest_fp) return at(KeyPart::Conftests, "a conftest.py was added or removed");
   for (const auto& [name, h] : g.inputs) {
     if (input_hash(snapshot, name) == h) continue;
-    if (name.rfind("dir:", 0) == 0) return "directory " + name.substr(4) + " changed (a file added or removed)";
-    if (name.rfind("env:", 0) == 0) return "environment variable " + name.substr(4) + " changed";
-    if (name.rfind("opt:", 0) == 0) return "option " + name.substr(4) + " changed";
-    return "input " + name + " changed";
+    if (name.rfind("dir:", 0) == 0) {
+      return at(KeyPart::Inputs, "directory " + name.substr(4) + " changed (a file added or removed)");
+    }
+    if (name.rfind("env:", 0) == 0) return at(KeyPart::Inputs, "environment variable " + name.substr(4) + " changed");
+    if (name.rfind("opt:", 0) == 0) return at(KeyPart::Inputs, "option " + name.substr(4) + " changed");
+    return at(KeyPart::Inputs, "input " + name + " changed");
   }
   std::string changed;
-  if (!deps.still_valid(g.deps, g.id, &changed)) return "dependency " + changed;
+  if (!deps.still_valid(g.deps, g.id, &changed)) return at(KeyPart::Dependencies, "dependency " + changed);
   return {};
 }
 
@@ -417,13 +425,18 @@ bool load_generations(const Index::Reader& reader, std::vector<Generation>& out)
 
 size_t newest_valid_generation(const std::vector<Generation>& gens, uint64_t session_key, uint64_t conftest_fp,
                                const InputSnapshot& snapshot, DepHasher& deps, std::string* why) {
-  std::string newest;
+  std::string best;
+  KeyPart best_part = KeyPart::Session;
   for (size_t i = 0; i < gens.size(); ++i) {
-    std::string reason = generation_mismatch(gens[i], session_key, conftest_fp, snapshot, deps);
+    KeyPart part = KeyPart::Session;
+    std::string reason = generation_mismatch(gens[i], session_key, conftest_fp, snapshot, deps, &part);
     if (reason.empty()) return i;
-    if (i == 0) newest = std::move(reason);
+    if (i == 0 || part > best_part) {
+      best = std::move(reason);
+      best_part = part;
+    }
   }
-  if (why) *why = std::move(newest);
+  if (why) *why = std::move(best);
   return gens.size();
 }
 

@@ -163,16 +163,22 @@ class DepHasher {
 std::string encode_observed(const Observed& o);
 bool decode_observed(const char* data, size_t size, Observed& out);
 
+// The parts of a generation's key, in the order they are checked.
+enum class KeyPart { Session, Conftests, Inputs, Dependencies };
+
 // Why a stored generation does not hold for this session ("" when it does):
-// names the first part of its key that changed.
+// names the first part of its key that changed (and gives which part it is).
 std::string generation_mismatch(const Generation& g, uint64_t session_key, uint64_t conftest_fp,
-                                const InputSnapshot& snapshot, DepHasher& deps);
+                                const InputSnapshot& snapshot, DepHasher& deps, KeyPart* part = nullptr);
 
 // The stored generations (most recent first); false when there are none readable.
 bool load_generations(const Index::Reader& reader, std::vector<Generation>& out);
 
 // The position of the newest of `gens` that holds for this session, or
-// gens.size() when none does (then `why`, when given, gets the newest one's reason).
+// gens.size() when none does. Then `why`, when given, gets the reason of the
+// generation that held furthest (a changed dependency of one learned with
+// this session's inputs says more than the changed variable of one learned
+// in another shell); the newest among equals.
 size_t newest_valid_generation(const std::vector<Generation>& gens, uint64_t session_key, uint64_t conftest_fp,
                                const InputSnapshot& snapshot, DepHasher& deps, std::string* why = nullptr);
 

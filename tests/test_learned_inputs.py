@@ -13,6 +13,7 @@ restore os.environ, and the atexit clean-up must really happen.
 from __future__ import annotations
 
 import json
+import re
 from typing import List, Optional, Sequence
 
 import pytest
@@ -303,6 +304,42 @@ def test_names_of_the_environment_read_by_iteration(
     assert rep.learned == 0, f"a variable added: the names were read, the record must not decide: {rep}"
     monkeypatch.setenv("FCCONF_EXTRA", "m3")
     exact(pytester, ["-k", "m3"], ["test_conf.py::test_conf[m3]"], 3, "a new name with the prefix")
+
+
+def test_explain_names_the_change_that_matters_here(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs alternate between two shells (a variable set in one), so two
+    generations are kept. After an edit, the explain line names the edited
+    file, which is why this shell's generation fails, not the variable that
+    the other shell's newer generation was learned with."""
+    monkeypatch.delenv("FC_OTHER_SHELL", raising=False)
+    write(pytester.path, {**BASE, "helper.py": """
+        CASES = ["c1", "c2"]
+    """, "test_cases.py": """
+        import os
+        import pytest
+        from helper import CASES
+
+        NAMES = [k for k in os.environ if k.startswith("FC_CASE_")]
+
+        @pytest.mark.parametrize("c", CASES + NAMES)
+        def test_case(c): pass
+    """})
+    pytester.syspathinsert()
+    learn(pytester, ["-k", "c1"], ["test_cases.py::test_case[c1]"], 3)
+    monkeypatch.setenv("FC_OTHER_SHELL", "1")
+    exact(pytester, ["-k", "c2"], ["test_cases.py::test_case[c2]"], 3, "the other shell learns")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "the other shell, warm")
+    assert_learning_took(rep, ALPHA, "the other shell, warm")
+    monkeypatch.delenv("FC_OTHER_SHELL")
+    write(pytester.path, {"helper.py": """
+        CASES = ["c1", "c2", "c3"]
+    """})
+    plain, _ = ids_plain(pytester, "-k", "c3")
+    assert plain == ["test_cases.py::test_case[c3]"]
+    ids, out = ids_fast(pytester, "-k", "c3", "--fast-collect-explain")
+    assert ids == plain, out
+    assert re.search(r"^learned items not used: dependency \S*helper\.py", out, re.M), out
 
 
 def test_len_and_str_of_the_environment_are_reads(

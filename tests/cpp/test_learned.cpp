@@ -150,3 +150,29 @@ TEST(Learned, DirectoryListingsAreInputs) {
   ::rmdir(dir.c_str());
   EXPECT_NE(empty, input_hash(none, "dir:" + dir));  // missing
 }
+
+// With no generation holding, the reason given is that of the one that held
+// furthest: a generation learned with this session's inputs whose dependency
+// changed, not the newest one, learned in another environment.
+TEST(Learned, TheReasonGivenIsOfTheGenerationThatHeldFurthest) {
+  const InputSnapshot now{{"env:MODE", "a"}};
+  Generation other_shell = gen(2);
+  other_shell.inputs = {{"env:MODE", input_value_hash(InputSnapshot{{"env:MODE", "b"}}, "env:MODE")}};
+  other_shell.deps = {};
+  Generation this_shell = gen(1);
+  this_shell.inputs = {{"env:MODE", input_value_hash(now, "env:MODE")}};
+  this_shell.deps.resize(1);  // /p/data.json, which does not exist here
+  DepHasher deps(nullptr, 0, 0);
+  std::string why;
+  const std::vector<Generation> newest_first{other_shell, this_shell};
+  EXPECT_EQ(newest_valid_generation(newest_first, 7, 9, now, deps, &why), 2u);
+  EXPECT_EQ(why.rfind("dependency /p/data.json", 0), 0u) << why;
+  // Among reasons of the same part, the newest generation's.
+  Generation older_shell = other_shell;
+  older_shell.inputs = {{"env:AAA", 1}};
+  EXPECT_EQ(newest_valid_generation({other_shell, older_shell}, 7, 9, now, deps, &why), 2u);
+  EXPECT_EQ(why, "environment variable MODE changed");
+  // A generation that holds is taken, whatever the others.
+  this_shell.deps = {};
+  EXPECT_EQ(newest_valid_generation({other_shell, this_shell}, 7, 9, now, deps, &why), 1u);
+}
