@@ -38,9 +38,29 @@ bool is_string(TSNode n) {
   return true;
 }
 
+bool literal(TSNode n, bool hashable, int depth);
+
+// `lambda x, y=1: ...` with literal defaults: making the function runs none
+// of its body and cannot raise (a lambda has no annotations). What its body
+// does when called is code that ran, reached only through the value.
+bool plain_lambda(TSNode n, int depth) {
+  TSNode params = field(n, "parameters");
+  if (ts_node_is_null(params)) return true;
+  for (uint32_t i = 0; i < ts_node_named_child_count(params); ++i) {
+    TSNode p = ts_node_named_child(params, i);
+    if (is(p, "comment") || is(p, "identifier") || is(p, "keyword_separator") || is(p, "positional_separator") ||
+        is(p, "list_splat_pattern") || is(p, "dictionary_splat_pattern"))
+      continue;
+    TSNode value = field(p, "value");
+    if (!is(p, "default_parameter") || ts_node_is_null(value) || !literal(value, false, depth + 1)) return false;
+  }
+  return true;
+}
+
 // A value Python builds without running code or looking up a name, that
-// cannot raise: numbers, strings, constants, containers of them (set
-// elements and dict keys hashable). `hashable`: only what a set can hold.
+// cannot raise: numbers, strings, constants, lambdas (plain_lambda),
+// containers of them (set elements and dict keys hashable). `hashable`: only
+// what a set can hold (a function is hashable).
 bool literal(TSNode n, bool hashable, int depth) {
   if (depth > 64) return false;
   if (is(n, "integer") || is(n, "float") || is(n, "true") || is(n, "false") || is(n, "none") || is(n, "ellipsis"))
@@ -51,6 +71,7 @@ bool literal(TSNode n, bool hashable, int depth) {
     return !ts_node_is_null(arg) && !ts_node_is_null(op) && (is(op, "-") || is(op, "+")) &&
            (is(arg, "integer") || is(arg, "float"));
   }
+  if (is(n, "lambda")) return plain_lambda(n, depth);
   const bool tuple = is(n, "tuple") || is(n, "parenthesized_expression") || is(n, "expression_list");
   const bool container = is(n, "list") || is(n, "set") || is(n, "dictionary");
   if (!tuple && !(container && !hashable)) return false;

@@ -37,6 +37,8 @@ KEEPS = {
     "new-class-without-bases": _appended(
         "proj/core.py", "        class _Spec:\n            size = 3\n\n            def render(self, x=1):\n"
                         "                return x\n"),
+    "new-table-of-lambdas": _appended(
+        "proj/core.py", "        _KNOWN = {'airyai': [(lambda x: True, 'AiryAi')], 'gcd': [(lambda *x: True, 'GCD')]}\n"),
     "removed-function-never-read": {
         "proj/core.py": PROJECT["proj/core.py"].replace("def never_called():\n            return 0\n", "")},
 }
@@ -123,6 +125,10 @@ OBSERVED = {
         "from proj import core\nfrom proj.names import NAMES\n",
         "import proj.side as _side\n", "side"),
 }
+
+OBSERVED["table-of-lambdas-read-by-collection"] = (
+    "from proj import core\nNAMES = [lab for ((check, lab),) in getattr(core, 'KNOWN', {}).values() if check()] or ['n1']\n",
+    "KNOWN = {'a': [(lambda *x: True, 'lam_new')]}\n", "lam_new")
 
 OBSERVED["builtin-shadowed-where-its-code-reads-it"] = (
     "from proj import core\nNAMES = core.kinds()\n",
