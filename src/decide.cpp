@@ -59,7 +59,7 @@ bool learned_all_false(const LearnedFile& f, const Expression* keyword, const Ex
 uint64_t query_fingerprint(const ScanConfig& cfg, const Generation* gen, uint64_t conftest_fp, uint64_t resolve_fp) {
   Fingerprint q;
   q.add(gen ? gen->id : uint64_t{0}).add(gen ? gen->version : uint64_t{0});
-  q.add(std::string_view("fastcollect-query-9")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
+  q.add(std::string_view("fastcollect-query-10")).add(uint64_t{kFactsVersion}).add(cfg.rootdir).add(cfg.confcutdir).add(resolve_fp).add(uint64_t{cfg.type_checking_set});
   for (const auto* list : {&cfg.roots, &cfg.anchors}) {
     q.add(static_cast<uint64_t>(list->size()));
     for (const auto& x : *list) q.add(x);

@@ -20,7 +20,11 @@ namespace {
 
 // 7: records made before a module imported for a plugin's effect could show
 // its own change of process state (decide.h step 3) may hold such a module.
-constexpr uint64_t kLearnedVersion = 7;
+// 8: binding statements' hashes did not hold their place among the surface's
+// statements (a def moved below code that reads it was kept).
+constexpr uint64_t kLearnedVersion = 8;
+// Of the surfaces kept per file content: how surface.cpp hashes them.
+constexpr uint64_t kSurfaceVersion = 2;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());
@@ -355,10 +359,10 @@ bool DepHasher::surface(const std::string& path, uint64_t content_hash, const st
     std::string_view raw;
     if (reader.ok() && reader.get_bytes(key, raw)) {
       Reader r(raw.data(), raw.size());
-      const uint64_t c = r.u(), n = r.u(), ok = r.u();
+      const uint64_t v = r.u(), c = r.u(), n = r.u(), ok = r.u();
       out.hash = r.u();
       out.bindings = get_bindings(r);
-      if (r.ok() && r.at_end() && c == content_hash && n == names) return ok != 0;
+      if (r.ok() && r.at_end() && v == kSurfaceVersion && c == content_hash && n == names) return ok != 0;
     }
   }
   out = Surface{};
@@ -372,6 +376,7 @@ bool DepHasher::surface(const std::string& path, uint64_t content_hash, const st
   if (!ok) out = Surface{};
   if (index_) {
     Writer w;
+    w.u(kSurfaceVersion);
     w.u(content_hash);
     w.u(names);
     w.u(ok ? 1 : 0);

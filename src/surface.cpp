@@ -198,8 +198,10 @@ void spans_of(const Parsed& p, const Ids& id, std::vector<FunctionSpan>& out) {
 class Sink {
  public:
   Hasher& h() { return stmt_ ? *stmt_ : main_; }
-  void begin(TSNode stmt, std::vector<BoundName>* out, size_t first) {
+  // `segment`: how many top-level statements of the surface precede it.
+  void begin(TSNode stmt, std::vector<BoundName>* out, size_t first, uint64_t segment) {
     stmt_ = std::make_unique<Hasher>();
+    stmt_->tag(segment);
     node_ = stmt;
     out_ = out;
     first_ = first;
@@ -262,6 +264,7 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
   const bool future = has_future_annotations(root, p.source());
   // Per enclosing function_definition: is its body left out, is its docstring read?
   std::vector<std::pair<bool, bool>> elide;
+  uint64_t segment = 0;  // top-level statements of the surface so far
   walk(
       root,
       [&](TSNode n, const TSNode* parent, TSFieldId field) {
@@ -280,8 +283,14 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
           return false;
         }
         const size_t had = found.size();
-        if (parent && ts_node_eq(*parent, root) && binding_statement(n, p.source(), future, ran, found))
-          sink.begin(n, &found, had);
+        if (parent && ts_node_eq(*parent, root)) {
+          // A binding statement's hash holds its place among the surface's
+          // statements: moved past code that reads its name, it changes.
+          if (binding_statement(n, p.source(), future, ran, found))
+            sink.begin(n, &found, had, segment);
+          else
+            ++segment;
+        }
         if (s == id.function_definition || s == id.class_definition) {
           TSNode name = ts_node_child_by_field_id(n, id.name);
           std::string_view nm = ts_node_is_null(name) ? std::string_view() : p.text(name);

@@ -15,6 +15,7 @@ Every plugin run prints the plugin's report line (test_surfaces._after_edit).
 
 from __future__ import annotations
 
+import re
 from typing import Dict, Sequence
 
 import pytest
@@ -295,3 +296,22 @@ def test_a_new_file_in_a_listed_directory_relearns(pytester: pytest.Pytester, re
     _after_edit(pytester, {"proj/unlisted.py": "X = 1\n"}, ("-k", "case2 or table"), relearn=False)
     rep = _after_edit(pytester, {"proj/plugins/beta.py": ""}, args, relearn=True, changed="proj/plugins")
     assert rep.imported > 0
+
+
+def test_a_definition_moved_below_its_reader_relearns(pytester: pytest.Pytester) -> None:
+    """A def is a binding statement; moved below module code that reads it,
+    the module fails at import (NameError) in plain pytest, so a test module
+    that imports it is a collection error there: the plugin must not keep
+    the records that skip that module."""
+    files = dict(PROJECT)
+    files["proj/extra.py"] = "def helper():\n    return 1\n\n\nALIAS = helper\n"
+    files["tests/test_extra.py"] = "from proj.extra import ALIAS\n\n\ndef test_extra():\n    pass\n"
+    args = ("-k", "case2 or table")
+    _learn(pytester, files, args, confirm=True)
+    write(pytester.path, {"proj/extra.py": "ALIAS = helper\n\n\ndef helper():\n    return 1\n"})
+    errors = re.compile(r"^ERROR (\S+)", re.M)
+    plain_out = forked.run(pytester, *COMMON, "--co", "-q", "--no-fast-collect", *args, timeout=120).stdout.str()
+    out = forked.run(pytester, *COMMON, "--co", "-q", "--fast-collect-explain", *args, timeout=120).stdout.str()
+    report_of(out)
+    assert errors.findall(plain_out) == ["tests/test_extra.py"], plain_out
+    assert errors.findall(out) == errors.findall(plain_out), out

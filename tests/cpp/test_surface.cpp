@@ -247,3 +247,11 @@ TEST(Surface, EveryDefinitionOfANameThatRanKeepsItsBody) {
   EXPECT_NE(base, surface(replace(twice, "return 1", "return 3"), {"f"}));
   EXPECT_NE(base, surface(replace(twice, "return 2", "return 3"), {"f"}));
 }
+
+// A binding statement moved past code that reads its name: the module now
+// fails (NameError) where it did not, so the content must not be kept.
+TEST(Bindings, MovingABindingPastItsReaderIsAChange) {
+  const auto before = kept("def f():\n    return 1\n\n\ng = f\n");
+  const auto after = kept("g = f\n\n\ndef f():\n    return 1\n");
+  EXPECT_TRUE(before.first != after.first || before.second != after.second);
+}
