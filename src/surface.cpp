@@ -147,7 +147,7 @@ bool yields(TSNode body) {
 
 struct Ids {
   TSSymbol comment, function_definition, class_definition, decorated_definition, block, expression_statement,
-      string, concatenated_string;
+      string, concatenated_string, interpolation;
   TSFieldId body, name;
 };
 
@@ -162,6 +162,7 @@ Ids ids_of(const TSLanguage* lang) {
   i.expression_statement = sym("expression_statement");
   i.string = sym("string");
   i.concatenated_string = sym("concatenated_string");
+  i.interpolation = sym("interpolation");
   i.body = ts_language_field_id_for_name(lang, "body", 4);
   i.name = ts_language_field_id_for_name(lang, "name", 4);
   return i;
@@ -227,6 +228,31 @@ bool doc_read(const std::set<std::string>& ran, const std::string& qual) {
   return ran.count(kAllDocsRead) != 0 || ran.count(kDocRead + qual) != 0;
 }
 
+// The docstring statement of a function body (its first statement, a string
+// without interpolation), or a null node.
+TSNode docstring_of(const Ids& id, TSNode body) {
+  TSNode none{};
+  for (uint32_t i = 0; i < ts_node_named_child_count(body); ++i) {
+    TSNode c = ts_node_named_child(body, i);
+    if (ts_node_symbol(c) == id.comment) continue;
+    if (ts_node_symbol(c) != id.expression_statement || ts_node_named_child_count(c) != 1) return none;
+    TSNode doc = ts_node_named_child(c, 0);
+    std::vector<TSNode> parts{doc};
+    if (ts_node_symbol(doc) == id.concatenated_string) {
+      parts.clear();
+      for (uint32_t j = 0; j < ts_node_named_child_count(doc); ++j) parts.push_back(ts_node_named_child(doc, j));
+    }
+    for (TSNode part : parts) {
+      if (ts_node_symbol(part) == id.comment) continue;
+      if (ts_node_symbol(part) != id.string) return none;
+      for (uint32_t j = 0; j < ts_node_named_child_count(part); ++j)
+        if (ts_node_symbol(ts_node_named_child(part, j)) == id.interpolation) return none;  // an f-string runs
+    }
+    return c;
+  }
+  return none;
+}
+
 // A function body that never ran: only its kind is visible, and its
 // docstring where that was read.
 void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, bool with_doc, Hasher& h) {
@@ -265,6 +291,7 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
   // Per enclosing function_definition: is its body left out, is its docstring read?
   std::vector<std::pair<bool, bool>> elide;
   uint64_t segment = 0;  // top-level statements of the surface so far
+  TSNode unread_doc{};   // the docstring of the body being entered, when left out
   walk(
       root,
       [&](TSNode n, const TSNode* parent, TSFieldId field) {
@@ -295,15 +322,18 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
           TSNode name = ts_node_child_by_field_id(n, id.name);
           std::string_view nm = ts_node_is_null(name) ? std::string_view() : p.text(name);
           const std::string& qual = q.enter(n, nm, s == id.class_definition);
-          if (s == id.function_definition) {
-            const bool elided = ran.count(qual) == 0;
-            elide.emplace_back(elided, elided && doc_read(ran, qual));
-          }
+          if (s == id.function_definition) elide.emplace_back(ran.count(qual) == 0, doc_read(ran, qual));
+        }
+        if (!ts_node_is_null(unread_doc) && ts_node_eq(n, unread_doc)) {
+          return false;  // a docstring nobody read, of a body that ran: as if absent
         }
         if (s == id.block && field == id.body && parent && ts_node_symbol(*parent) == id.function_definition &&
-            !elide.empty() && elide.back().first) {
-          hash_elided_body(p, id, n, elide.back().second, sink.h());
-          return false;
+            !elide.empty()) {
+          if (elide.back().first) {
+            hash_elided_body(p, id, n, elide.back().second, sink.h());
+            return false;
+          }
+          if (!elide.back().second) unread_doc = docstring_of(id, n);
         }
         sink.h().tag(kOpen | s);
         return true;

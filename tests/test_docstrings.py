@@ -61,6 +61,8 @@ READERS = {
         "from proj import core\n\n\nclass Holder:\n    value = property(core.plain)\n\n\n"
         "NAMES = Holder.value.__doc__.split()\n"),
     "the-module-docstring": "from proj import core\nNAMES = core.__doc__.split()\n",
+    "calls-the-function": "from proj import core\nNAMES = ['n%d' % core.plain()]\n",
+    "calls-it-and-reads-its-docstring": "from proj import core\nNAMES = core.plain.__doc__.split()[core.plain():]\n",
 }
 
 # name -> (the docstring edited, its new text, a -k expression only the new text brings)
@@ -85,6 +87,8 @@ CASES = [
     ("nothing", "module", False),  # a module docstring binds __doc__ (bindings.h)
     ("the-module-docstring", "module", True),
     ("the-module-docstring", "plain", False),
+    ("calls-the-function", "plain", False),  # its body ran; its docstring was not read
+    ("calls-it-and-reads-its-docstring", "plain", True),
 ]
 
 

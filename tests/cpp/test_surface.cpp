@@ -109,8 +109,23 @@ TEST(Surface, DocstringsAreInOnlyWhereRead) {
   const std::set<std::string> read{std::string(1, kDocRead) + "helper"};
   EXPECT_NE(kept(kBase, read), kept(replace(kBase, doc, more), read));
   EXPECT_NE(kept(kBase, {kAllDocsRead}), kept(replace(kBase, doc, more), {kAllDocsRead}));
-  // Read, but the function ran: its whole body is in, the docstring with it.
-  EXPECT_NE(surface(kBase, {"helper"}), surface(replace(kBase, doc, more), {"helper"}));
+  // The function ran: its body is in, its docstring only where read (a
+  // body's code never reads its own docstring; sympy's Basic.count).
+  EXPECT_EQ(surface(kBase, {"helper"}), surface(replace(kBase, doc, more), {"helper"}));
+  const std::set<std::string> ran_and_read{"helper", std::string(1, kDocRead) + "helper"};
+  EXPECT_NE(surface(kBase, ran_and_read), surface(replace(kBase, doc, more), ran_and_read));
+  EXPECT_NE(surface(kBase, {"helper", kAllDocsRead}), surface(replace(kBase, doc, more), {"helper", kAllDocsRead}));
+  EXPECT_NE(surface(kBase, {"helper"}), surface(replace(kBase, "return x + 1", "return x + 2"), {"helper"}));
+  // Not a docstring: an f-string runs; a string after other statements.
+  const std::string fdoc = "def f():\n    f\"{a}\"\n    return 1\n";
+  EXPECT_NE(surface(fdoc, {"f"}), surface(replace(fdoc, "{a}", "{b}"), {"f"}));
+  const std::string late = "def f():\n    x = 1\n    'late'\n    return x\n";
+  EXPECT_NE(surface(late, {"f"}), surface(replace(late, "'late'", "'later'"), {"f"}));
+  // A comment first, then the docstring; two docstring parts.
+  const std::string commented = "def f():\n    # c\n    'Doc' 'string.'\n    return 1\n";
+  EXPECT_EQ(surface(commented, {"f"}), surface(replace(commented, "'string.'", "'text.'"), {"f"}));
+  // Removing it is no change either; adding a statement is.
+  EXPECT_EQ(surface(commented, {"f"}), surface(replace(commented, "'Doc' 'string.'\n", ""), {"f"}));
   // Another function's docstring read: this one stays out.
   const std::set<std::string> other{std::string(1, kDocRead) + "Table.parse"};
   EXPECT_EQ(kept(kBase, other), kept(replace(kBase, doc, more), other));
