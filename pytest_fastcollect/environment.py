@@ -873,6 +873,16 @@ def _ini_list(config: pytest.Config, name: str) -> List[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value).split()
 
 
+def module_has(module: str, attr: str) -> bool:
+    """Does the loaded module `module` hold `attr` in its namespace now, so
+    that `from module import attr` reads it there and imports nothing (asked
+    by the core for a from-import added to a file learned records keep:
+    src/bindings.h)? Only a plain module object: a module subclass may
+    compute its attributes."""
+    found = sys.modules.get(module)
+    return type(found) is ModuleType and attr in vars(found)
+
+
 def scan_config(config: pytest.Config, index_dir: Optional[str],
                 effects: Optional[PluginEffects] = None) -> Dict[str, Any]:
     fx = plugin_effects(config) if effects is None else effects
@@ -899,6 +909,7 @@ def scan_config(config: pytest.Config, index_dir: Optional[str],
         "stdlib": stdlib,
         "stdlib_loaded": stdlib_loaded,
         "resolve": resolve_environment(stdlib),
+        "module_has": module_has,
         "import_state": import_state(),  # taken with it (the core ignores it)
         "type_checking_set": type_checking_set(),
         "index_dir": index_dir or "",

@@ -111,7 +111,7 @@ bool plain_def(TSNode n, std::string_view src, bool future_annotations, const st
     TSNode value = field(p, "value");
     if (ts_node_is_null(value) || !literal(value, false, 0)) return false;
   }
-  out.push_back(BoundName{nm, {}, 0});
+  out.push_back(BoundName{nm, {}, {}, 0});
   return true;
 }
 
@@ -124,7 +124,7 @@ bool literal_assignment(TSNode n, std::string_view src, std::vector<BoundName>& 
   if (ts_node_is_null(left) || ts_node_is_null(right) || !is(left, "identifier")) return false;
   const std::string nm(text_of(left, src));
   if (dunder(nm) || !literal(right, false, 0)) return false;
-  out.push_back(BoundName{nm, {}, 0});
+  out.push_back(BoundName{nm, {}, {}, 0});
   return true;
 }
 
@@ -159,7 +159,54 @@ bool plain_class(TSNode n, std::string_view src, bool future_annotations, const 
     }
     if (!literal_assignment(c, src, inner)) return false;
   }
-  out.push_back(BoundName{nm, {}, 0});
+  out.push_back(BoundName{nm, {}, {}, 0});
+  return true;
+}
+
+// A dotted module name as written, without the spaces or comments it may hold
+// between its parts; empty when it holds a comment or a line continuation.
+std::string module_name(TSNode n, std::string_view src) {
+  std::string module(text_of(n, src));
+  module.erase(std::remove_if(module.begin(), module.end(), [](char ch) { return ch == ' ' || ch == '\t'; }),
+               module.end());
+  return module.find_first_of("#\\\n") != std::string::npos ? std::string() : module;
+}
+
+// One binding's own hash: what it binds from where (the statement around it,
+// `from m import a, b`, may change without changing what `a` is).
+uint64_t import_hash(const BoundName& b) {
+  const std::string key = b.name + '\0' + b.module + '\0' + b.attr;
+  return XXH3_64bits(key.data(), key.size()) | 1;  // never 0: 0 is "the statement's hash"
+}
+
+// `from a.b import c, d as e` (binds c and e), absolute and without a star:
+// where `a.b` is loaded and holds `c` and `d` in its namespace, it only
+// reads them there (binding_change asks `has`).
+bool plain_from_import(TSNode n, std::string_view src, std::vector<BoundName>& out) {
+  TSNode m = field(n, "module_name");
+  if (ts_node_is_null(m) || !is(m, "dotted_name")) return false;  // relative: `from . import x`
+  const std::string module = module_name(m, src);
+  if (module.empty()) return false;
+  std::vector<BoundName> found;
+  for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
+    TSNode c = ts_node_named_child(n, i);
+    if (ts_node_eq(c, m) || is(c, "comment")) continue;
+    TSNode name = c, alias = c;
+    if (is(c, "aliased_import")) {
+      name = field(c, "name");
+      alias = field(c, "alias");
+      if (ts_node_is_null(name) || ts_node_is_null(alias)) return false;
+    } else if (!is(c, "dotted_name")) {
+      return false;  // `*`
+    }
+    const std::string attr(text_of(name, src)), bound(text_of(alias, src));
+    if (!is(name, "dotted_name") || ts_node_named_child_count(name) != 1 || dunder(attr) || dunder(bound))
+      return false;
+    found.push_back(BoundName{bound, module, attr, 0});
+    found.back().hash = import_hash(found.back());
+  }
+  if (found.empty()) return false;
+  out.insert(out.end(), found.begin(), found.end());
   return true;
 }
 
@@ -169,23 +216,19 @@ bool plain_import(TSNode n, std::string_view src, std::vector<BoundName>& out) {
   for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
     TSNode c = ts_node_named_child(n, i);
     if (is(c, "comment")) continue;
-    std::string module, bound;
-    if (is(c, "dotted_name")) {
-      module = std::string(text_of(c, src));
-      bound = module.substr(0, module.find('.'));
-    } else if (is(c, "aliased_import")) {
-      TSNode m = field(c, "name"), alias = field(c, "alias");
+    TSNode m = c, alias{};
+    if (is(c, "aliased_import")) {
+      m = field(c, "name");
+      alias = field(c, "alias");
       if (ts_node_is_null(m) || ts_node_is_null(alias)) return false;
-      module = std::string(text_of(m, src));
-      bound = std::string(text_of(alias, src));
-    } else {
+    } else if (!is(c, "dotted_name")) {
       return false;
     }
-    // Dotted names may hold spaces or comments between their parts.
-    module.erase(std::remove_if(module.begin(), module.end(), [](char ch) { return ch == ' ' || ch == '\t'; }),
-                 module.end());
-    if (module.find_first_of("#\\\n") != std::string::npos || dunder(bound)) return false;
-    found.push_back(BoundName{bound, module, 0});
+    const std::string module = module_name(m, src);  // `a . b` is a.b
+    const std::string bound = ts_node_is_null(alias) ? module.substr(0, module.find('.')) : std::string(text_of(alias, src));
+    if (module.empty() || dunder(bound)) return false;
+    found.push_back(BoundName{bound, module, {}, 0});
+    found.back().hash = import_hash(found.back());
   }
   if (found.empty()) return false;
   out.insert(out.end(), found.begin(), found.end());
@@ -214,7 +257,7 @@ bool module_docstring(TSNode stmt, std::vector<BoundName>& out) {
   if (ts_node_named_child_count(stmt) != 1 || !is_string(ts_node_named_child(stmt, 0))) return false;
   for (TSNode p = ts_node_prev_named_sibling(stmt); !ts_node_is_null(p); p = ts_node_prev_named_sibling(p))
     if (!is(p, "comment")) return false;
-  out.push_back(BoundName{"__doc__", {}, 0});
+  out.push_back(BoundName{"__doc__", {}, {}, 0});
   return true;
 }
 
@@ -223,6 +266,7 @@ bool binding_statement(TSNode stmt, std::string_view source, bool future_annotat
   if (is(stmt, "function_definition")) return plain_def(stmt, source, future_annotations, ran, out);
   if (is(stmt, "expression_statement")) return module_docstring(stmt, out) || literal_assignment(stmt, source, out);
   if (is(stmt, "import_statement")) return plain_import(stmt, source, out);
+  if (is(stmt, "import_from_statement")) return plain_from_import(stmt, source, out);
   if (is(stmt, "class_definition")) return plain_class(stmt, source, future_annotations, ran, out);
   return false;
 }
@@ -260,7 +304,7 @@ bool preloaded(const std::string& module, const Observed& seen) {
 }  // namespace
 
 std::string binding_change(const BindingTable& stored, const std::vector<BoundName>& now, const Observed& seen,
-                           bool opaque, const std::string& path) {
+                           bool opaque, const std::string& path, const AttrCheck* has) {
   const BindingTable current = binding_table(now);
   std::map<uint64_t, const BoundName*> named;  // a name of this content, for the reason
   for (const auto& b : now) named.emplace(name_hash(b.name), &b);
@@ -282,6 +326,8 @@ std::string binding_change(const BindingTable& stored, const std::vector<BoundNa
   for (const auto& b : now) {
     if (b.module.empty() || !std::binary_search(differ.begin(), differ.end(), name_hash(b.name))) continue;
     if (!preloaded(b.module, seen)) return "import of " + b.module + ", not loaded before collection";
+    if (!b.attr.empty() && !(has && *has && (*has)(b.module, b.attr)))
+      return "import of " + b.attr + " from " + b.module + ", not in its namespace";
   }
   return {};
 }

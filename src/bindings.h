@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -23,7 +24,8 @@ namespace fc {
 // A module-level statement whose only effect is to bind names (see
 // docs/design.md, "Bindings"): an undecorated `def` whose body did not run,
 // with literal defaults (annotations only under `from __future__ import
-// annotations`); `name = <literal>`; `import a.b [as c]`; the module's
+// annotations`); `name = <literal>`; `import a.b [as c]`; `from a.b import
+// c [as d]` (absolute, no star); the module's
 // docstring (it binds `__doc__`, the one dunder name bound this way: nothing
 // reads it implicitly, while the import system, whose reads are not noted,
 // and the interpreter read `__all__`, `__getattr__`, `__path__`). It is not part of
@@ -32,9 +34,14 @@ namespace fc {
 // names (see binding_change).
 struct BoundName {
   std::string name;    // the name bound
-  std::string module;  // `import`: the module that must already be loaded; else empty
-  uint64_t hash = 0;   // the statement's surface form
+  std::string module;  // `import`, `from ... import`: the module that must already be loaded; else empty
+  std::string attr;    // `from module import attr`: must be in the loaded module's namespace
+  uint64_t hash = 0;   // the statement's surface form (an import's: of this one binding) and place
 };
+
+// Does the loaded module `module` hold `attr` in its namespace, now (so
+// `from module import attr` reads it there, importing and running nothing)?
+using AttrCheck = std::function<bool(const std::string& module, const std::string& attr)>;
 
 // Stored form: (hash of the name, hash of its statements in order), sorted.
 using BindingTable = std::vector<std::pair<uint64_t, uint64_t>>;
@@ -57,10 +64,11 @@ struct Observed {
 
 // The first change between a stored table and a content's bindings that
 // collection could observe ("" when none): a name it could have read, any
-// change in a module whose namespace was enumerated (`opaque`), or an import
-// of a module that was not loaded before tracing.
+// change in a module whose namespace was enumerated (`opaque`), an import
+// of a module that was not loaded before tracing, or a from-import of a name
+// `has` does not find in that module (every one, without `has`).
 std::string binding_change(const BindingTable& stored, const std::vector<BoundName>& now, const Observed& seen,
-                           bool opaque, const std::string& path);
+                           bool opaque, const std::string& path, const AttrCheck* has = nullptr);
 
 // Is `stmt` (a direct child of the module) a binding statement? Then its
 // bindings (hash 0: the caller hashes the statement) are appended to `out`.

@@ -24,7 +24,7 @@ namespace {
 // statements (a def moved below code that reads it was kept).
 constexpr uint64_t kLearnedVersion = 8;
 // Of the surfaces kept per file content: how surface.cpp hashes them.
-constexpr uint64_t kSurfaceVersion = 3;
+constexpr uint64_t kSurfaceVersion = 4;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());
@@ -71,6 +71,7 @@ void put_bindings(Writer& w, const std::vector<BoundName>& v) {
   for (const auto& b : v) {
     w.s(b.name);
     w.s(b.module);
+    w.s(b.attr);
     w.u(b.hash);
   }
 }
@@ -79,6 +80,7 @@ std::vector<BoundName> get_bindings(Reader& r) {
   for (auto& b : v) {
     b.name = r.s();
     b.module = r.s();
+    b.attr = r.s();
     b.hash = r.u();
   }
   return v;
@@ -327,7 +329,7 @@ bool DepHasher::still_valid(const DepFiles& deps, uint64_t generation, std::stri
     std::string why = "changed";
     if (hash(d.path, now) && now == d.content_hash) continue;
     if (!d.whole && surface(d.path, now, d.ran, surf) && surf.hash == d.surface) {
-      why = binding_change(d.bindings, surf.bindings, observed(generation), d.opaque, d.path);
+      why = binding_change(d.bindings, surf.bindings, observed(generation), d.opaque, d.path, &module_has_);
       if (why.empty()) continue;
       why = "changed (" + why + ")";
     }
@@ -531,6 +533,7 @@ bool load_run_surface(const Index::Reader* reader, const std::string& path, RunS
   std::string_view raw;
   if (!reader || !reader->get_bytes(surface_run_key(path), raw)) return false;
   Reader r(raw.data(), raw.size());
+  if (r.u() != kSurfaceVersion) return false;
   out.content_hash = r.u();
   out.code_hash = r.u();
   out.surface = r.u();
@@ -541,6 +544,7 @@ bool load_run_surface(const Index::Reader* reader, const std::string& path, RunS
 
 std::string encode_run_surface(const RunSurface& s) {
   Writer w;
+  w.u(kSurfaceVersion);
   w.u(s.content_hash);
   w.u(s.code_hash);
   w.u(s.surface);

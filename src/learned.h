@@ -150,11 +150,14 @@ class DepHasher {
   // What the collection of a stored generation could have read (not known
   // when its record is missing).
   const Observed& observed(uint64_t generation);
+  // Asked whether a from-import of a kept content finds its name (none: it does not).
+  void set_module_has(AttrCheck has) { module_has_ = std::move(has); }
 
  private:
   const Index* index_;
   int64_t now_ns_, racy_ns_;
   const TSLanguage* lang_;
+  AttrCheck module_has_;
   std::vector<std::pair<std::string, std::string>> writes_;
   std::map<std::string, uint64_t> memo_;
   std::map<uint64_t, Observed> observed_;  // by generation

@@ -187,6 +187,22 @@ PYBIND11_MODULE(_core, m) {
     cfg.max_parse_bytes = get<uint64_t>(c, "max_parse_bytes", cfg.max_parse_bytes);
     py::object live;     // the live-answer callables, kept for the scan's duration
     py::object live_id;
+    py::object module_has;
+    if (c.contains("module_has") && !c["module_has"].is_none()) {
+      // As `live`: called from the scan, the GIL released; each call takes it.
+      module_has = c["module_has"];
+      const py::object* fn = &module_has;
+      cfg.module_has = [fn](const std::string& module, const std::string& attr) {
+        py::gil_scoped_acquire gil;
+        try {
+          return (*fn)(module, attr).cast<bool>();
+        } catch (const py::error_already_set&) {
+          return false;
+        } catch (const py::cast_error&) {
+          return false;
+        }
+      };
+    }
     if (c.contains("resolve") && !c["resolve"].is_none()) {
       // {"search": [(entry, is_dir)], "loaded": {name: (file, package, [path])}, "unknown": str}
       auto rs = c["resolve"].cast<py::dict>();

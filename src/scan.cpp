@@ -445,6 +445,7 @@ ScanResult scan(const TSLanguage* lang, const ScanConfig& given) {
 
   Generation gen;
   DepHasher deps(index.get(), ctx.start_ns, cfg.racy_window_ns, lang);
+  deps.set_module_has(cfg.module_has);
   const bool gen_valid = pick_generation(cfg, loaders[0].reader.get(), decider.conftest_set_fp(), deps, gen, res);
   decider.set_query(gen_valid ? &gen : nullptr, loaders[0].reader.get());
   decider.set_modules(&files.tests);

@@ -11,6 +11,7 @@
 
 #include <tree_sitter/api.h>
 
+#include "bindings.h"
 #include "decide.h"
 #include "files.h"
 #include "model.h"
@@ -85,6 +86,9 @@ struct ScanConfig {
   std::function<bool(const std::string&, const std::string&, std::vector<std::string>&)> resolve_live;
   std::function<ValueId(const std::string&, const std::vector<std::string>&, std::vector<std::string>&)>
       resolve_live_id;
+  // Is a name in a loaded module's namespace (a from-import in a kept
+  // content, bindings.h)? Called with the GIL released; none: never.
+  AttrCheck module_has;
   std::string keyword;    // -k, already stripped; empty: none
   std::string markexpr;   // -m; empty: none
   bool has_keyword = false, has_markexpr = false;

@@ -206,11 +206,16 @@ class Sink {
     node_ = stmt;
     out_ = out;
     first_ = first;
+    segment_ = segment;
   }
+  // A binding with a hash of its own (an import's) keeps it, with the place.
   void end(TSNode n) {
     if (!stmt_ || !ts_node_eq(n, node_)) return;
     const uint64_t d = stmt_->digest();
-    for (size_t i = first_; i < out_->size(); ++i) (*out_)[i].hash = d;
+    for (size_t i = first_; i < out_->size(); ++i) {
+      uint64_t& h = (*out_)[i].hash;
+      h = h ? XXH3_64bits_withSeed(&h, sizeof h, segment_) : d;
+    }
     stmt_.reset();
   }
   uint64_t digest() const { return main_.digest(); }
@@ -221,6 +226,7 @@ class Sink {
   TSNode node_{};
   std::vector<BoundName>* out_ = nullptr;
   size_t first_ = 0;
+  uint64_t segment_ = 0;
 };
 
 // Was the docstring of the function `qual` read (see RanCode)?

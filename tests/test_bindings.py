@@ -38,6 +38,7 @@ KEEPS = {
     "new-class-without-bases": _appended(
         "proj/core.py", "        class _Spec:\n            size = 3\n\n            def render(self, x=1):\n"
                         "                return x\n"),
+    "new-from-import-of-a-loaded-module": _appended("proj/core.py", "        from keyword import iskeyword as _isk\n"),
     "new-table-of-lambdas": _appended(
         "proj/core.py", "        _KNOWN = {'airyai': [(lambda x: True, 'AiryAi')], 'gcd': [(lambda *x: True, 'GCD')]}\n"),
     "removed-function-never-read": {
@@ -125,6 +126,9 @@ OBSERVED = {
     "import-of-a-module-not-loaded-before": (
         "from proj import core\nfrom proj.names import NAMES\n",
         "import proj.side as _side\n", "side"),
+    "from-import-of-a-module-not-loaded-before": (
+        "from proj import core\nfrom proj.names import NAMES\n",
+        "from proj.side import names as _names\n", "side"),
 }
 
 OBSERVED["table-of-lambdas-read-by-collection"] = (
@@ -315,3 +319,37 @@ def test_a_definition_moved_below_its_reader_relearns(pytester: pytest.Pytester)
     report_of(out)
     assert errors.findall(plain_out) == ["tests/test_extra.py"], plain_out
     assert errors.findall(out) == errors.findall(plain_out), out
+
+
+def test_a_name_added_to_a_from_import_whose_other_name_is_read(pytester: pytest.Pytester) -> None:
+    """Each name of a from-import is its own binding: module code reads
+    `reduce` at import; adding `wraps` to the same statement changes no name
+    collection read (functools is loaded before collection and holds it)."""
+    files = dict(PROJECT)
+    files["proj/core.py"] = PROJECT["proj/core.py"] + (
+        "\n        from functools import reduce\n        TOTAL = reduce(lambda a, b: a + b, [1, 2])\n")
+    args = ("-k", "case2 or table")
+    _learn(pytester, files, args, confirm=True)
+    edit = {"proj/core.py": files["proj/core.py"].replace("import reduce\n", "import reduce, wraps\n")}
+    _after_edit(pytester, edit, args, relearn=False)
+
+
+def test_a_from_import_of_a_name_the_module_lacks_relearns(pytester: pytest.Pytester) -> None:
+    """`from keyword import no_such_name` fails at import (ImportError) where
+    the old content did not: a collection error in plain pytest for the test
+    module that imports it, which records must not skip."""
+    files = dict(PROJECT)
+    files["proj/extra.py"] = "from keyword import iskeyword\n"
+    files["tests/test_extra.py"] = (  # ids the static model cannot compute: learned records decide
+        "import pytest\nfrom proj.extra import iskeyword\n\n\n"
+        "@pytest.mark.parametrize('w', ['a'], ids=[str(iskeyword('a'))])\ndef test_extra(w):\n    pass\n")
+    args = ("-k", "case2 or table")
+    _learn(pytester, files, args, confirm=True)
+    write(pytester.path, {"proj/extra.py": "from keyword import iskeyword, no_such_name\n"})
+    errors = re.compile(r"^ERROR (\S+)", re.M)
+    plain_out = forked.run(pytester, *COMMON, "--co", "-q", "--no-fast-collect", *args, timeout=120).stdout.str()
+    out = forked.run(pytester, *COMMON, "--co", "-q", "--fast-collect-explain", *args, timeout=120).stdout.str()
+    report_of(out)
+    assert errors.findall(plain_out) == ["tests/test_extra.py"], plain_out
+    assert errors.findall(out) == errors.findall(plain_out), out
+    assert "not in its namespace" in out, out

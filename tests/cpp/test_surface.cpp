@@ -57,7 +57,8 @@ std::vector<std::string> bound(const std::string& src, const std::set<std::strin
   std::vector<BoundName> b;
   EXPECT_TRUE(surface_hash(tree_sitter_python(), src, ran, h, &b)) << src;
   std::vector<std::string> out;
-  for (const auto& x : b) out.push_back(x.module.empty() ? x.name : x.name + "=" + x.module);
+  for (const auto& x : b)
+    out.push_back(x.module.empty() ? x.name : x.name + "=" + x.module + (x.attr.empty() ? "" : ":" + x.attr));
   return out;
 }
 
@@ -149,13 +150,17 @@ TEST(Bindings, OnlyStatementsThatCannotFailOrActAreBindings) {
   const char* acting[] = {
       "X = UNDEFINED\n",       "X = f()\n",          "X = f'{y}'\n",         "X = {[1]: 2}\n",
       "X = {[1]}\n",           "X = -'a'\n",         "X: int = 1\n",         "X = Y = 1\n",
-      "X += 1\n",              "x.y = 1\n",          "from a import b\n",    "@dec\ndef f(): pass\n",
+      "X += 1\n",              "x.y = 1\n",          "from . import b\n",    "@dec\ndef f(): pass\n",
       "def f(x=g()): pass\n",  "def f(x: T): pass\n", "def f() -> T: pass\n", "class C(B): pass\n",
       "__all__ = ['a']\n",     "def __getattr__(n): pass\n", "del x\n", "X = [*a]\n",
       "X = {**a}\n",           "X = 1 + 2\n",        "if c:\n    X = 1\n",  "def f[T](): pass\n",
       "X = lambda y=g(): 0\n", "X = (lambda: 0)()\n", "X = [lambda y=Y: y]\n",
+      "from .a import b\n",    "from a import *\n",  "from a import __version__\n", "from a import b as __x__\n",
   };
   for (const char* src : acting) EXPECT_EQ(bound(src), std::vector<std::string>{}) << src;
+  // From-imports: each name read from a module that must be loaded and hold it (binding_change).
+  EXPECT_EQ(bound("from typing import (TYPE_CHECKING,  # c\n    ClassVar as CV)\nfrom a . b import c\n"),
+            (std::vector<std::string>{"TYPE_CHECKING=typing:TYPE_CHECKING", "CV=typing:ClassVar", "c=a.b:c"}));
   // A lambda with literal defaults runs nothing of its body when made (sympy's
   // printers: `known_functions = {"airyai": [(lambda x: True, "AiryAi")]}`).
   EXPECT_EQ(bound("X = {'a': [(lambda *x: True, 'A')], 'b': lambda y=1, *, z=(2,), **k: z}\nY = lambda: Z\n"),
@@ -269,4 +274,41 @@ TEST(Bindings, MovingABindingPastItsReaderIsAChange) {
   const auto before = kept("def f():\n    return 1\n\n\ng = f\n");
   const auto after = kept("g = f\n\n\ndef f():\n    return 1\n");
   EXPECT_TRUE(before.first != after.first || before.second != after.second);
+}
+
+// A from-import's names are bindings each: editing the list changes only the
+// names added or removed, which count where read, where the module was not
+// loaded before collection, or where the loaded module does not hold them.
+TEST(Bindings, FromImportsCountPerName) {
+  const std::string base = "from typing import TYPE_CHECKING\nX = f()\n";
+  auto now = [](const std::string& src) {
+    uint64_t h = 0;
+    std::vector<BoundName> b;
+    EXPECT_TRUE(surface_hash(tree_sitter_python(), src, {}, h, &b));
+    return b;
+  };
+  const auto stored = kept(base);
+  Observed seen;
+  seen.known = true;
+  seen.names = {own_name_hash("/p/m.py", name_hash("TYPE_CHECKING"))};
+  seen.preloaded = {name_hash("typing"), name_hash("collections"), name_hash("collections.abc")};
+  std::sort(seen.preloaded.begin(), seen.preloaded.end());
+  const AttrCheck has = [](const std::string& m, const std::string& a) {
+    return (m == "typing" && (a == "Literal" || a == "TYPE_CHECKING")) || (m == "collections.abc" && a == "Mapping");
+  };
+  const AttrCheck none = [](const std::string&, const std::string&) { return false; };
+  const std::string added = "from typing import TYPE_CHECKING, Literal\nX = f()\n";
+  EXPECT_EQ(kept(added).first, stored.first);
+  EXPECT_EQ(binding_change(stored.second, now(added), seen, false, "/p/m.py", &has), "");
+  EXPECT_EQ(binding_change(stored.second, now(base + "from collections.abc import Mapping as M\n"), seen, false,
+                           "/p/m.py", &has), "");
+  // The module does not hold the name (an ImportError, or a submodule imported), or nobody can tell.
+  EXPECT_NE(binding_change(stored.second, now(added), seen, false, "/p/m.py", &none), "");
+  EXPECT_NE(binding_change(stored.second, now(added), seen, false, "/p/m.py"), "");
+  // A module not loaded before collection; a name collection read; moved past code that reads it.
+  EXPECT_NE(binding_change(stored.second, now(base + "from json import dumps\n"), seen, false, "/p/m.py", &has), "");
+  EXPECT_NE(binding_change(stored.second, now("from typing import Literal as TYPE_CHECKING\nX = f()\n"), seen, false,
+                           "/p/m.py", &has), "");
+  EXPECT_NE(binding_change(stored.second, now("X = f()\nfrom typing import TYPE_CHECKING\n"), seen, false, "/p/m.py",
+                           &has), "");
 }
