@@ -29,7 +29,7 @@ from pytest_fastcollect.env_effects import Delta
 from pytest_fastcollect.environment import collection_roots, type_checking_set
 from pytest_fastcollect.inputs import Recorder, values_of
 from pytest_fastcollect.links import Links, Watch, find_links, own_changers
-from pytest_fastcollect.trace import ALL_DOCS_READ, ANONYMOUS, DOC_READ
+from pytest_fastcollect.trace import ALL_DOCS_READ, ANONYMOUS, DOC_READ, TYPE_CHECKING_RUNS
 
 def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> int:
     """Everything outside the files that decides which items a module yields
@@ -78,6 +78,13 @@ def _ini_section(config: pytest.Config) -> str:
         value = raw[key]
         items.append((key, repr(getattr(value, "value", value)), repr(getattr(value, "mode", None))))
     return repr(items)
+
+
+def _type_checking_runs() -> List[Tuple[str, int]]:
+    """typing.TYPE_CHECKING set true (by a conftest, say): `if TYPE_CHECKING:`
+    bodies ran, and stay part of every surface (src/surface.h)."""
+    typing_module = sys.modules.get("typing")
+    return [(TYPE_CHECKING_RUNS, 0)] if getattr(typing_module, "TYPE_CHECKING", False) else []
 
 
 def installed_distributions() -> List[str]:
@@ -590,7 +597,7 @@ class Learner:
             return (path, False, [], True)
         ran = traced.of(path)
         if ran is not None:
-            ran = ran + self._docs_read(path)
+            ran = ran + self._docs_read(path) + _type_checking_runs()
         return (path, ran is not None, ran or [], opaque is None or path in opaque)
 
     def _docs_read(self, path: str) -> List[Tuple[str, int]]:

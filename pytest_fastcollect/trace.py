@@ -32,6 +32,8 @@ Ran = Dict[str, List[Tuple[str, int]]]  # file -> [(co_name, co_firstlineno)]
 # docstring collection read, prefixed (surface.h: RanCode), or all of them.
 DOC_READ = "\x01"
 ALL_DOCS_READ = DOC_READ + "*"
+# typing.TYPE_CHECKING was true while collecting (src/surface.h: kTypeCheckingRuns).
+TYPE_CHECKING_RUNS = "\x02TYPE_CHECKING"
 
 
 # Lookups in the code's own globals (a module or class body's LOAD_NAME reads

@@ -24,7 +24,7 @@ namespace {
 // statements (a def moved below code that reads it was kept).
 constexpr uint64_t kLearnedVersion = 8;
 // Of the surfaces kept per file content: how surface.cpp hashes them.
-constexpr uint64_t kSurfaceVersion = 4;
+constexpr uint64_t kSurfaceVersion = 5;
 
 void put_paths(Writer& w, const HashedPaths& p) {
   w.u(p.size());

@@ -122,7 +122,7 @@ class Hasher {
 };
 
 constexpr uint64_t kOpen = 1ULL << 40, kClose = 2ULL << 40, kLeaf = 3ULL << 40, kElided = 4ULL << 40,
-                   kGenerator = 5ULL << 40, kEncoding = 6ULL << 40;
+                   kGenerator = 5ULL << 40, kEncoding = 6ULL << 40, kDead = 7ULL << 40;
 
 // An encoding declaration: a comment on line 1 or 2 that names a coding (PEP 263).
 bool encoding_declaration(TSNode n, std::string_view text) {
@@ -147,8 +147,8 @@ bool yields(TSNode body) {
 
 struct Ids {
   TSSymbol comment, function_definition, class_definition, decorated_definition, block, expression_statement,
-      string, concatenated_string, interpolation;
-  TSFieldId body, name;
+      string, concatenated_string, interpolation, identifier, if_statement, import_from_statement, dotted_name;
+  TSFieldId body, name, condition, consequence, module_name;
 };
 
 Ids ids_of(const TSLanguage* lang) {
@@ -163,8 +163,15 @@ Ids ids_of(const TSLanguage* lang) {
   i.string = sym("string");
   i.concatenated_string = sym("concatenated_string");
   i.interpolation = sym("interpolation");
+  i.identifier = sym("identifier");
+  i.if_statement = sym("if_statement");
+  i.import_from_statement = sym("import_from_statement");
+  i.dotted_name = sym("dotted_name");
   i.body = ts_language_field_id_for_name(lang, "body", 4);
   i.name = ts_language_field_id_for_name(lang, "name", 4);
+  i.condition = ts_language_field_id_for_name(lang, "condition", 9);
+  i.consequence = ts_language_field_id_for_name(lang, "consequence", 11);
+  i.module_name = ts_language_field_id_for_name(lang, "module_name", 11);
   return i;
 }
 
@@ -259,6 +266,43 @@ TSNode docstring_of(const Ids& id, TSNode body) {
   return none;
 }
 
+constexpr std::string_view kTypeChecking = "TYPE_CHECKING";
+
+// Is `n` the identifier TYPE_CHECKING?
+bool is_type_checking(const Parsed& p, const Ids& id, TSNode n) {
+  return !ts_node_is_null(n) && ts_node_symbol(n) == id.identifier && p.text(n) == kTypeChecking;
+}
+
+// Does every mention of TYPE_CHECKING in the file either import it, once, by
+// a top-level `from typing import TYPE_CHECKING` (or typing_extensions), or
+// make the whole condition of an `if`? Then TYPE_CHECKING is typing's (false
+// unless something set it: kTypeCheckingRuns) and those `if` bodies never run.
+bool type_checking_imported_only(const Parsed& p, const Ids& id) {
+  const TSNode root = p.root();
+  int imports = 0;
+  bool other = false;
+  walk(
+      root,
+      [&](TSNode n, const TSNode* parent, TSFieldId field) {
+        if (other || !parent || !is_type_checking(p, id, n)) return !other;
+        if (ts_node_symbol(*parent) == id.if_statement && field == id.condition) return false;
+        const TSNode stmt = ts_node_parent(*parent);
+        if (ts_node_symbol(*parent) == id.dotted_name && ts_node_named_child_count(*parent) == 1 &&
+            ts_node_symbol(stmt) == id.import_from_statement && ts_node_eq(ts_node_parent(stmt), root)) {
+          TSNode module = ts_node_child_by_field_id(stmt, id.module_name);
+          const std::string_view m = ts_node_is_null(module) ? std::string_view() : p.text(module);
+          if (!ts_node_eq(module, *parent) && (m == "typing" || m == "typing_extensions")) {
+            ++imports;
+            return false;
+          }
+        }
+        other = true;  // bound or read some other way: `TYPE_CHECKING = True`, `not TYPE_CHECKING`
+        return false;
+      },
+      [](TSNode) {});
+  return !other && imports == 1;
+}
+
 // A function body that never ran: only its kind is visible, and its
 // docstring where that was read.
 void hash_elided_body(const Parsed& p, const Ids& id, TSNode body, bool with_doc, Hasher& h) {
@@ -296,6 +340,7 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
   const bool future = has_future_annotations(root, p.source());
   // Per enclosing function_definition: is its body left out, is its docstring read?
   std::vector<std::pair<bool, bool>> elide;
+  const bool dead_guarded = ran.count(kTypeCheckingRuns) == 0 && type_checking_imported_only(p, id);
   uint64_t segment = 0;  // top-level statements of the surface so far
   TSNode unread_doc{};   // the docstring of the body being entered, when left out
   walk(
@@ -329,6 +374,12 @@ uint64_t hash_surface(const Parsed& p, const Ids& id, const std::set<std::string
           std::string_view nm = ts_node_is_null(name) ? std::string_view() : p.text(name);
           const std::string& qual = q.enter(n, nm, s == id.class_definition);
           if (s == id.function_definition) elide.emplace_back(ran.count(qual) == 0, doc_read(ran, qual));
+        }
+        if (dead_guarded && s == id.block && field == id.consequence && parent &&
+            ts_node_symbol(*parent) == id.if_statement &&
+            is_type_checking(p, id, ts_node_child_by_field_id(*parent, id.condition))) {
+          sink.h().tag(kDead);  // `if TYPE_CHECKING:`: never runs
+          return false;
         }
         if (!ts_node_is_null(unread_doc) && ts_node_eq(n, unread_doc)) {
           return false;  // a docstring nobody read, of a body that ran: as if absent
@@ -387,7 +438,7 @@ bool ran_qualnames(const std::vector<FunctionSpan>& spans, const RanCode& ran, s
   std::multimap<uint32_t, const FunctionSpan*> at_line;
   for (const auto& s : spans) at_line.emplace(s.first_line, &s);
   for (const auto& [ran_name, line] : ran) {
-    if (ran_name == kAllDocsRead) {
+    if (ran_name == kAllDocsRead || ran_name == kTypeCheckingRuns) {
       out.insert(ran_name);
       continue;
     }

@@ -57,6 +57,10 @@ bool surface_hash(const TSLanguage* lang, std::string_view source, const std::se
 using RanCode = std::vector<std::pair<std::string, uint32_t>>;
 inline constexpr char kDocRead = '\x01';
 inline constexpr const char* kAllDocsRead = "\x01*";
+// typing.TYPE_CHECKING was true while collecting: `if TYPE_CHECKING:` bodies
+// ran (otherwise they are dead code, left out of the surface where the file
+// binds TYPE_CHECKING only by importing it from typing).
+inline constexpr const char* kTypeCheckingRuns = "\x02TYPE_CHECKING";
 
 // Maps traced code objects to qualified names. False when one of them names
 // no definition of `source` (the file is not the one that ran): the file is

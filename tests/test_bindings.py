@@ -353,3 +353,29 @@ def test_a_from_import_of_a_name_the_module_lacks_relearns(pytester: pytest.Pyte
     assert errors.findall(plain_out) == ["tests/test_extra.py"], plain_out
     assert errors.findall(out) == errors.findall(plain_out), out
     assert "not in its namespace" in out, out
+
+
+TYPE_CHECKED_CORE = PROJECT["proj/core.py"].replace("import functools\n", """import functools
+        from typing import TYPE_CHECKING
+
+        EXTRA = []
+        if TYPE_CHECKING:
+            EXTRA.append(7)
+""").replace("return _base() + [3]", "return _base() + [3] + EXTRA")
+
+
+@pytest.mark.parametrize("conftest_sets_it", [False, True], ids=["typing-default", "set-by-a-conftest"])
+def test_an_edit_under_type_checking(pytester: pytest.Pytester, conftest_sets_it: bool) -> None:
+    """`if TYPE_CHECKING:` bodies never run, unless something set
+    typing.TYPE_CHECKING (here the root conftest, before it imports the
+    project): then an edit there changes the items (case8) and relearns."""
+    files = dict(PROJECT)
+    files["proj/core.py"] = TYPE_CHECKED_CORE
+    if conftest_sets_it:
+        files["conftest.py"] = PROJECT["conftest.py"].replace(
+            "import pytest\n", "import pytest\n        import typing\n        typing.TYPE_CHECKING = True\n", 1)
+    args = ("-k", "case8") if conftest_sets_it else ("-k", "case2 or table")
+    _learn(pytester, files, ("-k", "case2 or table"), confirm=True)
+    ids_fast(pytester, *args)  # records for this filter's session too
+    edit = {"proj/core.py": TYPE_CHECKED_CORE.replace("EXTRA.append(7)", "EXTRA.append(8)")}
+    _after_edit(pytester, edit, args, relearn=conftest_sets_it, changed="proj/core.py" if conftest_sets_it else None)

@@ -312,3 +312,26 @@ TEST(Bindings, FromImportsCountPerName) {
   EXPECT_NE(binding_change(stored.second, now("X = f()\nfrom typing import TYPE_CHECKING\n"), seen, false, "/p/m.py",
                            &has), "");
 }
+
+// `if TYPE_CHECKING:` bodies never run where TYPE_CHECKING is typing's: an
+// edit there (sympy's typing work: overloads in a class body) is no change.
+TEST(Surface, TypeCheckingBodiesAreDeadCode) {
+  const std::string base =
+      "from typing import TYPE_CHECKING, ClassVar\n"
+      "if TYPE_CHECKING:\n    from a import B\n\n"
+      "class Add:\n    if TYPE_CHECKING:\n        def __new__(cls, *args) -> 'Add':\n            ...\n"
+      "    else:\n        size = 1\n";
+  const std::string edited = replace(replace(base, "from a import B", "from a import B, C"), "*args", "*args, x");
+  EXPECT_EQ(surface(base), surface(edited));
+  EXPECT_NE(surface(base), surface(replace(base, "size = 1", "size = 2")));  // the else branch runs
+  // typing.TYPE_CHECKING was set: they ran.
+  EXPECT_NE(surface(base, {kTypeCheckingRuns}), surface(edited, {kTypeCheckingRuns}));
+  // TYPE_CHECKING bound or read some other way; imported twice; from elsewhere.
+  const char* others[] = {"TYPE_CHECKING = True\n", "X = not TYPE_CHECKING\n", "from typing import TYPE_CHECKING\n",
+                          "def f(TYPE_CHECKING): pass\n"};
+  for (const char* o : others) EXPECT_NE(surface(base + o), surface(edited + o)) << o;
+  const std::string mine = replace(base, "from typing import TYPE_CHECKING, ClassVar", "from mine import TYPE_CHECKING");
+  EXPECT_NE(surface(mine), surface(replace(mine, "*args", "*args, x")));
+  const std::string aliased = replace(base, "TYPE_CHECKING, ClassVar", "TYPE_CHECKING as TC, ClassVar");
+  EXPECT_NE(surface(aliased), surface(replace(aliased, "*args", "*args, x")));
+}
