@@ -278,6 +278,7 @@ bool is_type_checking(const Parsed& p, const Ids& id, TSNode n) {
 // make the whole condition of an `if`? Then TYPE_CHECKING is typing's (false
 // unless something set it: kTypeCheckingRuns) and those `if` bodies never run.
 bool type_checking_imported_only(const Parsed& p, const Ids& id) {
+  if (p.source().find(kTypeChecking) == std::string_view::npos) return false;  // most files: no walk
   const TSNode root = p.root();
   int imports = 0;
   bool other = false;
