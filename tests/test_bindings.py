@@ -302,23 +302,31 @@ def test_a_new_file_in_a_listed_directory_relearns(pytester: pytest.Pytester, re
     assert rep.imported > 0
 
 
-def test_a_definition_moved_below_its_reader_relearns(pytester: pytest.Pytester) -> None:
-    """A def is a binding statement; moved below module code that reads it,
-    the module fails at import (NameError) in plain pytest, so a test module
-    that imports it is a collection error there: the plugin must not keep
-    the records that skip that module."""
-    files = dict(PROJECT)
-    files["proj/extra.py"] = "def helper():\n    return 1\n\n\nALIAS = helper\n"
-    files["tests/test_extra.py"] = "from proj.extra import ALIAS\n\n\ndef test_extra():\n    pass\n"
+def _errors_after(pytester: pytest.Pytester, files: Dict[str, str], edit: Dict[str, str]) -> str:
+    """Learns `files`, applies `edit`, and checks that the plugin reports the
+    collection errors plain pytest reports (tests/test_extra.py's); returns
+    the plugin's output."""
     args = ("-k", "case2 or table")
     _learn(pytester, files, args, confirm=True)
-    write(pytester.path, {"proj/extra.py": "ALIAS = helper\n\n\ndef helper():\n    return 1\n"})
+    write(pytester.path, edit)
     errors = re.compile(r"^ERROR (\S+)", re.M)
     plain_out = forked.run(pytester, *COMMON, "--co", "-q", "--no-fast-collect", *args, timeout=120).stdout.str()
     out = forked.run(pytester, *COMMON, "--co", "-q", "--fast-collect-explain", *args, timeout=120).stdout.str()
     report_of(out)
     assert errors.findall(plain_out) == ["tests/test_extra.py"], plain_out
     assert errors.findall(out) == errors.findall(plain_out), out
+    return out
+
+
+def test_a_definition_moved_below_its_reader_relearns(pytester: pytest.Pytester) -> None:
+    """A def is a binding statement; moved below module code that reads it,
+    the module fails at import (NameError): the records of the test module
+    that imports it must not decide (the same move under `try/except
+    NameError` would change a value silently; the error shows it here)."""
+    files = dict(PROJECT)
+    files["proj/extra.py"] = "def helper():\n    return 1\n\n\nALIAS = helper\n"
+    files["tests/test_extra.py"] = "from proj.extra import ALIAS\n\n\ndef test_extra():\n    pass\n"
+    _errors_after(pytester, files, {"proj/extra.py": "ALIAS = helper\n\n\ndef helper():\n    return 1\n"})
 
 
 def test_a_name_added_to_a_from_import_whose_other_name_is_read(pytester: pytest.Pytester) -> None:
@@ -336,22 +344,14 @@ def test_a_name_added_to_a_from_import_whose_other_name_is_read(pytester: pytest
 
 def test_a_from_import_of_a_name_the_module_lacks_relearns(pytester: pytest.Pytester) -> None:
     """`from keyword import no_such_name` fails at import (ImportError) where
-    the old content did not: a collection error in plain pytest for the test
-    module that imports it, which records must not skip."""
+    the old content did not: the records of the test module that imports it
+    must not decide."""
     files = dict(PROJECT)
     files["proj/extra.py"] = "from keyword import iskeyword\n"
     files["tests/test_extra.py"] = (  # ids the static model cannot compute: learned records decide
         "import pytest\nfrom proj.extra import iskeyword\n\n\n"
         "@pytest.mark.parametrize('w', ['a'], ids=[str(iskeyword('a'))])\ndef test_extra(w):\n    pass\n")
-    args = ("-k", "case2 or table")
-    _learn(pytester, files, args, confirm=True)
-    write(pytester.path, {"proj/extra.py": "from keyword import iskeyword, no_such_name\n"})
-    errors = re.compile(r"^ERROR (\S+)", re.M)
-    plain_out = forked.run(pytester, *COMMON, "--co", "-q", "--no-fast-collect", *args, timeout=120).stdout.str()
-    out = forked.run(pytester, *COMMON, "--co", "-q", "--fast-collect-explain", *args, timeout=120).stdout.str()
-    report_of(out)
-    assert errors.findall(plain_out) == ["tests/test_extra.py"], plain_out
-    assert errors.findall(out) == errors.findall(plain_out), out
+    out = _errors_after(pytester, files, {"proj/extra.py": "from keyword import iskeyword, no_such_name\n"})
     assert "not in its namespace" in out, out
 
 

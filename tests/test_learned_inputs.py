@@ -272,8 +272,9 @@ def test_whole_environment_read_by_iteration(pytester: pytest.Pytester, monkeypa
 
 def test_names_of_the_environment_read_by_iteration(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """fsspec's config shape: a module iterates the environment's names and
-    looks up only those with its prefix. A changed value of a variable it
+    """A module iterates the environment's names and looks up only those
+    with its prefix (fsspec's config does, after copying the whole
+    environment, which reads every value). A changed value of a variable it
     never looked up (PATH under perf, an activated venv) keeps the record;
     a variable added, or a changed value it looked up, relearns."""
     monkeypatch.delenv("FC_NAMES_NEW", raising=False)
