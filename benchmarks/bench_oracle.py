@@ -42,10 +42,16 @@ CASES: Dict[str, Tuple[str, str]] = {
 }
 
 
+# Bytecode caches on, as on a developer's machine (bench.py, edit_loop.py):
+# without them pytest's rewriter rewrites every plugin's package in every run
+# (hypothesis: ~1 s), which both sides pay and which hides the difference.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def timed(py: str, args: List[str], cwd: Path) -> Tuple[float, str]:
     t = time.perf_counter()
     out = subprocess.run([py, "-m", "pytest", "-p", "no:randomly", "-p", "no:xdist", *args], cwd=cwd,
-                         capture_output=True, text=True, timeout=3600).stdout
+                         capture_output=True, text=True, timeout=3600, env=ENV).stdout
     return time.perf_counter() - t, out
 
 
