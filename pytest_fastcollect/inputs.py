@@ -96,8 +96,9 @@ PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
 # Iterating the environment reads which variables exist: one input, their
 # names (the shell's own left out). A value is an input where it is looked up,
 # also while iterating (items(), dict()): a PATH changed by a profiler or an
-# activated venv no longer stales what only listed the names (fsspec's config
-# picks FSSPEC_* names at import, under pandas and statsmodels collection).
+# activated venv no longer stales what only listed the names. (A copy reads
+# every value: fsspec's config, under pandas' and statsmodels' collection,
+# copies the environment before it picks the FSSPEC_* names.)
 ENVIRONMENT_NAMES = "env:*names"
 
 # Audit hooks cannot be removed: one per process forwards events to the
@@ -177,14 +178,20 @@ def _install_env_hooks() -> None:
             _watching[-1].on_env_lookup(mapping, key, environb)
         return original(mapping, key)
 
+    def watcher(mapping: Any) -> Optional["Recorder"]:
+        """The recorder watching now, if `mapping` is the environment and it is not paused."""
+        recorder = _watching[-1] if _watching else None
+        if recorder is None or recorder.paused or not (mapping is os.environ or mapping is environb):
+            return None
+        return recorder
+
     def iterate(mapping: Any) -> Any:
         __tracebackhide__ = True
         # Iterating reads the names (one input: ENVIRONMENT_NAMES); the values
         # looked up while iterating or right after (dict(), items(), copy())
         # are inputs one by one, the shell's own variables left out.
-        recorder = _watching[-1] if _watching else None
-        watched = recorder is not None and not recorder.paused and (mapping is os.environ or mapping is environb)
-        if recorder is None or not watched:
+        recorder = watcher(mapping)
+        if recorder is None:
             yield from original_iter(mapping)
             return
         recorder.env_iterated = True
@@ -200,8 +207,8 @@ def _install_env_hooks() -> None:
 
     def length(mapping: Any) -> int:
         # len(os.environ), bool(os.environ): how many names there are
-        recorder = _watching[-1] if _watching else None
-        if recorder is not None and not recorder.paused and (mapping is os.environ or mapping is environb):
+        recorder = watcher(mapping)
+        if recorder is not None:
             recorder.env_iterated = True
         return original_len(mapping)  # type: ignore[no-any-return]
 

@@ -573,12 +573,13 @@ class Learner:
         # Inputs the stored generation already depends on stay part of the key.
         names = sorted(set(rec.input_names()) | set(state.input_names))
         opaque = self._enumerated(module_of)
+        marks = _type_checking_runs()
         return {
             "session_key": state.session_key or session_key(self.config),
             "conftest_fp": state.conftest_fp,
             "input_names": names,
             "inputs": values_of(names, state.snapshot),
-            "deps": [self._surface_of(f, opaque) for f in sorted(deps)],
+            "deps": [self._surface_of(f, opaque, marks) for f in sorted(deps)],
             "observed": self._observed(deps),
             "listings": self._listings(cache_dir),
             "files": files,
@@ -587,17 +588,19 @@ class Learner:
             "collected": sorted(set(imported) | (self.visited & test_files) | set(hashes)),
         }
 
-    def _surface_of(self, path: str, opaque: Optional[Set[str]]) -> Tuple[str, bool, List[Tuple[str, int]], bool]:
+    def _surface_of(self, path: str, opaque: Optional[Set[str]],
+                    marks: List[Tuple[str, int]]) -> Tuple[str, bool, List[Tuple[str, int]], bool]:
         """(path, has a surface, the named code that ran in it, its namespace
         was enumerated): a Python source whose module body ran while tracing,
         and that nothing read as data, is kept by its surface; anything else
-        by its whole content."""
+        by its whole content. `marks` go with every file's code that ran
+        (_type_checking_runs)."""
         traced = self.recorder.traced
         if traced is None or not path.endswith(".py") or path in self.recorder.data_reads:
             return (path, False, [], True)
         ran = traced.of(path)
         if ran is not None:
-            ran = ran + self._docs_read(path) + _type_checking_runs()
+            ran = ran + self._docs_read(path) + marks
         return (path, ran is not None, ran or [], opaque is None or path in opaque)
 
     def _docs_read(self, path: str) -> List[Tuple[str, int]]:

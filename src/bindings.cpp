@@ -24,20 +24,6 @@ bool dunder(std::string_view name) {
   return name.size() > 4 && name.substr(0, 2) == "__" && name.substr(name.size() - 2) == "__";
 }
 
-bool is_string(TSNode n) {
-  if (is(n, "concatenated_string")) {
-    for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
-      TSNode c = ts_node_named_child(n, i);
-      if (!is(c, "comment") && !is_string(c)) return false;
-    }
-    return true;
-  }
-  if (!is(n, "string")) return false;
-  for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i)
-    if (is(ts_node_named_child(n, i), "interpolation")) return false;  // an f-string evaluates code
-  return true;
-}
-
 bool literal(TSNode n, bool hashable, int depth);
 
 // `lambda x, y=1: ...` with literal defaults: making the function runs none
@@ -65,7 +51,7 @@ bool literal(TSNode n, bool hashable, int depth) {
   if (depth > 64) return false;
   if (is(n, "integer") || is(n, "float") || is(n, "true") || is(n, "false") || is(n, "none") || is(n, "ellipsis"))
     return true;
-  if (is(n, "string") || is(n, "concatenated_string")) return is_string(n);
+  if (is(n, "string") || is(n, "concatenated_string")) return plain_string(n);
   if (is(n, "unary_operator")) {
     TSNode arg = field(n, "argument"), op = field(n, "operator");
     return !ts_node_is_null(arg) && !ts_node_is_null(op) && (is(op, "-") || is(op, "+")) &&
@@ -144,7 +130,7 @@ bool plain_class(TSNode n, std::string_view src, bool future_annotations, const 
   for (uint32_t i = 0; i < ts_node_named_child_count(body); ++i) {
     TSNode c = ts_node_named_child(body, i);
     if (is(c, "comment") || is(c, "pass_statement")) continue;
-    if (is(c, "expression_statement") && ts_node_named_child_count(c) == 1 && is_string(ts_node_named_child(c, 0)))
+    if (is(c, "expression_statement") && ts_node_named_child_count(c) == 1 && plain_string(ts_node_named_child(c, 0)))
       continue;  // a docstring
     if (is(c, "function_definition")) {
       TSNode m = field(c, "name");
@@ -237,6 +223,20 @@ bool plain_import(TSNode n, std::string_view src, std::vector<BoundName>& out) {
 
 }  // namespace
 
+bool plain_string(TSNode n) {
+  if (is(n, "concatenated_string")) {
+    for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i) {
+      TSNode c = ts_node_named_child(n, i);
+      if (!is(c, "comment") && !plain_string(c)) return false;
+    }
+    return true;
+  }
+  if (!is(n, "string")) return false;
+  for (uint32_t i = 0; i < ts_node_named_child_count(n); ++i)
+    if (is(ts_node_named_child(n, i), "interpolation")) return false;  // an f-string evaluates code
+  return true;
+}
+
 bool has_future_annotations(TSNode root, std::string_view source) {
   for (uint32_t i = 0; i < ts_node_named_child_count(root); ++i) {
     TSNode c = ts_node_named_child(root, i);
@@ -254,7 +254,7 @@ bool has_future_annotations(TSNode root, std::string_view source) {
 // statement binds `__doc__` and does nothing else. Where it is absent, the
 // module's `__doc__` is None: adding or removing it changes that binding.
 bool module_docstring(TSNode stmt, std::vector<BoundName>& out) {
-  if (ts_node_named_child_count(stmt) != 1 || !is_string(ts_node_named_child(stmt, 0))) return false;
+  if (ts_node_named_child_count(stmt) != 1 || !plain_string(ts_node_named_child(stmt, 0))) return false;
   for (TSNode p = ts_node_prev_named_sibling(stmt); !ts_node_is_null(p); p = ts_node_prev_named_sibling(p))
     if (!is(p, "comment")) return false;
   out.push_back(BoundName{"__doc__", {}, {}, 0});

@@ -77,6 +77,10 @@ std::string binding_change(const BindingTable& stored, const std::vector<BoundNa
 bool binding_statement(TSNode stmt, std::string_view source, bool future_annotations,
                        const std::set<std::string>& ran, std::vector<BoundName>& out);
 
+// A string literal without interpolation (an f-string runs code), or an
+// implicit concatenation of them: a docstring where it is a body's first statement.
+bool plain_string(TSNode n);
+
 // Does the module (its root node) import annotations from __future__?
 bool has_future_annotations(TSNode root, std::string_view source);
 

@@ -147,7 +147,7 @@ bool yields(TSNode body) {
 
 struct Ids {
   TSSymbol comment, function_definition, class_definition, decorated_definition, block, expression_statement,
-      string, concatenated_string, interpolation, identifier, if_statement, import_from_statement, dotted_name;
+      string, concatenated_string, identifier, if_statement, import_from_statement, dotted_name;
   TSFieldId body, name, condition, consequence, module_name;
 };
 
@@ -162,7 +162,6 @@ Ids ids_of(const TSLanguage* lang) {
   i.expression_statement = sym("expression_statement");
   i.string = sym("string");
   i.concatenated_string = sym("concatenated_string");
-  i.interpolation = sym("interpolation");
   i.identifier = sym("identifier");
   i.if_statement = sym("if_statement");
   i.import_from_statement = sym("import_from_statement");
@@ -241,29 +240,17 @@ bool doc_read(const std::set<std::string>& ran, const std::string& qual) {
   return ran.count(kAllDocsRead) != 0 || ran.count(kDocRead + qual) != 0;
 }
 
-// The docstring statement of a function body (its first statement, a string
-// without interpolation), or a null node.
+// The docstring statement of a function body (its first statement, a plain
+// string: bindings.h), or a null node.
 TSNode docstring_of(const Ids& id, TSNode body) {
-  TSNode none{};
   for (uint32_t i = 0; i < ts_node_named_child_count(body); ++i) {
     TSNode c = ts_node_named_child(body, i);
     if (ts_node_symbol(c) == id.comment) continue;
-    if (ts_node_symbol(c) != id.expression_statement || ts_node_named_child_count(c) != 1) return none;
-    TSNode doc = ts_node_named_child(c, 0);
-    std::vector<TSNode> parts{doc};
-    if (ts_node_symbol(doc) == id.concatenated_string) {
-      parts.clear();
-      for (uint32_t j = 0; j < ts_node_named_child_count(doc); ++j) parts.push_back(ts_node_named_child(doc, j));
-    }
-    for (TSNode part : parts) {
-      if (ts_node_symbol(part) == id.comment) continue;
-      if (ts_node_symbol(part) != id.string) return none;
-      for (uint32_t j = 0; j < ts_node_named_child_count(part); ++j)
-        if (ts_node_symbol(ts_node_named_child(part, j)) == id.interpolation) return none;  // an f-string runs
-    }
-    return c;
+    const bool doc = ts_node_symbol(c) == id.expression_statement && ts_node_named_child_count(c) == 1 &&
+                     plain_string(ts_node_named_child(c, 0));
+    return doc ? c : TSNode{};
   }
-  return none;
+  return TSNode{};
 }
 
 constexpr std::string_view kTypeChecking = "TYPE_CHECKING";
