@@ -703,21 +703,21 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
         _remember_refused(learner)
     if payload is None or not payload["files"]:
         return "", 0
-    _keep_env_effects(learner, index_dir, payload)
+    keep_env_effects(learner.env_effects, index_dir, payload)
     return core.learn(language, index_dir, payload)
 
 
-def _keep_env_effects(learner: Learner, index_dir: str, payload: Dict[str, Any]) -> None:
+def keep_env_effects(effects: Dict[str, Delta], index_dir: str, payload: Dict[str, Any]) -> None:
     """Each module recorded with an environment effect gets its effect's file
     as a dependency of its record (env_effects.py): without it, its effect
     would not be replayed where it is skipped. The others lose theirs."""
     files = []
     for entry in payload["files"]:
         path, content, deps, records, readers = entry
-        delta = learner.env_effects.get(path)
+        delta = effects.get(path)
         if delta:
             kept = env_effects.keep(index_dir, path, delta, payload["input_names"], payload["inputs"])
             entry = (path, content, sorted({*deps, kept}), records, readers)
         files.append(entry)
-    env_effects.forget(index_dir, [f[0] for f in files if not learner.env_effects.get(f[0])])
+    env_effects.forget(index_dir, [f[0] for f in files if not effects.get(f[0])])
     payload["files"] = files

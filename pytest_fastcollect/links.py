@@ -211,6 +211,10 @@ class Watch:
     # items): a change made on behalf of all its holders, no one window's.
     after: Set[int] = field(default_factory=set)
     _closed: bool = False
+    # Compare every container watched at every window's close (a learning
+    # worker: learners.py), so that each change is put on the one window it
+    # happened in, whoever holds it.
+    compare_all: bool = False
     # Project modules seen in sys.modules while their body still ran (a
     # package importing its submodules): looked at again at the next look.
     _initializing: List[Any] = field(default_factory=list)
@@ -301,7 +305,7 @@ class Watch:
     def open_window(self, path: Optional[str]) -> None:
         """Closes the current window (None: the last one, collection over)."""
         if self.windows:
-            for key in self._shared | self._taken_here:
+            for key in list(self.held) if self.compare_all else self._shared | self._taken_here:
                 self._compare(key, at_close=True)
             self._compare_bindings()
         self._taken_here = set()

@@ -19,7 +19,8 @@ from typing import Any, Dict, FrozenSet, Generator, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import cache_options, directories, distributed, env_effects, environment, hook_cache, hooks
+from pytest_fastcollect import (cache_options, directories, distributed, env_effects, environment, hook_cache, hooks,
+                                learner_worker, learners)
 from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import (Learner, Scanned, does_not_compile, learning_allowed, record, refused_before,
                                       session_key)
@@ -80,6 +81,10 @@ class State:
     controller_terminal: Optional[Dict[str, Optional[str]]] = None  # COLUMNS/LINES on the controller
     verify: Optional[Dict[str, Any]] = None  # on a worker: the inputs the controller's decision relies on
     worker_lines: List[str] = field(default_factory=list)  # what the recording xdist worker reported
+    learning: Optional[learners.Outcome] = None  # what learning workers did (learners.py)
+    learning_tried: bool = False
+    worker_conn: Any = None  # in a learning worker: its connection to the main process
+    claims: Optional[learners.Claims] = None  # in a learning worker: the chunks it may take
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -102,6 +107,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="fast_collect_explain",
         help="list why each imported test file could not be skipped",
     )
+    learners.add_options(group, parser)
     parser.addini(
         "fast_collect",
         type="bool",
@@ -482,6 +488,96 @@ def decide(config: pytest.Config, state: State) -> None:
             # tracing, watching or recording for the rest of collection.
             state.learner.idle = True
             state.learner.recorder.stop(keep=False)
+    _learn_in_parallel(config, state, len(result["warnings"]))
+
+
+def _learn_in_parallel(config: pytest.Config, state: State, warnings_added: int) -> None:
+    """Many modules to learn: worker processes learn them (learners.py);
+    then the decision is made again on what they recorded."""
+    learner = state.learner
+    if state.learning_tried or learner is None or learner.idle or learner.off or learner.record_off \
+            or not state.index_dir or state.for_workers or state.disabled or not hasattr(os, "fork"):
+        return
+    state.learning_tried = True
+    learner.recorder.paused = True  # our own reading is no input
+    try:
+        if learners.xdist_distributes(config):
+            return
+        workers, chunks = learners.plan(_learnable(state), learners.worker_count(config))
+        if not chunks:
+            return
+        claims = learners.Claims(chunks)
+        try:
+            mine, started = learners.start(workers)
+            if mine is not None:
+                _become_worker(config, state, claims, *mine)
+                return
+            state.learning = _learn_with(config, state, claims, started)
+        finally:
+            if state.claims is None:
+                claims.remove()
+    finally:
+        learner.recorder.paused = False
+    if state.learning is not None and state.learning.written:
+        del state.warnings[len(state.warnings) - warnings_added:]
+        state.decided = False
+        decide(config, state)
+
+
+def _learnable(state: State) -> List[str]:
+    """The modules a worker may learn: imported, recordable, no valid
+    record. (Those changing process state at import are never recorded:
+    every worker imports them in their turn.)"""
+    return [p for p, reason in state.imported
+            if p in state.hashes and p not in state.learned_current and not reason.startswith(_PROCESS_STATE)]
+
+
+def _become_worker(config: pytest.Config, state: State, claims: learners.Claims, k: int, conn: Any) -> None:
+    """In a forked worker: skip every chunk until it takes one, and leave at
+    the end of collection (learner_worker.py)."""
+    try:
+        learner_worker.detach_output(config)
+        claims.worker = k
+        state.claims = claims
+        state.worker_conn = conn
+        if state.learner is not None:
+            state.learner.watch.compare_all = True  # (crossings.py)
+        config.pluginmanager.register(learner_worker.WorkerGuard(conn), "fastcollect-worker-guard")
+    except BaseException:  # noqa: BLE001 - a worker never returns into pytest broken
+        os._exit(1)
+
+
+def _learn_with(config: pytest.Config, state: State, claims: learners.Claims, started: List[Tuple[int, Any]]
+                ) -> learners.Outcome:
+    """Here, in the main process: the workers' records, merged and written."""
+    begin = time.perf_counter()
+    chunked = set(claims.chunk_of)
+    if started and started[0][0] < 0:  # none could start: this process learns, as without workers
+        return learners.Outcome(error=str(started[0][1]))
+    outcome = learners.Outcome(workers=len(started), modules=len(chunked))
+    total = len(state.skip) + len(state.imported)
+
+    def progress() -> None:
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None and config.get_verbosity() >= 0:
+            reporter.write_line(f"fastcollect: learning {outcome.modules} of {total} test modules "
+                                f"on {outcome.workers} workers")
+
+    try:
+        results = learners.gather(started, learners.timeout(config), progress)
+        shares = claims.shares(len(started))
+        payload, effects = learners.merge(results, shares, chunked, state.snapshot, outcome)
+        if payload is not None:
+            assert state.native is not None and state.index_dir
+            error, outcome.written = learners.write(state.native.core, state.native.language, state.index_dir,
+                                                    payload, effects)
+            outcome.error = error
+    except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
+        outcome.error = f"{type(exc).__name__}: {exc}"
+    if outcome.error:
+        state.warnings.append(f"could not record what learning workers learned ({outcome.error})")
+    outcome.ms = (time.perf_counter() - begin) * 1000
+    return outcome
 
 
 def _unwalked(config: pytest.Config, state: State, result: Dict[str, Any],
@@ -519,6 +615,8 @@ def _collect_last_failed(config: pytest.Config, state: State) -> None:
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
+    if state is not None and state.worker_conn is not None:
+        learner_worker.finish(state.learner, state.worker_conn)  # (a learning worker: never returns)
     if state is None or state.learner is None or not state.decided or state.disabled or not state.index_dir:
         return
     start = time.perf_counter()
@@ -574,6 +672,8 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Optional[pytest.C
     sorted ahead of it are collected (one of which may import a module
     below it: then it is walked, and that module collected)."""
     state = collector.config.stash.get(STATE_KEY, None)
+    if state is not None and state.claims is not None and isinstance(collector, pytest.Module):
+        return _claimed(state.claims, collector)
     if state is None or not state.skip_dirs or not isinstance(collector, pytest.Directory):
         return None
     below = state.skip_dirs.get(str(collector.path))
@@ -582,6 +682,17 @@ def pytest_make_collect_report(collector: pytest.Collector) -> Optional[pytest.C
     if any(already_imported(Path(p)) for p in below):
         return None
     state.skipped += len(below)
+    return pytest.CollectReport(collector.nodeid, "passed", None, [])
+
+
+def _claimed(claims: learners.Claims, collector: pytest.Module) -> Optional[pytest.CollectReport]:
+    """In a learning worker, as a module is about to be imported: None (it
+    is imported) when its chunk is this worker's, or taken by it now; an
+    empty report (not imported) when another worker took it. (Claimed here,
+    not when pytest lists its directory: a worker takes chunks as it goes.)"""
+    path = str(collector.path)
+    if path not in claims.chunk_of or claims.mine(path):
+        return None
     return pytest.CollectReport(collector.nodeid, "passed", None, [])
 
 
@@ -694,9 +805,21 @@ def _summary(state: State) -> List[str]:
             f"{s.get('learned', 0)} decided by learned items; "
             f"{state.elapsed_ms:.0f} ms"
         ]
+    if state.learning is not None:
+        lines.append(_learning_line(state.learning))
     lines.extend(f"fastcollect: warning: {w}" for w in state.warnings)
     state.warnings_shown = len(state.warnings)
     return lines
+
+
+def _learning_line(outcome: learners.Outcome) -> str:
+    if not outcome.workers:
+        return f"fastcollect: no learning worker started ({outcome.error}): learning in this process"
+    line = (f"fastcollect: learned {outcome.written} test files on {outcome.workers} workers "
+            f"in {outcome.ms / 1000:.1f} s")
+    if outcome.failed or outcome.dropped:
+        line += f" ({len(outcome.failed)} workers failed, {len(outcome.dropped)} records dropped: imported here)"
+    return line
 
 
 def pytest_report_collectionfinish(config: pytest.Config) -> List[str]:
@@ -763,6 +886,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         for path, why in sorted(state.learner.not_recorded().items()):
             write(f"not learned: {path[len(rootpath):] if path.startswith(rootpath) else path}: {why}")
     _explain_links(state, write, rootpath)
+    if state.learning is not None:
+        for why in state.learning.failed:
+            write(f"learning workers: {why}")
+        for path, why in sorted(state.learning.dropped.items()):
+            write(f"not kept from a learning worker: {path[len(rootpath):] if path.startswith(rootpath) else path}: "
+                  f"{why}")
     for line in state.worker_lines:
         write(line)
 

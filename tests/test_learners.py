@@ -1,0 +1,209 @@
+"""Learning on several cores (pytest_fastcollect/learners.py): forked
+workers collect chunks of the modules to learn, the main process merges
+their records and decides on them. Every run compares the plugin's node IDs
+with plain pytest's and asserts the plugin's report lines: how many modules
+the workers learned, what failed, what was dropped."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Dict, List, Sequence
+
+import pytest
+
+from test_hook_inputs import Report, _node_ids, _run, ids_plain, report_of, write
+
+# The learning line (plugin.py's _learning_line).
+LEARNED = re.compile(r"^fastcollect: learned (?P<written>\d+) test files on (?P<workers>\d+) workers in [\d.]+ s"
+                     r"(?: \((?P<failed>\d+) workers failed, (?P<dropped>\d+) records dropped: imported here\))?$", re.M)
+WORKERS = ("--fast-collect-workers", "2")
+
+
+def module(n: int, sleep: float = 0.0) -> str:
+    """A test module the static model cannot decide (parameters a helper
+    computes), slow to import when `sleep` is given."""
+    return f"""
+        import time
+        import pytest
+        from helpers import values
+        time.sleep({sleep})
+        @pytest.mark.parametrize("x", values({n}), ids=str)
+        def test_mod(x):
+            assert x
+    """
+
+
+def project(count: int, sleep: float = 0.0) -> Dict[str, str]:
+    files = {"helpers.py": """
+        def values(n):
+            return [f"v{n}x{i}" for i in range(3)]
+    """}
+    files.update({f"test_m{n:02d}.py": module(n, sleep) for n in range(count)})
+    return files
+
+
+def learned_line(out: str) -> Dict[str, int]:
+    found = [m.groupdict() for m in LEARNED.finditer(out)]
+    assert len(found) == 1, f"expected one learning line:\n{out}"
+    return {k: int(v or 0) for k, v in found[0].items()}
+
+
+def same(pytester: pytest.Pytester, args: Sequence[str], quiet: bool = True) -> str:
+    """Plain pytest and the plugin select the same ids; the plugin's output.
+    (The plugin runs first: a module that acts once acts in its run.)"""
+    out = _run(pytester, list(args), quiet=quiet)
+    plain, _ = ids_plain(pytester, *[a for a in args if a != "--cache-clear"])  # (the index stays)
+    report_of(out)
+    if quiet:
+        ids = _node_ids(out)
+        assert ids == plain, f"{list(args)}: plain {plain}, plugin {ids}\n{out}"
+    else:
+        assert f" / {len(plain)} selected" in out, f"{list(args)}: plain {plain}\n{out}"
+    assert plain, "the case selects nothing: it proves nothing"
+    return out
+
+
+def test_workers_learn_and_the_next_run_decides_on_their_records(pytester: pytest.Pytester) -> None:
+    write(pytester.path, project(12))
+    out = same(pytester, ["--cache-clear", *WORKERS, "-k", "v3x1"])
+    got = learned_line(out)
+    assert got["workers"] == 2 and got["written"] == 12 and not got["failed"] and not got["dropped"], out
+    rep = report_of(out)  # decided again on what the workers recorded
+    assert (rep.learned, rep.imported, rep.skipped) == (12, 1, 11), out
+    out = same(pytester, ["-k", "v7x2 or v9x0"])  # one process, on the workers' records
+    rep = report_of(out)
+    assert not LEARNED.search(out) and (rep.learned, rep.imported) == (12, 2), out
+
+
+def test_no_worker_starts_with_little_to_learn(pytester: pytest.Pytester) -> None:
+    write(pytester.path, project(12))
+    same(pytester, ["--cache-clear", *WORKERS, "-k", "v3x1"])
+    write(pytester.path, {"test_m05.py": module(50)})
+    out = same(pytester, [*WORKERS, "-k", "v50x1"])  # one module to learn again
+    rep = report_of(out)
+    assert not LEARNED.search(out) and rep.learned == 11, out
+
+
+def test_a_registry_filled_in_one_worker_and_read_in_another(pytester: pytest.Pytester) -> None:
+    """Modules that register cases into a project registry at import (a
+    call, not a statement the static model reads) and modules that
+    parametrize over it, alternating in collection order: wherever the
+    workers' chunks fall, a reader's items include every earlier module's
+    registration, as in one process."""
+    files = {"lib.py": """
+        REG = ["base"]
+        def register(name):
+            REG.append(name)
+    """}
+    for n in range(0, 12, 2):
+        files[f"test_m{n:02d}.py"] = f"""
+            import time
+            import lib
+            time.sleep(0.2)
+            lib.register("reg{n}")
+            def test_writer_{n}():
+                pass
+        """
+        files[f"test_m{n + 1:02d}.py"] = f"""
+            import time
+            import pytest
+            from lib import REG
+            time.sleep(0.2)
+            @pytest.mark.parametrize("x", list(REG), ids=str)
+            def test_reader_{n + 1}(x):
+                pass
+        """
+    write(pytester.path, files)
+    out = same(pytester, ["--cache-clear", *WORKERS, "-k", "reg4 and reader_11"])
+    got = learned_line(out)
+    assert got["workers"] == 2, out
+    for expr in ("reg4 and reader_11", "reg10 and reader_11", "reg0", "base and reader_3"):
+        out = same(pytester, ["-k", expr])
+        assert not LEARNED.search(out), out
+
+
+def test_a_worker_that_dies_loses_only_its_chunk(pytester: pytest.Pytester) -> None:
+    files = project(12)
+    # The first process to import it is a learning worker: it dies there.
+    files["test_m04.py"] = module(4).replace("import time", """import os, time
+        if not os.path.exists("died"):
+            open("died", "w").close()
+            os._exit(3)""")
+    write(pytester.path, files)
+    out = same(pytester, ["--cache-clear", *WORKERS, "-k", "v4x1 or v9x2"])
+    got = learned_line(out)
+    assert got["failed"] == 1 and 0 < got["written"] < 12, out
+    out = same(pytester, ["-k", "v4x1 or v9x2"])
+    assert report_of(out).imported == 2, out
+
+
+def test_a_worker_that_hangs_is_stopped_after_the_timeout(pytester: pytest.Pytester) -> None:
+    files = project(12)
+    files["test_m04.py"] = module(4).replace("import time", """import os, time
+        if not os.path.exists("hung"):
+            open("hung", "w").close()
+            time.sleep(60)""")
+    files["pytest.ini"] = """
+        [pytest]
+        fast_collect_worker_timeout = 3
+    """
+    write(pytester.path, files)
+    begin = time.monotonic()
+    out = same(pytester, ["--cache-clear", *WORKERS, "-k", "v4x1 or v9x2"], quiet=False)
+    assert time.monotonic() - begin < 40, "the hanging worker was waited for"
+    got = learned_line(out)
+    assert got["failed"] == 1, out
+    assert "fastcollect: learning 12 of 12 test modules on 2 workers" in out, out
+    same(pytester, ["-k", "v4x1 or v9x2"])
+
+
+def test_workers_that_cannot_start(pytester: pytest.Pytester) -> None:
+    files = project(12)
+    files["conftest.py"] = """
+        import os
+        def _no_fork():
+            raise OSError(11, "Resource temporarily unavailable")
+        os.fork = _no_fork
+    """
+    write(pytester.path, files)
+    out = same(pytester, ["--cache-clear", *WORKERS, "-k", "v4x1"])
+    assert "fastcollect: no learning worker started" in out, out
+    rep = report_of(out)
+    assert rep.imported == 12 and rep.learned == 0, out
+    out = same(pytester, ["-k", "v4x1"])  # learned here, in one process
+    assert report_of(out).learned == 12, out
+
+
+def test_a_module_changing_the_environment_keeps_the_order(pytester: pytest.Pytester) -> None:
+    """A module that sets a variable at import (found at run time, not by the
+    static model) and later modules that read it: records of modules another
+    worker learned without that variable are not kept."""
+    files = project(12, sleep=0.1)
+    files["helpers.py"] += """
+        def enable():
+            import os
+            os.environ["FC_LEARNERS_MODE"] = "on"
+    """
+    files["test_m02.py"] = """
+        import time
+        from helpers import enable
+        time.sleep(0.1)
+        enable()
+        def test_setter():
+            pass
+    """
+    files["test_m09.py"] = """
+        import os, time
+        import pytest
+        time.sleep(0.1)
+        @pytest.mark.parametrize("x", [os.environ.get("FC_LEARNERS_MODE", "off")], ids=str)
+        def test_reader(x):
+            pass
+    """
+    write(pytester.path, files)
+    for expr in ("on", "off or v3x1"):
+        out = same(pytester, ["--cache-clear", *WORKERS, "-k", expr])
+        learned_line(out)
+        out = same(pytester, ["-k", expr])
+        assert not LEARNED.search(out), out
