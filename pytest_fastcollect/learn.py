@@ -16,6 +16,7 @@ import hashlib
 import inspect
 import os
 import sys
+import time
 import types
 import warnings
 from dataclasses import dataclass
@@ -367,6 +368,7 @@ class Learner:
         # those that changed only their own (links.changes_only_its_own).
         self.own_changers: Set[str] = set()
         self.links = Links()
+        self.seconds: Dict[str, float] = {}  # per test module: how long its collection took (learners.plan)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(self, session: pytest.Session) -> Any:
@@ -451,7 +453,10 @@ class Learner:
             if not self.watch.project_dirs:
                 self._start_watch()
             self.watch.open_window(str(collector.path))
+        began = time.perf_counter()
         report = yield
+        if before is not None:
+            self.seconds[str(collector.path)] = time.perf_counter() - began
         module = collector.__dict__.get("_obj") if watching else None
         if module is not None:
             self.watch.track(module)  # (a module whose namespace made no item)

@@ -14,6 +14,7 @@ import gc
 import os
 import sys
 import tempfile
+import time
 from typing import Any, Dict, Optional
 
 import pytest
@@ -88,6 +89,7 @@ def finish(learner: Optional[Learner], conn: Any) -> None:
 def _report(learner: Optional[Learner]) -> Dict[str, Any]:
     if learner is None or learner.off or learner.record_off or learner.idle:
         return {"off": (learner.off or learner.record_off) if learner is not None else "nothing recorded"}
+    finished = time.time()
     learner.recorder.stop()  # collection is over: what ran is known
     gc.disable()  # (as learn.record: many small lists, none cyclic)
     payload = learner.payload()
@@ -102,5 +104,8 @@ def _report(learner: Optional[Learner]) -> Dict[str, Any]:
         "env_effects": dict(learner.env_effects),
         "changed_state": sorted(learner.changed_state | set(learner.env_effects)),
         "collected": sorted(learner.collected),
+        "seconds": dict(learner.seconds),
+        "finished_at": finished,
+        "report_seconds": time.time() - finished,
         "crossings": crossings.report(loaded, learner.watch),
     }

@@ -99,6 +99,17 @@ class Outcome:
     ms: float = 0.0
     failed: List[str] = field(default_factory=list)  # why a share was not learned
     dropped: Dict[str, str] = field(default_factory=dict)  # module -> why its worker's record was not kept
+    seconds: Dict[str, float] = field(default_factory=dict)  # collection time of the modules workers learned
+    # Phases, in seconds: "start" (the fork, from the start of collection),
+    # per worker "collect"/"report" (its collection, its payload), "merge".
+    phases: Dict[str, Any] = field(default_factory=dict)
+
+    def timeline(self) -> str:
+        p = self.phases
+        workers = "; ".join(f"worker {k + 1}: collected in {c:.1f} s, reported in {r:.1f} s"
+                            for k, (c, r) in enumerate(p.get("workers", [])) if c is not None)
+        return (f"{self.workers} workers forked {p.get('start', 0):.1f} s into collection; {workers}; "
+                f"merged and written in {p.get('merge', 0):.1f} s")
     error: str = ""
 
 
@@ -111,27 +122,56 @@ def xdist_distributes(config: pytest.Config) -> bool:
 CHUNKS_PER_WORKER = 8
 
 
-def plan(learnable: Sequence[str], count: int) -> Tuple[int, List[List[str]]]:
-    """(workers, chunks): the paths (sorted) cut into contiguous chunks of
-    about equal bytes, several per worker; (0, []) when there is too little
-    to learn for two workers."""
-    paths = sorted(learnable)
-    count = min(count, len(paths) // MIN_PER_WORKER)
-    if count < 2:
-        return 0, []
+# pytest's cache: per test module, the seconds its last recorded collection took.
+SECONDS_KEY = "fastcollect/collection-seconds"
+
+
+def load_seconds(config: pytest.Config) -> Dict[str, float]:
+    cache = getattr(config, "cache", None)
+    got = cache.get(SECONDS_KEY, {}) if cache is not None else {}
+    return {p: float(t) for p, t in got.items() if isinstance(t, (int, float))} if isinstance(got, dict) else {}
+
+
+def store_seconds(config: pytest.Config, seconds: Dict[str, float]) -> None:
+    """Keeps what this run measured (and what earlier runs did, for the rest)."""
+    cache = getattr(config, "cache", None)
+    if cache is None or not seconds:
+        return
+    known = load_seconds(config)
+    known.update({p: round(t, 4) for p, t in seconds.items()})
+    cache.set(SECONDS_KEY, known)
+
+
+def weights(paths: Sequence[str], seconds: Dict[str, float]) -> List[float]:
+    """Each module's expected collection time: its last one, else its size
+    at the seconds per byte of the modules timed (bytes when none is)."""
     sizes = []
     for p in paths:
         try:
             sizes.append(max(1, os.path.getsize(p)))
         except OSError:
             sizes.append(1)
-    total = sum(sizes)
+    timed = [(seconds[p], s) for p, s in zip(paths, sizes) if p in seconds]
+    per_byte = sum(t for t, _ in timed) / sum(s for _, s in timed) if timed else 1.0
+    return [max(seconds[p], 1e-4) if p in seconds else s * per_byte for p, s in zip(paths, sizes)]
+
+
+def plan(learnable: Sequence[str], count: int, seconds: Dict[str, float]) -> Tuple[int, List[List[str]]]:
+    """(workers, chunks): the paths (sorted) cut into contiguous chunks of
+    about equal expected time, several per worker; (0, []) when there is too
+    little to learn for two workers."""
+    paths = sorted(learnable)
+    count = min(count, len(paths) // MIN_PER_WORKER)
+    if count < 2:
+        return 0, []
+    expected = weights(paths, seconds)
+    total = sum(expected)
     n = min(len(paths), count * CHUNKS_PER_WORKER)
     chunks: List[List[str]] = [[] for _ in range(n)]
-    done = 0
-    for path, size in zip(paths, sizes):
-        chunks[min(n - 1, done * n // total)].append(path)
-        done += size
+    done = 0.0
+    for path, weight in zip(paths, expected):
+        chunks[min(n - 1, int(done * n / total))].append(path)
+        done += weight
     return count, [c for c in chunks if c]
 
 
@@ -365,6 +405,7 @@ def merge(results: List[Optional[Dict[str, Any]]], shares: List[List[str]], chun
         payload = dict(message["payload"])
         payload["files"] = [f for f in payload["files"] if f[0] not in others]
         payloads.append(payload)
+        outcome.seconds.update({p: t for p, t in message.get("seconds", {}).items() if p in shares[k]})
     lost = chunked - {p for k in ok for p in shares[k]}
     payload = merge_payloads(payloads, collected - lost, drop | lost, snapshot)
     return payload, effects

@@ -85,6 +85,7 @@ class State:
     learning_tried: bool = False
     worker_conn: Any = None  # in a learning worker: its connection to the main process
     claims: Optional[learners.Claims] = None  # in a learning worker: the chunks it may take
+    collection_began: float = 0.0  # time.time() when collection started
 
 
 STATE_KEY = pytest.StashKey[State]()
@@ -503,7 +504,8 @@ def _learn_in_parallel(config: pytest.Config, state: State, warnings_added: int)
     try:
         if learners.xdist_distributes(config):
             return
-        workers, chunks = learners.plan(_learnable(state), learners.worker_count(config))
+        workers, chunks = learners.plan(_learnable(state), learners.worker_count(config),
+                                        learners.load_seconds(config))
         if not chunks:
             return
         claims = learners.Claims(chunks)
@@ -563,8 +565,10 @@ def _learn_with(config: pytest.Config, state: State, claims: learners.Claims, st
             reporter.write_line(f"fastcollect: learning {outcome.modules} of {total} test modules "
                                 f"on {outcome.workers} workers")
 
+    forked = time.time()
     try:
         results = learners.gather(started, learners.timeout(config), progress)
+        gathered = time.time()
         shares = claims.shares(len(started))
         payload, effects = learners.merge(results, shares, chunked, state.snapshot, outcome)
         if payload is not None:
@@ -572,10 +576,15 @@ def _learn_with(config: pytest.Config, state: State, claims: learners.Claims, st
             error, outcome.written = learners.write(state.native.core, state.native.language, state.index_dir,
                                                     payload, effects)
             outcome.error = error
+        outcome.phases = {
+            "start": forked - (state.collection_began or forked), "merge": time.time() - gathered,
+            "workers": [(r["finished_at"] - forked, r["report_seconds"]) if r and "finished_at" in r else (None, None)
+                        for r in results]}
     except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
         outcome.error = f"{type(exc).__name__}: {exc}"
     if outcome.error:
         state.warnings.append(f"could not record what learning workers learned ({outcome.error})")
+    learners.store_seconds(config, outcome.seconds)
     outcome.ms = (time.perf_counter() - begin) * 1000
     return outcome
 
@@ -625,6 +634,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         error, state.learned_written = record(state.learner, state.native.core, state.native.language, state.index_dir)
     except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
         error = f"{type(exc).__name__}: {exc}"
+    if state.learned_written:
+        learners.store_seconds(session.config, {p: t for p, t in state.learner.seconds.items() if p in state.hashes})
     state.learn_ms = (time.perf_counter() - start) * 1000
     if error:
         state.warnings.append(f"could not record learned items ({error})")
@@ -759,6 +770,8 @@ def pytest_collection_modifyitems(config: pytest.Config) -> Generator[None, None
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection(session: pytest.Session) -> None:
     state = session.config.stash.get(STATE_KEY, None)
+    if state is not None:
+        state.collection_began = time.time()
     if state is not None and state.verify is not None:
         # At the point matching the controller's snapshot: start-up code has
         # run, collection (and the conftests it loads) has not.
@@ -887,6 +900,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             write(f"not learned: {path[len(rootpath):] if path.startswith(rootpath) else path}: {why}")
     _explain_links(state, write, rootpath)
     if state.learning is not None:
+        if state.learning.workers:
+            write(f"learning workers: {state.learning.timeline()}")
         for why in state.learning.failed:
             write(f"learning workers: {why}")
         for path, why in sorted(state.learning.dropped.items()):

@@ -123,13 +123,18 @@ def test_a_registry_filled_in_one_worker_and_read_in_another(pytester: pytest.Py
         assert not LEARNED.search(out), out
 
 
+def once(n: int, action: str) -> str:
+    """Module n, doing `action` the first time a process imports it (with
+    the plugin running first, a learning worker)."""
+    return module(n).replace("import time", f"""import os, time
+        if not os.path.exists("acted"):
+            open("acted", "w").close()
+            {action}""")
+
+
 def test_a_worker_that_dies_loses_only_its_chunk(pytester: pytest.Pytester) -> None:
     files = project(12)
-    # The first process to import it is a learning worker: it dies there.
-    files["test_m04.py"] = module(4).replace("import time", """import os, time
-        if not os.path.exists("died"):
-            open("died", "w").close()
-            os._exit(3)""")
+    files["test_m04.py"] = once(4, "os._exit(3)")
     write(pytester.path, files)
     out = same(pytester, ["--cache-clear", *WORKERS, "-k", "v4x1 or v9x2"])
     got = learned_line(out)
@@ -140,10 +145,7 @@ def test_a_worker_that_dies_loses_only_its_chunk(pytester: pytest.Pytester) -> N
 
 def test_a_worker_that_hangs_is_stopped_after_the_timeout(pytester: pytest.Pytester) -> None:
     files = project(12)
-    files["test_m04.py"] = module(4).replace("import time", """import os, time
-        if not os.path.exists("hung"):
-            open("hung", "w").close()
-            time.sleep(60)""")
+    files["test_m04.py"] = once(4, "time.sleep(60)")
     files["pytest.ini"] = """
         [pytest]
         fast_collect_worker_timeout = 3

@@ -172,6 +172,9 @@ def parse_args() -> argparse.Namespace:
                     help="collect the package's directory by path (a source layout: its conftest's options exist)")
     ap.add_argument("--mark", action="append", default=[],
                     help="a -m expression checked besides the drawn ones (markers hooks add: --mark slow)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="the learning run learns on N worker processes (--fast-collect-workers N): every "
+                         "other run decides on what the workers recorded")
     ap.add_argument("--cold", action="store_true",
                     help="every plugin run after --cache-clear: static reading decides, not learned items")
     args = ap.parse_args()
@@ -294,7 +297,8 @@ def main() -> None:
     start = time.perf_counter()
     keywords, mark_exprs, oracle, n_narrow = plain_side(args, suite_args, work, env, rng)
     # The plugin: one learning run, then every expression.
-    learn = run(args.python, [*learn_args, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
+    workers = ["--fast-collect-workers", str(args.workers)] if args.workers else []
+    learn = run(args.python, [*learn_args, *workers, "--co", "-q", "-k", "zzz_fastcollect_learning_run"], work, env)
     report = [line for line in learn.stdout.splitlines() if line.startswith("fastcollect:")]
     # A plugin that fell back to plain pytest would make every comparison plain against plain.
     if not any(active(line) for line in report):
@@ -318,7 +322,7 @@ def write_summary(args: argparse.Namespace, rows: list[dict], failures: int, ora
     learned_runs = sum(1 for r in rows if (r["learned"] or 0) > 0)
     learn_counts = report_counts(next((l for l in report if active(l)), ""))
     summary = {"command": " ".join(["python", "benchmarks/real/verify_real.py", *sys.argv[1:]]), "suite": args.suite,
-               "extra": args.extra, "cold": args.cold, "rootdir_package": args.rootdir_package,
+               "extra": args.extra, "cold": args.cold, "workers": args.workers, "rootdir_package": args.rootdir_package,
                "by_path": args.by_path, "items": len(oracle["all"]), "expressions": len(rows),
                "mismatches": failures, "reordered_like_oracle": sum(r["reordered"] for r in rows),
                "runs_skipping_files": skipping_runs, "runs_decided_by_learned_items": learned_runs,
