@@ -176,6 +176,8 @@ def verify_label(d: dict) -> str:
         label += ", `--rootdir` at the package"
     if d.get("cold"):
         label += ", every probe after `--cache-clear` (static reading only)"
+    if d.get("workers"):
+        label += f", learned on {d['workers']} workers (`--fast-collect-workers`)"
     return label
 
 
