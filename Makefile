@@ -331,16 +331,17 @@ NATIVE_OK := "from pytest_fastcollect import native; r = native.load(); assert n
 # versions: tracing, binding statements (bytecode) and docstring reads (frame
 # locals), the C extension and its hooks, the environment hooks, AST readers,
 # pytest's hook and cache plumbing, directories answered through
-# pytest_make_collect_report, learning workers (fork, gc.freeze, tracing
-# in a forked process). The rest runs under 3.11 only (test-py),
+# pytest_make_collect_report. The rest runs under 3.11 only (test-py),
 # which keeps `make test` within CI's 20 minutes.
 VERSION_SLICE := $(addprefix tests/,test_surfaces.py test_bindings.py test_docstrings.py test_learned.py test_learned_inputs.py \
                    test_plugin.py test_hook_summary.py test_deselection_hooks.py test_cache_options.py \
-                   test_literal_values.py test_expression_parity.py test_directories.py test_hook_cache.py \
-                   test_learners.py)
+                   test_literal_values.py test_expression_parity.py test_directories.py test_hook_cache.py)
+# Learning workers (fork with threads warned of, gc.freeze, sys.monitoring in
+# a forked process) under the highest Python only: 3.9 forks and traces as 3.11.
+SLICE_EXTRA_13 := tests/test_learners.py
 test-py39 test-py313: test-py3%: $(STAMPS)/wheel-py3.% $(TEST_PLUGINS)/.ready
 	.venv-py3.$*/bin/python -I -c $(NATIVE_OK)
-	.venv-py3.$*/bin/pytest $(VERSION_SLICE) -n $(JOBS) -p no:randomly
+	.venv-py3.$*/bin/pytest $(VERSION_SLICE) $(SLICE_EXTRA_$*) -n $(JOBS) -p no:randomly
 # ---- end of wheels ------------------------------------------------------------
 
 clean:

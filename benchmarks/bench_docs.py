@@ -427,6 +427,34 @@ def history_tables(results: Dict[str, Any]) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def learn_scaling_tables(results: Dict[str, Any]) -> str:
+    """Learning on several cores (benchmarks/learn_scaling.py, docs/results/learn-scaling-*.json):
+    measured runs, then the model's critical path per worker count."""
+    lines: List[str] = []
+    for name in sorted(n for n in results if n.startswith("learn-scaling-")):
+        d = results[name]
+        w = d.get("workers", 2)
+        lines += ["", f"### {d['label']}", "", f"`{d['command']}` (`docs/results/{name}.json`): medians of "
+                  f"{d.get('rounds', 1)} interleaved rounds, every run after `--cache-clear`: plain "
+                  f"{d['plain']:.1f} s; learning in one process {d['one_worker_run']:.1f} s "
+                  f"({d['plain'] / d['one_worker_run']:.2f}x plain); learning on {w} workers "
+                  f"{d['workers_run']:.1f} s (**{d['plain'] / d['workers_run']:.2f}x plain**). Measured in the "
+                  f"last round: {d['modules']} modules whose collection took {d['sum_seconds']:.1f} s in one "
+                  f"process and {d['slowdown']:.2f} times as long in a worker; before the fork (start-up, the "
+                  f"decision) {d['start']:.1f} s; collection outside the modules' own (items made and deselected, "
+                  f"records taken) {d['outside_modules']:.1f} s in one process; the slowest worker's report "
+                  f"{d['report']:.1f} s; merge and write {d['merge']:.1f} s; after it (modules whose records "
+                  f"crossed workers: {d['dropped']}, imported and learned in the main process; its own "
+                  f"record) {d['rest']:.1f} s.", "",
+                  "| workers | chunks' makespan | run (model) | measured | plain / model |",
+                  "| ---: | ---: | ---: | ---: | ---: |"]
+        for r in d["rows"]:
+            measured = f"{r['measured']:.1f} s" if r["measured"] else "-"
+            model = "(measured)" if r["workers"] == 1 else f"{r['predicted']:.1f} s"
+            lines.append(f"| {r['workers']} | {r['makespan']:.1f} s | {model} | {measured} | {r['speedup']:.2f}x |")
+    return "\n".join(lines).strip("\n")
+
+
 def django_figures(d: dict) -> Dict[str, str]:
     """The Django suite (benchmarks/bench_django.py, docs/results/django.json)."""
     m = d["meta"]
@@ -479,7 +507,8 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "learning_timing": results["learning-timings"]["timing"],
                  "edit_loop_tables": edit_loop_tables(results)},
         lambda: xdist_figures(results["xdist"]),
-        lambda: {"narrow_table": narrow_table(results), "history_tables": history_tables(results)},
+        lambda: {"narrow_table": narrow_table(results), "history_tables": history_tables(results),
+                 "learn_scaling_tables": learn_scaling_tables(results)},
         lambda: {"oracle_table": oracle_table(results["oracle-warm"]), "oracle_command": results["oracle-warm"]["meta"]["command"],
                  "oracle_rounds": str(results["oracle-warm"]["meta"]["rounds"])} if "oracle-warm" in results else {},
     ]

@@ -455,8 +455,9 @@ class Learner:
             self.watch.open_window(str(collector.path))
         began = time.perf_counter()
         report = yield
-        if before is not None:
-            self.seconds[str(collector.path)] = time.perf_counter() - began
+        if not isinstance(collector, pytest.Directory):  # a module, its classes (their items are made there)
+            path = str(collector.path)
+            self.seconds[path] = self.seconds.get(path, 0.0) + time.perf_counter() - began
         module = collector.__dict__.get("_obj") if watching else None
         if module is not None:
             self.watch.track(module)  # (a module whose namespace made no item)

@@ -169,8 +169,8 @@ def plan(learnable: Sequence[str], count: int, seconds: Dict[str, float]) -> Tup
     n = min(len(paths), count * CHUNKS_PER_WORKER)
     chunks: List[List[str]] = [[] for _ in range(n)]
     done = 0.0
-    for path, weight in zip(paths, expected):
-        chunks[min(n - 1, int(done * n / total))].append(path)
+    for path, weight in zip(paths, expected):  # (by its middle: a long module starts a chunk of its own)
+        chunks[min(n - 1, int((done + weight / 2) * n / total))].append(path)
         done += weight
     return count, [c for c in chunks if c]
 

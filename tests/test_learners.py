@@ -98,27 +98,29 @@ def test_a_registry_filled_in_one_worker_and_read_in_another(pytester: pytest.Py
     """}
     for n in range(0, 12, 2):
         files[f"test_m{n:02d}.py"] = f"""
-            import time
+            import os, time
             import lib
-            time.sleep(0.2)
+            time.sleep(0.2 if os.path.exists("slow") else 0)
             lib.register("reg{n}")
             def test_writer_{n}():
                 pass
         """
         files[f"test_m{n + 1:02d}.py"] = f"""
-            import time
+            import os, time
             import pytest
             from lib import REG
-            time.sleep(0.2)
+            time.sleep(0.2 if os.path.exists("slow") else 0)
             @pytest.mark.parametrize("x", list(REG), ids=str)
             def test_reader_{n + 1}(x):
                 pass
         """
+    files["slow"] = ""  # (while learning: the workers take chunks in turn)
     write(pytester.path, files)
     out = same(pytester, ["--cache-clear", *WORKERS, "-k", "reg4 and reader_11"])
     got = learned_line(out)
     assert got["workers"] == 2, out
-    for expr in ("reg4 and reader_11", "reg10 and reader_11", "reg0", "base and reader_3"):
+    (pytester.path / "slow").unlink()
+    for expr in ("reg4 and reader_11", "reg10 and reader_11", "base and reader_3"):
         out = same(pytester, ["-k", expr])
         assert not LEARNED.search(out), out
 
@@ -209,3 +211,48 @@ def test_a_module_changing_the_environment_keeps_the_order(pytester: pytest.Pyte
         learned_line(out)
         out = same(pytester, ["-k", expr])
         assert not LEARNED.search(out), out
+
+
+def test_chunks_follow_path_order_and_split_by_time(tmp_path: pytest.TempPathFactory) -> None:
+    from pytest_fastcollect import learners
+
+    paths = [str(tmp_path / f"test_{n:02d}.py") for n in range(40)]  # type: ignore[operator]
+    for p in paths:
+        with open(p, "w") as f:
+            f.write("x = 1\n")
+    seconds = {p: 0.1 for p in paths}
+    seconds[paths[3]] = 4.0  # one slow module: about as long as all the others
+    workers, chunks = learners.plan(list(reversed(paths)), 2, seconds)
+    assert workers == 2 and 2 < len(chunks) <= 2 * learners.CHUNKS_PER_WORKER
+    assert [p for chunk in chunks for p in chunk] == sorted(paths)
+    times = [sum(seconds[p] for p in chunk) for chunk in chunks]
+    assert max(times) <= seconds[paths[3]] + 0.1 * 2, times  # the slow one shares its chunk with little
+    assert learners.plan(paths[:3], 2, seconds) == (0, [])  # too little to learn for two workers
+
+
+def test_crossings_drop_holders_and_changers_in_other_workers() -> None:
+    from pytest_fastcollect import crossings
+
+    shares = [["a.py", "b.py"], ["c.py", "d.py"]]
+
+    def rep(objects, holds, changed, changed_names=None, reads=None):  # type: ignore[no-untyped-def]
+        return {"objects": objects, "holds": holds, "changed": changed,
+                "changed_names": changed_names or {}, "reads": reads or {}}
+
+    # a.py changed lib.REG, which c.py (another worker) holds: both dropped.
+    reports = [rep([["lib.REG", "a.REG"]], {"a.py": [0], "b.py": []}, {0: ["a.py"]}),
+               rep([["lib.REG", "c.REG"]], {"c.py": [0], "d.py": []}, {})]
+    assert crossings.crossed(reports, shares) == {"a.py", "c.py"}
+    # The same change where only a module of its own worker holds it: nothing crossed.
+    reports[1]["holds"]["c.py"] = []
+    assert crossings.crossed(reports, shares) == set()
+    # A change no module of the worker's chunks made (a module every worker imports): nothing crossed.
+    reports = [rep([["lib.REG"]], {"a.py": []}, {0: ["e.py"]}), rep([["lib.REG"]], {"c.py": [0]}, {})]
+    assert crossings.crossed(reports, shares) == set()
+    # A change the worker cannot put on one module: its whole share goes.
+    reports[0]["changed"] = {0: [crossings.UNKNOWN]}
+    assert crossings.crossed(reports, shares) == {"a.py", "b.py", "c.py"}
+    # A module rebound by a module of one worker, read by a module of another.
+    reports = [rep([], {"a.py": []}, {}, changed_names={"module:lib": ["b.py"]}),
+               rep([], {"d.py": []}, {}, reads={"d.py": ["module:lib", "attr:x"]})]
+    assert crossings.crossed(reports, shares) == {"b.py", "d.py"}
