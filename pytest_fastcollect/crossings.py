@@ -16,8 +16,8 @@ object):
   those of the classes and functions it holds, ``attr:<name>`` for its own
   names (what links._rebinding_links and links._attribute_writers follow);
 - `changed`: per object, the test modules in whose collection windows it
-  changed (the worker's watch compares every container at every window's
-  close: links.Watch.compare_all), "" where it cannot tell which;
+  changed (the worker's watch also compares every container at every
+  window's close: links.Watch.compare_all), "" where it cannot tell which;
   `changed_names`: the same for rebound modules and attributes set.
 
 The main process then drops the records of a holder in one worker and the
@@ -192,7 +192,9 @@ def _watched_changes(watch: Watch, table: _Table, changed: Dict[int, Set[str]],
     compared at every close in a worker), or after collection (by hooks, on
     behalf of its holders); project modules' bindings rebound."""
     for key, value in watch.held.items():
-        who: Set[str] = set(watch.changed_by.get(key, ()))
+        # (changed_by may put a change on every window since a look; changed_in
+        # puts it on its own: compared at every close.)
+        who: Set[str] = set(watch.changed_in.get(key, ()) if watch.compare_all else watch.changed_by.get(key, ()))
         after = key in watch.after
         if who or after:
             k = table.add(value)

@@ -211,10 +211,14 @@ class Watch:
     # items): a change made on behalf of all its holders, no one window's.
     after: Set[int] = field(default_factory=set)
     _closed: bool = False
-    # Compare every container watched at every window's close (a learning
-    # worker: learners.py), so that each change is put on the one window it
-    # happened in, whoever holds it.
+    # Compare every container watched at every window's close too (a
+    # learning worker: learners.py), so that each change is put on the one
+    # window it happened in, whoever holds it: `changed_in`, against a
+    # baseline of its own (`changed_by` and the links it makes stay those of
+    # one process). For crossings.py.
     compare_all: bool = False
+    changed_in: Dict[int, Set[str]] = field(default_factory=dict)
+    _extra: Dict[int, Tuple[Any, int]] = field(default_factory=dict)  # id -> (content, window) at the last look
     # Project modules seen in sys.modules while their body still ran (a
     # package importing its submodules): looked at again at the next look.
     _initializing: List[Any] = field(default_factory=list)
@@ -305,8 +309,12 @@ class Watch:
     def open_window(self, path: Optional[str]) -> None:
         """Closes the current window (None: the last one, collection over)."""
         if self.windows:
-            for key in list(self.held) if self.compare_all else self._shared | self._taken_here:
+            standard = self._shared | self._taken_here
+            for key in standard:
                 self._compare(key, at_close=True)
+            if self.compare_all and not self._closed:
+                for key in list(self.held):
+                    self._compare_extra(key)
             self._compare_bindings()
         self._taken_here = set()
         self._project_modules(at_close=bool(self.windows))
@@ -323,6 +331,13 @@ class Watch:
         elif now != content:
             self.changed_by.setdefault(key, set()).update(self.windows[max(since, 0):])
         self.known[key] = (now, len(self.windows) if at_close else len(self.windows) - 1)
+
+    def _compare_extra(self, key: int) -> None:
+        content, since = self._extra.get(key) or self.known[key]
+        now = _content(self.held[key])
+        if now != content:
+            self.changed_in.setdefault(key, set()).update(self.windows[max(since, 0):])
+        self._extra[key] = (now, len(self.windows))
 
     def project(self, module: Any) -> bool:
         """One of the project's own modules (not a test module)?"""
