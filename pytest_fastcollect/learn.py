@@ -63,6 +63,12 @@ def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> i
     return int.from_bytes(digest, "little") or 1
 
 
+def loaded_by_file() -> Dict[str, Any]:
+    """The loaded modules by the absolute path of their file."""
+    return {os.path.abspath(f): m for m in list(sys.modules.values())
+            for f in [getattr(m, "__file__", None)] if isinstance(f, str)}
+
+
 def _file_of(module: Any) -> str:
     f = getattr(module, "__file__", None)
     return os.path.abspath(f) if isinstance(f, str) else ""
@@ -411,8 +417,7 @@ class Learner:
         state = self.scanned
         if state is None or not state.in_place & self.collected:
             return
-        at = {os.path.abspath(f): m for m in list(sys.modules.values())
-              for f in [getattr(m, "__file__", None)] if isinstance(f, str)}
+        at = loaded_by_file()
         candidates = {p: at[p] for p in sorted(state.in_place & self.collected) if p in at}
         self.own_changers = own_changers(candidates)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 import tempfile
 import time
 from typing import Any, Dict, Optional
@@ -20,7 +19,7 @@ from typing import Any, Dict, Optional
 import pytest
 
 from pytest_fastcollect import crossings
-from pytest_fastcollect.learn import Learner
+from pytest_fastcollect.learn import Learner, loaded_by_file
 
 
 def detach_output(config: pytest.Config) -> None:
@@ -96,14 +95,12 @@ def _report(learner: Optional[Learner]) -> Dict[str, Any]:
     state = learner.scanned
     loaded = {}
     if state is not None:
-        at = {os.path.abspath(f): m for m in list(sys.modules.values())
-              for f in [getattr(m, "__file__", None)] if isinstance(f, str)}
+        at = loaded_by_file()
         loaded = {p: at[p] for p in sorted(state.test_files) if p in at}
     return {
         "payload": payload,
         "env_effects": dict(learner.env_effects),
         "changed_state": sorted(learner.changed_state | set(learner.env_effects)),
-        "collected": sorted(learner.collected),
         "seconds": dict(learner.seconds),
         "finished_at": finished,
         "report_seconds": time.time() - finished,

@@ -43,6 +43,7 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
 
+from pytest_fastcollect import crossings
 from pytest_fastcollect.inputs import values_of
 from pytest_fastcollect.learn import keep_env_effects
 
@@ -224,10 +225,9 @@ class Claims:
         shutil.rmtree(self.where, ignore_errors=True)
 
 
-def start(workers: int) -> Tuple[Optional[Tuple[int, Any]], List[Tuple[int, Any]]]:
-    """Forks the workers. In a worker: ((its number, its connection), []);
-    here: (None, [(pid, connection)]) for those started, or (None, [(-1,
-    why)]) when none could be."""
+def start(workers: int) -> Tuple[Optional[Tuple[int, Any]], List[Tuple[int, Any]], str]:
+    """Forks the workers. In a worker: ((its number, its connection), [], "");
+    here: (None, [(pid, connection)] for those started, why none could be)."""
     started: List[Tuple[int, Any]] = []
     gc.freeze()  # what exists now is never traversed by a worker's collector (no copy of its pages)
     try:
@@ -243,7 +243,7 @@ def start(workers: int) -> Tuple[Optional[Tuple[int, Any]], List[Tuple[int, Any]
                 here.close()
                 there.close()
                 if not started:
-                    return None, [(-1, f"{type(exc).__name__}: {exc}")]
+                    return None, [], f"{type(exc).__name__}: {exc}"
                 break
             if pid == 0:
                 try:
@@ -252,13 +252,13 @@ def start(workers: int) -> Tuple[Optional[Tuple[int, Any]], List[Tuple[int, Any]
                         conn.close()
                 except BaseException:  # noqa: BLE001 - a worker never returns into pytest by accident
                     os._exit(1)
-                return (k, there), []
+                return (k, there), [], ""
             there.close()
             started.append((pid, here))
     finally:
         if started or workers == 0:
             gc.unfreeze()
-    return None, started
+    return None, started, ""
 
 
 def gather(started: List[Tuple[int, Any]], timeout: float, progress: Any) -> List[Optional[Dict[str, Any]]]:
@@ -275,7 +275,7 @@ def gather(started: List[Tuple[int, Any]], timeout: float, progress: Any) -> Lis
             if not shown and elapsed >= 1.0:
                 progress()
                 shown = True
-            step = min(timeout - elapsed, 1.0 if not shown else timeout - elapsed)
+            step = timeout - elapsed if shown else min(1.0, timeout - elapsed)
             for conn in wait(list(pending), timeout=step):
                 k = pending.pop(conn)  # type: ignore[call-overload]
                 try:
@@ -356,8 +356,6 @@ def merge_payloads(payloads: List[Dict[str, Any]], collected: Set[str], drop: Se
 def judge(results: List[Optional[Dict[str, Any]]], shares: List[List[str]], outcome: Outcome) -> Tuple[
         List[int], Set[str]]:
     """The workers whose records are kept, and the modules dropped from them."""
-    from pytest_fastcollect import crossings
-
     ok = []
     for k, message in enumerate(results):
         if message is None:

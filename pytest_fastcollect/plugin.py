@@ -510,11 +510,13 @@ def _learn_in_parallel(config: pytest.Config, state: State, warnings_added: int)
             return
         claims = learners.Claims(chunks)
         try:
-            mine, started = learners.start(workers)
+            mine, started, why_none = learners.start(workers)
             if mine is not None:
                 _become_worker(config, state, claims, *mine)
                 return
-            state.learning = _learn_with(config, state, claims, started)
+            # (none could start: this process learns, as without workers)
+            state.learning = _learn_with(config, state, claims, started) if started else learners.Outcome(
+                error=why_none)
         finally:
             if state.claims is None:
                 claims.remove()
@@ -554,8 +556,6 @@ def _learn_with(config: pytest.Config, state: State, claims: learners.Claims, st
     """Here, in the main process: the workers' records, merged and written."""
     begin = time.perf_counter()
     chunked = set(claims.chunk_of)
-    if started and started[0][0] < 0:  # none could start: this process learns, as without workers
-        return learners.Outcome(error=str(started[0][1]))
     outcome = learners.Outcome(workers=len(started), modules=len(chunked))
     total = len(state.skip) + len(state.imported)
 
