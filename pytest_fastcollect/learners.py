@@ -38,7 +38,6 @@ import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
-from multiprocessing.connection import Pipe, wait
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
@@ -228,6 +227,8 @@ class Claims:
 def start(workers: int) -> Tuple[Optional[Tuple[int, Any]], List[Tuple[int, Any]], str]:
     """Forks the workers. In a worker: ((its number, its connection), [], "");
     here: (None, [(pid, connection)] for those started, why none could be)."""
+    from multiprocessing.connection import Pipe  # (not on every run's start-up: ~6 ms of imports)
+
     started: List[Tuple[int, Any]] = []
     gc.freeze()  # what exists now is never traversed by a worker's collector (no copy of its pages)
     try:
@@ -263,6 +264,8 @@ def start(workers: int) -> Tuple[Optional[Tuple[int, Any]], List[Tuple[int, Any]
 
 def gather(started: List[Tuple[int, Any]], timeout: float, progress: Any) -> List[Optional[Dict[str, Any]]]:
     """Each worker's message (None: died, broke or timed out: killed)."""
+    from multiprocessing.connection import wait
+
     results: List[Optional[Dict[str, Any]]] = [None] * len(started)
     pending = {conn: k for k, (_, conn) in enumerate(started)}
     begin = time.monotonic()

@@ -85,6 +85,31 @@ def test_no_worker_starts_with_little_to_learn(pytester: pytest.Pytester) -> Non
     assert not LEARNED.search(out) and rep.learned == 11, out
 
 
+def _passed_under_xdist(pytester: pytest.Pytester, *args: str) -> List[str]:
+    result = pytester.runpytest_subprocess("-n", "2", "-v", "-p", "no:randomly", *args)
+    out = result.stdout.str()
+    assert result.ret == 0, out
+    return sorted(set(re.findall(r"PASSED (\S+::\S+)", out))) + ([out] if "--no-fast-collect" not in args else [])
+
+
+def test_under_xdist_no_learning_worker_starts(pytester: pytest.Pytester) -> None:
+    """`-n 2` with workers asked for: xdist's workers each collect everything
+    (the recording xdist worker learns); no learning worker is forked, by the
+    controller or by an xdist worker, and the selection is plain pytest's,
+    cold and then on what the xdist worker recorded."""
+    pytest.importorskip("xdist")
+    write(pytester.path, project(12))
+    pytester.syspathinsert()
+    # (No --cache-clear: under xdist every worker would clear the cache again.)
+    for n, args in enumerate((["-k", "v3x1 or v8x0"], ["-k", "v5x2"])):
+        plain = _passed_under_xdist(pytester, "--no-fast-collect", *args)
+        *fast, out = _passed_under_xdist(pytester, *WORKERS, *args)
+        assert plain and fast == plain, out
+        assert not LEARNED.search(out) and "learning worker" not in out, out
+        rep = report_of(out)
+        assert (rep.learned, rep.imported) == ((0, 12) if n == 0 else (12, 1)), out
+
+
 def test_a_registry_filled_in_one_worker_and_read_in_another(pytester: pytest.Pytester) -> None:
     """Modules that register cases into a project registry at import (a
     call, not a statement the static model reads) and modules that

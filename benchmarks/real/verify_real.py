@@ -174,7 +174,7 @@ def parse_args() -> argparse.Namespace:
                     help="a -m expression checked besides the drawn ones (markers hooks add: --mark slow)")
     ap.add_argument("--workers", type=int, default=0,
                     help="the learning run learns on N worker processes (--fast-collect-workers N): every "
-                         "other run decides on what the workers recorded")
+                         "other run decides on what the workers recorded (with --cold, every run learns on them)")
     ap.add_argument("--cold", action="store_true",
                     help="every plugin run after --cache-clear: static reading decides, not learned items")
     args = ap.parse_args()
@@ -237,7 +237,8 @@ def check_expression(args: argparse.Namespace, suite_args: list[str], work: Path
                      kind: str, e: str) -> tuple[dict, int]:
     """One plugin run compared with the oracle: (its row, failures)."""
     t = time.perf_counter()
-    cold = ["--cache-clear"] if args.cold else []
+    # Cold: every probe learns from nothing, on the workers if asked for.
+    cold = ["--cache-clear", *(["--fast-collect-workers", str(args.workers)] if args.workers else [])] if args.cold else []
     res = run(args.python, [*suite_args, *cold, "--co", "-q", f"-{kind}", e], work, env)
     elapsed = time.perf_counter() - t
     got = ids_from(res.stdout)
