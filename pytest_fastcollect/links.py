@@ -145,20 +145,54 @@ def _plain_object(value: Any) -> bool:
                 classmethod))
 
 
+# Libraries' memo caches: (module, object in it or None, attribute). A lookup
+# through the library gives what it would compute afresh, whatever entries
+# other modules' collection added: a dateutil zone equal to a new one (the
+# strong cache only keeps the last zones alive), a zone's transitions, a
+# compiled strptime pattern. Found on pandas, where most test modules hold
+# one (a zone made at import) and every module making a zone changes it: each
+# linked to hundreds (a test-file edit relearned 770 of 981 modules).
+MEMO_CACHES = (
+    ("dateutil.tz.tz", "gettz", "_GettzFunc__strong_cache"),
+    ("pandas._libs.tslibs.timezones", None, "dst_cache"),
+    ("pandas._libs.tslibs.strptime", None, "_regex_cache"),
+)
+
+
+def memo_caches() -> Set[int]:
+    """The ids of the loaded libraries' memo caches (MEMO_CACHES); read
+    through namespaces, not attribute lookups (no module read is noted)."""
+    found: Set[int] = set()
+    for module_name, holder_name, attr in MEMO_CACHES:
+        holder = sys.modules.get(module_name)
+        try:
+            if holder is not None and holder_name is not None:
+                holder = vars(holder).get(holder_name)
+            cache = vars(holder).get(attr) if holder is not None else None
+        except TypeError:  # (no __dict__: not the library's object)
+            continue
+        if isinstance(cache, CONTAINERS):
+            found.add(id(cache))
+    return found
+
+
 def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> Iterable[Tuple[str, Any]]:
     """(name, container) for the containers a namespace holds, and those one
     attribute inside the plain objects it holds (`REG.names` of a registry)
     or inside the project's modules it holds (`myproj.BACKENDS`, read as
-    `myproj.BACKENDS`): `project(module)` tells which modules are."""
+    `myproj.BACKENDS`): `project(module)` tells which modules are. Libraries'
+    memo caches are none of them (MEMO_CACHES)."""
+    memo = memo_caches()
     for name, value in list(namespace.items()):
         if name.startswith("__"):
             continue
         if isinstance(value, CONTAINERS):
-            yield name, value
+            if id(value) not in memo:
+                yield name, value
         elif isinstance(value, type(sys)):
             if project is not None and project(value):
                 for attr, inner in list(vars(value).items()):
-                    if isinstance(inner, CONTAINERS) and not attr.startswith("__"):
+                    if isinstance(inner, CONTAINERS) and not attr.startswith("__") and id(inner) not in memo:
                         yield f"{name}.{attr}", inner
         else:
             try:  # (an object whose __dict__ raises cannot be read: not watched)
@@ -166,7 +200,7 @@ def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> I
             except Exception:  # noqa: BLE001
                 continue
             for attr, inner in attrs:
-                if isinstance(inner, CONTAINERS):
+                if isinstance(inner, CONTAINERS) and id(inner) not in memo:
                     yield f"{name}.{attr}", inner
 
 

@@ -332,3 +332,65 @@ def test_own_objects_and_a_name_rebound_after_its_change(pytester: pytest.Pytest
     fast = compare(pytester, ["-k", "test_reader and y"])
     assert "tests/test_b_instance.py" not in fast.modules, fast.report  # recorded: changes only its own
     assert "tests/test_b_rebound.py" in fast.modules, fast.report  # changed the helper's dict
+
+
+def zone_cache_project(package: str) -> Dict[str, str]:
+    """dateutil's shape: `gettz` an object whose private OrderedDict keeps the
+    zones made last; every test module makes one at import (a new entry) and
+    holds `gettz` (reaching the cache one attribute inside)."""
+    files = {
+        "pytest.ini": "[pytest]\npythonpath = .\n",
+        f"{package}/__init__.py": "",
+        f"{package}/tz/__init__.py": "from .tz import gettz\n",
+        f"{package}/tz/tz.py": """
+            from collections import OrderedDict
+
+            class Zone:
+                def __init__(self, name):
+                    self.name = name
+
+            def __get_gettz():
+                class GettzFunc:
+                    def __init__(self):
+                        self.__strong_cache = OrderedDict()
+
+                    def __call__(self, name):
+                        zone = self.__strong_cache.get(name)
+                        if zone is None:
+                            zone = self.__strong_cache[name] = Zone(name)
+                        return zone
+                return GettzFunc()
+
+            gettz = __get_gettz()
+        """,
+        "conftest.py": f"import {package}.tz\n",
+    }
+    files.update({f"tests/test_z{i}.py": f"""
+        import pytest
+        from {package}.tz import gettz
+
+        ZONE = gettz("Zone/{i}")
+
+        @pytest.mark.parametrize("n", [1, 2], ids=lambda n: f"z{i}n{{n}}")
+        def test_zone(n):
+            assert ZONE.name
+    """ for i in range(6)})
+    return files
+
+
+@pytest.mark.parametrize("package, linked", [("dateutil", False), ("zonelib", True)])
+def test_a_library_memo_cache_links_nothing(pytester: pytest.Pytester, package: str, linked: bool) -> None:
+    """dateutil's zone cache (links.MEMO_CACHES): each module's zone is a new
+    entry, yet a lookup gives what a fresh zone would be, so after an edit of
+    one module only it and the selected one are imported. The same shape in a
+    library not known for it links every module to those made before it."""
+    write(pytester.path, zone_cache_project(package))
+    compare(pytester, ["-k", "zzz_learn"])
+    path = pytester.path / "tests" / "test_z4.py"
+    path.write_text(path.read_text() + "\n# edited\n")
+    fast = compare(pytester, ["-k", "z1n2"])
+    assert fast.report is not None, fast.lines
+    if linked:  # every module: those made before test_z4 changed what it holds, those after read its change
+        assert fast.report.imported == 6, fast.lines
+    else:  # the edited module and the selected one; the others decided by their records
+        assert (fast.report.imported, fast.report.learned) == (2, 5), fast.lines
