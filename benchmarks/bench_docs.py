@@ -455,6 +455,29 @@ def learn_scaling_tables(results: Dict[str, Any]) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def plugin_ab_table(d: dict) -> str:
+    """An earlier commit's plugin against today's (benchmarks/plugin_ab.py, docs/results/plugin-ab-*.json)."""
+    m = d["meta"]
+    lines = [f"`{m['command']}` ({m['date']}, medians of {m['rounds']} interleaved rounds, earlier plugin: "
+             f"`{m['old']}`):", "", "| scenario | variant | median | vs before | the plugin's report (last round) |",
+             "| --- | --- | ---: | ---: | --- |"]
+    for r in d["rows"]:
+        rep = "; ".join(x.replace("fastcollect: ", "") for x in r["report"])
+        lines.append(f"| {r['scenario']} | {r['variant']} | {r['median_s']:.2f} s | {r['vs_before']:.3f}x | {rep} |")
+    return "\n".join(lines)
+
+
+def relearn_edit_table(d: dict) -> str:
+    """The learning run after a module-level edit (benchmarks/relearn_edit.py, docs/results/relearn-edit-*.json)."""
+    lines = [f"`{d['command']}` ({d['date']}, medians of {d['rounds']} interleaved rounds, each plugin run after "
+             f"a new module-level call appended to `{d['file']}`):", "",
+             "| run | median | plain / run | the plugin's report (last round) |", "| --- | ---: | ---: | --- |"]
+    for r in d["rows"]:
+        rep = "; ".join(x.replace("fastcollect: ", "") for x in r["report"]) or "-"
+        lines.append(f"| {r['column']} | {r['median_s']:.1f} s | {r['vs_plain']:.2f}x | {rep} |")
+    return "\n".join(lines)
+
+
 def django_figures(d: dict) -> Dict[str, str]:
     """The Django suite (benchmarks/bench_django.py, docs/results/django.json)."""
     m = d["meta"]
@@ -508,7 +531,11 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "edit_loop_tables": edit_loop_tables(results)},
         lambda: xdist_figures(results["xdist"]),
         lambda: {"narrow_table": narrow_table(results), "history_tables": history_tables(results),
-                 "learn_scaling_tables": learn_scaling_tables(results)},
+                 "learn_scaling_tables": learn_scaling_tables(results),
+                 "plugin_ab_table": plugin_ab_table(results["plugin-ab-workers"]) if "plugin-ab-workers" in results
+                 else "",
+                 "relearn_edit_table": relearn_edit_table(results["relearn-edit-pandas"])
+                 if "relearn-edit-pandas" in results else ""},
         lambda: {"oracle_table": oracle_table(results["oracle-warm"]), "oracle_command": results["oracle-warm"]["meta"]["command"],
                  "oracle_rounds": str(results["oracle-warm"]["meta"]["rounds"])} if "oracle-warm" in results else {},
     ]
