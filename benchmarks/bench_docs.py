@@ -174,9 +174,11 @@ def verify_label(d: dict) -> str:
         label += f", learning run without `{extra}`, every probe with it"
     if d.get("rootdir_package"):
         label += ", `--rootdir` at the package"
-    if d.get("cold"):
+    if d.get("cold") and d.get("workers"):
+        label += f", every probe after `--cache-clear`, learned on {d['workers']} workers (`--fast-collect-workers`)"
+    elif d.get("cold"):
         label += ", every probe after `--cache-clear` (static reading only)"
-    if d.get("workers"):
+    elif d.get("workers"):
         label += f", learned on {d['workers']} workers (`--fast-collect-workers`)"
     return label
 

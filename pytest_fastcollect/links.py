@@ -169,7 +169,7 @@ def memo_caches() -> Set[int]:
             if holder is not None and holder_name is not None:
                 holder = vars(holder).get(holder_name)
             cache = vars(holder).get(attr) if holder is not None else None
-        except TypeError:  # (no __dict__: not the library's object)
+        except Exception:  # noqa: BLE001 - (no plain __dict__: not the library's object)
             continue
         if isinstance(cache, CONTAINERS):
             found.add(id(cache))
