@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Dict, List, Sequence
+from typing import Dict, List, Sequence, Tuple
 
 import pytest
 
@@ -85,11 +85,12 @@ def test_no_worker_starts_with_little_to_learn(pytester: pytest.Pytester) -> Non
     assert not LEARNED.search(out) and rep.learned == 11, out
 
 
-def _passed_under_xdist(pytester: pytest.Pytester, *args: str) -> List[str]:
+def _passed_under_xdist(pytester: pytest.Pytester, *args: str) -> Tuple[List[str], str]:
+    """The node IDs that passed under `-n 2`, and the output."""
     result = pytester.runpytest_subprocess("-n", "2", "-v", "-p", "no:randomly", *args)
     out = result.stdout.str()
     assert result.ret == 0, out
-    return sorted(set(re.findall(r"PASSED (\S+::\S+)", out))) + ([out] if "--no-fast-collect" not in args else [])
+    return sorted(set(re.findall(r"PASSED (\S+::\S+)", out))), out
 
 
 def test_under_xdist_no_learning_worker_starts(pytester: pytest.Pytester) -> None:
@@ -102,8 +103,8 @@ def test_under_xdist_no_learning_worker_starts(pytester: pytest.Pytester) -> Non
     pytester.syspathinsert()
     # (No --cache-clear: under xdist every worker would clear the cache again.)
     for n, args in enumerate((["-k", "v3x1 or v8x0"], ["-k", "v5x2"])):
-        plain = _passed_under_xdist(pytester, "--no-fast-collect", *args)
-        *fast, out = _passed_under_xdist(pytester, *WORKERS, *args)
+        plain, _ = _passed_under_xdist(pytester, "--no-fast-collect", *args)
+        fast, out = _passed_under_xdist(pytester, *WORKERS, *args)
         assert plain and fast == plain, out
         assert not LEARNED.search(out) and "learning worker" not in out, out
         rep = report_of(out)

@@ -238,7 +238,9 @@ def check_expression(args: argparse.Namespace, suite_args: list[str], work: Path
     """One plugin run compared with the oracle: (its row, failures)."""
     t = time.perf_counter()
     # Cold: every probe learns from nothing, on the workers if asked for.
-    cold = ["--cache-clear", *(["--fast-collect-workers", str(args.workers)] if args.workers else [])] if args.cold else []
+    cold = ["--cache-clear"] if args.cold else []
+    if args.cold and args.workers:
+        cold += ["--fast-collect-workers", str(args.workers)]
     res = run(args.python, [*suite_args, *cold, "--co", "-q", f"-{kind}", e], work, env)
     elapsed = time.perf_counter() - t
     got = ids_from(res.stdout)
