@@ -30,7 +30,7 @@ before its first holder is watched) stays unseen here too.
 from __future__ import annotations
 
 import sys
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import AbstractSet, Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
 from pytest_fastcollect.links import Watch, _is_iterator, _Sources, _written_module, containers_of
 
@@ -124,7 +124,8 @@ def _dotted_name(dotted: str, parent: Any, names: _Names) -> Set[str]:
     return {f"{n}.{tail}" for n in names.of(parent)}
 
 
-def report(modules: Dict[str, Any], watch: Optional[Watch]) -> Dict[str, Any]:
+def report(modules: Dict[str, Any], watch: Optional[Watch],
+           writers: Optional[AbstractSet[str]] = None) -> Dict[str, Any]:
     """This worker's holds and changes: `modules` are the test modules it
     loaded (path -> module object), `watch` the learner's, closed, which
     compared every container at every window's close (Watch.compare_all).
@@ -141,7 +142,7 @@ def report(modules: Dict[str, Any], watch: Optional[Watch]) -> Dict[str, Any]:
     reads: Dict[str, List[str]] = {}
     changed: Dict[int, Set[str]] = {}
     changed_names: Dict[str, Set[str]] = {}
-    sources = _Sources()
+    sources = _Sources(writers)
     for path, entries in held.items():
         module = modules[path]
         own = getattr(module, "__name__", "")

@@ -127,6 +127,7 @@ def learn_input(
     learned_current: Iterable[str],
     state_changers: Iterable[str] = (),
     in_place: Iterable[str] = (),
+    writers: Optional[Iterable[str]] = None,
 ) -> Dict[str, Any]:
     """What the recording worker needs of the controller's scan, in types
     execnet can send."""
@@ -142,6 +143,7 @@ def learn_input(
         "learned_current": sorted(learned_current),
         "state_changers": sorted(state_changers),
         "in_place": sorted(in_place),
+        **({"writers": sorted(writers)} if writers is not None else {}),
     }
 
 

@@ -270,6 +270,11 @@ class Scanned:
     # they are imported in every run and every module sees them.
     state_changers: FrozenSet[str] = frozenset()
     in_place: FrozenSet[str] = frozenset()  # of them, the ones taken for changing objects in place only
+    # Every module the static model took for changing process state or an
+    # object at import (checked-at-run ones too): the only ones whose
+    # module-level code may set another module's attributes (links._Sources;
+    # None: not known, every module's source is read).
+    writers: Optional[FrozenSet[str]] = None
 
 
 _ProcessState = Tuple[List[str], Dict[Any, Any], str, bool]
@@ -549,7 +554,7 @@ class Learner:
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
         imported = sorted(p for p in test_files if p in module_at)
-        self.links = find_links({p: module_at[p] for p in imported}, self.watch)
+        self.links = find_links({p: module_at[p] for p in imported}, self.watch, state.writers)
         shared = self.links.linked
         readers: Dict[str, Set[str]] = {}  # module -> those that read what it changes
         for reader, changers in shared.items():

@@ -104,5 +104,5 @@ def _report(learner: Optional[Learner]) -> Dict[str, Any]:
         "seconds": dict(learner.seconds),
         "finished_at": finished,
         "report_seconds": time.time() - finished,
-        "crossings": crossings.report(loaded, learner.watch),
+        "crossings": crossings.report(loaded, learner.watch, state.writers if state is not None else None),
     }

@@ -35,7 +35,7 @@ import re
 import sys
 import types
 from dataclasses import dataclass, field
-from typing import Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
+from typing import AbstractSet, Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
 try:
     from pytest_fastcollect._core import content as _native_content
@@ -502,6 +502,29 @@ def _module_level(tree: ast.Module) -> Iterable[ast.AST]:
         todo.extend(ast.iter_child_nodes(node))
 
 
+def _assigned(node: ast.AST) -> List[ast.AST]:
+    """The targets a statement assigns or deletes, unpacked (`a, m.x = ...`,
+    `for m.x in ...`, `with ... as m.x`)."""
+    if isinstance(node, (ast.Assign, ast.Delete)):
+        todo = list(node.targets)
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign, ast.For, ast.AsyncFor)):
+        todo = [node.target]
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        todo = [node.optional_vars]
+    else:
+        return []
+    out: List[ast.AST] = []
+    while todo:
+        t = todo.pop()
+        if isinstance(t, (ast.Tuple, ast.List)):
+            todo.extend(t.elts)
+        elif isinstance(t, ast.Starred):
+            todo.append(t.value)
+        else:
+            out.append(t)
+    return out
+
+
 def _root(node: ast.AST) -> str:
     while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
         node = node.value
@@ -537,18 +560,20 @@ def _writes_through(loop: ast.AST) -> bool:
 
 def module_writes(source: str) -> Tuple[Set[str], Set[str]]:
     """(names whose object the module-level code may change, the attributes
-    of imported modules it sets, as "mod.attr" ("mod.*": a computed name):
+    it sets of names, modules among them, as "mod.attr" ("mod.*": a computed name):
     `mod.attr = ...`, `del mod.attr`, `setattr(mod, ...)`). Unreadable
     source: ({"*"}, {"*"})."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return {"*"}, {"*"}
-    modules = {a.asname or a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     top = {id(stmt) for stmt in tree.body}
     changed: Set[str] = set()
     attrs: Set[str] = set()
     for node in _module_level(tree):
+        # Any name's attribute: whether the name is a module (imported either
+        # way, or bound otherwise) is asked of the namespace (_written_module).
+        attrs.update(_dotted(t) for t in _assigned(node) if isinstance(t, ast.Attribute))
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
                 changed.add(_root(node.func.value))
@@ -562,9 +587,6 @@ def module_writes(source: str) -> Tuple[Set[str], Set[str]]:
             for t in targets:
                 if isinstance(t, ast.Subscript) or isinstance(node, ast.AugAssign):
                     changed.add(_root(t))
-                dotted = _dotted(t)
-                if isinstance(t, ast.Attribute) and dotted.split(".")[0] in modules:
-                    attrs.add(dotted)
             value = getattr(node, "value", None)
             if isinstance(value, ast.Name) and not (id(node) in top and all(isinstance(t, ast.Name) for t in targets)):
                 changed.add(value.id)  # another name for the object, where the namespace does not show it
@@ -899,16 +921,22 @@ class Links:
 # Module-level text that may set an attribute of an imported module (a
 # statement starting at column 0 with a dotted target, setattr, del): only
 # such sources are parsed for attribute writes.
-_ATTRIBUTE_WRITE = re.compile(
-    r"^(?:del\s+[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+\s*[-+*/|&]?=(?!=))|setattr\(", re.M)
+# A module-level `setattr(...)` call (module_writes): the static model does
+# not take a call for a change of another module's attributes.
+_SETATTR = re.compile(r"(?<![\w.])setattr\s*\(")
 
 
 class _Sources:
-    """Each test module's module-level writes, read once and only when asked."""
+    """Each test module's module-level writes, read once and only when asked.
+    `writers`: the modules the static model took for changing process state
+    or an object at import; every assignment or `del` of an attribute at
+    module level is among its reasons, so only those, and modules calling
+    `setattr`, are parsed (None: every module is)."""
 
-    def __init__(self) -> None:
+    def __init__(self, writers: Optional[AbstractSet[str]] = None) -> None:
         self._read: Dict[str, Tuple[Set[str], Set[str]]] = {}
         self._text: Dict[str, Optional[str]] = {}
+        self._writers = writers
 
     def text(self, path: str) -> Optional[str]:
         if path not in self._text:
@@ -926,11 +954,13 @@ class _Sources:
         return self._read[path]
 
     def may_set_attributes(self, path: str) -> bool:
+        if self._writers is None or path in self._writers:
+            return True
         text = self.text(path)
-        return text is None or _ATTRIBUTE_WRITE.search(text) is not None
+        return text is None or _SETATTR.search(text) is not None
 
 
-def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
+def find_links(modules: Dict[str, Any], watch: Optional[Watch], writers: Optional[AbstractSet[str]] = None) -> Links:
     """The links between these test modules (path -> module object), from
     what `watch` saw during collection and what their sources write. A module
     that holds an object depends on the modules that changed it; modules
@@ -951,7 +981,7 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch]) -> Links:
             holders.setdefault(id(value), {}).setdefault(path, []).append(name.split(".")[0])
     links = Links()
     shared = {k: h for k, h in holders.items() if len(h) > 1}
-    sources = _Sources()
+    sources = _Sources(writers)
     owners = _Owners(set(modules))
     for key, by_path in holders.items():
         value = objects[key]

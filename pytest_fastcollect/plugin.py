@@ -260,6 +260,7 @@ def _worker_learner(config: pytest.Config, state: State, workerinput: Dict[str, 
         session_key=int(data["session_key"]),
         state_changers=frozenset(data.get("state_changers", ())),
         in_place=frozenset(data.get("in_place", ())),
+        writers=frozenset(data["writers"]) if "writers" in data else None,
     )
     state.learner = learner
     config.pluginmanager.register(learner, "fastcollect-learner")
@@ -479,6 +480,7 @@ def decide(config: pytest.Config, state: State) -> None:
                                      if reason.startswith(_PROCESS_STATE) and not reason.startswith(_CHECKED_AT_RUN)),
             in_place=frozenset(p for p, reason in state.imported
                                if reason.startswith(_PROCESS_STATE) and reason.endswith(" in place)")),
+            writers=frozenset(p for p, reason in state.imported if reason.startswith(_PROCESS_STATE)),
         )
         refused = refused_before(config)
         unrecorded = set(state.hashes) - state.learned_current
@@ -973,6 +975,7 @@ class XdistController:
             learned_current=scanned.learned_current,
             state_changers=scanned.state_changers,
             in_place=scanned.in_place,
+            writers=scanned.writers,
         )
 
     @pytest.hookimpl(optionalhook=True)

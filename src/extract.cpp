@@ -986,6 +986,18 @@ void note_store(const Ctx& c, TSNode target, Body& s, bool augmented) {
 
 void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth);
 
+// `setattr(OBJ, ...)` / `delattr(OBJ, ...)`: OBJ's root name is stored to, as
+// by an attribute assignment.
+void note_attribute_call(const Ctx& c, TSNode call, Body& s) {
+  TSNode args = field(c, call, &Fields::arguments);
+  if (ts_node_is_null(args) || ts_node_named_child_count(args) == 0 || s.stores == nullptr) return;
+  TSNode obj = unparen(ts_node_named_child(args, 0));
+  if (ts_node_is_null(obj)) return;
+  if (is(obj, "list_splat") || is(obj, "dictionary_splat")) return add_store(s, "*setattr");  // an object unseen
+  const std::string root = leftmost_identifier(c, obj);
+  if (!root.empty()) add_store(s, (is(obj, "identifier") ? "" : "*") + root);
+}
+
 void add_dynamic(Body& s, const std::string& why) {
   if (std::find(s.dynamic->begin(), s.dynamic->end(), why) == s.dynamic->end()) s.dynamic->push_back(why);
 }
@@ -1265,7 +1277,10 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
     add_dynamic(s, "nesting too deep");
     return;
   }
-  if (is(st, "for_statement")) bound_names(c, field(c, st, &Fields::left), *s.bound);
+  if (is(st, "for_statement")) {
+    bound_names(c, field(c, st, &Fields::left), *s.bound);
+    note_store(c, field(c, st, &Fields::left), s, false);  // `for mod.attr in ...`
+  }
   // `if TYPE_CHECKING:` - its first block does not run (the model checks the name is typing's).
   uint8_t tc = 0;
   if (is(st, "if_statement")) {
@@ -1288,7 +1303,11 @@ void process_compound(Ctx& c, TSNode st, Body& s, int depth) {
                is(ch, "with_item")) {
       process_compound(c, ch, s, depth + 1);
     } else if (is(ch, "as_pattern")) {
-      bound_names(c, field(c, ch, &Fields::alias), *s.bound);
+      TSNode alias = field(c, ch, &Fields::alias);
+      bound_names(c, alias, *s.bound);
+      if (!ts_node_is_null(alias) && is(alias, "as_pattern_target") && ts_node_named_child_count(alias) > 0)
+        alias = ts_node_named_child(alias, 0);
+      note_store(c, alias, s, false);  // `with ... as mod.attr`
     } else if (is(ch, "identifier") && is(st, "except_clause")) {
       add_name(*s.bound, c.text(ch));  // except E as name (older grammars)
     }
@@ -1379,6 +1398,8 @@ void process_block(Ctx& c, TSNode block, Body& s, bool conditional, int depth) {
                                                          "intersection_update", "symmetric_difference_update"};
           if (named && s.stores != nullptr && callee.size() >= 2 && changing.count(callee.back()))
             add_store(s, (callee.size() == 2 ? "" : "*") + callee[0]);
+          if (named && callee.size() == 1 && (callee[0] == "setattr" || callee[0] == "delattr"))
+            note_attribute_call(c, e, s);  // `setattr(mod, "x", v)` changes mod as `mod.x = v` does
           s.bound->push_back(b);
           note_call_effects(c, e, s);
           note_calls_in(c, e, s, true);  // calls in its arguments run too

@@ -184,6 +184,49 @@ def test_a_module_attribute_set_at_import(pytester: pytest.Pytester) -> None:
     learn_and_compare(pytester, files, ["test_mode", "slow", "fast", "test_from and fast", "test_from and slow"])
 
 
+# Module-level writes of another module's attribute in every shape the
+# writer's source may take; "{v}" is the value, edited after learning.
+ATTRIBUTE_WRITERS = {
+    "plain": "import lib.fixes\nlib.fixes.MODE = \"{v}\"\n",
+    "in a block": "import os\nimport lib.fixes\nif os.sep:\n    lib.fixes.MODE = \"{v}\"\n",
+    "from-imported module": "from lib import fixes\nfixes.MODE = \"{v}\"\n",
+    "module bound otherwise": "import importlib\nfx = importlib.import_module(\"lib.fixes\")\nfx.MODE = \"{v}\"\n",
+    "unpacked": "from lib import fixes\n_n, fixes.MODE = 1, \"{v}\"\n",
+    "loop target": "from lib import fixes\nfor fixes.MODE in [\"{v}\"]:\n    pass\n",
+    "with target": "import contextlib\nfrom lib import fixes\nwith contextlib.nullcontext(\"{v}\") as fixes.MODE:\n    pass\n",
+    "in a class body": "from lib import fixes\nclass Setter:\n    fixes.MODE = \"{v}\"\n",
+    "setattr": "from lib import fixes\nsetattr(fixes, \"MODE\", \"{v}\")\n",
+}
+
+
+@pytest.mark.parametrize("shape", sorted(ATTRIBUTE_WRITERS))
+def test_an_edited_attribute_writer_relearns_its_readers(pytester: pytest.Pytester, shape: str) -> None:
+    """A module setting another module's attribute at import, edited after
+    learning: the modules collected after it that read the attribute must not
+    keep their records (a missed test when the writer's source was read only
+    for unindented `import`ed names)."""
+    writer = ATTRIBUTE_WRITERS[shape] + "\ndef test_sets():\n    pass\n"
+    files = {
+        "tests/test_a_sets.py": writer.format(v="fast"),
+        "tests/test_b_mode.py": """
+            import pytest
+            from lib import fixes
+
+            @pytest.mark.parametrize("mode", [fixes.MODE])
+            def test_mode(mode):
+                pass
+        """,
+        "tests/test_c_other.py": "def test_other():\n    pass\n",
+    }
+    write(pytester.path, {**LIB, **files})
+    compare(pytester, ["-k", "zzz_learn"])
+    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(v="quick"))
+    fast = compare(pytester, ["-k", "quick"])
+    assert fast.report is not None, fast.lines
+    # The writer (it changes process state) and its reader are imported.
+    assert (fast.report.imported, fast.report.total) == (2, 3), fast.lines
+
+
 def test_explain_names_the_link(pytester: pytest.Pytester) -> None:
     files = shared_list_modules(2)
     files["tests/test_a_changer.py"] = """

@@ -117,6 +117,33 @@ TEST(Model, UnknownsImport) {
   EXPECT_EQ(p.imported("zzz"), (Set{"test_star.py", "test_deco.py", "test_base.py", "test_syntax.py"}));
 }
 
+// Every shape of a module-level write of an imported module's attribute
+// is a change of process state: the writer is imported for its effect.
+TEST(Model, AttributeWritesInEveryShapeChangeProcessState) {
+  Project p;
+  const std::map<std::string, std::string> writers = {
+      {"test_loop.py", "import lib.fixes as fixes\nfor fixes.MODE in ['a']:\n    pass\n"},
+      {"test_with.py", "import contextlib\nimport lib.fixes as fixes\nwith contextlib.nullcontext(1) as fixes.MODE:\n"
+                       "    pass\n"},
+      {"test_setattr.py", "import lib.fixes as fixes\nsetattr(fixes, 'MODE', 'a')\n"},
+      {"test_delattr.py", "import lib.fixes as fixes\nif fixes:\n    delattr(fixes.sub, 'MODE')\n"},
+      {"test_unpacked.py", "import lib.fixes as fixes\n_n, fixes.MODE = 1, 'a'\n"},
+  };
+  Set all;
+  for (const auto& [name, text] : writers) {
+    p.file(name, text + "def test_a(): pass\n");
+    all.insert(name);
+  }
+  p.file("lib/__init__.py", "");
+  p.file("lib/fixes.py", "MODE = 'z'\n");
+  EXPECT_EQ(p.imported("zzz"), all);
+  Project names;  // a loop binding a name only
+  names.file("test_names.py", "import lib.fixes as fixes\nfor n in [1]:\n    pass\ndef test_a(): pass\n");
+  names.file("lib/__init__.py", "");
+  names.file("lib/fixes.py", "MODE = 'z'\n");
+  EXPECT_EQ(names.imported("zzz"), Set{});
+}
+
 TEST(Model, ConftestHooksAndParametrizedFixtures) {
   Project p;
   p.file("hooked/conftest.py", "def pytest_collection_modifyitems(items): pass\n");
