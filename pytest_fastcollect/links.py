@@ -39,8 +39,10 @@ from typing import AbstractSet, Any, Dict, FrozenSet, Iterable, List, Optional, 
 
 try:
     from pytest_fastcollect._core import content as _native_content
+    from pytest_fastcollect._core import dict_versions as _dict_versions
 except ImportError:  # (without the core the plugin leaves everything to pytest)
     _native_content = None
+    _dict_versions = None
 
 CONTAINERS = (list, dict, set, bytearray, collections.deque)
 _NESTED = (list, dict, set, tuple, collections.deque)
@@ -112,15 +114,29 @@ def _bindings_of(module: Any) -> int:
     return hash(tuple(ids))
 
 
-_TEST_DIRS = frozenset(("tests", "test", "testing"))
 
 
-def _test_helper(module: Any) -> bool:
-    """A module of the test suite's own (in a tests/test/testing directory):
-    the project modules whose bindings are watched (the library's own are
-    too many to compare at every window)."""
-    file = getattr(module, "__file__", None)
-    return isinstance(file, str) and not _TEST_DIRS.isdisjoint(file.replace("\\", "/").split("/")[:-1])
+def _namespaces(module: Any) -> List[Any]:
+    """The module and the classes it defines: the namespaces _bindings_of
+    reads, whose version tags tell whether it needs reading again."""
+    name = getattr(module, "__name__", None)
+    namespace = getattr(module, "__dict__", None)
+    out = [module]
+    if isinstance(namespace, dict):
+        out += [v for k, v in list(namespace.items())
+                if isinstance(v, type) and not k.startswith("__") and getattr(v, "__module__", None) == name]
+    return out
+
+
+def _read_versions(objects: List[Any]) -> Optional[bytes]:
+    """Their namespaces' version tags (dict_versions.c), None without them."""
+    if _dict_versions is None:
+        return None
+    try:
+        out = _dict_versions(objects)
+    except Exception:  # noqa: BLE001 - compared by their bindings instead
+        return None
+    return out if isinstance(out, bytes) else None
 
 
 def _shallow(container: Any, ids: List[int]) -> None:
@@ -264,6 +280,14 @@ class Watch:
     _taken_here: Set[int] = field(default_factory=set)
     # id of a project module -> (the module, its bindings (_bindings_of), the first window since)
     bindings: Dict[int, Tuple[Any, int, int]] = field(default_factory=dict)
+    # The namespaces of those modules (_namespaces), whose module's id, and
+    # their version tags at the last look (the core's dict_versions; None:
+    # not available, every module is compared at every close).
+    _versioned: List[Any] = field(default_factory=list)
+    _versioned_owner: List[int] = field(default_factory=list)
+    _versions: Optional[bytes] = None
+    _bindings_look: int = 0  # windows there were at the last comparison of bindings
+    _spaces: Dict[int, Set[int]] = field(default_factory=dict)  # module id -> ids of its namespaces tracked
     # Project module name -> the test modules in whose windows its bindings changed
     # ("" for a change after collection).
     rebound_by: Dict[str, Set[str]] = field(default_factory=dict)
@@ -383,12 +407,46 @@ class Watch:
         return file.startswith(self.site_dirs) or ("site-packages" not in file and "dist-packages" not in file)
 
     def _compare_bindings(self) -> None:
-        for key, (module, known, since) in list(self.bindings.items()):
+        """The bindings of the project modules whose namespaces were written
+        since the last look, compared (all of them without version tags)."""
+        look = self._bindings_look
+        for key in self._written_since():
+            module, known, since = self.bindings[key]
             now = _bindings_of(module)
             if now != known:
                 changed = self.rebound_by.setdefault(getattr(module, "__name__", "?"), set())
-                changed.update([""] if self._closed else self.windows[since:])
+                changed.update([""] if self._closed else self.windows[max(since, look):])
             self.bindings[key] = (module, now, len(self.windows))
+            self._track_namespaces(module)
+        self._bindings_look = len(self.windows)
+
+    def _written_since(self) -> List[int]:
+        versions = _read_versions(self._versioned)
+        before, self._versions = self._versions, versions
+        if versions is None or before is None or len(before) != len(versions):
+            return list(self.bindings)
+        if versions == before:
+            return []
+        now, then = memoryview(versions).cast("Q"), memoryview(before).cast("Q")
+        return sorted({self._versioned_owner[i] for i in range(len(now)) if now[i] != then[i]})
+
+    def _watch_bindings(self, module: Any, since: int) -> None:
+        self.bindings[id(module)] = (module, _bindings_of(module), since)
+        self._track_namespaces(module)
+
+    def _track_namespaces(self, module: Any) -> None:
+        """Its namespaces not tracked yet (a class bound since), their tags
+        taken now."""
+        known = self._spaces.setdefault(id(module), set())
+        spaces = [ns for ns in _namespaces(module) if id(ns) not in known]
+        if not spaces:
+            return
+        known.update(map(id, spaces))
+        self._versioned.extend(spaces)
+        self._versioned_owner.extend([id(module)] * len(spaces))
+        if self._versions is not None:
+            added = _read_versions(spaces)
+            self._versions = self._versions + added if added is not None else None
 
     def _project_modules(self, at_close: bool = False, named: Any = None) -> None:
         """The project's modules loaded since the last look: their containers
@@ -410,8 +468,7 @@ class Watch:
                 self._initializing.append(module)  # its body is still running
                 continue
             self._tracked.add(id(module))
-            if _test_helper(module):
-                self.bindings[id(module)] = (module, _bindings_of(module), len(self.windows) - (0 if at_close else 1))
+            self._watch_bindings(module, len(self.windows) - (0 if at_close else 1))
             namespace = getattr(module, "__dict__", None)
             for _, value in containers_of(namespace) if isinstance(namespace, dict) else []:
                 if id(value) not in self.held:

@@ -14,6 +14,7 @@
 #include "audit_hook.h"
 #include "trace_hook.h"
 #include "content.h"
+#include "dict_versions.h"
 #include "doc_reads.h"
 #include "module_reads.h"
 
@@ -369,6 +370,13 @@ PYBIND11_MODULE(_core, m) {
   // A container's content as the links watch compares it (see content.c).
   m.def("content", [](py::handle value, int depth, Py_ssize_t budget) {
     PyObject* out = fc_content(value.ptr(), depth, budget);
+    if (out == nullptr) throw py::error_already_set();
+    return py::reinterpret_steal<py::object>(out);
+  });
+
+  // Version tags of namespaces: which were written since (see dict_versions.c).
+  m.def("dict_versions", [](py::list objects) {
+    PyObject* out = fc_dict_versions(objects.ptr());
     if (out == nullptr) throw py::error_already_set();
     return py::reinterpret_steal<py::object>(out);
   });

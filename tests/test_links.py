@@ -227,6 +227,76 @@ def test_an_edited_attribute_writer_relearns_its_readers(pytester: pytest.Pytest
     assert (fast.report.imported, fast.report.total) == (2, 3), fast.lines
 
 
+CONFIG = {
+    "lib/config.py": """
+        MODE = "slow"
+
+        class Settings:
+            level = "low"
+
+        def configure(mode, level):
+            global MODE
+            MODE = mode
+            Settings.level = level
+
+        def mode():
+            return MODE
+    """,
+    "lib/setup.py": """
+        from lib import config
+
+        def run(mode, level):
+            config.configure(mode, level)
+    """,
+}
+CONFIG_READERS = {
+    "tests/test_b_attribute.py": """
+        import pytest
+        from lib import config
+
+        @pytest.mark.parametrize("m", [config.MODE])
+        def test_attribute(m):
+            pass
+    """,
+    "tests/test_c_function.py": """
+        import pytest
+        from lib.config import mode
+
+        @pytest.mark.parametrize("m", [mode()])
+        def test_function(m):
+            pass
+    """,
+    "tests/test_d_class.py": """
+        import pytest
+        from lib.config import Settings
+
+        @pytest.mark.parametrize("lv", [Settings.level])
+        def test_class(lv):
+            pass
+    """,
+    "tests/test_e_other.py": "def test_other():\n    pass\n",
+}
+
+
+@pytest.mark.parametrize("call", ["from lib import config\nconfig.configure({args})\n",
+                                  "import lib.setup\nlib.setup.run({args})\n"])
+def test_a_library_global_rebound_by_a_call_at_import(pytester: pytest.Pytester, call: str) -> None:
+    """A test module's import calls library code that rebinds a global of a
+    library module (and sets a class attribute there): the modules collected
+    after it that read them are linked with it, so an edit of its arguments
+    relearns them (their records were kept: a missed test)."""
+    writer = call + "\ndef test_sets():\n    pass\n"
+    write(pytester.path, {**LIB, **CONFIG, **CONFIG_READERS, "tests/test_a_sets.py": writer.format(args='"fast", "mid"')})
+    compare(pytester, ["-k", "zzz_learn"])
+    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(args='"quick", "high"'))
+    fast = compare(pytester, ["-k", "quick"])
+    assert fast.report is not None, fast.lines
+    # The writer and the three readers are imported; the unrelated module is not.
+    assert (fast.report.imported, fast.report.total) == (4, 5), fast.lines
+    for expr in ["high", "fast or mid", "other"]:
+        compare(pytester, ["-k", expr])
+
+
 def test_explain_names_the_link(pytester: pytest.Pytester) -> None:
     files = shared_list_modules(2)
     files["tests/test_a_changer.py"] = """
