@@ -116,15 +116,32 @@ def _bindings_of(module: Any) -> int:
 
 
 
+_TEST_DIRS = frozenset(("tests", "test", "testing"))
+
+
+def _test_helper(module: Any) -> bool:
+    """A module of the test suite's own (in a tests/test/testing directory):
+    its bindings are compared at every window's close; other project
+    modules' only when a tag of theirs moved (Watch._written_since)."""
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and not _TEST_DIRS.isdisjoint(file.replace("\\", "/").split("/")[:-1])
+
+
 def _namespaces(module: Any) -> List[Any]:
-    """The module and the classes it defines: the namespaces _bindings_of
-    reads, whose version tags tell whether it needs reading again."""
+    """What _bindings_of reads, as objects whose tags (dict_versions.c) tell
+    whether it needs reading again: the module, the classes it defines, and
+    the containers both hold."""
     name = getattr(module, "__name__", None)
     namespace = getattr(module, "__dict__", None)
     out = [module]
-    if isinstance(namespace, dict):
-        out += [v for k, v in list(namespace.items())
-                if isinstance(v, type) and not k.startswith("__") and getattr(v, "__module__", None) == name]
+    for key, value in list(namespace.items()) if isinstance(namespace, dict) else []:
+        if key.startswith("__"):
+            continue
+        if isinstance(value, CONTAINERS):
+            out.append(value)
+        elif isinstance(value, type) and getattr(value, "__module__", None) == name:
+            out.append(value)
+            out += [v for k, v in list(vars(value).items()) if not k.startswith("__") and isinstance(v, CONTAINERS)]
     return out
 
 
@@ -288,6 +305,7 @@ class Watch:
     _versions: Optional[bytes] = None
     _bindings_look: int = 0  # windows there were at the last comparison of bindings
     _spaces: Dict[int, Set[int]] = field(default_factory=dict)  # module id -> ids of its namespaces tracked
+    _helpers: Set[int] = field(default_factory=set)  # of them, the test suite's (_test_helper)
     # Project module name -> the test modules in whose windows its bindings changed
     # ("" for a change after collection).
     rebound_by: Dict[str, Set[str]] = field(default_factory=dict)
@@ -421,17 +439,22 @@ class Watch:
         self._bindings_look = len(self.windows)
 
     def _written_since(self) -> List[int]:
+        """The project modules to compare: the test suite's helpers, and
+        those whose namespaces' version tags moved (all without tags)."""
         versions = _read_versions(self._versioned)
         before, self._versions = self._versions, versions
         if versions is None or before is None or len(before) != len(versions):
             return list(self.bindings)
-        if versions == before:
-            return []
-        now, then = memoryview(versions).cast("Q"), memoryview(before).cast("Q")
-        return sorted({self._versioned_owner[i] for i in range(len(now)) if now[i] != then[i]})
+        written: Set[int] = set(self._helpers)
+        if versions != before:
+            now, then = memoryview(versions).cast("Q"), memoryview(before).cast("Q")
+            written.update(self._versioned_owner[i] for i in range(len(now)) if now[i] != then[i])
+        return sorted(written)
 
     def _watch_bindings(self, module: Any, since: int) -> None:
         self.bindings[id(module)] = (module, _bindings_of(module), since)
+        if _test_helper(module):
+            self._helpers.add(id(module))
         self._track_namespaces(module)
 
     def _track_namespaces(self, module: Any) -> None:

@@ -70,22 +70,23 @@ class Traced:
         self.names: Set[str] = set()
         self.own_names: Dict[str, Set[str]] = {}  # file -> names its code read from its globals
         self.preloaded: Set[str] = preloaded if preloaded is not None else set()
-        seen: Set[Tuple[str, str, int]] = set()
+        unique = list({id(c): c for c in codes}.values())  # (the tracer may give one more than once)
+        self._reads_of(unique, core)
+        # Hundreds of thousands of code objects in a large suite, a few
+        # thousand files: each file's path is made once, each (name, line) kept once.
+        by_file: Dict[str, Set[Tuple[str, int]]] = {}
+        for code in unique:
+            by_file.setdefault(code.co_filename, set()).add((code.co_name, code.co_firstlineno))
         cwd = os.getcwd()
-        self._reads_of(list({id(c): c for c in codes}.values()), core)
-        for code in codes:
-            filename = code.co_filename
+        for filename, named in by_file.items():
             if not filename or filename.startswith("<"):
                 continue  # exec'd text, frozen modules
-            key = (filename, code.co_name, code.co_firstlineno)
-            if key in seen:
-                continue
-            seen.add(key)
             path = filename if os.path.isabs(filename) else os.path.normpath(os.path.join(cwd, filename))
-            if code.co_name == "<module>":
+            if any(name == "<module>" for name, _ in named):
                 self.module_ran.add(path)
-            elif code.co_name not in ANONYMOUS:
-                self.ran.setdefault(path, []).append((code.co_name, code.co_firstlineno))
+            ran = sorted(item for item in named if item[0] not in ANONYMOUS)
+            if ran:
+                self.ran.setdefault(path, []).extend(ran)
 
     def _reads_of(self, codes: List[Any], core: Any) -> None:
         """Every code object's lookups in its own globals, by file (the

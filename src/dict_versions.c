@@ -36,6 +36,58 @@ static uint64_t tag_of(PyObject *o) {
 #endif
 #endif
 
+/* A container's tag: its size and the identities of its first 64 items
+ * (all of a small one, as links._shallow reads them), mixed (FNV-1a). */
+static uint64_t mix(uint64_t h, uint64_t v) {
+  for (int i = 0; i < 8; ++i) {
+    h ^= (v >> (8 * i)) & 0xff;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+static uint64_t container_tag(PyObject *o) {
+  uint64_t h = 14695981039346656037ULL;
+  if (PyList_Check(o)) {
+    const Py_ssize_t n = PyList_GET_SIZE(o);
+    h = mix(h, (uint64_t)n);
+    for (Py_ssize_t i = 0; i < n && i < 64; ++i) h = mix(h, (uint64_t)(uintptr_t)PyList_GET_ITEM(o, i));
+    return h | 1;
+  }
+  if (PyByteArray_Check(o)) {
+    const Py_ssize_t n = PyByteArray_GET_SIZE(o);
+    const char *b = PyByteArray_AS_STRING(o);
+    h = mix(h, (uint64_t)n);
+    for (Py_ssize_t i = 0; i < n && i < 64; ++i) h = mix(h, (uint64_t)(unsigned char)b[i]);
+    return h | 1;
+  }
+  /* A set or a deque: iterated in C, no Python code runs. */
+  const Py_ssize_t n = PyObject_Size(o);
+  if (n < 0) {
+    PyErr_Clear();
+    return 1;
+  }
+  h = mix(h, (uint64_t)n);
+  PyObject *it = PyObject_GetIter(o);
+  if (it == NULL) {
+    PyErr_Clear();
+    return h | 1;
+  }
+  PyObject *item;
+  for (int i = 0; i < 64 && (item = PyIter_Next(it)) != NULL; ++i) {
+    h = mix(h, (uint64_t)(uintptr_t)item);
+    Py_DECREF(item);
+  }
+  Py_DECREF(it);
+  PyErr_Clear();
+  return h | 1;
+}
+
+static int is_watched_container(PyObject *o, PyObject *deque) {
+  return PyList_Check(o) || PyAnySet_Check(o) || PyByteArray_Check(o) ||
+         (deque != NULL && PyObject_TypeCheck(o, (PyTypeObject *)deque));
+}
+
 PyObject *fc_dict_versions(PyObject *objects) {
   if (!PyList_Check(objects)) {
     PyErr_SetString(PyExc_TypeError, "dict_versions: a list is expected");
@@ -46,10 +98,16 @@ PyObject *fc_dict_versions(PyObject *objects) {
   PyObject *out = PyBytes_FromStringAndSize(NULL, n * (Py_ssize_t)sizeof(uint64_t));
   if (out == NULL) return NULL;
   char *buf = PyBytes_AS_STRING(out);
+  PyObject *collections = PyImport_ImportModule("collections");
+  PyObject *deque = collections != NULL ? PyObject_GetAttrString(collections, "deque") : NULL;
+  Py_XDECREF(collections);
+  PyErr_Clear();
   for (Py_ssize_t i = 0; i < n; ++i) {
-    const uint64_t tag = tag_of(PyList_GET_ITEM(objects, i));
+    PyObject *o = PyList_GET_ITEM(objects, i);
+    const uint64_t tag = is_watched_container(o, deque) ? container_tag(o) : tag_of(o);
     memcpy(buf + i * (Py_ssize_t)sizeof tag, &tag, sizeof tag);
   }
+  Py_XDECREF(deque);
   return out;
 #else
   Py_RETURN_NONE;

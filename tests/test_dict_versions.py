@@ -49,3 +49,22 @@ def test_a_write_changes_only_its_namespaces_tag() -> None:
 def test_not_a_list_raises() -> None:
     with pytest.raises(TypeError):
         links._dict_versions((1, 2))
+
+
+def test_a_containers_tag_moves_with_its_size_and_first_items() -> None:
+    import collections
+
+    small, big, items = [1, 2], list(range(1000)), {"a"}
+    queue, raw = collections.deque([1]), bytearray(b"x")
+    objects: List[Any] = [small, big, items, queue, raw]
+    before = tags(objects)
+    assert all(before)
+    _ = small[0], len(big), "a" in items, list(queue), bytes(raw)  # reads change nothing
+    assert tags(objects) == before
+    small[1] = object()  # replaced in place: same size
+    big.append(1)
+    items.add("b")
+    queue.appendleft(0)
+    raw[0] = ord("y")
+    after = tags(objects)
+    assert all(a != b for a, b in zip(after, before)), (after, before)

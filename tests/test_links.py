@@ -297,6 +297,49 @@ def test_a_library_global_rebound_by_a_call_at_import(pytester: pytest.Pytester,
         compare(pytester, ["-k", expr])
 
 
+REGISTRY = """
+    REG = []
+
+    def register(x):
+        REG.append(x)
+
+    def names():
+        return list(REG)
+"""
+
+
+@pytest.mark.parametrize("where", ["lib.reg", "tests.helpers"])
+def test_a_list_filled_by_a_call_and_read_through_a_function(pytester: pytest.Pytester, where: str) -> None:
+    """A list in a project module (the library's, or a helper of the test
+    suite), filled by a call at one test module's import and read by another
+    only through a function: no test module holds the list, its module's
+    namespace is not written, yet the reader's items change with the writer."""
+    writer = f"from {where} import register\nregister({{v!r}})\n\ndef test_sets():\n    pass\n"
+    files = {
+        where.replace(".", "/") + ".py": REGISTRY,
+        "tests/__init__.py": "",
+        # Imported before the writer (a window of its own): not the first window.
+        "tests/test_0_first.py": "import pytest\n\n@pytest.mark.parametrize('x', [str(1)])\ndef test_0(x):\n    pass\n",
+        "tests/test_a_sets.py": writer.format(v="fast"),
+        "tests/test_b_reads.py": f"""
+            import pytest
+            from {where} import names
+
+            @pytest.mark.parametrize("x", names())
+            def test_reads(x):
+                pass
+        """,
+        "tests/test_c_other.py": "def test_other():\n    pass\n",
+    }
+    write(pytester.path, {**LIB, **files})
+    compare(pytester, ["-k", "zzz_learn"])
+    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(v="quick"))
+    fast = compare(pytester, ["-k", "quick"])
+    assert fast.report is not None, fast.lines
+    # The writer and the reader imported; the first module decided by its record.
+    assert (fast.report.imported, fast.report.total) == (2, 4), fast.lines
+
+
 def test_explain_names_the_link(pytester: pytest.Pytester) -> None:
     files = shared_list_modules(2)
     files["tests/test_a_changer.py"] = """
