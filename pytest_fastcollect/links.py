@@ -99,17 +99,20 @@ def _bindings_of(module: Any) -> int:
         return 0
     name = getattr(module, "__name__", None)
     ids: List[int] = []
+    memo = memo_caches()
     for key, value in list(namespace.items()):
-        if key.startswith("__") or isinstance(value, type(sys)):
+        if key.startswith("__") or isinstance(value, type(sys)) or _memo_global(name, key):
             continue  # (__warningregistry__ and the like; a submodule, bound on its first import)
         ids.append(id(value))
+        if id(value) in memo:
+            continue  # a library's memo cache: what it holds changes no lookup (MEMO_CACHES)
         if isinstance(value, CONTAINERS):
             _shallow(value, ids)
         elif isinstance(value, type) and getattr(value, "__module__", None) == name:
             for k, v in list(vars(value).items()):
-                if not k.startswith("__"):
+                if not k.startswith("__") and not _memo_global(name, f"{key}.{k}"):
                     ids.append(id(v))
-                    if isinstance(v, CONTAINERS):
+                    if isinstance(v, CONTAINERS) and id(v) not in memo:
                         _shallow(v, ids)
     return hash(tuple(ids))
 
@@ -134,14 +137,16 @@ def _namespaces(module: Any) -> List[Any]:
     name = getattr(module, "__name__", None)
     namespace = getattr(module, "__dict__", None)
     out = [module]
+    memo = memo_caches()
     for key, value in list(namespace.items()) if isinstance(namespace, dict) else []:
-        if key.startswith("__"):
+        if key.startswith("__") or id(value) in memo:
             continue
         if isinstance(value, CONTAINERS):
             out.append(value)
         elif isinstance(value, type) and getattr(value, "__module__", None) == name:
             out.append(value)
-            out += [v for k, v in list(vars(value).items()) if not k.startswith("__") and isinstance(v, CONTAINERS)]
+            out += [v for k, v in list(vars(value).items())
+                    if not k.startswith("__") and isinstance(v, CONTAINERS) and id(v) not in memo]
     return out
 
 
@@ -182,14 +187,49 @@ def _plain_object(value: Any) -> bool:
 # through the library gives what it would compute afresh, whatever entries
 # other modules' collection added: a dateutil zone equal to a new one (the
 # strong cache only keeps the last zones alive), a zone's transitions, a
-# compiled strptime pattern. Found on pandas, where most test modules hold
+# compiled strptime pattern, a dtype equal to one made from the same string
+# (pandas' dtypes keep `_cache_dtypes` per class; PeriodDtype's maps a freq to
+# its code). Found on pandas, where most test modules hold
 # one (a zone made at import) and every module making a zone changes it: each
-# linked to hundreds (a test-file edit relearned 770 of 981 modules).
+# linked to hundreds (a test-file edit relearned 770 of 981 modules); the
+# dtype caches, once library classes' attributes were watched, linked 725.
 MEMO_CACHES = (
     ("dateutil.tz.tz", "gettz", "_GettzFunc__strong_cache"),
     ("pandas._libs.tslibs.timezones", None, "dst_cache"),
     ("pandas._libs.tslibs.strptime", None, "_regex_cache"),
+    *(("pandas.core.dtypes.dtypes", dtype, "_cache_dtypes") for dtype in
+      ("PandasExtensionDtype", "CategoricalDtype", "DatetimeTZDtype", "PeriodDtype", "IntervalDtype")),
+    # astropy's ufunc helpers: a dict whose __missing__ loads the helpers of
+    # registered modules at a ufunc's first use (linked 139 modules with the
+    # one whose import first used a scipy.special ufunc).
+    ("astropy.units.quantity_helper.converters", None, "UFUNC_HELPERS"),
 )
+
+
+# Libraries' globals and class attributes set lazily to what any process
+# computes alike, or to code behaving as what it replaces: (module, name,
+# "Class.attribute", or a prefix ending in "*"). A reader finding them set gets
+# what it would compute. pandas' find_stack_level keeps the package's directory
+# (every pandas test module holds pandas: watching it linked 713 of them with
+# the module whose import first warned); scikit-learn caches CPU counts;
+# networkx's argmap compiles each decorated function at its first call into a
+# module global named by a class counter (which module calls first only
+# changes the names).
+MEMO_GLOBALS = frozenset({
+    ("pandas.util._exceptions", "_pkg_dir"), ("pandas.util._exceptions", "_test_dir"),
+    ("sklearn.utils._openmp_helpers", "_CPU_COUNTS"),
+    ("networkx.utils.decorators", "argmap_*"), ("networkx.utils.decorators", "argmap._argmap__count"),
+})
+
+
+def _memo_global(module: Any, name: str) -> bool:
+    if module not in _MEMO_MODULES:
+        return False
+    return (module, name) in MEMO_GLOBALS or any(
+        m == module and n.endswith("*") and name.startswith(n[:-1]) for m, n in MEMO_GLOBALS)
+
+
+_MEMO_MODULES = frozenset(m for m, _ in MEMO_GLOBALS)
 
 
 def memo_caches() -> Set[int]:

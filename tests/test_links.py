@@ -550,3 +550,26 @@ def test_a_library_memo_cache_links_nothing(pytester: pytest.Pytester, package: 
         assert fast.report.imported == 6, fast.lines
     else:  # the edited module and the selected one; the others decided by their records
         assert (fast.report.imported, fast.report.learned) == (2, 5), fast.lines
+
+
+def test_a_library_memo_global_is_no_binding_change() -> None:
+    """links.MEMO_GLOBALS: pandas' find_stack_level sets `_pkg_dir` once, to
+    the same value in every process; its rebinding is not a change of the
+    module's bindings, any other global's is."""
+    import types
+
+    from pytest_fastcollect import links
+
+    mod = types.ModuleType("pandas.util._exceptions")
+    mod._pkg_dir = None
+    mod.OTHER = None
+    before = links._bindings_of(mod)
+    mod._pkg_dir = "/site-packages/pandas/"
+    assert links._bindings_of(mod) == before
+    mod.OTHER = "set"
+    assert links._bindings_of(mod) != before
+    renamed = types.ModuleType("zonelib.util._exceptions")  # the same shape elsewhere is a change
+    renamed._pkg_dir = None
+    first = links._bindings_of(renamed)
+    renamed._pkg_dir = "/x/"
+    assert links._bindings_of(renamed) != first
