@@ -89,7 +89,7 @@ def _content_py(value: Any, depth: int = 2, budget: Optional[List[int]] = None) 
     return (len(items), tuple(map(id, flat)), inner)
 
 
-def _bindings_of(module: Any) -> int:
+def _bindings_of(module: Any, memo: Optional[Set[int]] = None) -> int:
     """A project module's bindings and those of the classes it defines, by
     the identity of their values (and of what their small containers hold):
     a global rebound (`global MODE`), a class attribute set (`Settings.mode =
@@ -99,7 +99,7 @@ def _bindings_of(module: Any) -> int:
         return 0
     name = getattr(module, "__name__", None)
     ids: List[int] = []
-    memo = memo_caches()
+    memo = memo_caches() if memo is None else memo
     for key, value in list(namespace.items()):
         if key.startswith("__") or isinstance(value, type(sys)) or _memo_global(name, key):
             continue  # (__warningregistry__ and the like; a submodule, bound on its first import)
@@ -468,14 +468,16 @@ class Watch:
         """The bindings of the project modules whose namespaces were written
         since the last look, compared (all of them without version tags)."""
         look = self._bindings_look
-        for key in self._written_since():
+        written = self._written_since()
+        memo = memo_caches() if written else set()
+        for key in written:
             module, known, since = self.bindings[key]
-            now = _bindings_of(module)
+            now = _bindings_of(module, memo)
             if now != known:
                 changed = self.rebound_by.setdefault(getattr(module, "__name__", "?"), set())
                 changed.update([""] if self._closed else self.windows[max(since, look):])
+                self._track_namespaces(module)  # a class or container bound since
             self.bindings[key] = (module, now, len(self.windows))
-            self._track_namespaces(module)
         self._bindings_look = len(self.windows)
 
     def _written_since(self) -> List[int]:
