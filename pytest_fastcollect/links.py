@@ -269,9 +269,15 @@ def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> I
                         yield f"{name}.{attr}", inner
         else:
             try:  # (an object whose __dict__ raises cannot be read: not watched)
-                attrs = list(vars(value).items()) if _plain_object(value) else []
+                own = vars(value) if _plain_object(value) else None
+                attrs = list(own.items()) if isinstance(own, dict) else []
             except Exception:  # noqa: BLE001
                 continue
+            if attrs and id(own) not in memo and not any(id(v) in memo for _, v in attrs):
+                # Its own attributes as one container: `config.mode = "fast"`
+                # set by a function another module's import called (not an
+                # object keeping a library's memo cache: dateutil's gettz).
+                yield f"{name}.__dict__", own
             for attr, inner in attrs:
                 if isinstance(inner, CONTAINERS) and id(inner) not in memo:
                     yield f"{name}.{attr}", inner

@@ -340,6 +340,43 @@ def test_a_list_filled_by_a_call_and_read_through_a_function(pytester: pytest.Py
     assert (fast.report.imported, fast.report.total) == (2, 4), fast.lines
 
 
+@pytest.mark.parametrize("where", ["lib.conf", "tests.helpers"])
+def test_an_object_attribute_set_by_a_call(pytester: pytest.Pytester, where: str) -> None:
+    """A plain object of a project module (a settings instance) whose
+    attribute a function sets, called at one test module's import; another
+    holds the object and builds ids from the attribute."""
+    writer = f"from {where} import set_mode\nset_mode({{v!r}})\n\ndef test_sets():\n    pass\n"
+    files = {
+        where.replace(".", "/") + ".py": """
+            class Config:
+                def __init__(self):
+                    self.mode = "slow"
+
+            config = Config()
+
+            def set_mode(m):
+                config.mode = m
+        """,
+        "tests/__init__.py": "",
+        "tests/test_0_first.py": "import pytest\n\n@pytest.mark.parametrize('x', [str(1)])\ndef test_0(x):\n    pass\n",
+        "tests/test_a_sets.py": writer.format(v="fast"),
+        "tests/test_b_reads.py": f"""
+            import pytest
+            from {where} import config
+
+            @pytest.mark.parametrize("x", [config.mode])
+            def test_reads(x):
+                pass
+        """,
+    }
+    write(pytester.path, {**LIB, **files})
+    compare(pytester, ["-k", "zzz_learn"])
+    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(v="quick"))
+    fast = compare(pytester, ["-k", "quick"])
+    assert fast.report is not None, fast.lines
+    assert (fast.report.imported, fast.report.total) == (2, 3), fast.lines
+
+
 def test_explain_names_the_link(pytester: pytest.Pytester) -> None:
     files = shared_list_modules(2)
     files["tests/test_a_changer.py"] = """
