@@ -11,6 +11,7 @@ borrows from. The native core stores and checks it.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import inspect
@@ -20,7 +21,7 @@ import time
 import types
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
@@ -392,7 +393,8 @@ class Learner:
         finally:
             self.watch.unhook_imports()
             self.snapshot.remove()
-            self.recorder.stop()
+            with gc_paused():
+                self.recorder.stop()
 
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_collection_modifyitems(self) -> Any:
@@ -692,29 +694,37 @@ class Learner:
         return out
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No collector passes while a learning run's records are made: hundreds
+    of thousands of small lists and sets, none of them cyclic, and a full pass
+    over collection's objects costs more (on pandas, 2.2-2.5 s, one fell in the
+    tracer's stop)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[str, int]:
     """Stores what this session learned; returns (error, files written)."""
     if learner.off or learner.record_off or learner.idle:
         return "", 0
-    learner.recorder.stop()  # collection is over: what ran is known
-    if learner.view is not None:
-        # Recorded on an xdist worker, keyed by the controller's values.
-        from pytest_fastcollect.distributed import adopt_terminal, worker_mismatch
+    with gc_paused():
+        learner.recorder.stop()  # collection is over: what ran is known
+        if learner.view is not None:
+            # Recorded on an xdist worker, keyed by the controller's values.
+            from pytest_fastcollect.distributed import adopt_terminal, worker_mismatch
 
-        # (The view is the dict the payload takes the inputs' values from.)
-        adopt_terminal(learner.view, learner.own or {})
-        learner.off = worker_mismatch(learner.recorder.input_names(), learner.own or {}, learner.view) or ""
-        if learner.off:
-            return "", 0
-    # Hundreds of thousands of small lists and sets, none of them cyclic:
-    # the collector's full passes over collection's objects would cost more.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+            # (The view is the dict the payload takes the inputs' values from.)
+            adopt_terminal(learner.view, learner.own or {})
+            learner.off = worker_mismatch(learner.recorder.input_names(), learner.own or {}, learner.view) or ""
+            if learner.off:
+                return "", 0
         payload = learner.payload()
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     if learner.view is None:
         _remember_refused(learner)
     if payload is None or not payload["files"]:

@@ -89,8 +89,8 @@ def _report(learner: Optional[Learner]) -> Dict[str, Any]:
     if learner is None or learner.off or learner.record_off or learner.idle:
         return {"off": (learner.off or learner.record_off) if learner is not None else "nothing recorded"}
     finished = time.time()
+    gc.disable()  # (as learn.gc_paused: many small lists, none cyclic; the worker leaves by os._exit)
     learner.recorder.stop()  # collection is over: what ran is known
-    gc.disable()  # (as learn.record: many small lists, none cyclic)
     payload = learner.payload()
     state = learner.scanned
     loaded = {}
