@@ -100,8 +100,9 @@ def _bindings_of(module: Any, memo: Optional[Set[int]] = None) -> int:
     name = getattr(module, "__name__", None)
     ids: List[int] = []
     memo = memo_caches() if memo is None else memo
+    lazy = name in _MEMO_MODULES  # (MEMO_GLOBALS)
     for key, value in list(namespace.items()):
-        if key.startswith("__") or isinstance(value, type(sys)) or _memo_global(name, key):
+        if key.startswith("__") or isinstance(value, type(sys)) or (lazy and _memo_global(name, key)):
             continue  # (__warningregistry__ and the like; a submodule, bound on its first import)
         ids.append(id(value))
         if id(value) in memo:
@@ -110,7 +111,7 @@ def _bindings_of(module: Any, memo: Optional[Set[int]] = None) -> int:
             _shallow(value, ids)
         elif isinstance(value, type) and getattr(value, "__module__", None) == name:
             for k, v in list(vars(value).items()):
-                if not k.startswith("__") and not _memo_global(name, f"{key}.{k}"):
+                if not k.startswith("__") and not (lazy and _memo_global(name, f"{key}.{k}")):
                     ids.append(id(v))
                     if isinstance(v, CONTAINERS) and id(v) not in memo:
                         _shallow(v, ids)
@@ -482,7 +483,8 @@ class Watch:
             if now != known:
                 changed = self.rebound_by.setdefault(getattr(module, "__name__", "?"), set())
                 changed.update([""] if self._closed else self.windows[max(since, look):])
-                self._track_namespaces(module)  # a class or container bound since
+                if key not in self._helpers:
+                    self._track_namespaces(module)  # a class or container bound since
             self.bindings[key] = (module, now, len(self.windows))
         self._bindings_look = len(self.windows)
 
@@ -502,8 +504,9 @@ class Watch:
     def _watch_bindings(self, module: Any, since: int) -> None:
         self.bindings[id(module)] = (module, _bindings_of(module), since)
         if _test_helper(module):
-            self._helpers.add(id(module))
-        self._track_namespaces(module)
+            self._helpers.add(id(module))  # compared at every close: no tags needed
+        else:
+            self._track_namespaces(module)
 
     def _track_namespaces(self, module: Any) -> None:
         """Its namespaces not tracked yet (a class bound since), their tags
