@@ -12,7 +12,7 @@ from typing import Dict, List
 
 import pytest
 
-from differential import compare, skipped, write
+from differential import Report, compare, skipped, write
 
 LIB = {
     "pytest.ini": "[pytest]\npythonpath = .\n",
@@ -58,6 +58,17 @@ def learn_and_compare(pytester: pytest.Pytester, files: Dict[str, str], expressi
         fast = compare(pytester, ["-k", expr])
         out.append(skipped(fast))
     return out
+
+
+def relearn_after_writer_edit(pytester: pytest.Pytester, files: Dict[str, str], edited: str) -> Report:
+    """Learns the project, rewrites tests/test_a_sets.py (the writer) as
+    `edited`, compares `-k quick`: the run's report."""
+    write(pytester.path, {**LIB, **files})
+    compare(pytester, ["-k", "zzz_learn"])
+    (pytester.path / "tests" / "test_a_sets.py").write_text(edited)
+    fast = compare(pytester, ["-k", "quick"])
+    assert fast.report is not None, fast.lines
+    return fast.report
 
 
 def test_a_shared_list_nothing_changes_links_nothing(pytester: pytest.Pytester) -> None:
@@ -218,13 +229,9 @@ def test_an_edited_attribute_writer_relearns_its_readers(pytester: pytest.Pytest
         """,
         "tests/test_c_other.py": "def test_other():\n    pass\n",
     }
-    write(pytester.path, {**LIB, **files})
-    compare(pytester, ["-k", "zzz_learn"])
-    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(v="quick"))
-    fast = compare(pytester, ["-k", "quick"])
-    assert fast.report is not None, fast.lines
+    report = relearn_after_writer_edit(pytester, files, writer.format(v="quick"))
     # The writer (it changes process state) and its reader are imported.
-    assert (fast.report.imported, fast.report.total) == (2, 3), fast.lines
+    assert (report.imported, report.total) == (2, 3), report.line
 
 
 CONFIG = {
@@ -286,13 +293,10 @@ def test_a_library_global_rebound_by_a_call_at_import(pytester: pytest.Pytester,
     after it that read them are linked with it, so an edit of its arguments
     relearns them (their records were kept: a missed test)."""
     writer = call + "\ndef test_sets():\n    pass\n"
-    write(pytester.path, {**LIB, **CONFIG, **CONFIG_READERS, "tests/test_a_sets.py": writer.format(args='"fast", "mid"')})
-    compare(pytester, ["-k", "zzz_learn"])
-    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(args='"quick", "high"'))
-    fast = compare(pytester, ["-k", "quick"])
-    assert fast.report is not None, fast.lines
+    files = {**CONFIG, **CONFIG_READERS, "tests/test_a_sets.py": writer.format(args='"fast", "mid"')}
+    report = relearn_after_writer_edit(pytester, files, writer.format(args='"quick", "high"'))
     # The writer and the three readers are imported; the unrelated module is not.
-    assert (fast.report.imported, fast.report.total) == (4, 5), fast.lines
+    assert (report.imported, report.total) == (4, 5), report.line
     for expr in ["high", "fast or mid", "other"]:
         compare(pytester, ["-k", expr])
 
@@ -331,13 +335,9 @@ def test_a_list_filled_by_a_call_and_read_through_a_function(pytester: pytest.Py
         """,
         "tests/test_c_other.py": "def test_other():\n    pass\n",
     }
-    write(pytester.path, {**LIB, **files})
-    compare(pytester, ["-k", "zzz_learn"])
-    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(v="quick"))
-    fast = compare(pytester, ["-k", "quick"])
-    assert fast.report is not None, fast.lines
+    report = relearn_after_writer_edit(pytester, files, writer.format(v="quick"))
     # The writer and the reader imported; the first module decided by its record.
-    assert (fast.report.imported, fast.report.total) == (2, 4), fast.lines
+    assert (report.imported, report.total) == (2, 4), report.line
 
 
 @pytest.mark.parametrize("where", ["lib.conf", "tests.helpers"])
@@ -369,12 +369,8 @@ def test_an_object_attribute_set_by_a_call(pytester: pytest.Pytester, where: str
                 pass
         """,
     }
-    write(pytester.path, {**LIB, **files})
-    compare(pytester, ["-k", "zzz_learn"])
-    (pytester.path / "tests" / "test_a_sets.py").write_text(writer.format(v="quick"))
-    fast = compare(pytester, ["-k", "quick"])
-    assert fast.report is not None, fast.lines
-    assert (fast.report.imported, fast.report.total) == (2, 3), fast.lines
+    report = relearn_after_writer_edit(pytester, files, writer.format(v="quick"))
+    assert (report.imported, report.total) == (2, 3), report.line
 
 
 def test_explain_names_the_link(pytester: pytest.Pytester) -> None:
