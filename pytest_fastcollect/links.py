@@ -118,8 +118,6 @@ def _bindings_of(module: Any, memo: Optional[Set[int]] = None) -> int:
     return hash(tuple(ids))
 
 
-
-
 _TEST_DIRS = frozenset(("tests", "test", "testing"))
 
 
@@ -1049,11 +1047,10 @@ class Links:
             self.depend(p, members, why)
 
 
-# Module-level text that may set an attribute of an imported module (a
-# statement starting at column 0 with a dotted target, setattr, del): only
-# such sources are parsed for attribute writes.
-# A module-level `setattr(...)` call (module_writes): the static model does
-# not take a call for a change of another module's attributes.
+# A `setattr(...)` call anywhere in the source: parsed for attribute writes
+# even where the static model gave the module no process-state reason (it
+# takes a module-level setattr/delattr for a store since 12f90c4; this stays
+# as a second net, a few files on pandas).
 _SETATTR = re.compile(r"(?<![\w.])setattr\s*\(")
 
 
