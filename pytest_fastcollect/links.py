@@ -37,6 +37,8 @@ import types
 from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Dict, FrozenSet, Iterable, List, Optional, Set, Tuple
 
+from pytest_fastcollect import peek
+
 try:
     from pytest_fastcollect._core import content as _native_content
     from pytest_fastcollect._core import dict_versions as _dict_versions
@@ -77,8 +79,8 @@ def _content_py(value: Any, depth: int = 2, budget: Optional[List[int]] = None) 
     """_content in Python: a tuple for each level."""
     budget = budget if budget is not None else [_BUDGET]
     if isinstance(value, bytearray):
-        return bytes(value)
-    items = list(value.items()) if isinstance(value, dict) else list(value)
+        return bytes(bytearray.copy(value))
+    items = peek.pairs(value) if isinstance(value, dict) else peek.elements(value)
     budget[0] -= len(items)
     if budget[0] < 0:
         return object()
@@ -163,9 +165,11 @@ def _read_versions(objects: List[Any]) -> Optional[bytes]:
 def _shallow(container: Any, ids: List[int]) -> None:
     """A container's size, and its items' identities while it is small."""
     try:
-        ids.append(len(container))
-        if len(container) <= 64 and not isinstance(container, bytearray):
-            ids.extend(map(id, container.values() if isinstance(container, dict) else container))
+        n = peek.size(container)
+        ids.append(n)
+        if n <= 64 and not isinstance(container, bytearray):
+            ids.extend(map(id, list(dict.values(container)) if isinstance(container, dict) else
+                           peek.elements(container)))
     except (TypeError, RuntimeError):
         ids.append(-1)
 
@@ -886,12 +890,7 @@ def _reachable(value: Any, depth: int = 3, budget: Optional[List[int]] = None) -
     out = [value]
     if depth == 0 or budget[0] <= 0:
         return out
-    if isinstance(value, dict):
-        inner = [*value.keys(), *value.values()]
-    elif isinstance(value, (list, tuple, set, frozenset, collections.deque)):
-        inner = list(value)
-    else:
-        inner = []
+    inner = peek.elements(value) if peek.base_of(value) is not None else []
     budget[0] -= len(inner)
     for v in inner:
         if not isinstance(v, _IMMUTABLE_LEAVES):
@@ -997,8 +996,9 @@ def own_changers(candidates: Dict[str, Any]) -> Set[str]:
         if not isinstance(namespace, dict):
             continue
         for value in list(namespace.values()):
-            inner = list(value.values()) if isinstance(value, dict) else \
-                list(value) if isinstance(value, (list, set, tuple, frozenset)) and len(value) < 100000 else []
+            base = peek.base_of(value)
+            inner = list(dict.values(value)) if base is dict else \
+                peek.elements(value) if base in (list, set, tuple, frozenset) and peek.size(value) < 100000 else []
             for v in [value, *inner]:
                 if id(v) in wanted:
                     holders.setdefault(id(v), set()).add(id(other))
@@ -1174,7 +1174,7 @@ def _defined_in_tests(modules: Dict[str, Any], holders: Dict[int, Dict[str, List
         value = objects[key]
         if _is_iterator(value):
             continue
-        elements = list(value.values()) + list(value) if isinstance(value, dict) else list(value)
+        elements = peek.elements(value)
         for element in elements[:10000]:
             owner = getattr(element, "__module__", None) if callable(element) else None
             path = by_name.get(owner) if isinstance(owner, str) else None

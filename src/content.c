@@ -2,7 +2,8 @@
  * learner compares the containers test modules hold at every window's close,
  * tens of thousands of times in a large suite, so this is done here rather
  * than by building tuples in Python. Same reading as links._content_py:
- * list(value) (value.items() for a mapping), identities only, nested
+ * the items (a mapping's keys and values) as the builtin base type stores
+ * them (peek.py), identities only, nested
  * containers (list, dict, set, tuple, deque) `depth` levels down, a budget of
  * items over all levels. */
 #include "content.h"
@@ -76,13 +77,15 @@ static int write_set(Writer *w, PyObject *items) {
   return rc;
 }
 
-/* The items as list(value) gives them, a mapping's keys and values
- * interleaved (value.items()); a new list, so no iteration below can change
- * what is being read. `pairs`: the item count the budget is charged. */
+/* The items as the container's builtin base type stores them, a mapping's
+ * keys and values interleaved; a new list, so no iteration below can change
+ * what is being read. Read with the base type's own functions: no code of a
+ * subclass runs (its `__iter__`, `__len__` or `items` may warn, load or
+ * change state: peek.py). Storage order is insertion order, except an
+ * OrderedDict moved with move_to_end (its own order is not read: walking it
+ * hashes keys). `pairs`: the item count the budget is charged. */
 static PyObject *flat_items(PyObject *value, Py_ssize_t *pairs) {
-  if (PyDict_CheckExact(value) || (PyDict_Check(value) && !(Py_TYPE(value)->tp_flags & Py_TPFLAGS_HEAPTYPE) &&
-                                   Py_TYPE(value)->tp_iter == PyDict_Type.tp_iter)) {
-    /* dict, defaultdict: its own order, read without running any code */
+  if (PyDict_Check(value)) {
     PyObject *flat = PyList_New(2 * PyDict_GET_SIZE(value));
     PyObject *k, *v;
     Py_ssize_t pos = 0, i = 0;
@@ -95,25 +98,26 @@ static PyObject *flat_items(PyObject *value, Py_ssize_t *pairs) {
     *pairs = i / 2;
     return flat;
   }
-  if (!PyDict_Check(value)) {
-    PyObject *items = PySequence_List(value);
-    if (items != NULL) *pairs = PyList_GET_SIZE(items);
-    return items;
-  }
-  PyObject *items = PyMapping_Items(value);
-  if (items == NULL) return NULL;
-  PyObject *flat = PyList_New(0);
-  *pairs = PyList_GET_SIZE(items);
-  for (Py_ssize_t i = 0; flat != NULL && i < *pairs; ++i) {
-    PyObject *pair = PyList_GET_ITEM(items, i);
-    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || PyList_Append(flat, PyTuple_GET_ITEM(pair, 0)) < 0 ||
-        PyList_Append(flat, PyTuple_GET_ITEM(pair, 1)) < 0) {
-      if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "items() gave no pairs");
-      Py_CLEAR(flat);
+  PyObject *items = NULL;
+  if (PyList_Check(value)) {
+    items = PyList_GetSlice(value, 0, PyList_GET_SIZE(value));
+  } else if (PyTuple_Check(value)) {
+    items = PyList_New(PyTuple_GET_SIZE(value));
+    for (Py_ssize_t i = 0; items != NULL && i < PyTuple_GET_SIZE(value); ++i) {
+      Py_INCREF(PyTuple_GET_ITEM(value, i));
+      PyList_SET_ITEM(items, i, PyTuple_GET_ITEM(value, i));
     }
+  } else {
+    getiterfunc iter = PyAnySet_Check(value) ? PySet_Type.tp_iter
+                       : PyObject_TypeCheck(value, (PyTypeObject *)deque_type) ? ((PyTypeObject *)deque_type)->tp_iter
+                                                                               : NULL;
+    PyObject *it = iter != NULL ? iter(value) : NULL;
+    if (iter == NULL) PyErr_SetString(PyExc_TypeError, "content: not a builtin container");
+    items = it != NULL ? PySequence_List(it) : NULL;
+    Py_XDECREF(it);
   }
-  Py_DECREF(items);
-  return flat;
+  if (items != NULL) *pairs = PyList_GET_SIZE(items);
+  return items;
 }
 
 static int write_content(Writer *w, PyObject *value, int depth) {

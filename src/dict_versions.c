@@ -46,7 +46,7 @@ static uint64_t mix(uint64_t h, uint64_t v) {
   return h;
 }
 
-static uint64_t container_tag(PyObject *o) {
+static uint64_t container_tag(PyObject *o, PyObject *deque) {
   uint64_t h = 14695981039346656037ULL;
   if (PyList_Check(o)) {
     const Py_ssize_t n = PyList_GET_SIZE(o);
@@ -61,14 +61,12 @@ static uint64_t container_tag(PyObject *o) {
     for (Py_ssize_t i = 0; i < n && i < 64; ++i) h = mix(h, (uint64_t)(unsigned char)b[i]);
     return h | 1;
   }
-  /* A set or a deque: iterated in C, no Python code runs. */
-  const Py_ssize_t n = PyObject_Size(o);
-  if (n < 0) {
-    PyErr_Clear();
-    return 1;
-  }
+  /* A set or a deque: sized and iterated by its builtin base type's own
+   * functions, so no code of a subclass runs (peek.py). */
+  const int is_set = PyAnySet_Check(o);
+  const Py_ssize_t n = is_set ? PySet_GET_SIZE(o) : Py_SIZE(o);
   h = mix(h, (uint64_t)n);
-  PyObject *it = PyObject_GetIter(o);
+  PyObject *it = is_set ? PySet_Type.tp_iter(o) : ((PyTypeObject *)deque)->tp_iter(o);
   if (it == NULL) {
     PyErr_Clear();
     return h | 1;
@@ -104,7 +102,7 @@ PyObject *fc_dict_versions(PyObject *objects) {
   PyErr_Clear();
   for (Py_ssize_t i = 0; i < n; ++i) {
     PyObject *o = PyList_GET_ITEM(objects, i);
-    const uint64_t tag = is_watched_container(o, deque) ? container_tag(o) : tag_of(o);
+    const uint64_t tag = is_watched_container(o, deque) ? container_tag(o, deque) : tag_of(o);
     memcpy(buf + i * (Py_ssize_t)sizeof tag, &tag, sizeof tag);
   }
   Py_XDECREF(deque);

@@ -68,3 +68,42 @@ def test_a_containers_tag_moves_with_its_size_and_first_items() -> None:
     raw[0] = ord("y")
     after = tags(objects)
     assert all(a != b for a, b in zip(after, before)), (after, before)
+
+
+def test_subclasses_are_read_without_running_their_methods() -> None:
+    """Tags and contents read a subclass's storage through its builtin base
+    type (peek.py): its own `__iter__`/`__len__`/`items` never run, and a
+    change made through its methods still shows."""
+    import collections
+
+    ran: List[str] = []
+
+    def noisy(base: type) -> type:
+        def method(name: str) -> Any:
+            def call(self: Any, *args: Any) -> Any:
+                ran.append(f"{base.__name__}.{name}")
+                return getattr(base, name)(self, *args)
+            return call
+        names = ["__iter__", "__len__"] + (["items", "keys", "values"] if base is dict else [])
+        return type(f"Noisy{base.__name__}", (base,), {n: method(n) for n in names})
+
+    made = {base: noisy(base) for base in (list, dict, set, frozenset, tuple, collections.deque)}
+    values = [made[list]([1, 2]), made[dict](a=[1]), made[set]({1}), made[frozenset]({2}), made[tuple]((3,)),
+              made[collections.deque]([4])]
+    watched = [v for v in values if not isinstance(v, (dict, tuple, frozenset))]  # tagged by content
+    before_tags = tags(watched)
+    before = [links._content(v) for v in values]
+    assert ran == [], ran
+    assert all(isinstance(c, bytes) for c in before), before
+    for v in watched:
+        list.append(v, 9) if isinstance(v, list) else set.add(v, 9) if isinstance(v, set) else \
+            collections.deque.append(v, 9)
+    dict.__setitem__(values[1], "b", 2)
+    after_tags = tags(watched)
+    after = [links._content(v) for v in values]
+    assert ran == [], ran
+    assert all(a != b for a, b in zip(after_tags, before_tags)), (before_tags, after_tags)
+    assert [a != b for a, b in zip(after, before)] == [True, True, True, False, False, True]
+    python = [links._content_py(v) for v in values]  # the reading without the core: the same, in Python
+    assert ran == [], ran
+    assert [p[0] for p in python] == [3, 2, 2, 1, 1, 2], python  # sizes (a dict's: its pairs)

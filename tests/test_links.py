@@ -606,3 +606,111 @@ def test_a_library_memo_global_is_no_binding_change() -> None:
     first = links._bindings_of(renamed)
     renamed._pkg_dir = "/x/"
     assert links._bindings_of(renamed) != first
+
+
+NOISY_LIB = """
+    import collections
+    import warnings
+
+    TOUCHED = []
+
+
+    def _touch(what):
+        TOUCHED.append(what)
+        warnings.warn(f"{what} is deprecated", DeprecationWarning, stacklevel=3)
+
+
+    class NoisyList(list):
+        def __iter__(self):
+            _touch("list.__iter__")
+            return super().__iter__()
+
+        def __len__(self):
+            _touch("list.__len__")
+            return super().__len__()
+
+
+    class NoisyDict(dict):
+        def __iter__(self):
+            _touch("dict.__iter__")
+            return super().__iter__()
+
+        def __len__(self):
+            _touch("dict.__len__")
+            return super().__len__()
+
+        def items(self):
+            _touch("dict.items")
+            return super().items()
+
+        def keys(self):
+            _touch("dict.keys")
+            return super().keys()
+
+        def values(self):
+            _touch("dict.values")
+            return super().values()
+
+
+    class NoisySet(set):
+        def __iter__(self):
+            _touch("set.__iter__")
+            return super().__iter__()
+
+        def __len__(self):
+            _touch("set.__len__")
+            return super().__len__()
+
+
+    class NoisyDeque(collections.deque):
+        def __iter__(self):
+            _touch("deque.__iter__")
+            return super().__iter__()
+
+        def __len__(self):
+            _touch("deque.__len__")
+            return super().__len__()
+
+
+    class Manifold:  # SymPy's shape: an object whose attribute is a list that warns on every use
+        def __init__(self):
+            self.patches = NoisyList(["p"])
+
+
+    PATCHES = NoisyList(["a", "b"])
+    TABLE = NoisyDict(a=[1], b=NoisyList([2]))
+    SEEN = NoisySet({"x"})
+    QUEUE = NoisyDeque([1, 2])
+    MANIFOLD = Manifold()
+    NESTED = [NoisyList([3]), NoisySet({4}), {"q": NoisyDeque([5])}]
+"""
+
+
+def test_containers_are_read_without_running_their_code(pytester: pytest.Pytester) -> None:
+    """The watch reads what test modules and libraries hold without running
+    the containers' own methods (peek.py): SymPy's `Manifold.patches` warns
+    on every use, and a learning run printed hundreds of its deprecation
+    warnings charged to the plugin. Here a test run after the learning run
+    in the same session finds that no container method ran."""
+    files = {
+        "lib/noisy.py": NOISY_LIB,
+        **{f"tests/test_n{i}.py": f"""
+            from lib.noisy import MANIFOLD, NESTED, PATCHES, QUEUE, SEEN, TABLE
+
+            def test_n{i}():
+                pass
+        """ for i in range(3)},
+        "tests/test_untouched.py": """
+            import lib.noisy
+
+            def test_untouched():
+                assert lib.noisy.TOUCHED == []
+        """,
+    }
+    write(pytester.path, {**LIB, "conftest.py": LIB["conftest.py"] + "import lib.noisy\n", **files})
+    fast = compare(pytester, ["-k", "untouched or n1", "-W", "error::DeprecationWarning"], run=True)
+    assert fast.report is not None and fast.report.imported == 4, fast.lines  # a learning run
+    assert fast.outcomes is not None and fast.outcomes[0] == ["tests/test_n1.py::test_n1",
+                                                                "tests/test_untouched.py::test_untouched"], fast.outcomes
+    again = compare(pytester, ["-k", "untouched"], run=True)
+    assert again.report is not None and (again.report.imported, again.report.learned) == (1, 4), again.lines
