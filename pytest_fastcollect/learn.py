@@ -367,6 +367,7 @@ class Learner:
         self.env_effects: Dict[str, Delta] = {}
         self.off = ""  # why learned items neither decide nor get recorded in this session
         self.record_off = ""  # why nothing may be recorded (learned items still decide)
+        self.failure = ""  # an exception in the learner's own step (then record_off too): warned of
         # Nothing to record: every module this run imports is on a still-valid
         # record (a warm run). Watching stops when the plugin decides.
         self.idle = False
@@ -401,8 +402,21 @@ class Learner:
         # Before any hook sees the items: what hooks change from here on is
         # no module's collection (links.Watch.after).
         if not (self.off or self.record_off or self.idle):
-            self.watch.close()
+            with self._or_record_nothing("closing the last window"):
+                self.watch.close()
         return (yield)
+
+    @contextlib.contextmanager
+    def _or_record_nothing(self, where: str) -> Iterator[None]:
+        """Runs a step of the learner's own; an exception in it (an object of
+        the project's that raises when read, a warning turned into an error)
+        stops recording in this session instead of reaching pytest's
+        collection, where it would fail a module plain pytest collects."""
+        try:
+            yield
+        except Exception as exc:  # noqa: BLE001 - any: the run goes on as plain pytest's would
+            first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+            self.failure = self.record_off = f"the learner failed {where}: {type(exc).__name__}: {first}"[:300]
 
     def pytest_deselected(self, items: List[pytest.Item]) -> None:
         # --deselect (pytest's main plugin) drops items by node ID right
@@ -434,6 +448,10 @@ class Learner:
         match is what is recorded (markers or items hooks add later are not)."""
         if self.off or self.record_off or self.idle or self.records is not None:
             return
+        with self._or_record_nothing("recording the items"):
+            self._record_items(items)
+
+    def _record_items(self, items: List[pytest.Item]) -> None:
         self.watch.open_window(None)
         self._own_changers()
         todo = set(self.todo())
@@ -462,19 +480,21 @@ class Learner:
         before = _process_state() if isinstance(collector, pytest.Module) else None
         watching = before is not None and not self.off and not self.record_off and not self.idle
         if watching:
-            if not self.watch.project_dirs:
-                self._start_watch()
-            self.watch.open_window(str(collector.path))
+            with self._or_record_nothing(f"before collecting {collector.path}"):
+                if not self.watch.project_dirs:
+                    self._start_watch()
+                self.watch.open_window(str(collector.path))
         began = time.perf_counter()
         report = yield
         if not isinstance(collector, pytest.Directory):  # a module, its classes (their items are made there)
             path = str(collector.path)
             self.seconds[path] = self.seconds.get(path, 0.0) + time.perf_counter() - began
         module = collector.__dict__.get("_obj") if watching else None
-        if module is not None:
-            self.watch.track(module)  # (a module whose namespace made no item)
-        if before is not None:
-            self._check_process_state(before, str(collector.path))
+        with self._or_record_nothing(f"after collecting {collector.path}"):
+            if module is not None:
+                self.watch.track(module)  # (a module whose namespace made no item)
+            if before is not None:
+                self._check_process_state(before, str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.
         if isinstance(collector, pytest.Module):

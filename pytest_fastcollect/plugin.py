@@ -641,6 +641,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     state.learn_ms = (time.perf_counter() - start) * 1000
     if error:
         state.warnings.append(f"could not record learned items ({error})")
+    if state.learner.failure:
+        state.warnings.append(f"nothing learned: {state.learner.failure}")
     workeroutput = getattr(session.config, "workeroutput", None)
     if state.from_controller and isinstance(workeroutput, dict) and distributed.OUTPUT_KEY in workeroutput:
         workeroutput[distributed.OUTPUT_KEY].update(

@@ -714,3 +714,29 @@ def test_containers_are_read_without_running_their_code(pytester: pytest.Pyteste
                                                                 "tests/test_untouched.py::test_untouched"], fast.outcomes
     again = compare(pytester, ["-k", "untouched"], run=True)
     assert again.report is not None and (again.report.imported, again.report.learned) == (1, 4), again.lines
+
+
+def test_a_failure_in_the_watch_learns_nothing_and_misses_nothing(pytester: pytest.Pytester,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception in the learner's own step during collection (here the
+    watch's window raising a warning turned into an error, as reading a
+    project's object could) stops learning for the session with a one-line
+    warning; it never fails a module's collection (the old code lost the
+    module's tests)."""
+    from pytest_fastcollect import links
+
+    original = links.Watch.open_window
+
+    def failing(self: links.Watch, path: object) -> None:
+        if isinstance(path, str) and path.endswith("test_m1.py"):
+            raise DeprecationWarning("a project's object warned\nits second line")
+        original(self, path)
+
+    monkeypatch.setattr(links.Watch, "open_window", failing)
+    write(pytester.path, {**LIB, **shared_list_modules(3)})
+    fast = compare(pytester, ["-k", "test_m1 or test_m2"], run=True)
+    assert fast.report is not None and fast.report.imported == 3, fast.lines
+    assert "fastcollect: warning: nothing learned: the learner failed before collecting " in fast.output
+    assert "test_m1.py: DeprecationWarning: a project's object warned\n" in fast.output
+    again = compare(pytester, ["-k", "test_m2"])
+    assert again.report is not None and again.report.learned == 0, again.lines  # nothing was recorded
