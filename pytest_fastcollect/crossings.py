@@ -30,8 +30,10 @@ before its first holder is watched) stays unseen here too.
 from __future__ import annotations
 
 import sys
+import types
 from typing import AbstractSet, Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
 
+from pytest_fastcollect import peek
 from pytest_fastcollect.links import Watch, _is_iterator, _Sources, _written_module, containers_of
 
 UNKNOWN = ""  # a changer the worker cannot name: any module of its share
@@ -52,7 +54,7 @@ class _Names:
         if not self._names:
             return
         for modname, module in list(sys.modules.items()):
-            namespace = getattr(module, "__dict__", None)
+            namespace = peek.namespace(module)
             if not isinstance(namespace, dict):
                 continue
             for attr, value in list(namespace.items()):
@@ -85,11 +87,11 @@ def _module_names(module: Any) -> Set[str]:
     out: Set[str] = set()
     for name, value in list(vars(module).items()):
         out.add(f"attr:{name}")
-        if isinstance(value, type(sys)):
-            out.add(f"module:{getattr(value, '__name__', '')}")
-        elif isinstance(value, type) or callable(value):
-            owner = getattr(value, "__module__", None)
-            if isinstance(owner, str):
+        if peek.is_a(value, types.ModuleType):
+            out.add(f"module:{peek.module_attr(value, '__name__') or ''}")
+        elif peek.is_a(value, type) or callable(value):
+            owner = peek.owner(value)
+            if owner is not None:
                 out.add(f"module:{owner}")
     return out
 
@@ -119,7 +121,7 @@ def _dotted_name(dotted: str, parent: Any, names: _Names) -> Set[str]:
     """`X.attr` reached through a module is the module's attribute (one
     name); through a plain object, the attribute of each of its names."""
     tail = dotted.split(".", 1)[1]
-    if isinstance(parent, type(sys)):
+    if peek.is_a(parent, types.ModuleType):
         return {f"{getattr(parent, '__name__', '?')}.{tail}"}
     return {f"{n}.{tail}" for n in names.of(parent)}
 
@@ -175,11 +177,11 @@ def _attribute_writes(path: str, module: Any, sources: _Sources, changed_names: 
     namespace = vars(module)
     for written in written_names:
         if written == "*":
-            pairs = [(v, "*") for v in list(namespace.values()) if isinstance(v, type(sys))]
+            pairs = [(v, "*") for v in list(namespace.values()) if peek.is_a(v, types.ModuleType)]
         else:
             pairs = [_written_module(namespace, written)]
         for target, attr in pairs:
-            if not isinstance(target, type(sys)):
+            if not peek.is_a(target, types.ModuleType):
                 continue
             for prefix in _prefixes(target.__name__):
                 changed_names.setdefault(f"module:{prefix}", set()).add(path)

@@ -40,6 +40,7 @@ import os
 import sys
 from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence, Set, Tuple
 
+from pytest_fastcollect import peek
 from pytest_fastcollect.learn import import_mode_basedir
 
 # Hooks through which an installed plugin may decide which files are collected.
@@ -95,7 +96,7 @@ def loading_effects(imports: Mapping[str, Sequence[str]]) -> Dict[str, Tuple[str
         for entry in names:
             module, _, name = str(entry).partition("\x01")
             loaded = sys.modules.get(module)
-            held = getattr(loaded, "__dict__", None) if loaded is not None else None
+            held = peek.namespace(loaded)
             if loaded is None or (name and not (isinstance(held, dict) and name in held)):
                 out[conftest] = (f"imports {module}{'.' + name if name else ''}, not loaded when deciding", False)
                 break

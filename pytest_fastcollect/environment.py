@@ -16,6 +16,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
 
+from pytest_fastcollect import peek
+
 # A fixture as the core takes it: name, has params, params may carry marks,
 # requested names, its items' ids (None: not known).
 FixtureRow = Tuple[str, bool, bool, List[str], Optional[List[str]]]
@@ -467,7 +469,7 @@ def _plain_id_value(value: Any) -> bool:
     import enum
     import re
 
-    if isinstance(value, (enum.Enum, re.Pattern, str, bytes, int, float, complex)):
+    if issubclass(tp, (enum.Enum, re.Pattern, str, bytes, int, float, complex)):
         return False  # subclasses: their __str__ or pattern may be user code
     if tp.__getattribute__ is not object.__getattribute__:
         return False
@@ -508,13 +510,14 @@ def fixture_ids(config: pytest.Config, name: str, params: Any, ids: Any) -> Opti
 def plugin_fixtures(config: pytest.Config) -> Tuple[List[FixtureRow], List[str]]:
     """Fixtures known before collection (FixtureRow) and autouse names, all
     taken as global."""
+    from _pytest.mark.structures import ParameterSet
     manager = config.pluginmanager.get_plugin("funcmanage")
     if manager is None:
         raise RuntimeError("pytest's fixture manager is not available")
     out: List[FixtureRow] = []
     for name, fixturedef in _all_fixturedefs(manager):
         params = fixturedef.params
-        marks = params is not None and any(getattr(p, "marks", None) for p in params)
+        marks = params is not None and any(issubclass(type(p), ParameterSet) and p.marks for p in params)
         out.append((name, params is not None, marks, list(fixturedef.argnames),
                     _safe_ids(config, name, params, fixturedef.ids)))
     return out, _all_autouse(manager)
@@ -606,11 +609,11 @@ def resolve_environment(stdlib: Iterable[str]) -> Dict[str, Any]:
     skip = set(stdlib) | {"pytest", "_pytest", "pytest_fastcollect", "__main__"}
     loaded: Dict[str, Tuple[str, bool, List[str]]] = {}
     for name, module in list(sys.modules.items()):
-        if name.partition(".")[0] in skip or not isinstance(module, ModuleType):
+        if name.partition(".")[0] in skip or not issubclass(type(module), ModuleType):
             continue
-        file = getattr(module, "__file__", None)
-        path = getattr(module, "__path__", None)
-        spec = getattr(module, "__spec__", None)
+        file = peek.module_attr(module, "__file__")  # (no lazy module loads, no PEP 562 __getattr__ runs)
+        path = peek.module_attr(module, "__path__")
+        spec = peek.module_attr(module, "__spec__")
         origin = getattr(spec, "origin", None) if spec is not None else None
         if file is not None and (not isinstance(file, str) or origin != file):
             continue  # replaced or unusual modules are looked up on disk

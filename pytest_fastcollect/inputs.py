@@ -451,8 +451,12 @@ class Recorder:
             recorder._option_read(name)
             return base.__getattribute__(obj, name)
 
+        def reduce(obj: Any) -> Any:  # pickled or copied as what it is outside recording (all options read)
+            return argparse.Namespace, (), dict(base.__getattribute__(obj, "__dict__"))
+
         if base is argparse.Namespace:  # anything else: someone else's; leave it
-            namespace.__class__ = type("RecordedOptions", (argparse.Namespace,), {"__getattribute__": getattribute})
+            namespace.__class__ = type("RecordedOptions", (argparse.Namespace,),
+                                       {"__getattribute__": getattribute, "__reduce__": reduce})
             self._namespace, self._namespace_class = namespace, base
         _watching.append(self)
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import inspect
 import os
 import sys
 import time
@@ -25,7 +24,7 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import __version__, env_effects
+from pytest_fastcollect import __version__, env_effects, peek
 from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
 from pytest_fastcollect.env_effects import Delta
 from pytest_fastcollect.environment import collection_roots, type_checking_set
@@ -67,11 +66,16 @@ def session_key(config: pytest.Config, anchors: Optional[List[str]] = None) -> i
 def loaded_by_file() -> Dict[str, Any]:
     """The loaded modules by the absolute path of their file."""
     return {os.path.abspath(f): m for m in list(sys.modules.values())
-            for f in [getattr(m, "__file__", None)] if isinstance(f, str)}
+            for f in [peek.module_attr(m, "__file__")] if isinstance(f, str)}
 
 
 def _file_of(module: Any) -> str:
-    f = getattr(module, "__file__", None)
+    """Its file, from its namespace (an object standing in for a module:
+    its own attributes; no attribute lookup runs code of its class)."""
+    f = peek.module_attr(module, "__file__")
+    if f is None:
+        own = peek.own_dict(module)
+        f = dict.get(own, "__file__") if own is not None else None
     return os.path.abspath(f) if isinstance(f, str) else ""
 
 
@@ -556,7 +560,8 @@ class Learner:
         if isinstance(collector, pytest.Module) and not self.off and not self.record_off and not self.idle:
             module = collector.__dict__.get("_obj")
             if module is not None:
-                self.watch.track(module)
+                with self._or_record_nothing(f"reading {collector.path}"):
+                    self.watch.track(module)
         return (yield)
 
     def payload(self) -> Optional[Dict[str, Any]]:
@@ -571,7 +576,7 @@ class Learner:
         module_of: Dict[str, str] = {}
         module_at: Dict[str, Any] = {}
         for name, mod in list(sys.modules.items()):
-            f = getattr(mod, "__file__", None)
+            f = peek.module_attr(mod, "__file__")
             if isinstance(f, str):
                 module_of[name] = os.path.abspath(f)
                 module_at.setdefault(os.path.abspath(f), mod)
@@ -701,12 +706,12 @@ class Learner:
         out: Set[str] = set()
         for value in list(vars(module).values()):
             candidates = []
-            if inspect.ismodule(value):
-                candidates.append(getattr(value, "__name__", ""))
-            elif inspect.isclass(value):
-                candidates.extend(getattr(c, "__module__", "") for c in inspect.getmro(value))
+            if peek.is_a(value, types.ModuleType):
+                candidates.append(peek.module_attr(value, "__name__") or "")
+            elif peek.is_a(value, type):
+                candidates.extend(peek.defined_in(c) or "" for c in peek.mro(value))
             else:
-                candidates.append(getattr(value, "__module__", "") or "")
+                candidates.append(peek.owner(value) or "")
             for name in candidates:
                 f = module_of.get(name)
                 if f and f != path and f in test_files:

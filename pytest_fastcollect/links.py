@@ -87,7 +87,7 @@ def _content_py(value: Any, depth: int = 2, budget: Optional[List[int]] = None) 
     if isinstance(value, (set, frozenset)):
         return (len(items), frozenset(map(id, items)))
     flat = [x for pair in items for x in pair] if isinstance(value, dict) else items
-    inner = tuple(_content_py(v, depth - 1, budget) for v in flat if depth > 0 and isinstance(v, _NESTED))
+    inner = tuple(_content_py(v, depth - 1, budget) for v in flat if depth > 0 and peek.is_a(v, _NESTED))
     return (len(items), tuple(map(id, flat)), inner)
 
 
@@ -96,26 +96,26 @@ def _bindings_of(module: Any, memo: Optional[Set[int]] = None) -> int:
     the identity of their values (and of what their small containers hold):
     a global rebound (`global MODE`), a class attribute set (`Settings.mode =
     ...`), an item added to a registry no test module holds change it."""
-    namespace = getattr(module, "__dict__", None)
+    namespace = peek.namespace(module)
     if not isinstance(namespace, dict):
         return 0
-    name = getattr(module, "__name__", None)
+    name = peek.module_attr(module, "__name__")
     ids: List[int] = []
     memo = memo_caches() if memo is None else memo
     lazy = name in _MEMO_MODULES  # (MEMO_GLOBALS)
     for key, value in list(namespace.items()):
-        if key.startswith("__") or isinstance(value, type(sys)) or (lazy and _memo_global(name, key)):
+        if key.startswith("__") or peek.is_a(value, types.ModuleType) or (lazy and _memo_global(name, key)):
             continue  # (__warningregistry__ and the like; a submodule, bound on its first import)
         ids.append(id(value))
         if id(value) in memo:
             continue  # a library's memo cache: what it holds changes no lookup (MEMO_CACHES)
-        if isinstance(value, CONTAINERS):
+        if peek.is_a(value, CONTAINERS):
             _shallow(value, ids)
-        elif isinstance(value, type) and getattr(value, "__module__", None) == name:
-            for k, v in list(vars(value).items()):
+        elif peek.is_a(value, type) and peek.defined_in(value) == name:
+            for k, v in list(peek.class_dict(value).items()):
                 if not k.startswith("__") and not (lazy and _memo_global(name, f"{key}.{k}")):
                     ids.append(id(v))
-                    if isinstance(v, CONTAINERS) and id(v) not in memo:
+                    if peek.is_a(v, CONTAINERS) and id(v) not in memo:
                         _shallow(v, ids)
     return hash(tuple(ids))
 
@@ -127,7 +127,7 @@ def _test_helper(module: Any) -> bool:
     """A module of the test suite's own (in a tests/test/testing directory):
     its bindings are compared at every window's close; other project
     modules' only when a tag of theirs moved (Watch._written_since)."""
-    file = getattr(module, "__file__", None)
+    file = peek.module_attr(module, "__file__")
     return isinstance(file, str) and not _TEST_DIRS.isdisjoint(file.replace("\\", "/").split("/")[:-1])
 
 
@@ -135,19 +135,19 @@ def _namespaces(module: Any) -> List[Any]:
     """What _bindings_of reads, as objects whose tags (dict_versions.c) tell
     whether it needs reading again: the module, the classes it defines, and
     the containers both hold."""
-    name = getattr(module, "__name__", None)
-    namespace = getattr(module, "__dict__", None)
+    name = peek.module_attr(module, "__name__")
+    namespace = peek.namespace(module)
     out = [module]
     memo = memo_caches()
     for key, value in list(namespace.items()) if isinstance(namespace, dict) else []:
         if key.startswith("__") or id(value) in memo:
             continue
-        if isinstance(value, CONTAINERS):
+        if peek.is_a(value, CONTAINERS):
             out.append(value)
-        elif isinstance(value, type) and getattr(value, "__module__", None) == name:
+        elif peek.is_a(value, type) and peek.defined_in(value) == name:
             out.append(value)
-            out += [v for k, v in list(vars(value).items())
-                    if not k.startswith("__") and isinstance(v, CONTAINERS) and id(v) not in memo]
+            out += [v for k, v in list(peek.class_dict(value).items())
+                    if not k.startswith("__") and peek.is_a(v, CONTAINERS) and id(v) not in memo]
     return out
 
 
@@ -175,15 +175,19 @@ def _shallow(container: Any, ids: List[int]) -> None:
 
 
 def _is_iterator(value: Any) -> bool:
-    return hasattr(type(value), "__next__")
+    """Does its class define `__next__` (looked up in the classes' own
+    dicts: a mock's or a proxy's class attribute runs no code here)?"""
+    return peek.class_lookup(type(value), "__next__") is not peek.MISSING
+
+
+_NOT_PLAIN = (types.ModuleType, type, *CONTAINERS, *_NESTED, types.FunctionType, types.BuiltinFunctionType, property,
+              staticmethod, classmethod)
 
 
 def _plain_object(value: Any) -> bool:
     """An instance with its own attributes (a registry object), not a module,
     class, function or container."""
-    return hasattr(value, "__dict__") and not isinstance(
-        value, (type(sys), type, CONTAINERS, _NESTED, type(_plain_object), type(len), property, staticmethod,
-                classmethod))
+    return not peek.is_a(value, _NOT_PLAIN) and peek.own_dict(value) is not None
 
 
 # Libraries' memo caches: (module, object in it or None, attribute). A lookup
@@ -247,7 +251,7 @@ def memo_caches() -> Set[int]:
             cache = vars(holder).get(attr) if holder is not None else None
         except Exception:  # noqa: BLE001 - (no plain __dict__: not the library's object)
             continue
-        if isinstance(cache, CONTAINERS):
+        if peek.is_a(cache, CONTAINERS):
             found.add(id(cache))
     return found
 
@@ -262,27 +266,24 @@ def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> I
     for name, value in list(namespace.items()):
         if name.startswith("__"):
             continue
-        if isinstance(value, CONTAINERS):
+        if peek.is_a(value, CONTAINERS):
             if id(value) not in memo:
                 yield name, value
-        elif isinstance(value, type(sys)):
+        elif peek.is_a(value, types.ModuleType):
             if project is not None and project(value):
-                for attr, inner in list(vars(value).items()):
-                    if isinstance(inner, CONTAINERS) and not attr.startswith("__") and id(inner) not in memo:
+                for attr, inner in list(peek.namespace(value).items()):
+                    if peek.is_a(inner, CONTAINERS) and not attr.startswith("__") and id(inner) not in memo:
                         yield f"{name}.{attr}", inner
         else:
-            try:  # (an object whose __dict__ raises cannot be read: not watched)
-                own = vars(value) if _plain_object(value) else None
-                attrs = list(own.items()) if isinstance(own, dict) else []
-            except Exception:  # noqa: BLE001
-                continue
+            own = peek.own_dict(value) if _plain_object(value) else None
+            attrs = peek.pairs(own) if own is not None else []
             if attrs and id(own) not in memo and not any(id(v) in memo for _, v in attrs):
                 # Its own attributes as one container: `config.mode = "fast"`
                 # set by a function another module's import called (not an
                 # object keeping a library's memo cache: dateutil's gettz).
                 yield f"{name}.__dict__", own
             for attr, inner in attrs:
-                if isinstance(inner, CONTAINERS) and id(inner) not in memo:
+                if peek.is_a(inner, CONTAINERS) and id(inner) not in memo:
                     yield f"{name}.{attr}", inner
 
 
@@ -407,10 +408,9 @@ class Watch:
         """An import statement returned; `start`: len(sys.modules) before it.
         Never raises into the statement: on any failure the hook is taken
         off, and modules are then first looked at at window boundaries."""
-        if len(sys.modules) == start and all(getattr(getattr(m, "__spec__", None), "_initializing", False)
-                                             for m in self._initializing):
-            return  # nothing loaded, no body finished
         try:
+            if len(sys.modules) == start and all(_initializing(m) for m in self._initializing):
+                return  # nothing loaded, no body finished
             self._imported(module, name, globals, fromlist, level, start)
         except Exception:  # noqa: BLE001 - the watch's own failure is no import error
             self.unhook_imports()
@@ -466,7 +466,7 @@ class Watch:
 
     def project(self, module: Any) -> bool:
         """One of the project's own modules (not a test module)?"""
-        file = getattr(module, "__file__", None)
+        file = peek.module_attr(module, "__file__")
         if not self.project_dirs or not isinstance(file, str) or file in self.test_files \
                 or not file.startswith(self.project_dirs):
             return False
@@ -540,13 +540,13 @@ class Watch:
         for module in fresh:
             if id(module) in self._tracked or not self.project(module):
                 continue
-            if named is not None and getattr(getattr(module, "__spec__", None), "_initializing", False):
+            if named is not None and _initializing(module):
                 self._initializing.append(module)  # its body is still running
                 continue
             self._tracked.add(id(module))
             self._watch_bindings(module, len(self.windows) - (0 if at_close else 1))
-            namespace = getattr(module, "__dict__", None)
-            for _, value in containers_of(namespace) if isinstance(namespace, dict) else []:
+            namespace = peek.namespace(module)
+            for _, value in containers_of(namespace) if namespace is not None else []:
                 if id(value) not in self.held:
                     self.held[id(value)] = value
                     self.holders[id(value)] = 0
@@ -579,13 +579,18 @@ class Watch:
                 self._shared.add(key)  # compared at every close from now on
 
 
+def _initializing(module: Any) -> bool:
+    """Is the module's body still running (its spec says so)?"""
+    return getattr(peek.module_attr(module, "__spec__"), "_initializing", False) is True
+
+
 def _more_to_load(module: Any, names: Tuple[Any, ...]) -> bool:
     """May `from module import *names` load a submodule the first name did
     not (a package that lacks one of the names)? Taken as yes when unsure:
     the import system is then asked one name at a time, as it would take them."""
     try:
-        namespace = getattr(module, "__dict__", None)
-        return hasattr(module, "__path__") and not (isinstance(namespace, dict) and all(n in namespace for n in names))
+        namespace = peek.namespace(module)
+        return namespace is None or "__path__" in namespace and not all(n in namespace for n in names)
     except Exception:  # noqa: BLE001 - an odd module object: ask the import system
         return True
 
@@ -599,12 +604,12 @@ def _named_module(module: Any, name: str, globals: Any, fromlist: Any, level: in
     if fromlist:
         if "*" in fromlist:
             return none
-        namespace = getattr(module, "__dict__", None)
-        if not isinstance(namespace, dict):
+        namespace = peek.namespace(module)
+        if namespace is None:
             return none
         prefix = f"{namespace.get('__name__')}."
         subs = [m for f in fromlist if isinstance(f, str) for m in [namespace.get(f)]
-                if isinstance(m, type(sys)) and getattr(m, "__name__", None) == prefix + f]
+                if peek.module_attr(m, "__name__") == prefix + f]
         return subs[-1] if subs else module
     try:
         if level:
@@ -893,7 +898,7 @@ def _reachable(value: Any, depth: int = 3, budget: Optional[List[int]] = None) -
     inner = peek.elements(value) if peek.base_of(value) is not None else []
     budget[0] -= len(inner)
     for v in inner:
-        if not isinstance(v, _IMMUTABLE_LEAVES):
+        if not peek.is_a(v, _IMMUTABLE_LEAVES):
             out.extend(_reachable(v, depth - 1, budget))
     return out
 
@@ -914,7 +919,7 @@ def _own_objects(value: Any) -> List[Any]:
     must all be this module's own: a builtin container itself; a numpy array
     and the arrays (or buffers) whose memory it views (`.base`); else the
     object and what its containers hold, a few levels down."""
-    if type(value).__module__ in ("builtins", "collections") and isinstance(value, _PLAIN_CONTAINERS):
+    if type(value).__module__ in ("builtins", "collections") and peek.is_a(value, _PLAIN_CONTAINERS):
         return [value]
     if any(_is_ndarray_class(c) for c in type(value).__mro__):
         out = [value]
@@ -922,8 +927,8 @@ def _own_objects(value: Any) -> List[Any]:
         while base is not None and len(out) < 64:
             out.append(base)
             base = getattr(base, "base", None)
-        return [v for v in out if not isinstance(v, _IMMUTABLE_LEAVES)]
-    return [v for v in _reachable(value) if not isinstance(v, _IMMUTABLE_LEAVES)]
+        return [v for v in out if not peek.is_a(v, _IMMUTABLE_LEAVES)]
+    return [v for v in _reachable(value) if not peek.is_a(v, _IMMUTABLE_LEAVES)]
 
 
 def _changed_object(namespace: Dict[str, Any], dotted: str) -> Any:
@@ -931,11 +936,11 @@ def _changed_object(namespace: Dict[str, Any], dotted: str) -> Any:
     parts = dotted.split(".")
     value = namespace.get(parts[0])
     for part in parts[1:]:  # (no getter runs: an instance attribute, or a key of a dict with keys as attributes)
-        own = getattr(value, "__dict__", None) if not isinstance(value, type(sys)) else None
-        if isinstance(own, dict) and part in own:
-            value = own[part]
-        elif isinstance(value, dict) and part in value:
-            value = value[part]
+        own = peek.own_dict(value)
+        if own is not None and dict.__contains__(own, part):
+            value = dict.__getitem__(own, part)
+        elif peek.is_a(value, dict) and dict.__contains__(value, part):
+            value = dict.__getitem__(value, part)
         else:
             return None
     return value
@@ -992,7 +997,7 @@ def own_changers(candidates: Dict[str, Any]) -> Set[str]:
         return set(stored)
     holders: Dict[int, Set[int]] = {}  # object id -> ids of the modules holding it
     for other in list(sys.modules.values()):
-        namespace = getattr(other, "__dict__", None)
+        namespace = peek.namespace(other)
         if not isinstance(namespace, dict):
             continue
         for value in list(namespace.values()):
@@ -1019,8 +1024,8 @@ class _Owners:
         if self._names is None:
             self._names = {}
             for name, mod in list(sys.modules.items()):
-                namespace = getattr(mod, "__dict__", None)
-                if not isinstance(namespace, dict) or getattr(mod, "__file__", None) in self._test_modules:
+                namespace = peek.namespace(mod)
+                if not isinstance(namespace, dict) or peek.module_attr(mod, "__file__") in self._test_modules:
                     continue
                 for attr, held in list(namespace.items()):
                     self._names.setdefault(id(held), f"{name}.{attr}")
@@ -1099,7 +1104,7 @@ def find_links(modules: Dict[str, Any], watch: Optional[Watch], writers: Optiona
     for path, module in modules.items():
         namespace = vars(module)
         for name, value in list(namespace.items()):
-            if isinstance(value, type(sys)) and not name.startswith("__"):
+            if peek.is_a(value, types.ModuleType) and not name.startswith("__"):
                 module_holders.setdefault(id(value), set()).add(path)
             elif _is_iterator(value) and not name.startswith("__"):
                 objects[id(value)] = value
@@ -1148,11 +1153,10 @@ def _rebinding_links(modules: Dict[str, Any], rebound_by: Dict[str, Set[str]], l
         packages: Set[str] = set()
         defined: Set[str] = set()
         for value in list(vars(module).values()):
-            if isinstance(value, type(sys)):
-                packages.add(getattr(value, "__name__", "") or "")
-            elif isinstance(value, type) or callable(value):
-                owner = getattr(value, "__module__", None)
-                defined.add(owner if isinstance(owner, str) else "")
+            if peek.is_a(value, types.ModuleType):
+                packages.add(peek.module_attr(value, "__name__") or "")
+            elif peek.is_a(value, type) or callable(value):
+                defined.add(peek.owner(value) or "")
         for name in rebound_by:
             if name in defined or any(p and (name == p or name.startswith(p + ".")) for p in packages):
                 readers.setdefault(name, set()).add(path)
@@ -1176,11 +1180,11 @@ def _defined_in_tests(modules: Dict[str, Any], holders: Dict[int, Dict[str, List
             continue
         elements = peek.elements(value)
         for element in elements[:10000]:
-            owner = getattr(element, "__module__", None) if callable(element) else None
+            owner = peek.owner(element) if callable(element) else None
             path = by_name.get(owner) if isinstance(owner, str) else None
             if path is not None and path not in by_path:
                 for holder in by_path:
-                    links.depend(holder, {path}, f"holds {getattr(element, '__qualname__', '?')} "
+                    links.depend(holder, {path}, f"holds {peek.qualname(element)} "
                                                  f"defined in {_short(path)}")
 
 
@@ -1190,11 +1194,11 @@ def _written_module(namespace: Dict[str, Any], dotted: str) -> Tuple[Any, str]:
     `pd.options.x = 1` -> (pandas, "*")."""
     parts = dotted.split(".")
     target = namespace.get(parts[0])
-    if not isinstance(target, type(sys)):
+    if not peek.is_a(target, types.ModuleType):
         return None, ""
     for part in parts[1:-1]:
-        inner = getattr(target, part, None)
-        if not isinstance(inner, type(sys)):
+        inner = peek.module_attr(target, part)
+        if not peek.is_a(inner, types.ModuleType):
             return target, "*"
         target = inner
     return target, parts[-1] if len(parts) > 1 and parts[-1] != "*" else "*"
@@ -1210,11 +1214,11 @@ def _attribute_writers(modules: Dict[str, Any], sources: _Sources, module_holder
         namespace = vars(module)
         for written in names:
             if written == "*":
-                pairs = [(v, "*") for v in namespace.values() if isinstance(v, type(sys))]
+                pairs = [(v, "*") for v in namespace.values() if peek.is_a(v, types.ModuleType)]
             else:
                 pairs = [_written_module(namespace, written)]
             for target, attr in pairs:
-                if not isinstance(target, type(sys)):
+                if not peek.is_a(target, types.ModuleType):
                     continue
                 readers: Set[str] = set()
                 chain = target.__name__.split(".")

@@ -436,3 +436,23 @@ def test_modules_sharing_a_generator_are_collected_together(pytester: pytest.Pyt
     # Nothing in either module can match: the pair is skipped together.
     rep = exact(pytester, ["-k", "plain"], ["z_sparse/test_plain.py::test_plain"], 3, "pair skipped")
     assert rep.skipped == 2, rep
+
+
+def test_options_pickled_or_copied_during_collection(pytester: pytest.Pytester) -> None:
+    """While collection is recorded, the options namespace's class is the
+    recorder's (reads noted). A conftest that pickles or deep-copies
+    `config.option` before deselection (a plugin handing options to another
+    process) gets a plain namespace; with the recorder's class as it was,
+    pickling it was an INTERNALERROR."""
+    write(pytester.path, {**BASE, "conftest.py": """
+        import copy
+        import pickle
+
+        def pytest_collection_modifyitems(config, items):
+            for clone in (pickle.loads(pickle.dumps(config.option)), copy.deepcopy(config.option)):
+                assert type(clone).__name__ == "Namespace" and clone.keyword == config.option.keyword
+    """})
+    for expr in ("beta", "alpha"):  # a learning run, then a run on its records
+        plain, _ = ids_plain(pytester, "-k", expr)
+        fast, out = ids_fast(pytester, "-k", expr)
+        assert plain and fast == plain, out

@@ -8,6 +8,7 @@ pytest and the plugin compared (differential.compare)."""
 
 from __future__ import annotations
 
+import json
 from typing import Dict, List
 
 import pytest
@@ -677,6 +678,36 @@ NOISY_LIB = """
             self.patches = NoisyList(["p"])
 
 
+    class LazySettings:  # Django's LazyObject: reading __class__ (isinstance's fallback) sets it up
+        def __init__(self):
+            self.__dict__["_wrapped"] = None
+
+        @property
+        def __class__(self):
+            _touch("LazySettings.__class__")
+            return dict
+
+        def __getattr__(self, name):
+            _touch(f"LazySettings.{name}")
+            raise AttributeError(name)
+
+
+    class Lookup:  # werkzeug's proxies: a class attribute named __next__ that is no method
+        def __get__(self, obj, owner=None):
+            _touch("Lookup.__get__")
+            return self
+
+
+    class Proxy:
+        __next__ = Lookup()
+
+        def __getattr__(self, name):
+            _touch(f"Proxy.{name}")
+            raise AttributeError(name)
+
+
+    SETTINGS = LazySettings()
+    CURRENT = Proxy()
     PATCHES = NoisyList(["a", "b"])
     TABLE = NoisyDict(a=[1], b=NoisyList([2]))
     SEEN = NoisySet({"x"})
@@ -686,34 +717,67 @@ NOISY_LIB = """
 """
 
 
-def test_containers_are_read_without_running_their_code(pytester: pytest.Pytester) -> None:
+def test_what_modules_hold_is_read_without_running_their_code(pytester: pytest.Pytester) -> None:
     """The watch reads what test modules and libraries hold without running
-    the containers' own methods (peek.py): SymPy's `Manifold.patches` warns
-    on every use, and a learning run printed hundreds of its deprecation
-    warnings charged to the plugin. Here a test run after the learning run
-    in the same session finds that no container method ran."""
+    code of theirs (peek.py): no container subclass's methods (SymPy's
+    `Manifold.patches` warns on every use: a learning run printed hundreds of
+    its deprecation warnings charged to the plugin), no proxy's `__class__`
+    or `__getattr__` (Django's settings, werkzeug's request), no lazily
+    loaded module's body, no PEP 562 `__getattr__`, no mock's attribute.
+    Here a test run after the learning run in the same session finds that
+    none of them ran."""
     files = {
         "lib/noisy.py": NOISY_LIB,
         **{f"tests/test_n{i}.py": f"""
-            from lib.noisy import MANIFOLD, NESTED, PATCHES, QUEUE, SEEN, TABLE
+            from unittest import mock
+
+            import lib.lazily
+            import lib.pep562
+            from lib.noisy import CURRENT, MANIFOLD, NESTED, PATCHES, QUEUE, SEEN, SETTINGS, TABLE
+
+            MOCK = mock.MagicMock()
 
             def test_n{i}():
                 pass
         """ for i in range(3)},
-        "tests/test_untouched.py": """
+        # A module made by importlib.util.LazyLoader: its body runs at its first attribute read.
+        "lib/lazily.py": "import lib.noisy\nlib.noisy._touch('lib.lazily ran')\n",
+        "lib/pep562.py": """
             import lib.noisy
 
-            def test_untouched():
-                assert lib.noisy.TOUCHED == []
+            def __getattr__(name):
+                lib.noisy._touch(f"lib.pep562.__getattr__({name})")
+                raise AttributeError(name)
+        """,
+        "tests/test_untouched.py": """
+            import json
+
+            import lib.noisy
+            from tests import test_n1
+
+            def test_untouched():  # what ran of theirs in this session, with the plugin or without it
+                mock_child = "__next__" in test_n1.MOCK._mock_children  # (a mock's child is made when read)
+                with open("touched.log", "a") as log:
+                    log.write(json.dumps(sorted(lib.noisy.TOUCHED) + [f"mock child: {mock_child}"]) + "\\n")
         """,
     }
-    write(pytester.path, {**LIB, "conftest.py": LIB["conftest.py"] + "import lib.noisy\n", **files})
+    lazy = ("import importlib.util, sys\n"
+            "spec = importlib.util.find_spec('lib.lazily')\n"
+            "spec.loader = importlib.util.LazyLoader(spec.loader)\n"
+            "module = importlib.util.module_from_spec(spec)\n"
+            "sys.modules['lib.lazily'] = module\n"
+            "spec.loader.exec_module(module)\n")
+    write(pytester.path, {**LIB, "conftest.py": LIB["conftest.py"] + "import lib.noisy\n" + lazy,
+                          "tests/__init__.py": "", **files})
     fast = compare(pytester, ["-k", "untouched or n1", "-W", "error::DeprecationWarning"], run=True)
     assert fast.report is not None and fast.report.imported == 4, fast.lines  # a learning run
     assert fast.outcomes is not None and fast.outcomes[0] == ["tests/test_n1.py::test_n1",
                                                                 "tests/test_untouched.py::test_untouched"], fast.outcomes
-    again = compare(pytester, ["-k", "untouched"], run=True)
-    assert again.report is not None and (again.report.imported, again.report.learned) == (1, 4), again.lines
+    plain, with_plugin = (json.loads(line) for line in (pytester.path / "touched.log").read_text().splitlines())
+    assert with_plugin == plain, f"plain pytest ran {plain}"  # (pytest's own isinstance reads a proxy's __class__)
+    assert "mock child: False" in plain and "LazySettings.__class__" in plain, plain  # the shapes are read
+    again = compare(pytester, ["-k", "untouched"], run=True)  # (imported together: they share an "iterator")
+    assert again.report is not None and again.report.learned == 4, again.lines
 
 
 def test_a_failure_in_the_watch_learns_nothing_and_misses_nothing(pytester: pytest.Pytester,
