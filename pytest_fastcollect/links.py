@@ -41,10 +41,12 @@ from pytest_fastcollect import peek
 
 try:
     from pytest_fastcollect._core import content as _native_content
+    from pytest_fastcollect._core import changed_words as _changed_words
     from pytest_fastcollect._core import dict_versions as _dict_versions
 except ImportError:  # (without the core the plugin leaves everything to pytest)
     _native_content = None
     _dict_versions = None
+    _changed_words = None
 
 CONTAINERS = (list, dict, set, bytearray, collections.deque)
 _NESTED = (list, dict, set, tuple, collections.deque)
@@ -118,17 +120,6 @@ def _bindings_of(module: Any, memo: Optional[Set[int]] = None) -> int:
                     if peek.is_a(v, CONTAINERS) and id(v) not in memo:
                         _shallow(v, ids)
     return hash(tuple(ids))
-
-
-_TEST_DIRS = frozenset(("tests", "test", "testing"))
-
-
-def _test_helper(module: Any) -> bool:
-    """A module of the test suite's own (in a tests/test/testing directory):
-    its bindings are compared at every window's close; other project
-    modules' only when a tag of theirs moved (Watch._written_since)."""
-    file = peek.module_attr(module, "__file__")
-    return isinstance(file, str) and not _TEST_DIRS.isdisjoint(file.replace("\\", "/").split("/")[:-1])
 
 
 def _namespaces(module: Any) -> List[Any]:
@@ -355,7 +346,6 @@ class Watch:
     _versions: Optional[bytes] = None
     _bindings_look: int = 0  # windows there were at the last comparison of bindings
     _spaces: Dict[int, Set[int]] = field(default_factory=dict)  # module id -> ids of its namespaces tracked
-    _helpers: Set[int] = field(default_factory=set)  # of them, the test suite's (_test_helper)
     # Project module name -> the test modules in whose windows its bindings changed
     # ("" for a change after collection).
     rebound_by: Dict[str, Set[str]] = field(default_factory=dict)
@@ -485,8 +475,7 @@ class Watch:
             if now != known:
                 changed = self.rebound_by.setdefault(getattr(module, "__name__", "?"), set())
                 changed.update([""] if self._closed else self.windows[max(since, look):])
-                if key not in self._helpers:
-                    self._track_namespaces(module)  # a class or container bound since
+                self._track_namespaces(module)  # a class or container bound since
             self.bindings[key] = (module, now, len(self.windows))
         self._bindings_look = len(self.windows)
 
@@ -497,18 +486,15 @@ class Watch:
         before, self._versions = self._versions, versions
         if versions is None or before is None or len(before) != len(versions):
             return list(self.bindings)
-        written: Set[int] = set(self._helpers)
+        written: Set[int] = set()
         if versions != before:
-            now, then = memoryview(versions).cast("Q"), memoryview(before).cast("Q")
-            written.update(self._versioned_owner[i] for i in range(len(now)) if now[i] != then[i])
+            owner = self._versioned_owner
+            written.update(owner[i] for i in _changed_words(versions, before))
         return sorted(written)
 
     def _watch_bindings(self, module: Any, since: int) -> None:
         self.bindings[id(module)] = (module, _bindings_of(module), since)
-        if _test_helper(module):
-            self._helpers.add(id(module))  # compared at every close: no tags needed
-        else:
-            self._track_namespaces(module)
+        self._track_namespaces(module)
 
     def _track_namespaces(self, module: Any) -> None:
         """Its namespaces not tracked yet (a class bound since), their tags

@@ -381,6 +381,21 @@ PYBIND11_MODULE(_core, m) {
     return py::reinterpret_steal<py::object>(out);
   });
 
+  // The positions at which two equally long runs of uint64 tags differ (the
+  // watch compares thousands of tags at every window's close).
+  m.def("changed_words", [](py::bytes now, py::bytes then) {
+    const char* a = PyBytes_AS_STRING(now.ptr());
+    const char* b = PyBytes_AS_STRING(then.ptr());
+    const auto size = static_cast<size_t>(PyBytes_GET_SIZE(now.ptr()));
+    if (size != static_cast<size_t>(PyBytes_GET_SIZE(then.ptr())) || size % sizeof(uint64_t) != 0)
+      throw py::value_error("changed_words: sizes differ");
+    py::list out;
+    for (size_t i = 0; i < size / sizeof(uint64_t); ++i) {
+      if (std::memcmp(a + i * sizeof(uint64_t), b + i * sizeof(uint64_t), sizeof(uint64_t)) != 0) out.append(i);
+    }
+    return out;
+  });
+
   // Audit events the learner records, filtered in C (see audit_hook.c).
   m.def("audit_install", [](py::function callback) { return fc_audit_install(callback.ptr()) != 0; });
 

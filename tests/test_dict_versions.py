@@ -107,3 +107,16 @@ def test_subclasses_are_read_without_running_their_methods() -> None:
     python = [links._content_py(v) for v in values]  # the reading without the core: the same, in Python
     assert ran == [], ran
     assert [p[0] for p in python] == [3, 2, 2, 1, 1, 2], python  # sizes (a dict's: its pairs)
+
+
+def test_changed_words_names_the_tags_that_moved() -> None:
+    """The watch's comparison of two readings of the tags (module.cpp)."""
+    import struct
+
+    from pytest_fastcollect._core import changed_words
+
+    before = struct.pack("5Q", 1, 2, 3, 4, 2**64 - 1)
+    assert changed_words(before, before) == []
+    assert changed_words(struct.pack("5Q", 1, 9, 3, 4, 0), before) == [1, 4]
+    with pytest.raises(ValueError):
+        changed_words(before, before[:8])
