@@ -11,6 +11,7 @@ borrows from. The native core stores and checks it.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import hashlib
@@ -205,7 +206,22 @@ def _matcher_names(item: pytest.Item) -> Set[str]:
 def _own_names(item: pytest.Item) -> Set[str]:
     """What an item itself adds to KeywordMatcher.from_item: its name, its
     extra keywords and its own markers."""
+    if not item.extra_keyword_matches and not item.own_markers:
+        return {item.name}
     return {item.name, *item.extra_keyword_matches, *(m.name for m in item.own_markers)}
+
+
+_FUNCTION_PROPERTY = pytest.Function.function
+
+
+def _function_of(item: pytest.Item) -> Any:
+    """item.function (getimfunc(item.obj)), without the property's
+    AttributeError for a plain function where the item's object is known
+    and its class keeps pytest's property."""
+    obj = item.__dict__.get("_obj")
+    if obj is None or getattr(type(item), "function", None) is not _FUNCTION_PROPERTY:
+        return getattr(item, "function", None)
+    return obj.__func__ if type(obj) is types.MethodType else obj
 
 
 class _Keywords:
@@ -217,8 +233,9 @@ class _Keywords:
     is also an attribute of the function, then pytest computes each)."""
 
     def __init__(self) -> None:
-        # (id(parent), id(function)) -> (lowercased shared names or None, parent markers, what the ids belong to)
-        self._groups: Dict[Tuple[int, int], Tuple[Optional[Set[str]], List[str], Tuple[Any, Any]]] = {}
+        # (id(parent), id(function)) -> (lowercased shared names, sorted, or None; parent markers; what the ids
+        # belong to)
+        self._groups: Dict[Tuple[int, int], Tuple[Optional[List[str]], List[str], Tuple[Any, Any]]] = {}
 
     @staticmethod
     def _chain(parent: Any) -> Tuple[Set[str], List[str]]:
@@ -240,7 +257,7 @@ class _Keywords:
 
     def of(self, item: pytest.Item) -> Tuple[List[str], List[str]]:
         parent = item.parent
-        function = getattr(item, "function", None)
+        function = _function_of(item)
         key = (id(parent), id(function))
         own = _own_names(item)
         group = self._groups.get(key)
@@ -248,13 +265,18 @@ class _Keywords:
             names = _matcher_names(item)
             shared, parent_marks = self._chain(parent)
             attributes = set(getattr(function, "__dict__", ())) if function else set()
-            base = None if own & attributes else {str(n).lower() for n in names - (own - shared)}
+            base = None if own & attributes else sorted({str(n).lower() for n in names - (own - shared)})
             # (parent, function) are held so that their ids stay theirs.
             self._groups[key] = group = (base, parent_marks, (parent, function))
-        marks = [m.name for m in item.own_markers] + group[1]
-        if group[0] is None:
+        marks = [m.name for m in item.own_markers] + group[1] if item.own_markers else list(group[1])
+        base = group[0]
+        if base is None:
             return sorted({str(n).lower() for n in _matcher_names(item)}), marks
-        return sorted(group[0].union([str(n).lower() for n in own])), marks
+        if len(own) == 1:  # its name only (most items): into the shared sorted names
+            name = item.name.lower()
+            at = bisect.bisect_left(base, name)
+            return (base[:] if at < len(base) and base[at] == name else base[:at] + [name] + base[at:]), marks
+        return sorted(set(base).union([str(n).lower() for n in own])), marks
 
 
 @dataclass(frozen=True)

@@ -374,13 +374,15 @@ class Watch:
             start = len(modules)
             if not fromlist or len(fromlist) < 2 or "*" in fromlist:
                 module = original(name, globals, locals, fromlist, level)
-                watch._returned(module, name, globals, tuple(fromlist or ()), level, start)
+                if len(modules) != start or watch._initializing:  # (else: nothing loaded, no body finished)
+                    watch._returned(module, name, globals, tuple(fromlist or ()), level, start)
                 return module
             # `from p import a, b`: one name at a time, as the import system
             # takes them (a submodule is looked at before the next one runs).
             names = tuple(fromlist)
             module = original(name, globals, locals, names[:1], level)
-            watch._returned(module, name, globals, names[:1], level, start)
+            if len(modules) != start or watch._initializing:
+                watch._returned(module, name, globals, names[:1], level, start)
             if not _more_to_load(module, names):
                 return module
             for one in names[1:]:

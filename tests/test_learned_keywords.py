@@ -73,8 +73,16 @@ def test_fast_names_equal_pytests(pytester: pytest.Pytester) -> None:
 
             def test_plain(self):
                 pass
+    """, test_unit="""
+        import unittest
+
+        class TestU(unittest.TestCase):
+            def test_u(self):
+                pass
+
+            test_u.attr = 1
     """)
     check = _Check()
     pytester.inline_run("--co", "-p", "no:randomly", "-p", "no:fastcollect", plugins=[check])
-    assert check.compared == 8
+    assert check.compared == 9
     assert not check.mismatches, check.mismatches
