@@ -621,56 +621,19 @@ NOISY_LIB = """
         warnings.warn(f"{what} is deprecated", DeprecationWarning, stacklevel=3)
 
 
-    class NoisyList(list):
-        def __iter__(self):
-            _touch("list.__iter__")
-            return super().__iter__()
-
-        def __len__(self):
-            _touch("list.__len__")
-            return super().__len__()
-
-
-    class NoisyDict(dict):
-        def __iter__(self):
-            _touch("dict.__iter__")
-            return super().__iter__()
-
-        def __len__(self):
-            _touch("dict.__len__")
-            return super().__len__()
-
-        def items(self):
-            _touch("dict.items")
-            return super().items()
-
-        def keys(self):
-            _touch("dict.keys")
-            return super().keys()
-
-        def values(self):
-            _touch("dict.values")
-            return super().values()
+    def noisy(base, names):  # a subclass whose methods note their use and warn
+        def method(name):
+            def call(self, *args):
+                _touch(f"{base.__name__}.{name}")
+                return getattr(base, name)(self, *args)
+            return call
+        return type(f"Noisy{base.__name__}", (base,), {n: method(n) for n in names})
 
 
-    class NoisySet(set):
-        def __iter__(self):
-            _touch("set.__iter__")
-            return super().__iter__()
-
-        def __len__(self):
-            _touch("set.__len__")
-            return super().__len__()
-
-
-    class NoisyDeque(collections.deque):
-        def __iter__(self):
-            _touch("deque.__iter__")
-            return super().__iter__()
-
-        def __len__(self):
-            _touch("deque.__len__")
-            return super().__len__()
+    NoisyList = noisy(list, ["__iter__", "__len__"])
+    NoisyDict = noisy(dict, ["__iter__", "__len__", "items", "keys", "values"])
+    NoisySet = noisy(set, ["__iter__", "__len__"])
+    NoisyDeque = noisy(collections.deque, ["__iter__", "__len__"])
 
 
     class Manifold:  # SymPy's shape: an object whose attribute is a list that warns on every use
