@@ -581,7 +581,7 @@ class Learner:
         # The module's first name: imported, none of its items made yet.
         if isinstance(collector, pytest.Module) and not self.off and not self.record_off and not self.idle:
             module = collector.__dict__.get("_obj")
-            if module is not None:
+            if module is not None and not self.watch.tracks(module):  # (called for every name it holds)
                 with self._or_record_nothing(f"reading {collector.path}"):
                     self.watch.track(module)
         return (yield)

@@ -544,6 +544,10 @@ class Watch:
                         if module is not named:
                             self.loaded_in[id(value)] = len(self.windows) - 1
 
+    def tracks(self, module: Any) -> bool:
+        """Is the module's namespace watched already?"""
+        return id(module) in self._tracked
+
     def track(self, module: Any) -> None:
         """A test module's namespace, once, before its items are made."""
         if id(module) in self._tracked:
@@ -1078,7 +1082,7 @@ class _Sources:
         if self._writers is None or path in self._writers:
             return True
         text = self.text(path)
-        return text is None or _SETATTR.search(text) is not None
+        return text is None or ("setattr" in text and _SETATTR.search(text) is not None)
 
 
 def find_links(modules: Dict[str, Any], watch: Optional[Watch], writers: Optional[AbstractSet[str]] = None) -> Links:
