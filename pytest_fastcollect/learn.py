@@ -485,17 +485,14 @@ class Learner:
         records: Dict[str, List[Tuple[List[str], List[str]]]] = {}
         seen: Set[int] = set()
         was_paused, self.recorder.paused = self.recorder.paused, True  # our own reading is no input
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # many small lists, none cyclic (see record())
         try:
-            for item in list(items) + self.node_deselected:
-                path = str(item.path)
-                if path in todo and id(item) not in seen:
-                    seen.add(id(item))
-                    records.setdefault(path, []).append(keywords.of(item))
+            with gc_paused():  # many small lists, none cyclic
+                for item in list(items) + self.node_deselected:
+                    path = str(item.path)
+                    if path in todo and id(item) not in seen:
+                        seen.add(id(item))
+                        records.setdefault(path, []).append(keywords.of(item))
         finally:
-            if gc_was_enabled:
-                gc.enable()
             self.recorder.paused = was_paused
         self.records = records
 
@@ -516,10 +513,10 @@ class Learner:
             path = str(collector.path)
             self.seconds[path] = self.seconds.get(path, 0.0) + time.perf_counter() - began
         module = collector.__dict__.get("_obj") if watching else None
-        with self._or_record_nothing(f"after collecting {collector.path}"):
-            if module is not None:
-                self.watch.track(module)  # (a module whose namespace made no item)
-            if before is not None:
+        if before is not None:  # (a module: classes and directories have nothing to check)
+            with self._or_record_nothing(f"after collecting {collector.path}"):
+                if module is not None:
+                    self.watch.track(module)  # (a module whose namespace made no item)
                 self._check_process_state(before, str(collector.path))
         # A module skipped as a whole (importorskip, allow_module_level) has no
         # items under this key; plain pytest would report it skipped.

@@ -175,10 +175,10 @@ _NOT_PLAIN = (types.ModuleType, type, *CONTAINERS, *_NESTED, types.FunctionType,
               staticmethod, classmethod)
 
 
-def _plain_object(value: Any) -> bool:
-    """An instance with its own attributes (a registry object), not a module,
-    class, function or container."""
-    return not peek.is_a(value, _NOT_PLAIN) and peek.own_dict(value) is not None
+def _plain_attributes(value: Any) -> Optional[Dict[str, Any]]:
+    """The own attributes of an instance that has them (a registry object),
+    not a module, class, function or container (None: not such an object)."""
+    return None if peek.is_a(value, _NOT_PLAIN) else peek.own_dict(value)
 
 
 # Libraries' memo caches: (module, object in it or None, attribute). A lookup
@@ -266,7 +266,7 @@ def containers_of(namespace: Dict[str, Any], project: Optional[Any] = None) -> I
                     if peek.is_a(inner, CONTAINERS) and not attr.startswith("__") and id(inner) not in memo:
                         yield f"{name}.{attr}", inner
         else:
-            own = peek.own_dict(value) if _plain_object(value) else None
+            own = _plain_attributes(value)
             attrs = peek.pairs(own) if own is not None else []
             if attrs and id(own) not in memo and not any(id(v) in memo for _, v in attrs):
                 # Its own attributes as one container: `config.mode = "fast"`

@@ -89,6 +89,9 @@ def module_attr(module: Any, name: str) -> Any:
     return None if ns is None else dict.get(ns, name)
 
 
+MISSING: Any = object()  # (class_lookup: no class defines the name)
+
+
 def class_lookup(cls: type, name: str) -> Any:
     """What `name` is in the first class of cls's MRO defining it, as
     stored (no descriptor called); MISSING when none does."""
@@ -97,9 +100,6 @@ def class_lookup(cls: type, name: str) -> Any:
         if name in own:
             return own[name]
     return MISSING
-
-
-MISSING: Any = object()
 
 
 def own_dict(value: Any) -> Optional[Dict[str, Any]]:
