@@ -142,9 +142,15 @@ facts-digest: test-cpp
 # change every other test's run): `pip install --target`, put on PYTHONPATH
 # by the tests that want them (tests/plugins_dir.py).
 TEST_PLUGINS := build/test-plugins
+# Two texts of a known reader of the environment (pytest_fastcollect/env_readers.py),
+# each in a directory of its own: tests/test_learned_inputs.py.
+FSSPEC_RELEASES := 2025.9.0 2026.9.0
 $(TEST_PLUGINS)/.ready: $(BIN)/.ready
 	rm -rf $(TEST_PLUGINS)
 	$(BIN)/python -m pip install -q --no-deps --target $(TEST_PLUGINS) "pytest-repeat==0.9.4"
+	for v in $(FSSPEC_RELEASES); do \
+	  $(BIN)/python -m pip install -q --no-deps --target $(TEST_PLUGINS)/fsspec-$$v "fsspec==$$v" || exit 1; \
+	done
 	@touch $@
 
 # Python tests under pytest 9 (xdist spreads them over the cores).

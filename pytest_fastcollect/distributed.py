@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Iterable, List, Optional
 
+from pytest_fastcollect import env_readers
 from pytest_fastcollect.inputs import ENVIRONMENT_NAMES
 
 # workerinput keys
@@ -65,6 +66,7 @@ TERMINAL_CACHE = "fastcollect/xdist-terminal"
 DIFFERING_NAMES = frozenset(
     [f"env:{n}" for n in PER_WORKER_ENV] + [f"opt:{n}" for n in WORKER_OPTIONS] + [ENVIRONMENT_NAMES]
     + list(TERMINAL_ENV)
+    + env_readers.differing_on_workers([*PER_WORKER_ENV, COUNT_ENV[4:], *(n[4:] for n in TERMINAL_ENV)])
 )
 
 

@@ -33,6 +33,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
 
+from pytest_fastcollect import env_readers
 from pytest_fastcollect.environment import OPTIONS_NOT_INPUTS
 from pytest_fastcollect.trace import Traced, Tracer
 
@@ -98,7 +99,8 @@ PSEUDO_FILESYSTEMS = ("/proc/", "/sys/", "/dev/")
 # also while iterating (items(), dict()): a PATH changed by a profiler or an
 # activated venv no longer stales what only listed the names. (A copy reads
 # every value: fsspec's config, under pandas' and statsmodels' collection,
-# copies the environment before it picks the FSSPEC_* names.)
+# copies the environment before it picks the FSSPEC_* names: a known reader,
+# env_readers.py, whose input is the names with its prefix.)
 ENVIRONMENT_NAMES = "env:*names"
 
 # Audit hooks cannot be removed: one per process forwards events to the
@@ -194,22 +196,22 @@ def _install_env_hooks() -> None:
         if recorder is None:
             yield from original_iter(mapping)
             return
-        recorder.env_iterated = True
-        recorder._iterating += 1
+        prefix = recorder.names_read(sys._getframe(1))
+        recorder._iterating.append(prefix)
         keys = []
         try:
             for key in original_iter(mapping):
                 keys.append(key)
                 yield key
         finally:
-            recorder._iterating -= 1
-        recorder._pending, recorder._pending_at = keys, 0
+            recorder._iterating.pop()
+        recorder._pending, recorder._pending_at, recorder._pending_prefix = keys, 0, prefix
 
     def length(mapping: Any) -> int:
         # len(os.environ), bool(os.environ): how many names there are
         recorder = watcher(mapping)
         if recorder is not None:
-            recorder.env_iterated = True
+            recorder.names_read(sys._getframe(1))
         return original_len(mapping)  # type: ignore[no-any-return]
 
     def text(mapping: Any) -> str:
@@ -240,9 +242,12 @@ class Recorder:
     def __init__(self) -> None:
         self.env: Set[str] = set()
         self.env_iterated = False  # the names of the environment were read (iteration, copy)
-        self._iterating = 0
+        self.env_prefixes: Set[str] = set()  # ... by a known reader keeping these prefixes only
+        self._readers: Dict[Any, Optional[str]] = {}  # code object -> its prefix (env_readers.py)
+        self._iterating: List[Optional[str]] = []  # the prefix of each iteration running now
         self._pending: List[Any] = []  # keys of a finished iteration, looked up next in order
         self._pending_at = 0
+        self._pending_prefix: Optional[str] = None
         self.options: Set[str] = set()
         self.files: Set[str] = set()  # read, and not an output of this process
         self.written: Set[str] = set()  # created or written before any read
@@ -404,10 +409,11 @@ class Recorder:
             return
         pending = self._pending
         bulk = bool(self._iterating)  # os.environ.items(), a loop over the names
+        prefix = self._iterating[-1] if bulk else None
         if pending and self._pending_at < len(pending) and pending[self._pending_at] == key:
             # dict(os.environ) lists the keys first, then looks each up in order.
             self._pending_at += 1
-            bulk = True
+            bulk, prefix = True, self._pending_prefix
         elif not bulk:
             self._pending = []
         if mapping is environb and environb is not None and isinstance(key, bytes):
@@ -416,9 +422,26 @@ class Recorder:
             return
         if key in PLUGIN_OUTPUT_VARIABLES or (bulk and key in SHELL_VARIABLES):
             return
+        if bulk and prefix is not None and not key.startswith(prefix):
+            return  # a known reader's iteration: it keeps only the names with its prefix
         if not bulk and key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
             return
         self.env.add(key)
+
+    def names_read(self, frame: Any) -> Optional[str]:
+        """The environment's names were read (iterated, sized) by the code of
+        `frame`: by a known reader, the names with its prefix (returned), else
+        every name."""
+        self.paused = True  # reading the reader's source is no input
+        try:
+            prefix = env_readers.iterating_prefix(frame, self._readers)
+        finally:
+            self.paused = False
+        if prefix is None:
+            self.env_iterated = True
+        else:
+            self.env_prefixes.add(prefix)
+        return prefix
 
     def _terminal_size_for_pytest(self) -> bool:
         """Is this lookup shutil.get_terminal_size called by pytest?"""
@@ -522,6 +545,7 @@ class Recorder:
         names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
         if self.env_iterated:
             names.append(ENVIRONMENT_NAMES)
+        names.extend(env_readers.names_input(p) for p in self.env_prefixes)
         return sorted(names)
 
 
@@ -531,6 +555,7 @@ def current_values(config: pytest.Config) -> Dict[str, str]:
     env = dict(os.environ)
     out = {f"env:{k}": v for k, v in env.items()}
     out[ENVIRONMENT_NAMES] = repr(sorted(k for k in env if k not in SHELL_VARIABLES and k not in PLUGIN_OUTPUT_VARIABLES))
+    out.update(env_readers.names_values(k for k in env if k not in PLUGIN_OUTPUT_VARIABLES))
     for name, value in vars(config.option).items():
         out[f"opt:{name}"] = _value_text(value)
     return out

@@ -416,6 +416,11 @@ std::string generation_mismatch(const Generation& g, uint64_t session_key, uint6
     if (name.rfind("dir:", 0) == 0) {
       return at(KeyPart::Inputs, "directory " + name.substr(4) + " changed (a file added or removed)");
     }
+    if (name.rfind("env:*names", 0) == 0) {  // inputs.ENVIRONMENT_NAMES, env_readers.names_input
+      const std::string prefix = name.size() > 11 ? name.substr(11) : std::string();
+      return at(KeyPart::Inputs, prefix.empty() ? std::string("the names of the environment's variables changed")
+                                                : "the names of the environment's " + prefix + "* variables changed");
+    }
     if (name.rfind("env:", 0) == 0) return at(KeyPart::Inputs, "environment variable " + name.substr(4) + " changed");
     if (name.rfind("opt:", 0) == 0) return at(KeyPart::Inputs, "option " + name.substr(4) + " changed");
     return at(KeyPart::Inputs, "input " + name + " changed");

@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import sys
 from typing import List, Optional, Sequence
 
 import pytest
 
+from plugins_dir import PLUGINS_DIR
 from test_hook_inputs import Report, ids_fast, ids_plain, report_of, write
 
 BASE = {
@@ -305,6 +308,59 @@ def test_names_of_the_environment_read_by_iteration(
     assert rep.learned == 0, f"a variable added: the names were read, the record must not decide: {rep}"
     monkeypatch.setenv("FCCONF_EXTRA", "m3")
     exact(pytester, ["-k", "m3"], ["test_conf.py::test_conf[m3]"], 3, "a new name with the prefix")
+
+
+# fsspec's config iterates the environment at import and keeps the FSSPEC*
+# names (pandas' and statsmodels' collection import it): 2025.9.0 loops over
+# os.environ, 2026.9.0 copies it first (dict(envdict): keys(), len(), then
+# every value). Installed by `make build/test-plugins/.ready`, one directory each.
+FSSPEC_CASES = [
+    pytest.param("2025.9.0", False, id="loop"),
+    pytest.param("2026.9.0", False, id="copy", marks=pytest.mark.skipif(
+        sys.version_info < (3, 10), reason="fsspec 2026.9.0 needs Python 3.10")),
+    pytest.param("2025.9.0", True, id="another-text"),
+]
+
+
+@pytest.mark.parametrize(("release", "edited"), FSSPEC_CASES)
+def test_a_known_reader_of_the_environment_keeps_its_prefix(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, release: str, edited: bool) -> None:
+    """Where a known library function (env_readers.py) iterates the
+    environment, the names with its prefix are the input: a variable added
+    elsewhere keeps the records, one with the prefix relearns. The same
+    function with another text (its docstring edited here) reads every name."""
+    for name in ("FC_UNRELATED", "FSSPEC_MEMORY"):
+        monkeypatch.delenv(name, raising=False)
+    source = PLUGINS_DIR / f"fsspec-{release}"
+    assert (source / "fsspec" / "config.py").is_file(), f"run `make {PLUGINS_DIR.parent.name}/test-plugins/.ready`"
+    lib = pytester.path / "lib"
+    shutil.copytree(source / "fsspec", lib / "fsspec")
+    if edited:
+        config = lib / "fsspec" / "config.py"
+        text = config.read_text()
+        assert text.count('"""Set config values from environment variables') == 1
+        config.write_text(text.replace('"""Set config values from environment variables',
+                                       '"""Set the config values from environment variables'))
+    pytester.syspathinsert(lib)
+    write(pytester.path, {**BASE, "test_fs.py": """
+        import fsspec.config
+        import pytest
+
+        @pytest.mark.parametrize("proto", sorted(fsspec.config.conf) or ["none"])
+        def test_fs(proto): pass
+    """})
+    learn(pytester, ["-k", "none"], ["test_fs.py::test_fs[none]"], 3)
+    monkeypatch.setenv("FC_UNRELATED", "1")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "a variable without the prefix")
+    if edited:
+        assert rep.learned == 0, f"another text of the function: every name is an input: {rep}"
+        return
+    assert_learning_took(rep, ALPHA, "a variable without the prefix")
+    monkeypatch.setenv("FSSPEC_MEMORY", '{"root": "/m"}')
+    rep = exact(pytester, ["-k", "memory"], ["test_fs.py::test_fs[memory]"], 3, "a variable with the prefix")
+    assert rep.learned == 0, f"a name with the reader's prefix added: the record must not decide: {rep}"
+    rep = exact(pytester, ["-k", "beta"], BETA, 3, "relearned")
+    assert_learning_took(rep, BETA, "relearned")
 
 
 def test_explain_names_the_change_that_matters_here(

@@ -1,0 +1,125 @@
+"""Library code that iterates the environment for one prefix of names.
+
+Iterating ``os.environ`` reads which variables exist, so by default the names
+of the whole environment are an input (``inputs.ENVIRONMENT_NAMES``): a
+variable added anywhere, a venv activated, ``PYTHONDONTWRITEBYTECODE`` set in
+one shell and not in another, and every learned record is relearned. Common
+libraries do this at import, under collection of real suites: fsspec's config
+(pandas, statsmodels), dask's config (scikit-learn, astropy), networkx's
+backend configuration. Each of them keeps only the variables whose name
+starts with its prefix. Where one of the functions below iterates, the input
+is the names with that prefix (``env:*names:PREFIX``) and the values of those
+names, not the whole environment.
+
+A function is known by the sha256 of its source text (its block, as
+``inspect.getblock`` reads it from the file), one digest per text read here
+in the releases listed; any other text iterates as any code does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import os
+from types import CodeType, FrameType
+from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
+
+# (file suffix, function) -> (prefix, digests of the texts read)
+PREFIX_READERS: Dict[Tuple[str, str], Tuple[str, FrozenSet[str]]] = {
+    # `for key in envdict: if key.startswith("FSSPEC...")`; 2026.9 copies
+    # the mapping first (dict(envdict)). 2023.1.0; 2023.12.2 to 2026.1.0; 2026.9.0.
+    (os.path.join("fsspec", "config.py"), "set_conf_env"): ("FSSPEC", frozenset({
+        "dd6c817551c6d0e67c95f4369a50b7cf8c4fdad9375c078e6d1a3f6b683f623c",
+        "d1fcd9371c5d5a1cdd3abafa7c652ac1341619a0cd6af1074ca8ebd8eb4f3c1e",
+        "0d006214618141bea5cad8b7888dc386c13cd0de65ebd9a1093e1dc396a99dde",
+    })),
+    # `for name, value in env.items(): if name.startswith("DASK_")` (the one
+    # other variable it reads is looked up by name). 2024.12.1 to 2026.11.0.
+    (os.path.join("dask", "config.py"), "collect_env"): ("DASK_", frozenset({
+        "29a38d40b214ab4ec94d73f598d56b20c1f81060b9520de6d5e00598860c1409",
+    })),
+    # A dict comprehension over os.environ.items() keeping
+    # NETWORKX_BACKEND_PRIORITY_*; its other variables are looked up by name.
+    # 3.4.2; 3.5; 3.6 and 3.6.1.
+    (os.path.join("networkx", "utils", "backends.py"), "_set_configs_from_environment"): (
+        "NETWORKX_BACKEND_PRIORITY_", frozenset({
+            "07f3ad7dbe5664b323b460958e662274ad369c33589f6cdfb1434c52e5b6ae1c",
+            "b7defe01d8cb618dce5cac28b1696984fd23aaf899235a3074013db9b662ad7d",
+            "8262144c472e71d722cc5a4e89a91bb34494ea851160dee35967e353ba780665",
+        })),
+}
+PREFIXES: Tuple[str, ...] = tuple(sorted({prefix for prefix, _ in PREFIX_READERS.values()}))
+
+# Frames between the iterating function and os.environ's own methods: the
+# mapping views and mixins (KeysView.__iter__, ItemsView.__iter__, Mapping's
+# get/__contains__, dict(mapping) through keys()), os's copy(), and
+# comprehensions, which run in frames of their own up to Python 3.11.
+_PASS_THROUGH_FILES = ("<frozen _collections_abc>", "<frozen os>")
+_PASS_THROUGH_SUFFIXES = (os.sep + "_collections_abc.py", os.sep + "os.py")
+_COMPREHENSIONS = frozenset({"<dictcomp>", "<listcomp>", "<setcomp>", "<genexpr>"})
+
+
+def names_input(prefix: str) -> str:
+    """The input name of the environment's names that start with `prefix`."""
+    return f"env:*names:{prefix}"
+
+
+def names_values(env: Iterable[str]) -> Dict[str, str]:
+    """Every known prefix's input, as a snapshot holds it (sorted names)."""
+    names = sorted(env)
+    return {names_input(p): repr([n for n in names if n.startswith(p)]) for p in PREFIXES}
+
+
+def reader_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
+    """The frame of the function that iterates (or sizes) the environment,
+    from the frame below os.environ's method."""
+    while frame is not None:
+        file = frame.f_code.co_filename
+        if file in _PASS_THROUGH_FILES or file.endswith(_PASS_THROUGH_SUFFIXES):
+            frame = frame.f_back
+            continue
+        if frame.f_code.co_name in _COMPREHENSIONS and frame.f_back is not None \
+                and frame.f_back.f_code.co_filename == file:
+            frame = frame.f_back
+            continue
+        return frame
+    return None
+
+
+def source_digest(code: CodeType) -> Optional[str]:
+    """sha256 of a function's source block, read from its file (None: unreadable)."""
+    try:
+        with open(code.co_filename, encoding="utf-8") as f:
+            lines = f.read().splitlines(True)
+        block = inspect.getblock(lines[code.co_firstlineno - 1:])
+    except (OSError, UnicodeDecodeError, SyntaxError, IndexError, ValueError):
+        return None
+    return hashlib.sha256("".join(block).encode()).hexdigest()
+
+
+def known_prefix(code: CodeType, seen: Dict[CodeType, Optional[str]]) -> Optional[str]:
+    """The prefix a known function's iteration keeps, or None (any other
+    code, or a text not read here). `seen` caches the answer per code object."""
+    if code in seen:
+        return seen[code]
+    prefix = None
+    for (suffix, name), (candidate, digests) in PREFIX_READERS.items():
+        if code.co_name == name and code.co_filename.endswith(os.sep + suffix):
+            if source_digest(code) in digests:
+                prefix = candidate
+            break
+    seen[code] = prefix
+    return prefix
+
+
+def iterating_prefix(frame: Optional[FrameType], seen: Dict[CodeType, Optional[str]]) -> Optional[str]:
+    """The prefix for an iteration of the environment by the code of
+    `frame` (the caller of os.environ's method), or None."""
+    reader = reader_frame(frame)
+    return None if reader is None else known_prefix(reader.f_code, seen)
+
+
+def differing_on_workers(worker_names: Iterable[str]) -> List[str]:
+    """The prefix inputs an xdist worker's own variables change."""
+    names = list(worker_names)
+    return [names_input(p) for p in PREFIXES if any(n.startswith(p) for n in names)]
