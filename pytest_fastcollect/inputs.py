@@ -422,7 +422,7 @@ class Recorder:
             return
         if key in PLUGIN_OUTPUT_VARIABLES or (bulk and key in SHELL_VARIABLES):
             return
-        if bulk and prefix is not None and not key.startswith(prefix):
+        if bulk and prefix is not None and not key.startswith(prefix) and self._known_reader_looks_up(prefix):
             return  # a known reader's iteration: it keeps only the names with its prefix
         if not bulk and key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
             return
@@ -442,6 +442,16 @@ class Recorder:
         else:
             self.env_prefixes.add(prefix)
         return prefix
+
+    def _known_reader_looks_up(self, prefix: str) -> bool:
+        """Is this lookup made by the known reader whose iteration it follows
+        (not by other code that happens to ask for the next name in order)?"""
+        frame = sys._getframe(3)  # _known_reader_looks_up <- on_env_lookup <- the environ hook <- the reader
+        self.paused = True
+        try:
+            return env_readers.iterating_prefix(frame, self._readers) == prefix
+        finally:
+            self.paused = False
 
     def _terminal_size_for_pytest(self) -> bool:
         """Is this lookup shutil.get_terminal_size called by pytest?"""

@@ -13,6 +13,7 @@ restore os.environ, and the atexit clean-up must really happen.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -361,6 +362,38 @@ def test_a_known_reader_of_the_environment_keeps_its_prefix(
     assert rep.learned == 0, f"a name with the reader's prefix added: the record must not decide: {rep}"
     rep = exact(pytester, ["-k", "beta"], BETA, 3, "relearned")
     assert_learning_took(rep, BETA, "relearned")
+
+
+def test_a_lookup_right_after_a_known_readers_loop_is_an_input(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After fsspec's loop over the environment, the first name it iterated
+    looked up by other code (as a copy would look it up next) is an input
+    like any lookup, not a name the reader's prefix leaves out."""
+    from pytest_fastcollect.inputs import SHELL_VARIABLES
+
+    while next(iter(os.environ)) in SHELL_VARIABLES:  # a shell variable is left out of iterations anyway
+        monkeypatch.delenv(next(iter(os.environ)))
+    first = next(iter(os.environ))
+    monkeypatch.setenv(first, "one")  # keeps its place in the order
+    shutil.copytree(PLUGINS_DIR / "fsspec-2025.9.0" / "fsspec", pytester.path / "lib" / "fsspec")
+    write(pytester.path, {**BASE, "test_after.py": f"""
+        import importlib.util
+        import os
+        import pytest
+
+        # fsspec's config module alone: nothing looks the environment up
+        # between its loop and the lookup below.
+        path = os.path.join(os.path.dirname(__file__), "lib", "fsspec", "config.py")
+        spec = importlib.util.spec_from_file_location("fs_config", path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        VALUE = os.environ.get({first!r}, "unset")
+
+        @pytest.mark.parametrize("v", ["v_" + VALUE])
+        def test_after(v): pass
+    """})
+    learn(pytester, ["-k", "one"], ["test_after.py::test_after[v_one]"], 3)
+    monkeypatch.setenv(first, "two")
+    exact(pytester, ["-k", "two"], ["test_after.py::test_after[v_two]"], 3, "the value looked up changed")
 
 
 def test_explain_names_the_change_that_matters_here(
