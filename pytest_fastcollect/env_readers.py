@@ -112,11 +112,11 @@ def known_prefix(code: CodeType, seen: Dict[CodeType, Optional[str]]) -> Optiona
     return prefix
 
 
-def iterating_prefix(frame: Optional[FrameType], seen: Dict[CodeType, Optional[str]]) -> Optional[str]:
-    """The prefix for an iteration of the environment by the code of
-    `frame` (the caller of os.environ's method), or None."""
+def reader_code(frame: Optional[FrameType]) -> Optional[CodeType]:
+    """The code of the function that reads the environment, from the frame
+    that called os.environ's method (None: none found)."""
     reader = reader_frame(frame)
-    return None if reader is None else known_prefix(reader.f_code, seen)
+    return None if reader is None else reader.f_code
 
 
 def differing_on_workers(worker_names: Iterable[str]) -> List[str]:

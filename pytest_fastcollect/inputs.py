@@ -196,8 +196,8 @@ def _install_env_hooks() -> None:
         if recorder is None:
             yield from original_iter(mapping)
             return
-        prefix = recorder.names_read(sys._getframe(1))
-        recorder._iterating.append(prefix)
+        reader = recorder.names_read(sys._getframe(1))
+        recorder._iterating.append(reader)
         keys = []
         try:
             for key in original_iter(mapping):
@@ -205,7 +205,7 @@ def _install_env_hooks() -> None:
                 yield key
         finally:
             recorder._iterating.pop()
-        recorder._pending, recorder._pending_at, recorder._pending_prefix = keys, 0, prefix
+        recorder._pending, recorder._pending_at, recorder._pending_reader = keys, 0, reader
 
     def length(mapping: Any) -> int:
         # len(os.environ), bool(os.environ): how many names there are
@@ -244,10 +244,11 @@ class Recorder:
         self.env_iterated = False  # the names of the environment were read (iteration, copy)
         self.env_prefixes: Set[str] = set()  # ... by a known reader keeping these prefixes only
         self._readers: Dict[Any, Optional[str]] = {}  # code object -> its prefix (env_readers.py)
-        self._iterating: List[Optional[str]] = []  # the prefix of each iteration running now
+        # (code that iterates, its prefix or None) of each iteration running now
+        self._iterating: List[Tuple[Any, Optional[str]]] = []
         self._pending: List[Any] = []  # keys of a finished iteration, looked up next in order
         self._pending_at = 0
-        self._pending_prefix: Optional[str] = None
+        self._pending_reader: Tuple[Any, Optional[str]] = (None, None)
         self.options: Set[str] = set()
         self.files: Set[str] = set()  # read, and not an output of this process
         self.written: Set[str] = set()  # created or written before any read
@@ -407,51 +408,58 @@ class Recorder:
     def on_env_lookup(self, mapping: Any, key: Any, environb: Any) -> None:
         if self.paused:
             return
-        pending = self._pending
-        bulk = bool(self._iterating)  # os.environ.items(), a loop over the names
-        prefix = self._iterating[-1] if bulk else None
-        if pending and self._pending_at < len(pending) and pending[self._pending_at] == key:
-            # dict(os.environ) lists the keys first, then looks each up in order.
-            self._pending_at += 1
-            bulk, prefix = True, self._pending_prefix
-        elif not bulk:
-            self._pending = []
+        reader = self._iteration_of(key)
+        bulk, prefix = reader is not None, reader[1] if reader is not None else None
         if mapping is environb and environb is not None and isinstance(key, bytes):
             key = os.fsdecode(key)
         elif mapping is not os.environ or not isinstance(key, str):
             return
         if key in PLUGIN_OUTPUT_VARIABLES or (bulk and key in SHELL_VARIABLES):
             return
-        if bulk and prefix is not None and not key.startswith(prefix) and self._known_reader_looks_up(prefix):
+        if prefix is not None and not key.startswith(prefix):
             return  # a known reader's iteration: it keeps only the names with its prefix
         if not bulk and key in PYTEST_HARMLESS_ENV and self._terminal_size_for_pytest():
             return
         self.env.add(key)
 
-    def names_read(self, frame: Any) -> Optional[str]:
+    def _iteration_of(self, key: str) -> Optional[Tuple[Any, Optional[str]]]:
+        """The iteration this lookup is part of, as (its code, its prefix):
+        made by the code that iterates, while it iterates (items(), a loop
+        over the names) or right after, in the order of the names it listed
+        (dict(os.environ) lists the keys, then looks each up). None for any
+        other lookup, which is an input as it is (other code asking for the
+        next name in that order too)."""
+        pending = self._pending
+        in_order = bool(pending) and self._pending_at < len(pending) and pending[self._pending_at] == key
+        if not in_order:
+            self._pending = []
+            if not self._iterating:
+                return None
+        frame = sys._getframe(3)  # _iteration_of <- on_env_lookup <- the environ hook <- the reader
+        code = env_readers.reader_code(frame)
+        if self._iterating and self._iterating[-1][0] is code:
+            return self._iterating[-1]
+        if in_order and self._pending_reader[0] is code:
+            self._pending_at += 1
+            return self._pending_reader
+        self._pending = []
+        return None
+
+    def names_read(self, frame: Any) -> Tuple[Any, Optional[str]]:
         """The environment's names were read (iterated, sized) by the code of
-        `frame`: by a known reader, the names with its prefix (returned), else
-        every name."""
+        `frame`: by a known reader, the names with its prefix, else every
+        name. Returns (the reader's code, its prefix or None)."""
+        code = env_readers.reader_code(frame)
         self.paused = True  # reading the reader's source is no input
         try:
-            prefix = env_readers.iterating_prefix(frame, self._readers)
+            prefix = None if code is None else env_readers.known_prefix(code, self._readers)
         finally:
             self.paused = False
         if prefix is None:
             self.env_iterated = True
         else:
             self.env_prefixes.add(prefix)
-        return prefix
-
-    def _known_reader_looks_up(self, prefix: str) -> bool:
-        """Is this lookup made by the known reader whose iteration it follows
-        (not by other code that happens to ask for the next name in order)?"""
-        frame = sys._getframe(3)  # _known_reader_looks_up <- on_env_lookup <- the environ hook <- the reader
-        self.paused = True
-        try:
-            return env_readers.iterating_prefix(frame, self._readers) == prefix
-        finally:
-            self.paused = False
+        return code, prefix
 
     def _terminal_size_for_pytest(self) -> bool:
         """Is this lookup shutil.get_terminal_size called by pytest?"""

@@ -396,6 +396,30 @@ def test_a_lookup_right_after_a_known_readers_loop_is_an_input(
     exact(pytester, ["-k", "two"], ["test_after.py::test_after[v_two]"], 3, "the value looked up changed")
 
 
+def test_a_shell_variable_looked_up_by_other_code_during_an_iteration(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell's own variables are left out of what an iteration reads
+    along; a helper called inside the loop that looks one up by name is not
+    the iteration: that value is an input."""
+    monkeypatch.setenv("FC_LOOPVAR_A", "1")
+    monkeypatch.setenv("SHLVL", "1")
+    write(pytester.path, {**BASE, "test_loop.py": """
+        import os
+        import pytest
+
+        def level(name):
+            return os.environ.get("SHLVL", "none")
+
+        LEVELS = [level(k) for k in os.environ if k.startswith("FC_LOOPVAR")]
+
+        @pytest.mark.parametrize("v", ["s_" + v for v in LEVELS])
+        def test_loop(v): pass
+    """})
+    learn(pytester, ["-k", "s_1"], ["test_loop.py::test_loop[s_1]"], 3)
+    monkeypatch.setenv("SHLVL", "2")
+    exact(pytester, ["-k", "s_2"], ["test_loop.py::test_loop[s_2]"], 3, "the looked-up value changed")
+
+
 def test_explain_names_the_change_that_matters_here(
         pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
     """Runs alternate between two shells (a variable set in one), so two
