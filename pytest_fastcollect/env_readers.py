@@ -18,9 +18,11 @@ in the releases listed; any other text iterates as any code does.
 
 from __future__ import annotations
 
+import _collections_abc
 import hashlib
 import inspect
 import os
+import sys
 from types import CodeType, FrameType
 from typing import Dict, FrozenSet, Iterable, List, Optional, Tuple
 
@@ -54,8 +56,9 @@ PREFIXES: Tuple[str, ...] = tuple(sorted({prefix for prefix, _ in PREFIX_READERS
 # mapping views and mixins (KeysView.__iter__, ItemsView.__iter__, Mapping's
 # get/__contains__, dict(mapping) through keys()), os's copy(), and
 # comprehensions, which run in frames of their own up to Python 3.11.
-_PASS_THROUGH_FILES = ("<frozen _collections_abc>", "<frozen os>")
-_PASS_THROUGH_SUFFIXES = (os.sep + "_collections_abc.py", os.sep + "os.py")
+# The standard library's own files only (a project's mypkg/os.py is code like any).
+_PASS_THROUGH_FILES = frozenset({"<frozen _collections_abc>", "<frozen os>", os.__file__,
+                                 _collections_abc.__file__})
 _COMPREHENSIONS = frozenset({"<dictcomp>", "<listcomp>", "<setcomp>", "<genexpr>"})
 
 
@@ -74,13 +77,13 @@ def reader_frame(frame: Optional[FrameType]) -> Optional[FrameType]:
     """The frame of the function that iterates (or sizes) the environment,
     from the frame below os.environ's method."""
     while frame is not None:
-        file = frame.f_code.co_filename
-        if file in _PASS_THROUGH_FILES or file.endswith(_PASS_THROUGH_SUFFIXES):
+        code = frame.f_code
+        if code.co_filename in _PASS_THROUGH_FILES:
             frame = frame.f_back
             continue
-        if frame.f_code.co_name in _COMPREHENSIONS and frame.f_back is not None \
-                and frame.f_back.f_code.co_filename == file:
-            frame = frame.f_back
+        outer = frame.f_back
+        if code.co_name in _COMPREHENSIONS and outer is not None and code in outer.f_code.co_consts:
+            frame = outer  # run by the function it is written in (not a generator resumed elsewhere)
             continue
         return frame
     return None
@@ -92,7 +95,7 @@ def source_digest(code: CodeType) -> Optional[str]:
         with open(code.co_filename, encoding="utf-8") as f:
             lines = f.read().splitlines(True)
         block = inspect.getblock(lines[code.co_firstlineno - 1:])
-    except (OSError, UnicodeDecodeError, SyntaxError, IndexError, ValueError):
+    except Exception:  # noqa: BLE001 - a file changed or half-written since: not the known text
         return None
     return hashlib.sha256("".join(block).encode()).hexdigest()
 
@@ -110,6 +113,23 @@ def known_prefix(code: CodeType, seen: Dict[CodeType, Optional[str]]) -> Optiona
             break
     seen[code] = prefix
     return prefix
+
+
+def caller(depth: int) -> Optional[FrameType]:
+    """sys._getframe(depth + 1), or None where the stack is not that deep
+    (a lookup made from C with no Python caller)."""
+    try:
+        return sys._getframe(depth + 1)
+    except ValueError:
+        return None
+
+
+def position(frame: Optional[FrameType]) -> Optional[Tuple[int, int]]:
+    """Where the reader of `frame` is now (its frame and instruction): the
+    names dict(os.environ) lists and the values it then looks up come from
+    one instruction of one frame."""
+    reader = reader_frame(frame)
+    return None if reader is None else (id(reader), reader.f_lasti)
 
 
 def reader_code(frame: Optional[FrameType]) -> Optional[CodeType]:

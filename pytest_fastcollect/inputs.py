@@ -29,6 +29,7 @@ import argparse
 import builtins
 import os
 import sys
+import threading
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
@@ -196,7 +197,7 @@ def _install_env_hooks() -> None:
         if recorder is None:
             yield from original_iter(mapping)
             return
-        reader = recorder.names_read(sys._getframe(1))
+        reader = recorder.names_read(env_readers.caller(1))
         recorder._iterating.append(reader)
         keys = []
         try:
@@ -204,14 +205,15 @@ def _install_env_hooks() -> None:
                 keys.append(key)
                 yield key
         finally:
-            recorder._iterating.pop()
+            recorder._iterating.remove(reader)  # iterators may be closed out of order
         recorder._pending, recorder._pending_at, recorder._pending_reader = keys, 0, reader
+        recorder._pending_position = env_readers.position(env_readers.caller(1))
 
     def length(mapping: Any) -> int:
         # len(os.environ), bool(os.environ): how many names there are
         recorder = watcher(mapping)
         if recorder is not None:
-            recorder.names_read(sys._getframe(1))
+            recorder.names_read(env_readers.caller(1))
         return original_len(mapping)  # type: ignore[no-any-return]
 
     def text(mapping: Any) -> str:
@@ -249,6 +251,8 @@ class Recorder:
         self._pending: List[Any] = []  # keys of a finished iteration, looked up next in order
         self._pending_at = 0
         self._pending_reader: Tuple[Any, Optional[str]] = (None, None)
+        self._pending_position: Optional[Tuple[int, int]] = None  # env_readers.position at its end
+        self._digesting: Optional[int] = None  # the thread reading a reader's source (no input)
         self.options: Set[str] = set()
         self.files: Set[str] = set()  # read, and not an output of this process
         self.written: Set[str] = set()  # created or written before any read
@@ -294,7 +298,7 @@ class Recorder:
         )
 
     def on_open(self, args: Tuple[Any, ...]) -> None:
-        if self.paused or not args:
+        if self.paused or not args or (self._digesting is not None and self._digesting == threading.get_ident()):
             return
         path = self._path(args[0])
         if path is None:
@@ -435,11 +439,10 @@ class Recorder:
             self._pending = []
             if not self._iterating:
                 return None
-        frame = sys._getframe(3)  # _iteration_of <- on_env_lookup <- the environ hook <- the reader
-        code = env_readers.reader_code(frame)
-        if self._iterating and self._iterating[-1][0] is code:
+        frame = env_readers.caller(3)  # _iteration_of <- on_env_lookup <- the environ hook <- the reader
+        if self._iterating and self._iterating[-1][0] is env_readers.reader_code(frame):
             return self._iterating[-1]
-        if in_order and self._pending_reader[0] is code:
+        if in_order and self._pending_position is not None and env_readers.position(frame) == self._pending_position:
             self._pending_at += 1
             return self._pending_reader
         self._pending = []
@@ -450,11 +453,11 @@ class Recorder:
         `frame`: by a known reader, the names with its prefix, else every
         name. Returns (the reader's code, its prefix or None)."""
         code = env_readers.reader_code(frame)
-        self.paused = True  # reading the reader's source is no input
+        before, self._digesting = self._digesting, threading.get_ident()  # reading its source is no input
         try:
             prefix = None if code is None else env_readers.known_prefix(code, self._readers)
         finally:
-            self.paused = False
+            self._digesting = before
         if prefix is None:
             self.env_iterated = True
         else:
