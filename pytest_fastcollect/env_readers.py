@@ -57,8 +57,8 @@ PREFIXES: Tuple[str, ...] = tuple(sorted({prefix for prefix, _ in PREFIX_READERS
 # get/__contains__, dict(mapping) through keys()), os's copy(), and
 # comprehensions, which run in frames of their own up to Python 3.11.
 # The standard library's own files only (a project's mypkg/os.py is code like any).
-_PASS_THROUGH_FILES = frozenset({"<frozen _collections_abc>", "<frozen os>", os.__file__,
-                                 _collections_abc.__file__})
+_PASS_THROUGH_FILES = frozenset({"<frozen _collections_abc>", "<frozen os>", getattr(os, "__file__", "<frozen os>"),
+                                 getattr(_collections_abc, "__file__", "<frozen _collections_abc>")})
 _COMPREHENSIONS = frozenset({"<dictcomp>", "<listcomp>", "<setcomp>", "<genexpr>"})
 
 
@@ -100,18 +100,23 @@ def source_digest(code: CodeType) -> Optional[str]:
     return hashlib.sha256("".join(block).encode()).hexdigest()
 
 
-def known_prefix(code: CodeType, seen: Dict[CodeType, Optional[str]]) -> Optional[str]:
+# Where a function is written: code objects compare equal across files.
+Where = Tuple[str, int, str]
+
+
+def known_prefix(code: CodeType, seen: Dict[Where, Optional[str]]) -> Optional[str]:
     """The prefix a known function's iteration keeps, or None (any other
-    code, or a text not read here). `seen` caches the answer per code object."""
-    if code in seen:
-        return seen[code]
+    code, or a text not read here). `seen` caches the answer per function."""
+    where = (code.co_filename, code.co_firstlineno, code.co_name)
+    if where in seen:
+        return seen[where]
     prefix = None
     for (suffix, name), (candidate, digests) in PREFIX_READERS.items():
         if code.co_name == name and code.co_filename.endswith(os.sep + suffix):
             if source_digest(code) in digests:
                 prefix = candidate
             break
-    seen[code] = prefix
+    seen[where] = prefix
     return prefix
 
 

@@ -245,7 +245,7 @@ class Recorder:
         self.env: Set[str] = set()
         self.env_iterated = False  # the names of the environment were read (iteration, copy)
         self.env_prefixes: Set[str] = set()  # ... by a known reader keeping these prefixes only
-        self._readers: Dict[Any, Optional[str]] = {}  # code object -> its prefix (env_readers.py)
+        self._readers: Dict[env_readers.Where, Optional[str]] = {}  # function -> its prefix (env_readers.py)
         # (code that iterates, its prefix or None) of each iteration running now
         self._iterating: List[Tuple[Any, Optional[str]]] = []
         self._pending: List[Any] = []  # keys of a finished iteration, looked up next in order
