@@ -440,11 +440,19 @@ class Recorder:
             if not self._iterating:
                 return None
         frame = env_readers.caller(3)  # _iteration_of <- on_env_lookup <- the environ hook <- the reader
-        if self._iterating and self._iterating[-1][0] is env_readers.reader_code(frame):
+        code = env_readers.reader_code(frame)
+        if self._iterating and self._iterating[-1][0] is code:
             return self._iterating[-1]
         if in_order and self._pending_position is not None and env_readers.position(frame) == self._pending_position:
             self._pending_at += 1
-            return self._pending_reader
+            return self._pending_reader  # dict(os.environ): the copy of a known reader keeps its prefix
+        if in_order and self._pending_reader[0] is code:
+            # `for k in list(os.environ): os.environ[k]` (repr() too): the
+            # iterating code's own lookups in order, read along (the shell's
+            # variables left out), but not under a known reader's prefix:
+            # networkx looks a variable up by name after its loop.
+            self._pending_at += 1
+            return code, None
         self._pending = []
         return None
 

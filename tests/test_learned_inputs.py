@@ -392,8 +392,11 @@ def test_a_lookup_right_after_a_known_readers_loop_is_an_input(
         def test_after(v): pass
     """})
     learn(pytester, ["-k", "one"], ["test_after.py::test_after[v_one]"], 3)
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "nothing changed")
+    assert_learning_took(rep, ALPHA, "nothing changed")
     monkeypatch.setenv(first, "two")
-    exact(pytester, ["-k", "two"], ["test_after.py::test_after[v_two]"], 3, "the value looked up changed")
+    rep = exact(pytester, ["-k", "two"], ["test_after.py::test_after[v_two]"], 3, "the value looked up changed")
+    assert rep.learned == 0, f"the value looked up changed: the record must not decide: {rep}"
 
 
 def test_a_shell_variable_looked_up_by_other_code_during_an_iteration(
@@ -416,8 +419,39 @@ def test_a_shell_variable_looked_up_by_other_code_during_an_iteration(
         def test_loop(v): pass
     """})
     learn(pytester, ["-k", "s_1"], ["test_loop.py::test_loop[s_1]"], 3)
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "nothing changed")
+    assert_learning_took(rep, ALPHA, "nothing changed")
     monkeypatch.setenv("SHLVL", "2")
-    exact(pytester, ["-k", "s_2"], ["test_loop.py::test_loop[s_2]"], 3, "the looked-up value changed")
+    rep = exact(pytester, ["-k", "s_2"], ["test_loop.py::test_loop[s_2]"], 3, "the looked-up value changed")
+    assert rep.learned == 0, f"the value looked up changed: the record must not decide: {rep}"
+
+
+def test_a_listed_copy_of_the_environment_leaves_the_shell_out(
+        pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code that lists the names and then looks each up (`list(os.environ)`,
+    a loop over it) reads them along its iteration, the shell's own
+    variables left out as in dict(os.environ): another shell keeps the
+    record, a project variable added relearns."""
+    monkeypatch.delenv("FC_LISTED_NEW", raising=False)
+    monkeypatch.setenv("OLDPWD", "/one")
+    write(pytester.path, {**BASE, "test_listed.py": """
+        import os
+        import pytest
+
+        VALUES = {}
+        for key in list(os.environ):
+            VALUES[key] = os.environ[key]
+
+        @pytest.mark.parametrize("v", [k.lower() for k in sorted(VALUES) if k.startswith("FC_LISTED")] or ["none"])
+        def test_listed(v): pass
+    """})
+    learn(pytester, ["-k", "none"], ["test_listed.py::test_listed[none]"], 3)
+    monkeypatch.setenv("OLDPWD", "/two")
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "another shell")
+    assert_learning_took(rep, ALPHA, "another shell")
+    monkeypatch.setenv("FC_LISTED_NEW", "1")
+    rep = exact(pytester, ["-k", "fc_listed_new"], ["test_listed.py::test_listed[fc_listed_new]"], 3, "a new name")
+    assert rep.learned == 0, f"a variable added: the names were read, the record must not decide: {rep}"
 
 
 def test_explain_names_the_change_that_matters_here(
