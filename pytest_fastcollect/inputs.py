@@ -30,11 +30,11 @@ import builtins
 import os
 import sys
 import threading
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import env_readers
+from pytest_fastcollect import env_readers, programs
 from pytest_fastcollect.environment import OPTIONS_NOT_INPUTS
 from pytest_fastcollect.trace import Traced, Tracer
 
@@ -139,6 +139,34 @@ def _audit(event: str, args: Tuple[Any, ...]) -> None:
             rec.on_code_read(args[0])
     elif event in ("os.listdir", "os.scandir"):
         rec.on_listing(args[0] if args else None)
+    elif event in PROGRAM_EVENTS:
+        rec.on_program(event, args)
+
+
+# Audit events of a program started (or the process forked): what it prints
+# depends on files and state this process does not see, so no input can key it.
+PROGRAM_EVENTS = frozenset(("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+                            "os.forkpty"))
+# Programs started by these are the test run's machinery (xdist's workers), not collection's.
+_NOT_SPAWNERS = ("execnet", "xdist", "__channelexec__")  # (xdist.remote runs as __channelexec__)
+
+
+def program_text(event: str, args: Tuple[Any, ...]) -> str:
+    """A short name of the program an audit event started, for the explain line."""
+    if event in ("os.fork", "os.forkpty"):
+        return event[3:]
+    if event == "os.system":
+        command = args[0] if args else ""
+    else:  # subprocess.Popen: (executable, args, ...); os.exec, os.posix_spawn: (path, argv, env); os.spawn: (mode, ...)
+        argv = args[2] if event == "os.spawn" and len(args) > 2 else args[1] if len(args) > 1 else None
+        if isinstance(argv, (list, tuple)):
+            command = " ".join(os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in argv)
+        else:
+            command = argv if argv is not None else (args[0] if args else "")
+    if isinstance(command, bytes):
+        command = os.fsdecode(command)
+    text = str(command)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # Reading a source file through these is importing it, not reading it as data.
@@ -259,6 +287,11 @@ class Recorder:
         self.created_dirs: List[str] = []
         self.listed: Set[str] = set()  # directories collection code listed (not imports, not pytest)
         self.data_reads: Set[str] = set()  # source files read other than by importing them
+        # Programs collection started whose output nothing keys (programs.py):
+        # (the test module being collected then, or None outside any, the program).
+        self.programs: List[Tuple[Optional[str], str]] = []
+        self.program_inputs: Set[str] = set()  # read-only ones: their output is an input
+        self.window: Optional[str] = None  # the test module being collected (set by the learner)
         self.tracer: Optional[Tracer] = None
         self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
         # Modules whose namespace dir/vars/globals/locals read (by name);
@@ -371,10 +404,28 @@ class Recorder:
         if listed is not None:
             self.listed.add(listed)
 
+    def on_program(self, event: str, args: Tuple[Any, ...]) -> None:
+        """A program started (or the process forked) by collection code, not
+        by pytest, this plugin or xdist's machinery."""
+        if self.paused:
+            return
+        where = self._lister()
+        if where is None or where.startswith(_NOT_SPAWNERS):
+            return
+        self.paused = True  # (its own look at the environment is no input)
+        try:
+            name = programs.input_name(event, args)
+        finally:
+            self.paused = False
+        if name is not None:
+            self.program_inputs.add(name)
+        else:
+            self.programs.append((self.window, program_text(event, args)))
+
     def _lister(self) -> Optional[str]:
-        """The module responsible for a listing: the first caller outside
+        """The module responsible for a listing or a program: the first caller outside
         the standard library (None: the import system, pytest, this plugin)."""
-        frame = sys._getframe(3)  # on_listing <- _audit <- the listing call's caller
+        frame = sys._getframe(3)  # on_listing or on_program <- _audit <- the call's caller
         while frame is not None:
             name = frame.f_globals.get("__name__", "")
             if name.startswith(_NOT_LISTERS):
@@ -570,11 +621,20 @@ class Recorder:
         finally:
             self.paused = False
 
+    def program_values(self, names: Iterable[str]) -> Dict[str, str]:
+        """The outputs now of the programs among these inputs, run unrecorded."""
+        was, self.paused = self.paused, True
+        try:
+            return programs.values_of(names)
+        finally:
+            self.paused = was
+
     def input_names(self) -> List[str]:
         names = [f"env:{n}" for n in self.env] + [f"opt:{n}" for n in self.options]
         if self.env_iterated:
             names.append(ENVIRONMENT_NAMES)
         names.extend(env_readers.names_input(p) for p in self.env_prefixes)
+        names.extend(self.program_inputs)
         return sorted(names)
 
 

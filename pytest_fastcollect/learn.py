@@ -25,7 +25,7 @@ from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import __version__, env_effects, peek
+from pytest_fastcollect import __version__, env_effects, peek, programs
 from pytest_fastcollect.deselection import MarkSnapshot, called_from, mark_impl
 from pytest_fastcollect.env_effects import Delta
 from pytest_fastcollect.environment import collection_roots, type_checking_set
@@ -394,6 +394,7 @@ class Learner:
         self.off = ""  # why learned items neither decide nor get recorded in this session
         self.record_off = ""  # why nothing may be recorded (learned items still decide)
         self.failure = ""  # an exception in the learner's own step (then record_off too): warned of
+        self.order: Dict[str, int] = {}  # test modules in the order their collection began
         # Nothing to record: every module this run imports is on a still-valid
         # record (a warm run). Watching stops when the plugin decides.
         self.idle = False
@@ -458,7 +459,8 @@ class Learner:
         learnable = set(state.hashes)  # modules this run imported and the scan hashed
         # Modules imported on still-valid learned items would be recorded as they are.
         changers = state.state_changers - self.own_changers
-        return sorted((self.collected & learnable) - state.learned_current - self.changed_state - changers)
+        return sorted((self.collected & learnable) - state.learned_current - self.changed_state - changers
+                      - set(self.after_programs()))
 
     def _own_changers(self) -> None:
         state = self.scanned
@@ -508,7 +510,11 @@ class Learner:
                     self._start_watch()
                 self.watch.open_window(str(collector.path))
         began = time.perf_counter()
-        report = yield
+        outer = self._enter_window(collector)
+        try:
+            report = yield
+        finally:
+            self.recorder.window = outer
         if not isinstance(collector, pytest.Directory):  # a module, its classes (their items are made there)
             path = str(collector.path)
             self.seconds[path] = self.seconds.get(path, 0.0) + time.perf_counter() - began
@@ -530,6 +536,31 @@ class Learner:
         elif isinstance(collector, pytest.Directory) and report.skipped:
             self._directory_skipped(str(collector.path))
         return report
+
+    def _enter_window(self, collector: pytest.Collector) -> Optional[str]:
+        """A program started while a test module (or one of its classes) is
+        collected is that module's (Recorder.on_program); the modules are
+        numbered in collection order. Returns the window to restore."""
+        outer = self.recorder.window
+        if isinstance(collector, (pytest.Module, pytest.Class)):
+            path = str(collector.path)
+            self.order.setdefault(path, len(self.order))
+            self.recorder.window = path
+        return outer
+
+    def after_programs(self) -> Dict[str, str]:
+        """The modules collected from the first program whose output nothing
+        keys onwards (that program's module included), with it: what it
+        printed may reach them (through caches too), not the modules
+        collected before it."""
+        first: Optional[Tuple[int, str]] = None
+        for window, program in self.recorder.programs:
+            at = self.order.get(window, 0) if window is not None else 0
+            if first is None or at < first[0]:
+                first = (at, f"{program}, started while collecting {window}" if window else program)
+        if first is None:
+            return {}
+        return {path: first[1] for path, at in self.order.items() if at >= first[0]}
 
     def _directory_skipped(self, directory: str) -> None:
         """A directory skipped as a whole (its conftest's importorskip, as
@@ -555,11 +586,24 @@ class Learner:
         else:
             self.changed_state.add(path)
 
+    def refuse_programs(self) -> bool:
+        """A program whose output nothing keys (programs.py) started outside
+        every test module's collection (a conftest, a hook, start-up): what
+        it printed may reach any module's items, so nothing is recorded."""
+        outside = [program for window, program in self.recorder.programs if window is None]
+        if not outside:
+            return False
+        self.record_off = (f"collection ran a program outside a test module ({'; '.join(outside[:3])}), "
+                           "whose output no record can key")
+        return True
+
     def not_recorded(self) -> Dict[str, str]:
         """Why modules collected in this session got no record, for
         --fast-collect-explain."""
         why = {p: "its collection changed sys.path, the working directory or TYPE_CHECKING, which modules "
                   "collected after it may read" for p in self.changed_state}
+        for p, program in self.after_programs().items():
+            why.setdefault(p, f"collected after a program ran ({program}), whose output no record can key")
         if self.scanned is not None:
             for p in self.scanned.state_changers - self.own_changers:
                 why.setdefault(p, "the static model found it changing process state at import")
@@ -634,6 +678,7 @@ class Learner:
             deps.add(f)
         # Inputs the stored generation already depends on stay part of the key.
         names = sorted(set(rec.input_names()) | set(state.input_names))
+        programs.fill(names, state.snapshot)  # (read-only programs first run in this session)
         opaque = self._enumerated(module_of)
         marks = _type_checking_runs()
         return {
@@ -759,13 +804,17 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
         return "", 0
     with gc_paused():
         learner.recorder.stop()  # collection is over: what ran is known
+        if learner.refuse_programs():
+            return "", 0
         if learner.view is not None:
             # Recorded on an xdist worker, keyed by the controller's values.
             from pytest_fastcollect.distributed import adopt_terminal, worker_mismatch
 
             # (The view is the dict the payload takes the inputs' values from.)
-            adopt_terminal(learner.view, learner.own or {})
-            learner.off = worker_mismatch(learner.recorder.input_names(), learner.own or {}, learner.view) or ""
+            own = learner.own if learner.own is not None else {}
+            adopt_terminal(learner.view, own)
+            programs.for_worker(learner.recorder.input_names(), own, learner.view)
+            learner.off = worker_mismatch(learner.recorder.input_names(), own, learner.view) or ""
             if learner.off:
                 return "", 0
         payload = learner.payload()
@@ -773,7 +822,15 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
         _remember_refused(learner)
     if payload is None or not payload["files"]:
         return "", 0
-    keep_env_effects(learner.env_effects, index_dir, payload)
+    return store(core, language, index_dir, payload, learner.env_effects)
+
+
+def store(core: Any, language: Any, index_dir: str, payload: Dict[str, Any],
+          effects: Dict[str, Delta]) -> Tuple[str, int]:
+    """Writes a payload with what goes beside the index: the modules'
+    environment effects, the programs the generation depends on."""
+    keep_env_effects(effects, index_dir, payload)
+    programs.remember(index_dir, payload["input_names"])
     return core.learn(language, index_dir, payload)
 
 

@@ -91,6 +91,8 @@ def _report(learner: Optional[Learner]) -> Dict[str, Any]:
     finished = time.time()
     gc.disable()  # (as learn.gc_paused: many small lists, none cyclic; the worker leaves by os._exit)
     learner.recorder.stop()  # collection is over: what ran is known
+    if learner.refuse_programs():
+        return {"off": learner.record_off}
     payload = learner.payload()
     state = learner.scanned
     loaded = {}

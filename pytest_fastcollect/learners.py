@@ -42,9 +42,9 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
 import pytest
 
-from pytest_fastcollect import crossings
+from pytest_fastcollect import crossings, programs
 from pytest_fastcollect.inputs import values_of
-from pytest_fastcollect.learn import keep_env_effects
+from pytest_fastcollect.learn import store
 
 MIN_PER_WORKER = 2
 DEFAULT_TIMEOUT = 600.0
@@ -330,6 +330,17 @@ def _merge_observed(payloads: List[Dict[str, Any]]) -> Any:
     return sorted(names), sorted(preloaded), {f: sorted(n) for f, n in own.items()}
 
 
+def _program_values(payloads: List[Dict[str, Any]], snapshot: Dict[str, str]) -> Dict[str, str]:
+    """The outputs of programs a worker ran first (programs.fill there): the
+    main process's snapshot has them only when some record already did."""
+    out: Dict[str, str] = {}
+    for p in payloads:
+        for name, value in p["inputs"].items():
+            if name.startswith(programs.PREFIX) and name not in snapshot:
+                out.setdefault(name, value)
+    return out
+
+
 def merge_payloads(payloads: List[Dict[str, Any]], collected: Set[str], drop: Set[str],
                    snapshot: Dict[str, str]) -> Optional[Dict[str, Any]]:
     """One payload (learn.Learner.payload's form) from the workers' kept ones."""
@@ -347,7 +358,7 @@ def merge_payloads(payloads: List[Dict[str, Any]], collected: Set[str], drop: Se
         "session_key": payloads[0]["session_key"],
         "conftest_fp": payloads[0]["conftest_fp"],
         "input_names": names,
-        "inputs": values_of(names, snapshot),
+        "inputs": {**values_of(names, snapshot), **_program_values(payloads, snapshot)},
         "deps": _merge_deps(payloads),
         "observed": _merge_observed(payloads),
         "listings": sorted({d for p in payloads for d in p["listings"]}),
@@ -414,5 +425,4 @@ def merge(results: List[Optional[Dict[str, Any]]], shares: List[List[str]], chun
 
 def write(core: Any, language: Any, index_dir: str, payload: Dict[str, Any], effects: Dict[str, Any]) -> Tuple[
         str, int]:
-    keep_env_effects(effects, index_dir, payload)
-    return core.learn(language, index_dir, payload)
+    return store(core, language, index_dir, payload, effects)

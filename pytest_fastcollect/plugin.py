@@ -20,7 +20,7 @@ from typing import Any, Dict, FrozenSet, Generator, List, Optional, Set, Tuple
 import pytest
 
 from pytest_fastcollect import (cache_options, directories, distributed, env_effects, environment, hook_cache, hooks,
-                                learner_worker, learners)
+                                learner_worker, learners, programs)
 from pytest_fastcollect.inputs import Recorder, current_values
 from pytest_fastcollect.learn import (Learner, Scanned, does_not_compile, learning_allowed, record, refused_before,
                                       session_key)
@@ -435,6 +435,8 @@ def decide(config: pytest.Config, state: State) -> None:
             state.session_key = session_key(config, scan_config["anchors"])  # the arguments resolved once
             scan_config["session_key"] = state.session_key
             state.snapshot = state.learner.recorder.snapshot(config)
+            # The programs some record depends on, run again (programs.py).
+            state.snapshot.update(state.learner.recorder.program_values(programs.listed(state.index_dir)))
             if state.for_workers:  # the workers collect: check what they will read
                 cache = getattr(config, "cache", None)
                 terminal = cache.get(distributed.TERMINAL_CACHE, None) if cache is not None else None
@@ -790,6 +792,8 @@ def _verify_on_worker(config: pytest.Config, state: State) -> None:
     assert check is not None
     learner = state.learner
     own = learner.recorder.snapshot(config) if learner is not None else current_values(config)
+    own.update(learner.recorder.program_values(check["names"]) if learner is not None
+               else programs.values_of(check["names"]))  # (this worker's outputs)
     bad = distributed.worker_mismatch(check["names"], own, check["values"])
     if bad is None:
         return

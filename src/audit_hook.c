@@ -5,8 +5,9 @@
  * attribute of a function pytest looks at). A hook written in Python is a
  * Python call for each; this one compares the event's name in C and calls
  * the Python receiver only for the few events the learner records: files
- * opened, directories made and listed, files renamed or copied, and reads of
- * a function's `__code__`. Audit hooks cannot be removed, so it is added once
+ * opened, directories made and listed, files renamed or copied, reads of a
+ * function's `__code__`, and programs started (their output is no input a
+ * record can key). Audit hooks cannot be removed, so it is added once
  * per process; the receiver decides whether anyone is listening.
  */
 #define PY_SSIZE_T_CLEAN
@@ -23,7 +24,9 @@ static int wanted(const char *event, PyObject *args) {
   switch (event[0]) {
     case 'o':
       if (strcmp(event, "open") == 0 || strcmp(event, "os.mkdir") == 0 || strcmp(event, "os.rename") == 0 ||
-          strcmp(event, "os.listdir") == 0 || strcmp(event, "os.scandir") == 0)
+          strcmp(event, "os.listdir") == 0 || strcmp(event, "os.scandir") == 0 ||
+          strcmp(event, "os.system") == 0 || strcmp(event, "os.exec") == 0 || strcmp(event, "os.posix_spawn") == 0 ||
+          strcmp(event, "os.fork") == 0 || strcmp(event, "os.forkpty") == 0 || strcmp(event, "os.spawn") == 0)
         return 1;
       if (strcmp(event, "object.__getattr__") == 0) {
         /* (object, name): only `__code__` reads matter. */
@@ -33,7 +36,8 @@ static int wanted(const char *event, PyObject *args) {
       }
       return 0;
     case 's':
-      return strcmp(event, "shutil.copyfile") == 0 || strcmp(event, "shutil.move") == 0;
+      return strcmp(event, "shutil.copyfile") == 0 || strcmp(event, "shutil.move") == 0 ||
+             strcmp(event, "subprocess.Popen") == 0;
     default:
       return 0;
   }

@@ -423,6 +423,9 @@ std::string generation_mismatch(const Generation& g, uint64_t session_key, uint6
     }
     if (name.rfind("env:", 0) == 0) return at(KeyPart::Inputs, "environment variable " + name.substr(4) + " changed");
     if (name.rfind("opt:", 0) == 0) return at(KeyPart::Inputs, "option " + name.substr(4) + " changed");
+    if (name.rfind("run:", 0) == 0)
+      return at(KeyPart::Inputs, "a program collection started changed (its output, or whether it is there): " +
+                                     name.substr(4));
     return at(KeyPart::Inputs, "input " + name + " changed");
   }
   std::string changed;

@@ -6,6 +6,7 @@ the workers learned, what failed, what was dropped."""
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from typing import Dict, List, Sequence, Tuple
@@ -282,3 +283,39 @@ def test_crossings_drop_holders_and_changers_in_other_workers() -> None:
     reports = [rep([], {"a.py": []}, {}, changed_names={"module:lib": ["b.py"]}),
                rep([], {"d.py": []}, {}, reads={"d.py": ["module:lib", "attr:x"]})]
     assert crossings.crossed(reports, shares) == {"b.py", "d.py"}
+
+
+def test_a_read_only_program_run_in_the_workers_is_an_input(pytester: pytest.Pytester,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The modules' parameters come from `locale -a` (as pandas' do), first
+    run in the workers: the merged generation holds its output (the main
+    process had none), the next run decides on it, and a new output relearns."""
+    bin_dir = pytester.path / "bin"
+    bin_dir.mkdir()
+    data = pytester.path / "langs.txt"
+    data.write_text("en\n")
+    (bin_dir / "locale").write_text(f"#!/bin/sh\ncat '{data}'\n")
+    (bin_dir / "locale").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    files = project(12)
+    files["helpers.py"] = """
+        import functools
+        import subprocess
+
+        @functools.lru_cache(maxsize=None)
+        def langs():
+            return subprocess.check_output(["locale", "-a"], text=True).split()
+
+        def values(n):
+            return [f"v{n}x{i}" for i in range(3)] + [f"v{n}{lang}" for lang in langs()]
+    """
+    write(pytester.path, files)
+    out = same(pytester, ["--cache-clear", *WORKERS, "-k", "v3x1"])
+    got = learned_line(out)
+    assert got["workers"] == 2 and got["written"] == 12 and not got["failed"] and not got["dropped"], out
+    out = same(pytester, ["-k", "v7en"])
+    rep = report_of(out)
+    assert not LEARNED.search(out) and (rep.learned, rep.imported) == (12, 1), out
+    data.write_text("en\nde\n")
+    out = same(pytester, ["-k", "v5de"])
+    assert report_of(out).learned == 0, out
