@@ -429,6 +429,27 @@ def history_tables(results: Dict[str, Any]) -> str:
     return "\n".join(lines).strip("\n")
 
 
+def alternating_tables(results: Dict[str, Any]) -> str:
+    """Runs from alternating environments and by path (benchmarks/alternating_runs.py,
+    docs/results/alternating-*.json)."""
+    lines: List[str] = []
+    for name in sorted(n for n in results if n.startswith("alternating-")):
+        d = results[name]
+        later = [r for r in d["rows"] if not r["learning_run"]]
+        lines += ["", f"### {d['package']}, `-k {d['expr']}`", "",
+                  f"`{d['command']}` ({d['date']}; `docs/results/{name}.json`): {d['runs']} runs, "
+                  f"{'all exact' if d['exact'] else 'NOT ALL EXACT'}; of the {len(later)} runs after the first of "
+                  f"each kind, **{d['relearned']} relearned**.", "",
+                  "| run | kind | environment | seconds | imported | decided by learned items | learned | exact |",
+                  "| ---: | --- | --- | ---: | ---: | ---: | ---: | --- |"]
+        for r in d["rows"]:
+            env = "PYTHONDONTWRITEBYTECODE=1" if r["environment"] == "B" else "without it"
+            kind = r["kind"] + (" (learns)" if r["learning_run"] else "")
+            lines.append(f"| {r['step']} | {kind} | {env} | {r['seconds']:.2f} | {r['imported']} of {r['total']} "
+                         f"| {r['learned']} | {r['learned_now']} | {'yes' if r['exact'] else 'NO'} |")
+    return "\n".join(lines).strip("\n")
+
+
 def learn_scaling_tables(results: Dict[str, Any]) -> str:
     """Learning on several cores (benchmarks/learn_scaling.py, docs/results/learn-scaling-*.json):
     measured runs, then the model's critical path per worker count."""
@@ -533,6 +554,7 @@ def figures(results: Dict[str, Any]) -> Dict[str, str]:
                  "edit_loop_tables": edit_loop_tables(results)},
         lambda: xdist_figures(results["xdist"]),
         lambda: {"narrow_table": narrow_table(results), "history_tables": history_tables(results),
+                 "alternating_tables": alternating_tables(results),
                  "learn_scaling_tables": learn_scaling_tables(results),
                  "plugin_ab_table": plugin_ab_table(results["plugin-ab-workers"]) if "plugin-ab-workers" in results
                  else "",

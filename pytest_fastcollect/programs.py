@@ -59,6 +59,7 @@ READ_ONLY: Dict[str, Callable[[List[str]], bool]] = {
     "cc": _compiler_query,
     "git": _git_query,
 }
+CWD_MATTERS = frozenset(("git",))  # (the others' output does not depend on the working directory)
 RUN, ABSENT = "run", "absent"
 MAX_ENV = 8  # a program given its own environment: at most this many changes (ctypes sets LC_ALL, LANG)
 
@@ -87,12 +88,16 @@ def input_name(event: str, args: Tuple[Any, ...]) -> Optional[str]:
     if env is False:
         return None
     cwd = os.path.abspath(_text(args[2]) if args[2] is not None else os.getcwd())
-    allowed = READ_ONLY.get(os.path.basename(argv[0] or ""))
+    program = os.path.basename(argv[0] or "")
+    allowed = READ_ONLY.get(program)
+    # The directory is part of the input only where it matters (a scratch
+    # directory would make a new input in every session).
     if allowed is None or not allowed(argv[1:]):  # type: ignore[arg-type]
         if not _absent(argv[0] or "", cwd, env):  # type: ignore[arg-type]
             return None
-        return PREFIX + json.dumps([ABSENT, cwd, argv[:1], env], sort_keys=True)
-    return PREFIX + json.dumps([RUN, cwd, argv, env], sort_keys=True)
+        where = cwd if os.sep in (argv[0] or "") else ""
+        return PREFIX + json.dumps([ABSENT, where, argv[:1], env], sort_keys=True)
+    return PREFIX + json.dumps([RUN, cwd if program in CWD_MATTERS else "", argv, env], sort_keys=True)
 
 
 def _env_change(env: Any) -> Any:
@@ -131,7 +136,7 @@ def _environment(change: Optional[Dict[str, Any]]) -> Optional[Dict[str, str]]:
 def _absent(program: str, cwd: str, change: Optional[Dict[str, Any]]) -> bool:
     """Is there no program to start under this name (as subprocess finds it)?"""
     if os.sep in program:
-        path = os.path.join(cwd, program)
+        path = os.path.join(cwd or os.getcwd(), program)
         return not (os.path.isfile(path) and os.access(path, os.X_OK))
     env = _environment(change)
     search = (env if env is not None else os.environ).get("PATH", os.defpath)
@@ -146,7 +151,7 @@ def output_value(name: str) -> str:
             return ABSENT if _absent(argv[0], cwd, env) else "present"
         if kind != RUN:
             return "unknown"
-        done = subprocess.run(argv, cwd=cwd, env=_environment(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        done = subprocess.run(argv, cwd=cwd or None, env=_environment(env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, timeout=TIMEOUT_SECONDS, check=False)
     except (ValueError, TypeError, KeyError) as exc:
         return f"unreadable:{type(exc).__name__}"

@@ -31,7 +31,8 @@ def test_read_only_programs_are_inputs_by_their_output(argv: list, tmp_path: Pat
     if shutil.which(argv[0]) is None:
         pytest.skip(f"{argv[0]} is not installed here")
     name = programs.input_name("subprocess.Popen", popen(argv, cwd=str(tmp_path)))
-    assert name is not None and spec(name) == [programs.RUN, str(tmp_path), argv, None]
+    where = str(tmp_path) if argv[0] == "git" else ""  # (only git's output depends on the directory)
+    assert name is not None and spec(name) == [programs.RUN, where, argv, None]
     value = programs.output_value(name)
     assert value == programs.output_value(name) and ":" in value  # (exit status: digest of the output)
 
