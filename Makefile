@@ -347,7 +347,7 @@ NATIVE_OK := "from pytest_fastcollect import native; r = native.load(); assert n
 # which keeps `make test` within CI's 20 minutes.
 VERSION_SLICE := $(addprefix tests/,test_surfaces.py test_bindings.py test_docstrings.py test_learned.py test_learned_inputs.py \
                    test_plugin.py test_hook_summary.py test_literal_values.py test_expression_parity.py \
-                   test_directories.py test_hook_cache.py)
+                   test_directories.py test_hook_cache.py test_programs.py)
 # pytest's plumbing around deselection and its cache options depends on
 # pytest's version, not Python's: under 3.9 (pytest 8) as well as under 3.11
 # (pytest 9, test-py), not again under 3.13 (pytest 9).

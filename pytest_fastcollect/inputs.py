@@ -292,6 +292,7 @@ class Recorder:
         self.programs: List[Tuple[Optional[str], str]] = []
         self.program_inputs: Set[str] = set()  # read-only ones: their output is an input
         self.window: Optional[str] = None  # the test module being collected (set by the learner)
+        self._last_popen: Optional[List[Any]] = None  # the argv of the last subprocess.Popen event
         self.tracer: Optional[Tracer] = None
         self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
         # Modules whose namespace dir/vars/globals/locals read (by name);
@@ -412,6 +413,11 @@ class Recorder:
         where = self._lister()
         if where is None or where.startswith(_NOT_SPAWNERS):
             return
+        argv = args[1] if len(args) > 1 and isinstance(args[1], (list, tuple)) else None
+        if event == "subprocess.Popen":
+            self._last_popen = list(argv) if argv is not None else None
+        elif event == "os.posix_spawn" and argv is not None and list(argv) == self._last_popen:
+            return  # subprocess starting the program its Popen event named (it may use posix_spawn)
         self.paused = True  # (its own look at the environment is no input)
         try:
             name = programs.input_name(event, args)

@@ -82,3 +82,24 @@ def test_programs_some_record_depends_on_are_listed_beside_the_index(tmp_path: P
     assert programs.listed(str(tmp_path)) == sorted([first, second])
     (tmp_path / programs.FILE).write_text("{not json")
     assert programs.listed(str(tmp_path)) == []  # unreadable: no value, so no record depending on one decides
+
+
+def test_subprocess_starting_a_read_only_program_by_posix_spawn(tmp_path: Path) -> None:
+    """subprocess may start a program with os.posix_spawn (close_fds=False, no
+    cwd): the second audit event names the program its Popen event named,
+    and the input stands (the recorder, not only input_name)."""
+    from pytest_fastcollect.inputs import Recorder
+
+    if shutil.which("uname") is None:
+        pytest.skip("uname is not installed here")
+    rec = Recorder()
+    path = shutil.which("uname")
+
+    def audited(event: str, args: tuple) -> None:
+        rec.on_program(event, args)  # (as the audit hook calls it: the caller, this test, is the starter)
+
+    audited("subprocess.Popen", (path, [path, "-p"], None, None))
+    audited("os.posix_spawn", (path, [path, "-p"], dict(os.environ)))
+    assert rec.programs == [] and len(rec.program_inputs) == 1, (rec.programs, rec.program_inputs)
+    audited("os.posix_spawn", (path, [path, "-a"], dict(os.environ)))  # no Popen event named it
+    assert [p for _, p in rec.programs] == [f"{path} -a"]
