@@ -157,7 +157,7 @@ def program_text(event: str, args: Tuple[Any, ...]) -> str:
         return event[3:]
     if event == "os.system":
         command = args[0] if args else ""
-    else:  # subprocess.Popen: (executable, args, ...); os.exec, os.posix_spawn: (path, argv, env); os.spawn: (mode, ...)
+    else:  # Popen: (executable, args, ...); os.exec, os.posix_spawn: (path, argv, env); os.spawn: (mode, ...)
         argv = args[2] if event == "os.spawn" and len(args) > 2 else args[1] if len(args) > 1 else None
         if isinstance(argv, (list, tuple)):
             command = " ".join(os.fsdecode(a) if isinstance(a, bytes) else str(a) for a in argv)
@@ -264,6 +264,21 @@ _NOT_READERS = ("pytest_fastcollect", "importlib._bootstrap", "importlib._bootst
 # importlib frame on the way), pytest's directory walk, this plugin.
 _NOT_LISTERS = ("importlib", "zipimport", "_pytest", "pytest_fastcollect", "pluggy")
 _STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__)) + os.sep
+_SITE_DIRS = (os.sep + "site-packages" + os.sep, os.sep + "dist-packages" + os.sep)
+
+
+def _stdlib(filename: str) -> bool:
+    """Standard library code (frozen, or below os's directory, but not an
+    installed package there: pyenv or a Docker image without a venv keep
+    site-packages below it)."""
+    return filename.startswith("<frozen") or (filename.startswith(_STDLIB_DIR)
+                                              and not any(d in filename for d in _SITE_DIRS))
+
+
+def _exempt(module: str) -> bool:
+    """pytest's, pluggy's, this plugin's or xdist's code (its programs and
+    listings are not collection's)."""
+    return any(module == p or module.startswith(p + ".") for p in _NOT_LISTERS + _NOT_SPAWNERS)
 
 
 class Recorder:
@@ -290,9 +305,10 @@ class Recorder:
         # Programs collection started whose output nothing keys (programs.py):
         # (the test module being collected then, or None outside any, the program).
         self.programs: List[Tuple[Optional[str], str]] = []
-        self.program_inputs: Set[str] = set()  # read-only ones: their output is an input
+        # Read-only or missing ones: their output or absence is an input (its value when started).
+        self.program_inputs: Dict[str, str] = {}
         self.window: Optional[str] = None  # the test module being collected (set by the learner)
-        self._last_popen: Optional[List[Any]] = None  # the argv of the last subprocess.Popen event
+        self._last_popen: Optional[Tuple[Any, List[Any]]] = None  # (executable, argv) of the last Popen event
         self.tracer: Optional[Tracer] = None
         self.traced: Optional[Traced] = None  # what ran, once stopped (None: unknown)
         # Modules whose namespace dir/vars/globals/locals read (by name);
@@ -408,25 +424,55 @@ class Recorder:
     def on_program(self, event: str, args: Tuple[Any, ...]) -> None:
         """A program started (or the process forked) by collection code, not
         by pytest, this plugin or xdist's machinery."""
-        if self.paused:
+        if self.paused or not self._collection_starts():
             return
-        where = self._lister()
-        if where is None or where.startswith(_NOT_SPAWNERS):
+        try:
+            name = self._program_input(event, args)
+        except Exception:  # noqa: BLE001 - what cannot be read stops recording (the hook must not raise)
+            name = ""
+        if name is None:
             return
-        argv = args[1] if len(args) > 1 and isinstance(args[1], (list, tuple)) else None
+        if name:
+            self.program_inputs.setdefault(name[0], name[1])
+            return
+        try:
+            text = program_text(event, args)
+        except Exception:  # noqa: BLE001 - an argument whose str() fails: the event names it
+            text = event
+        self.programs.append((self.window, text))
+
+    def _program_input(self, event: str, args: Tuple[Any, ...]) -> Optional[Any]:
+        """(input, its value now) for a program that is one; "" for any
+        other; None for subprocess's own posix_spawn of the program its Popen
+        event named."""
+        argv = list(args[1]) if len(args) > 1 and isinstance(args[1], (list, tuple)) else None
+        started = (args[0], argv) if argv is not None else None
         if event == "subprocess.Popen":
-            self._last_popen = list(argv) if argv is not None else None
-        elif event == "os.posix_spawn" and argv is not None and list(argv) == self._last_popen:
-            return  # subprocess starting the program its Popen event named (it may use posix_spawn)
-        self.paused = True  # (its own look at the environment is no input)
+            self._last_popen = started
+        elif event == "os.posix_spawn" and started is not None and started == self._last_popen:
+            self._last_popen = None
+            return None
+        self.paused = True  # (its own look at the environment, and its run now, are no inputs)
         try:
             name = programs.input_name(event, args)
+            # Its value as this program sees it (a later module may change it).
+            return (name, programs.output_value(name)) if name is not None else ""
         finally:
             self.paused = False
-        if name is not None:
-            self.program_inputs.add(name)
-        else:
-            self.programs.append((self.window, program_text(event, args)))
+
+    def _collection_starts(self) -> bool:
+        """Did collection code start this program (not pytest, this plugin,
+        xdist's machinery)? A thread's stack that reaches none of them counts
+        as collection's (a pool started by a test module)."""
+        frame: Any = sys._getframe(3)  # on_program <- _audit <- the call's caller
+        while frame is not None:
+            name = frame.f_globals.get("__name__", "")
+            if _exempt(name):
+                return False
+            if not _stdlib(frame.f_code.co_filename):
+                return True
+            frame = frame.f_back
+        return True
 
     def _lister(self) -> Optional[str]:
         """The module responsible for a listing or a program: the first caller outside
@@ -436,8 +482,7 @@ class Recorder:
             name = frame.f_globals.get("__name__", "")
             if name.startswith(_NOT_LISTERS):
                 return None
-            filename = frame.f_code.co_filename
-            if not (filename.startswith("<frozen") or filename.startswith(_STDLIB_DIR)):
+            if not _stdlib(frame.f_code.co_filename):
                 return name
             frame = frame.f_back
         return None

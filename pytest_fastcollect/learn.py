@@ -569,8 +569,9 @@ class Learner:
         if self.scanned is None:
             return
         below = os.path.join(directory, "")
-        for path in self.scanned.test_files:
+        for path in sorted(self.scanned.test_files):
             if path.startswith(below):
+                self.order.setdefault(path, len(self.order))  # (collected now: after_programs)
                 self.visited.add(path)
                 self.collected.add(path)
                 self.skipped.add(path)
@@ -678,7 +679,7 @@ class Learner:
             deps.add(f)
         # Inputs the stored generation already depends on stay part of the key.
         names = sorted(set(rec.input_names()) | set(state.input_names))
-        programs.fill(names, state.snapshot)  # (read-only programs first run in this session)
+        programs.fill(names, state.snapshot, rec.program_inputs)  # (as collection's programs saw them)
         opaque = self._enumerated(module_of)
         marks = _type_checking_runs()
         return {
@@ -813,7 +814,7 @@ def record(learner: Learner, core: Any, language: Any, index_dir: str) -> Tuple[
             # (The view is the dict the payload takes the inputs' values from.)
             own = learner.own if learner.own is not None else {}
             adopt_terminal(learner.view, own)
-            programs.for_worker(learner.recorder.input_names(), own, learner.view)
+            programs.for_worker(learner.recorder.input_names(), own, learner.view, learner.recorder.program_inputs)
             learner.off = worker_mismatch(learner.recorder.input_names(), own, learner.view) or ""
             if learner.off:
                 return "", 0

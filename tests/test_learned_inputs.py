@@ -639,7 +639,7 @@ LANGS_MODULES = {
 }
 
 
-@pytest.mark.parametrize("where", ["test module", "conftest"])
+@pytest.mark.parametrize("where", ["test module", "thread", "conftest"])
 def test_a_program_run_while_collecting_is_no_record_s_input(pytester: pytest.Pytester, where: str) -> None:
     """What a program prints depends on files and state the learner cannot
     see (another process), and outlives the module that ran it (here a cache
@@ -648,7 +648,13 @@ def test_a_program_run_while_collecting_is_no_record_s_input(pytester: pytest.Py
     still learns); one started outside any test module (a conftest) leaves
     the session unrecorded. The reason is named; the old code missed the
     new parameters after the program's data changed."""
-    files = {**BASE, "langs.txt": "en\nfr\n", "helper_program.py": PROGRAM_OUTPUT, **LANGS_MODULES,
+    helper = PROGRAM_OUTPUT
+    if where == "thread":  # (a thread's stack holds no test module: only the standard library)
+        helper = helper.replace("subprocess.check_output([sys.executable, \"-c\", code, data], text=True)",
+                                "__import__('concurrent.futures').futures.ThreadPoolExecutor(1).submit(\n"
+                                "            subprocess.check_output, [sys.executable, \"-c\", code, data], text=True).result()")
+        assert helper != PROGRAM_OUTPUT
+    files = {**BASE, "langs.txt": "en\nfr\n", "helper_program.py": helper, **LANGS_MODULES,
              "test_cases.py": """
         import pytest
 

@@ -103,3 +103,38 @@ def test_subprocess_starting_a_read_only_program_by_posix_spawn(tmp_path: Path) 
     assert rec.programs == [] and len(rec.program_inputs) == 1, (rec.programs, rec.program_inputs)
     audited("os.posix_spawn", (path, [path, "-a"], dict(os.environ)))  # no Popen event named it
     assert [p for _, p in rec.programs] == [f"{path} -a"]
+
+
+def test_a_run_that_fails_or_is_no_read_only_program_never_matches(tmp_path: Path) -> None:
+    """programs.json is a cache: a name that is not a read-only program is
+    not run; a read-only one that cannot run gets a value nothing equals."""
+    marker = tmp_path / "ran"
+    foreign = programs.PREFIX + json.dumps([programs.RUN, "", [sys.executable, "-c",
+                                                              f"open({str(marker)!r}, 'w')"], None])
+    assert programs.output_value(foreign) != programs.output_value(foreign) and not marker.exists()
+    gone = programs.PREFIX + json.dumps([programs.RUN, str(tmp_path / "gone"), ["git", "rev-parse"], None])
+    assert programs.output_value(gone).startswith("failed:") and programs.output_value(gone) != programs.output_value(gone)
+
+
+def test_a_program_started_under_another_name_or_from_a_project_path(tmp_path: Path) -> None:
+    """`executable=` that is not argv[0], or a project's own `tools/git`: no
+    read-only program, and there, so no input."""
+    tool = tmp_path / "tools" / "git"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    assert programs.input_name("subprocess.Popen", (str(tool), [str(tool), "describe"], None, None)) is None
+    uname = shutil.which("uname")
+    if uname is not None:
+        assert programs.input_name("subprocess.Popen", (str(tool), ["uname"], None, None)) is None
+
+
+def test_installed_packages_below_the_standard_library_are_not_standard_library() -> None:
+    """pyenv or a Docker image without a venv keep site-packages below os's
+    directory: a plugin there that starts a program or lists a directory is
+    not the standard library."""
+    from pytest_fastcollect import inputs
+
+    stdlib = os.path.dirname(os.path.abspath(os.__file__))
+    assert inputs._stdlib(os.path.join(stdlib, "subprocess.py"))
+    assert not inputs._stdlib(os.path.join(stdlib, "site-packages", "plugin", "hooks.py"))
