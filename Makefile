@@ -354,7 +354,9 @@ VERSION_SLICE := $(addprefix tests/,test_surfaces.py test_bindings.py test_docst
 SLICE_EXTRA_9 := tests/test_deselection_hooks.py tests/test_cache_options.py
 # Learning workers (fork with threads warned of, gc.freeze, sys.monitoring in
 # a forked process) under the highest Python only: 3.9 forks and traces as 3.11.
-SLICE_EXTRA_13 := tests/test_learners.py
+# Programs end to end there too (how subprocess starts them changes with the
+# version; test_programs.py, in the slice, covers the rules under 3.9).
+SLICE_EXTRA_13 := tests/test_learners.py tests/test_learned_programs.py
 test-py39 test-py313: test-py3%: $(STAMPS)/wheel-py3.% $(TEST_PLUGINS)/.ready
 	.venv-py3.$*/bin/python -I -c $(NATIVE_OK)
 	.venv-py3.$*/bin/pytest $(VERSION_SLICE) $(SLICE_EXTRA_$*) -n $(JOBS) -p no:randomly
