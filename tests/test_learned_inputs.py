@@ -65,6 +65,15 @@ def assert_learning_took(rep: Report, selected: List[str], label: str) -> None:
     )
 
 
+def decided_by_records(pytester: pytest.Pytester, total: int, label: str,
+                       plain: Optional[List[str]] = None) -> Report:
+    """`-k alpha` after learning: exact, and decided by the records (only
+    test_alpha.py imported)."""
+    rep = exact(pytester, ["-k", "alpha"], ALPHA, total, label, plain=plain)
+    assert_learning_took(rep, ALPHA, label)
+    return rep
+
+
 def learn(pytester: pytest.Pytester, args: Sequence[str], expect: List[str], total: int) -> Report:
     """The first filtered run after --cache-clear (it learns); the plugin runs
     first, so collection's outputs are created by the learning run itself."""
@@ -102,8 +111,7 @@ def test_scratch_file_under_mkdtemp(pytester: pytest.Pytester) -> None:
         def test_scratch(c): pass
     """})
     learn(pytester, ["-k", "t_two"], ["test_scratch.py::test_scratch[t_two]"], 3)
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 3, "second run")
     rep = exact(pytester, ["-k", "beta"], BETA, 3, "third run")
     assert_learning_took(rep, BETA, "third run")
 
@@ -132,8 +140,7 @@ def test_cache_written_into_the_project_when_missing(pytester: pytest.Pytester) 
     assert not (pytester.path / ".mycache").exists()
     learn(pytester, ["-k", "c_two"], ["test_cached.py::test_cached[c_two]"], 3)
     assert (pytester.path / ".mycache" / "data.json").exists()
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 3, "second run")
     rep = exact(pytester, ["-k", "beta"], BETA, 3, "third run")
     assert_learning_took(rep, BETA, "third run")
 
@@ -152,13 +159,11 @@ def test_data_file_read_at_import_changes(pytester: pytest.Pytester) -> None:
     """})
     learn(pytester, ["-k", "d_two"], ["test_data.py::test_data[d_two]"], 3)
     plain_alpha, _ = ids_plain(pytester, "-k", "alpha")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run", plain=plain_alpha)
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 3, "second run", plain=plain_alpha)
     (pytester.path / "cases.json").write_text(json.dumps(["d_one", "d_three", "d_four"]))
     exact(pytester, ["-k", "d_three or d_four"], ["test_data.py::test_data[d_three]", "test_data.py::test_data[d_four]"],
           3, "after the edit")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
-    assert_learning_took(rep, ALPHA, "relearned")
+    decided_by_records(pytester, 3, "relearned", plain=plain_alpha)
 
 
 def test_cache_read_then_rewritten_and_edited_by_the_user(pytester: pytest.Pytester) -> None:
@@ -182,12 +187,10 @@ def test_cache_read_then_rewritten_and_edited_by_the_user(pytester: pytest.Pytes
     learn(pytester, ["-k", "w_two"], ["test_rewrite.py::test_rewrite[w_two]"], 3)
     assert (pytester.path / "cache.json").read_text() == content  # rewritten, same content
     plain_alpha, _ = ids_plain(pytester, "-k", "alpha")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run", plain=plain_alpha)
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 3, "second run", plain=plain_alpha)
     (pytester.path / "cache.json").write_text(json.dumps(["w_one", "w_three"]))
     exact(pytester, ["-k", "w_three"], ["test_rewrite.py::test_rewrite[w_three]"], 3, "after the user's edit")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
-    assert_learning_took(rep, ALPHA, "relearned")
+    decided_by_records(pytester, 3, "relearned", plain=plain_alpha)
 
 
 def test_variable_set_by_setdefault_during_collection(pytester: pytest.Pytester,
@@ -237,12 +240,10 @@ def test_variable_exported_after_learning(pytester: pytest.Pytester, monkeypatch
     """})
     learn(pytester, ["-k", "nv_a"], ["test_nv.py::test_nv[nv_a]"], 3)
     plain_alpha, _ = ids_plain(pytester, "-k", "alpha")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run", plain=plain_alpha)
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 3, "second run", plain=plain_alpha)
     monkeypatch.setenv("FC_NEWVAR", "nv_a,nv_b")
     exact(pytester, ["-k", "nv_b"], ["test_nv.py::test_nv[nv_b]"], 3, "after the export")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "relearned", plain=plain_alpha)
-    assert_learning_took(rep, ALPHA, "relearned")
+    decided_by_records(pytester, 3, "relearned", plain=plain_alpha)
 
 
 def test_whole_environment_read_by_iteration(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -266,8 +267,7 @@ def test_whole_environment_read_by_iteration(pytester: pytest.Pytester, monkeypa
     learn(pytester, ["-k", "none"], ["test_it.py::test_it[none]"], 3)
     monkeypatch.setenv("OLDPWD", "/two")
     monkeypatch.setenv("SHLVL", "2")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "another shell")
-    assert_learning_took(rep, ALPHA, "another shell")
+    decided_by_records(pytester, 3, "another shell")
     monkeypatch.setenv("FC_ITER_EXTRA", "1")
     exact(pytester, ["-k", "fc_iter_extra"], ["test_it.py::test_it[fc_iter_extra]"], 3, "a project variable")
     rep = exact(pytester, ["-k", "beta"], BETA, 3, "relearned")
@@ -298,8 +298,7 @@ def test_names_of_the_environment_read_by_iteration(
     """})
     learn(pytester, ["-k", "m1"], ["test_conf.py::test_conf[m1]"], 3)
     monkeypatch.setenv("FC_NAMES_OTHER", "two")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "another value, never looked up")
-    assert_learning_took(rep, ALPHA, "another value, never looked up")
+    decided_by_records(pytester, 3, "another value, never looked up")
     monkeypatch.setenv("FCCONF_MODE", "m2")
     exact(pytester, ["-k", "m2"], ["test_conf.py::test_conf[m2]"], 3, "a value looked up while iterating")
     rep = exact(pytester, ["-k", "beta"], BETA, 3, "relearned after the value")
@@ -392,8 +391,7 @@ def test_a_lookup_right_after_a_known_readers_loop_is_an_input(
         def test_after(v): pass
     """})
     learn(pytester, ["-k", "one"], ["test_after.py::test_after[v_one]"], 3)
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "nothing changed")
-    assert_learning_took(rep, ALPHA, "nothing changed")
+    decided_by_records(pytester, 3, "nothing changed")
     monkeypatch.setenv(first, "two")
     rep = exact(pytester, ["-k", "two"], ["test_after.py::test_after[v_two]"], 3, "the value looked up changed")
     assert rep.learned == 0, f"the value looked up changed: the record must not decide: {rep}"
@@ -419,8 +417,7 @@ def test_a_shell_variable_looked_up_by_other_code_during_an_iteration(
         def test_loop(v): pass
     """})
     learn(pytester, ["-k", "s_1"], ["test_loop.py::test_loop[s_1]"], 3)
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "nothing changed")
-    assert_learning_took(rep, ALPHA, "nothing changed")
+    decided_by_records(pytester, 3, "nothing changed")
     monkeypatch.setenv("SHLVL", "2")
     rep = exact(pytester, ["-k", "s_2"], ["test_loop.py::test_loop[s_2]"], 3, "the looked-up value changed")
     assert rep.learned == 0, f"the value looked up changed: the record must not decide: {rep}"
@@ -447,8 +444,7 @@ def test_a_listed_copy_of_the_environment_leaves_the_shell_out(
     """})
     learn(pytester, ["-k", "none"], ["test_listed.py::test_listed[none]"], 3)
     monkeypatch.setenv("OLDPWD", "/two")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "another shell")
-    assert_learning_took(rep, ALPHA, "another shell")
+    decided_by_records(pytester, 3, "another shell")
     monkeypatch.setenv("FC_LISTED_NEW", "1")
     rep = exact(pytester, ["-k", "fc_listed_new"], ["test_listed.py::test_listed[fc_listed_new]"], 3, "a new name")
     assert rep.learned == 0, f"a variable added: the names were read, the record must not decide: {rep}"
@@ -477,8 +473,7 @@ def test_explain_names_the_change_that_matters_here(
     learn(pytester, ["-k", "c1"], ["test_cases.py::test_case[c1]"], 3)
     monkeypatch.setenv("FC_OTHER_SHELL", "1")
     exact(pytester, ["-k", "c2"], ["test_cases.py::test_case[c2]"], 3, "the other shell learns")
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "the other shell, warm")
-    assert_learning_took(rep, ALPHA, "the other shell, warm")
+    decided_by_records(pytester, 3, "the other shell, warm")
     monkeypatch.delenv("FC_OTHER_SHELL")
     write(pytester.path, {"helper.py": """
         CASES = ["c1", "c2", "c3"]
@@ -509,8 +504,7 @@ def test_len_and_str_of_the_environment_are_reads(
     ids, out = ids_fast(pytester, "--cache-clear", "-k", "vars")
     assert len(ids) == 1 and ids[0].startswith("test_len.py::test_vars_"), out
     before = ids[0]
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 4, "second run")
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 4, "second run")
     monkeypatch.setenv("FC_LEN_NEW", "1")
     exact(pytester, ["-k", "text_True"], ["test_text.py::test_text_True"], 4, "a variable added, read as text")
     plain, _ = ids_plain(pytester, "-k", "vars")
@@ -532,8 +526,7 @@ def test_kernel_views_are_not_inputs(pytester: pytest.Pytester) -> None:
         def test_maps(): pass
     """})
     learn(pytester, ["-k", "maps"], ["test_maps.py::test_maps"], 3)
-    rep = exact(pytester, ["-k", "alpha"], ALPHA, 3, "second run")
-    assert_learning_took(rep, ALPHA, "second run")
+    decided_by_records(pytester, 3, "second run")
 
 
 def test_modules_sharing_a_generator_are_collected_together(pytester: pytest.Pytester) -> None:
