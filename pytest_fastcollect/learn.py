@@ -21,7 +21,7 @@ import time
 import types
 import warnings
 from dataclasses import dataclass
-from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple
+from typing import Any, Dict, FrozenSet, Iterator, List, Optional, Set, Tuple, Union
 
 import pytest
 
@@ -191,6 +191,29 @@ def _is_stdlib(path: str, stdlib_dir: str) -> bool:
     return "site-packages" not in parts and "dist-packages" not in parts
 
 
+_SITE_DIRS = ("site-packages", "dist-packages")
+
+
+def _installed_top(path: str) -> Optional[str]:
+    """For a file of an installed distribution, the site directory and the
+    top-level name it sits under (``.../site-packages/numpy``); else None."""
+    parts = path.split(os.sep)
+    for i in range(len(parts) - 2, -1, -1):
+        if parts[i] in _SITE_DIRS:
+            return os.sep.join(parts[:i + 2])
+    return None
+
+
+def _installed_whole(deps: Set[str], tested: Set[str]) -> Set[str]:
+    """Installed files kept by their whole content, not by their surface:
+    those of distributions that hold no test module or conftest of this
+    session. Their versions are in the session key, so only an edit in
+    place changes them, and a surface would cost a parse of every file
+    collection loaded from them (most of a learning run's own work)."""
+    tops = {t for t in map(_installed_top, tested) if t is not None}
+    return {f for f in deps if (t := _installed_top(f)) is not None and t not in tops}
+
+
 def _cache_dir(config: pytest.Config) -> str:
     cache = getattr(config, "cache", None)
     where = getattr(cache, "_cachedir", None)
@@ -255,28 +278,50 @@ class _Keywords:
         marks = [name for node_marks in reversed(per_node) for name in node_marks]
         return names | set(marks), marks
 
-    def of(self, item: pytest.Item) -> Tuple[List[str], List[str]]:
+    def of(self, item: pytest.Item) -> ItemRecord:
         parent = item.parent
         function = _function_of(item)
         key = (id(parent), id(function))
-        own = _own_names(item)
         group = self._groups.get(key)
         if group is None:
+            own = _own_names(item)
             names = _matcher_names(item)
             shared, parent_marks = self._chain(parent)
             attributes = set(getattr(function, "__dict__", ())) if function else set()
             base = None if own & attributes else sorted({str(n).lower() for n in names - (own - shared)})
             # (parent, function) are held so that their ids stay theirs.
             self._groups[key] = group = (base, parent_marks, (parent, function))
-        marks = [m.name for m in item.own_markers] + group[1] if item.own_markers else list(group[1])
+        # (The group's lists are shared by its items, never changed.)
+        own_marks = [m.name for m in item.own_markers] if item.own_markers else None
+        marks = own_marks + group[1] if own_marks else group[1]
         base = group[0]
         if base is None:
             return sorted({str(n).lower() for n in _matcher_names(item)}), marks
-        if len(own) == 1:  # its name only (most items): into the shared sorted names
-            name = item.name.lower()
-            at = bisect.bisect_left(base, name)
-            return (base[:] if at < len(base) and base[at] == name else base[:at] + [name] + base[at:]), marks
-        return sorted(set(base).union([str(n).lower() for n in own])), marks
+        if not item.extra_keyword_matches and not own_marks:  # its name only (most unparametrized items)
+            return base, item.name.lower(), marks
+        own = [item.name, *item.extra_keyword_matches, *(own_marks or ())]
+        return base, [str(n).lower() for n in own], marks
+
+
+# One item's record as handed to the core: (-k names sorted, marker names),
+# or (shared sorted -k names, its own -k name or names, marker names), its
+# -k names being the shared ones with its own added in order (see expand).
+# Many items share their lists.
+ItemRecord = Union[Tuple[List[str], List[str]], Tuple[List[str], Union[str, List[str]], List[str]]]
+
+
+def expand(record: ItemRecord) -> Tuple[List[str], List[str]]:
+    """An item's record as its two lists: its -k names (sorted, each once)
+    and its marker names (the core does the same, module.cpp)."""
+    if len(record) == 2:
+        return list(record[0]), list(record[-1])
+    names = list(record[0])
+    own = record[1]
+    for name in [own] if isinstance(own, str) else own:
+        at = bisect.bisect_left(names, name)
+        if at == len(names) or names[at] != name:
+            names.insert(at, name)
+    return names, list(record[-1])
 
 
 @dataclass(frozen=True)
@@ -379,7 +424,7 @@ class Learner:
         self._docs_by_file: Optional[Dict[str, List[Tuple[str, int]]]] = None  # see _docs_read
         # Per module to record: its items' (-k names, -m marker names) as
         # pytest's -k/-m deselection saw them (MarkSnapshot).
-        self.records: Optional[Dict[str, List[Tuple[List[str], List[str]]]]] = None
+        self.records: Optional[Dict[str, List[ItemRecord]]] = None
         self.node_deselected: List[pytest.Item] = []  # dropped by --deselect just before -k/-m
         self.collected: Set[str] = set()  # module paths collected without error
         self.visited: Set[str] = set()  # module paths whose collection ran, with an error or not
@@ -451,6 +496,18 @@ class Learner:
         if called_from(os.path.join("_pytest", "main.py")):
             self.node_deselected.extend(items)
 
+    def release(self) -> None:
+        """Collection is over and its records are stored: drops what only
+        recording needed (every item's names, the containers watched), so
+        that the collections of garbage pytest runs after collection (and
+        the interpreter's own at exit) do not walk it. What the report
+        and --fast-collect-explain read stays."""
+        if self.records is not None:
+            self.records = {}
+        self.node_deselected = []
+        self.watch = Watch()
+        self._docs_by_file = None
+
     def todo(self) -> List[str]:
         """The modules whose items this session records."""
         state = self.scanned
@@ -484,7 +541,7 @@ class Learner:
         self._own_changers()
         todo = set(self.todo())
         keywords = _Keywords()
-        records: Dict[str, List[Tuple[List[str], List[str]]]] = {}
+        records: Dict[str, List[ItemRecord]] = {}
         seen: Set[int] = set()
         was_paused, self.recorder.paused = self.recorder.paused, True  # our own reading is no input
         try:
@@ -682,12 +739,13 @@ class Learner:
         programs.fill(names, state.snapshot, rec.program_inputs)  # (as collection's programs saw them)
         opaque = self._enumerated(module_of)
         marks = _type_checking_runs()
+        whole = _installed_whole(deps, set(test_files) | conftests)
         return {
             "session_key": state.session_key or session_key(self.config),
             "conftest_fp": state.conftest_fp,
             "input_names": names,
             "inputs": values_of(names, state.snapshot),
-            "deps": [self._surface_of(f, opaque, marks) for f in sorted(deps)],
+            "deps": [self._surface_of(f, opaque, marks, f in whole) for f in sorted(deps)],
             "observed": self._observed(deps),
             "listings": self._listings(cache_dir),
             "files": files,
@@ -696,15 +754,15 @@ class Learner:
             "collected": sorted(set(imported) | (self.visited & test_files) | set(hashes)),
         }
 
-    def _surface_of(self, path: str, opaque: Optional[Set[str]],
-                    marks: List[Tuple[str, int]]) -> Tuple[str, bool, List[Tuple[str, int]], bool]:
+    def _surface_of(self, path: str, opaque: Optional[Set[str]], marks: List[Tuple[str, int]],
+                    whole: bool = False) -> Tuple[str, bool, List[Tuple[str, int]], bool]:
         """(path, has a surface, the named code that ran in it, its namespace
         was enumerated): a Python source whose module body ran while tracing,
         and that nothing read as data, is kept by its surface; anything else
-        by its whole content. `marks` go with every file's code that ran
-        (_type_checking_runs)."""
+        (and what `whole` says) by its whole content. `marks` go with every
+        file's code that ran (_type_checking_runs)."""
         traced = self.recorder.traced
-        if traced is None or not path.endswith(".py") or path in self.recorder.data_reads:
+        if traced is None or whole or not path.endswith(".py") or path in self.recorder.data_reads:
             return (path, False, [], True)
         ran = traced.of(path)
         if ran is not None:

@@ -638,6 +638,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         error, state.learned_written = record(state.learner, state.native.core, state.native.language, state.index_dir)
     except Exception as exc:  # noqa: BLE001 - learning is an optimisation only
         error = f"{type(exc).__name__}: {exc}"
+    state.learner.release()
     if state.learned_written:
         learners.store_seconds(session.config, {p: t for p, t in state.learner.seconds.items() if p in state.hashes})
     state.learn_ms = (time.perf_counter() - start) * 1000

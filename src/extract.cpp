@@ -1105,10 +1105,10 @@ void process_assignment(Ctx& c, TSNode asg, Body& s, bool conditional) {
       const TSNode tn = unparen(t);
       b.store = (is(tn, "attribute") || is(tn, "subscript")) && n != "__test__";
       if (single && !ts_node_is_null(value)) {
-        TSNode v = unparen(value);
+        const TSNode shape = unparen(value);
         for (const char* k : {"list", "tuple", "dictionary", "set", "list_comprehension", "dictionary_comprehension",
                               "set_comprehension"})
-          b.box = b.box || is(v, k);
+          b.box = b.box || is(shape, k);
         if (b.box) b.line = ts_node_start_point(t).row + 1;
       }
       s.bound->push_back(b);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "expr.h"
 #include "extract.h"
@@ -105,6 +106,44 @@ void observed_from(const py::dict& c, fc::Observed& out) {
 }
 
 // See `noting` below: the module a dir/vars/globals/locals call enumerates.
+// Items' records, converted once per shared list: many items of a module
+// share their names but one, and their marker names (learn.py: ItemRecord).
+class ItemRecords {
+ public:
+  // (names, marks) or (shared names, own name or names, marks).
+  fc::LearnedItem item(py::handle record) {
+    auto t = record.cast<py::tuple>();
+    fc::LearnedItem out;
+    out.marks = list(t[t.size() - 1]);
+    if (t.size() == 2) {
+      out.keywords = t[0].cast<std::vector<std::string>>();
+      return out;
+    }
+    out.keywords = list(t[0]);
+    // Each own name in place (sorted as Python sorts str: by code point,
+    // which is UTF-8 byte order), once.
+    auto add = [&out](std::string name) {
+      auto at = std::lower_bound(out.keywords.begin(), out.keywords.end(), name);
+      if (at == out.keywords.end() || *at != name) out.keywords.insert(at, std::move(name));
+    };
+    if (PyUnicode_Check(t[1].ptr())) {
+      add(t[1].cast<std::string>());
+    } else {
+      for (auto name : t[1]) add(name.cast<std::string>());
+    }
+    return out;
+  }
+
+ private:
+  const std::vector<std::string>& list(py::handle l) {
+    auto found = converted_.find(l.ptr());
+    if (found != converted_.end()) return found->second;
+    return converted_.emplace(l.ptr(), l.cast<std::vector<std::string>>()).first->second;
+  }
+  // By the list object's address: the payload holds every list while the call runs.
+  std::unordered_map<const PyObject*, std::vector<std::string>> converted_;
+};
+
 void note_namespace(const py::args& args, bool caller, py::list notes) {
   // With an argument, dir(m) and vars(m) read m.__dict__, which the module
   // hook records (module_reads.c); only the caller's own namespace is left.
@@ -329,19 +368,16 @@ PYBIND11_MODULE(_core, m) {
     }
     observed_from(c, in.observed);
     if (c.contains("listings")) in.listings = c["listings"].cast<std::vector<std::string>>();
+    ItemRecords records;
     for (auto f : c["files"].cast<py::list>()) {
-      // (path, content hash seen by the scan, deps, [(keywords, marks), ...][, readers])
+      // (path, content hash seen by the scan, deps, [item record, ...][, readers]); learn.py: ItemRecord
       auto t = f.cast<py::tuple>();
       fc::LearnInput::File file;
       file.path = t[0].cast<std::string>();
       file.content_hash = t[1].cast<uint64_t>();
       file.deps = t[2].cast<std::vector<std::string>>();
       if (t.size() > 4) file.readers = t[4].cast<std::vector<std::string>>();
-      for (auto item : t[3].cast<py::list>()) {
-        auto it = item.cast<py::tuple>();
-        file.items.push_back(
-            fc::LearnedItem{it[0].cast<std::vector<std::string>>(), it[1].cast<std::vector<std::string>>()});
-      }
+      for (auto item : t[3].cast<py::list>()) file.items.push_back(records.item(item));
       in.files.push_back(std::move(file));
     }
     if (c.contains("collected")) in.collected = c["collected"].cast<std::vector<std::string>>();
