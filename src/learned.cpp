@@ -259,11 +259,11 @@ std::string encode_learned(const LearnedFile& f) {
   return seal(w.take());
 }
 
-bool decode_learned(const char* data, size_t size, LearnedFile& out) {
+bool decode_learned(const char* data, size_t size, LearnedFile& out, const ItemVisitor* visit) {
   size_t body;
   if (!unseal(data, size, body)) return false;
   Reader r(data, body);
-  return r.u() == kLearnedVersion && decode_record_body(r, out, nullptr);
+  return r.u() == kLearnedVersion && decode_record_body(r, out, visit);
 }
 
 DepHasher::DepHasher(const Index* index, int64_t now_ns, int64_t racy_window_ns, const TSLanguage* lang)
@@ -469,9 +469,10 @@ namespace {
 // not collect (a link it could not see), with those it found.
 std::vector<std::string> merged_readers(const LearnedSet& earlier, const LearnInput& in, const LearnInput::File& f) {
   std::set<std::string> out(f.readers.begin(), f.readers.end());
+  const ItemVisitor head_only = [](const ItemView&) { return false; };  // (its items are not read)
   for (const auto& entry : earlier) {
     LearnedFile old;
-    if (!decode_learned(entry.second.data(), entry.second.size(), old)) continue;
+    if (!decode_learned(entry.second.data(), entry.second.size(), old, &head_only)) continue;
     for (const auto& r : old.readers)
       if (!std::binary_search(in.collected.begin(), in.collected.end(), r)) out.insert(r);
   }

@@ -112,7 +112,8 @@ constexpr size_t kKeptGenerations = 4;
 std::string encode_generations(const std::vector<Generation>& gens);
 bool decode_generations(const char* data, size_t size, std::vector<Generation>& out);
 std::string encode_learned(const LearnedFile& f);
-bool decode_learned(const char* data, size_t size, LearnedFile& out);
+// With a visitor, items are handed to it (see ItemVisitor), not kept.
+bool decode_learned(const char* data, size_t size, LearnedFile& out, const ItemVisitor* visit = nullptr);
 
 // A module's records, at most one per kept generation: (generation id, encoded LearnedFile).
 using LearnedSet = std::vector<std::pair<uint64_t, std::string>>;
