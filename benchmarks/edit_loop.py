@@ -24,6 +24,7 @@ import argparse
 import ast
 import json
 import os
+import signal
 import platform
 import re
 import shlex
@@ -184,4 +185,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # A kill (SIGTERM) ends it as Ctrl-C does: the edited file is restored.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     main()

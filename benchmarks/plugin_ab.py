@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import shutil
 import statistics
 import subprocess
@@ -134,4 +135,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # A kill (SIGTERM) ends it as Ctrl-C does: the edited file is restored.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     main()
